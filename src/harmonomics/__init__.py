@@ -1,0 +1,56 @@
+"""harmonomics: multi-omics integration for breast-cancer precision medicine.
+
+The package is read top-down in the order the data flows::
+
+    io  ->  pp  ->  store  ->  models / tl  ->  pl / export / report
+
+``import harmonomics as hm`` is cheap: the submodules (and the heavy libraries
+they use: anndata, mudata, scanpy, mofapy2) are imported on first attribute
+access, e.g. ``hm.io.read_gdc`` or ``hm.tl.mofa``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._settings import settings
+from ._version import __version__
+
+# Submodules loaded lazily (PEP 562) so that `import harmonomics` stays fast.
+_LAZY_SUBMODULES = (
+    "barcodes",
+    "io",
+    "pp",
+    "store",
+    "models",
+    "tl",
+    "get",
+    "pl",
+    "export",
+    "datasets",
+    "report",
+)
+
+if TYPE_CHECKING:  # pragma: no cover - for static analysers only
+    from . import barcodes, datasets, export, get, io, models, pl, pp, store, tl
+    from .report import report
+
+__all__ = ["__version__", "settings", *_LAZY_SUBMODULES]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_SUBMODULES:
+        from ._compat import configure_mudata
+
+        configure_mudata()
+        module = importlib.import_module(f".{name}", __name__)
+        if name == "report":
+            # `hm.report(mdata, path)` is the function; the module stays importable as harmonomics.report
+            return module.report
+        return module
+    raise AttributeError(f"module 'harmonomics' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,46 @@
+"""Modality names and store keys, in one place.
+
+Every module refers to these constants instead of spelling the strings, so the
+store layout (docs/store.md) is defined once.
+"""
+
+from __future__ import annotations
+
+# Modality (omic) names in the MuData store, in the order readers emit them.
+RNA = "rna"
+MIRNA = "mirna"
+METH = "meth"
+CNV = "cnv"
+MUT = "mut"
+PROT = "prot"
+MODALITIES = (RNA, MIRNA, METH, CNV, MUT, PROT)
+MODALITY_DESCRIPTIONS = {
+    RNA: "mRNA expression",
+    MIRNA: "miRNA expression",
+    METH: "DNA methylation (beta values)",
+    CNV: "copy number",
+    MUT: "somatic mutations (gene x sample 0/1)",
+    PROT: "protein (RPPA)",
+}
+
+# Global obs columns.
+OBS_PATIENT = "patient"
+OBS_SAMPLE_TYPE = "sample_type"  # short letter code, e.g. "TP", "NT"
+OBS_SAMPLE_TYPE_CODE = "sample_type_code"  # two digits, e.g. "01"
+
+# Per-modality obs columns.
+MOD_OBS_ALIQUOT = "aliquot"
+MOD_OBS_SOURCE_FILE = "source_file"
+
+# uns keys.
+UNS_PROVENANCE = "harmonomics"  # provenance: files, reader, versions, parameters, time
+UNS_REPORT = "harmonomics_report"  # harmonization report (tidy table of kept/dropped items)
+UNS_FORMAT_VERSION = "format_version"  # inside uns[UNS_PROVENANCE]
+
+# Default result keys.
+KEY_MOFA = "mofa"
+KEY_PAM50 = "pam50"
+KEY_IMMUNE = "immune"
+
+# Canonical PAM50 labels.
+PAM50_LABELS = ("LumA", "LumB", "Her2", "Basal", "Normal")

@@ -1,0 +1,38 @@
+"""Lazy re-export of public functions from private submodules (PEP 562).
+
+Each namespace (``hm.tl``, ``hm.pl``, ``hm.io``, ...) maps public names to the private module
+that defines them. A function's module is imported on first use, so a namespace stays cheap to
+import and one module's heavy dependencies never load for another's functions.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ._compat import configure_mudata
+
+
+def attach(package: str, exports: Mapping[str, str]) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
+    """Return ``__getattr__``, ``__dir__`` and ``__all__`` for a package re-exporting ``exports``.
+
+    Parameters
+    ----------
+    package
+        The package's ``__name__``.
+    exports
+        ``{public name: submodule}``, the submodule relative to ``package`` (e.g. ``"._pam50"``).
+    """
+
+    def __getattr__(name: str) -> Any:
+        if name in exports:
+            configure_mudata()
+            module = importlib.import_module(exports[name], package)
+            return getattr(module, name)
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    def __dir__() -> list[str]:
+        return sorted(exports)
+
+    return __getattr__, __dir__, sorted(exports)

@@ -1,0 +1,490 @@
+"""TCGA barcodes: parsing, validation, sample-type and analyte tables, and the choice of one aliquot per sample.
+
+A full aliquot barcode such as ``TCGA-BH-A0B3-01A-11R-A056-07`` reads::
+
+    TCGA  - BH  - A0B3        - 01          A     - 11      R       - A056  - 07
+    project tissue-source-site participant  sample-type vial  portion analyte plate   center
+
+Shorter barcodes stop at a field boundary. The levels and their lengths:
+
+========== ====== =================================
+level      length example
+========== ====== =================================
+patient    12     ``TCGA-BH-A0B3``
+sample     15     ``TCGA-BH-A0B3-01``
+vial       16     ``TCGA-BH-A0B3-01A``
+portion    19     ``TCGA-BH-A0B3-01A-11`` (RPPA portions continue as ``-21-1933-20``, with no analyte)
+analyte    20     ``TCGA-BH-A0B3-01A-11R``
+aliquot    28     ``TCGA-BH-A0B3-01A-11R-A056-07``
+========== ====== =================================
+
+Every function accepts one string or a pandas Series/Index (vectorised).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ._errors import HarmonomicsError
+
+__all__ = [
+    "ANALYTES",
+    "SAMPLE_TYPES",
+    "BarcodeError",
+    "barcode_level",
+    "choose_aliquots",
+    "is_valid",
+    "parse_barcode",
+    "parse_barcodes",
+    "to_patient",
+    "to_sample",
+]
+
+
+class BarcodeError(HarmonomicsError, ValueError):
+    """A TCGA barcode is malformed; the message names the barcode and the field that is wrong."""
+
+
+# Sample-type codes (GDC / TCGA code tables).
+SAMPLE_TYPES = pd.DataFrame(
+    [
+        ("01", "Primary Solid Tumor", "TP", "tumor"),
+        ("02", "Recurrent Solid Tumor", "TR", "tumor"),
+        ("03", "Primary Blood Derived Cancer - Peripheral Blood", "TB", "tumor"),
+        ("04", "Recurrent Blood Derived Cancer - Bone Marrow", "TRBM", "tumor"),
+        ("05", "Additional - New Primary", "TAP", "tumor"),
+        ("06", "Metastatic", "TM", "tumor"),
+        ("07", "Additional Metastatic", "TAM", "tumor"),
+        ("08", "Human Tumor Original Cells", "THOC", "tumor"),
+        ("09", "Primary Blood Derived Cancer - Bone Marrow", "TBM", "tumor"),
+        ("10", "Blood Derived Normal", "NB", "normal"),
+        ("11", "Solid Tissue Normal", "NT", "normal"),
+        ("12", "Buccal Cell Normal", "NBC", "normal"),
+        ("13", "EBV Immortalized Normal", "NEBV", "normal"),
+        ("14", "Bone Marrow Normal", "NBM", "normal"),
+        ("15", "sample type 15", "15SH", "other"),
+        ("16", "sample type 16", "16SH", "other"),
+        ("20", "Control Analyte", "CELLC", "control"),
+        ("40", "Recurrent Blood Derived Cancer - Peripheral Blood", "TRB", "tumor"),
+        ("50", "Cell Lines", "CELL", "control"),
+        ("60", "Primary Xenograft Tissue", "XP", "xenograft"),
+        ("61", "Cell Line Derived Xenograft Tissue", "XCL", "xenograft"),
+        ("99", "sample type 99", "99SH", "other"),
+    ],
+    columns=["code", "name", "letter_code", "category"],
+).set_index("code")
+"""Sample-type code table: index = two-digit code; columns name, letter_code (TP, NT, ...), category."""
+
+ANALYTES = pd.DataFrame(
+    [
+        ("D", "DNA", "dna"),
+        ("G", "Whole Genome Amplification (WGA) produced using GenomePlex (Rubicon) DNA", "dna"),
+        ("W", "Whole Genome Amplification (WGA) produced using Repli-G (Qiagen) DNA", "dna"),
+        ("X", "Whole Genome Amplification (WGA) produced using Repli-G X (Qiagen) DNA", "dna"),
+        ("H", "mirVana RNA (Allprep DNA) produced by hybrid protocol", "rna"),
+        ("R", "RNA", "rna"),
+        ("T", "Total RNA", "rna"),
+    ],
+    columns=["code", "name", "kind"],
+).set_index("code")
+"""Analyte code table: index = letter; columns name, kind ("dna" or "rna")."""
+
+# Analyte preference when several aliquots of one sample exist (FORMATS.md; Firehose / cBioPortal practice).
+ANALYTE_PRIORITY = {"rna": ("H", "R", "T"), "dna": ("D", "G", "W", "X")}
+
+LEVELS = ("patient", "sample", "vial", "portion", "analyte", "aliquot")
+_LEVEL_BY_LENGTH = {12: "patient", 15: "sample", 16: "vial", 19: "portion", 20: "analyte", 28: "aliquot"}
+
+# One regex for every level: each group after the patient is optional, but only at field boundaries.
+_BARCODE = re.compile(
+    r"^(?P<project>[A-Za-z0-9]{4})-(?P<tss>[A-Za-z0-9]{2})-(?P<participant>[A-Za-z0-9]{4})"
+    r"(?:-(?P<sample_type_code>\d{2})(?P<vial>[A-Z])?"
+    r"(?:-(?P<portion>\d{2})(?P<analyte>[A-Z])?"
+    r"(?:-(?P<plate>[A-Za-z0-9]{4})-(?P<center>[A-Za-z0-9]{2}))?)?)?$"
+)
+_FIELDS = ("project", "tss", "participant", "sample_type_code", "vial", "portion", "analyte", "plate", "center")
+
+# What each position of a barcode should look like, used to say which field is wrong.
+_FIELD_SPECS = [
+    ("project", r"[A-Za-z0-9]{4}", "4 letters or digits (e.g. 'TCGA')"),
+    ("tissue source site", r"[A-Za-z0-9]{2}", "2 letters or digits (e.g. 'BH')"),
+    ("participant", r"[A-Za-z0-9]{4}", "4 letters or digits (e.g. 'A0B3')"),
+    ("sample type + vial", r"\d{2}[A-Z]?", "a 2-digit sample type and an optional vial letter (e.g. '01A')"),
+    ("portion + analyte", r"\d{2}[A-Z]?", "a 2-digit portion and an optional analyte letter (e.g. '11R')"),
+    ("plate", r"[A-Za-z0-9]{4}", "4 letters or digits (e.g. 'A056')"),
+    ("center", r"[A-Za-z0-9]{2}", "2 letters or digits (e.g. '07')"),
+]
+
+
+def _explain_malformed(barcode: object) -> str:
+    """Say which field of a barcode is wrong."""
+    if not isinstance(barcode, str):
+        return f"TCGA barcode must be a string, got {type(barcode).__name__} {barcode!r}"
+    parts = barcode.split("-")
+    if len(parts) < 3:
+        return (
+            f"malformed TCGA barcode {barcode!r}: expected at least project-TSS-participant "
+            f"(e.g. 'TCGA-BH-A0B3'), found {len(parts)} dash-separated field(s)"
+        )
+    if len(parts) > len(_FIELD_SPECS):
+        return f"malformed TCGA barcode {barcode!r}: too many fields ({len(parts)}; at most {len(_FIELD_SPECS)})"
+    for part, (name, pattern, expected) in zip(parts, _FIELD_SPECS, strict=False):
+        if not re.fullmatch(pattern, part):
+            return f"malformed TCGA barcode {barcode!r}: field '{name}' is {part!r}, expected {expected}"
+    if len(parts) == 6:
+        return f"malformed TCGA barcode {barcode!r}: plate {parts[5]!r} is not followed by a center field"
+    return f"malformed TCGA barcode {barcode!r}"
+
+
+def _check_codes(barcode: str, fields: dict[str, str | None]) -> None:
+    code = fields.get("sample_type_code")
+    if code is not None and code not in SAMPLE_TYPES.index:
+        raise BarcodeError(
+            f"malformed TCGA barcode {barcode!r}: field 'sample type' is {code!r}, "
+            f"expected one of {', '.join(SAMPLE_TYPES.index)}"
+        )
+    analyte = fields.get("analyte")
+    if analyte is not None and analyte not in ANALYTES.index:
+        raise BarcodeError(
+            f"malformed TCGA barcode {barcode!r}: field 'analyte' is {analyte!r}, "
+            f"expected one of {', '.join(ANALYTES.index)}"
+        )
+
+
+def _level_of(fields: dict[str, str | None]) -> str:
+    if fields["plate"] is not None:
+        return "aliquot"
+    if fields["analyte"] is not None:
+        return "analyte"
+    if fields["portion"] is not None:
+        return "portion"
+    if fields["vial"] is not None:
+        return "vial"
+    if fields["sample_type_code"] is not None:
+        return "sample"
+    return "patient"
+
+
+def parse_barcode(barcode: str) -> dict[str, str | None]:
+    """Parse one TCGA barcode at any level.
+
+    Parameters
+    ----------
+    barcode
+        A TCGA barcode of 12, 15, 16, 19, 20 or 28 characters, or an RPPA portion barcode
+        (``TCGA-CM-5341-01A-21-1933-20``).
+
+    Returns
+    -------
+    A dict with the fields ``project``, ``tss``, ``participant``, ``sample_type_code``, ``vial``,
+    ``portion``, ``analyte``, ``plate``, ``center`` (None where the barcode stops earlier), and the derived
+    ``level``, ``patient`` (12 chars), ``sample`` (15 chars or None), ``sample_vial`` (16 chars or None),
+    ``sample_type`` (letter code such as ``TP``) and ``analyte_kind`` (``dna``/``rna``).
+
+    Raises
+    ------
+    BarcodeError
+        If the barcode is malformed; the message names the barcode and the field that is wrong.
+    """
+    if not isinstance(barcode, str):
+        raise BarcodeError(_explain_malformed(barcode))
+    match = _BARCODE.match(barcode)
+    if match is None:
+        raise BarcodeError(_explain_malformed(barcode))
+    fields = {name: match.group(name) for name in _FIELDS}
+    _check_codes(barcode, fields)
+    patient = f"{fields['project']}-{fields['tss']}-{fields['participant']}"
+    code = fields["sample_type_code"]
+    sample = f"{patient}-{code}" if code else None
+    return {
+        **fields,
+        "level": _level_of(fields),
+        "patient": patient,
+        "sample": sample,
+        "sample_vial": f"{sample}{fields['vial']}" if fields["vial"] else None,
+        "sample_type": SAMPLE_TYPES.at[code, "letter_code"] if code else None,
+        "analyte_kind": ANALYTES.at[fields["analyte"], "kind"] if fields["analyte"] else None,
+    }
+
+
+def parse_barcodes(barcodes: Iterable[str] | pd.Series | pd.Index) -> pd.DataFrame:
+    """Parse many barcodes at once (vectorised).
+
+    Parameters
+    ----------
+    barcodes
+        Barcodes of any level, possibly mixed.
+
+    Returns
+    -------
+    DataFrame indexed by the barcodes, with the columns of :func:`parse_barcode`.
+
+    Raises
+    ------
+    BarcodeError
+        For the first malformed barcode, naming it and the wrong field.
+    """
+    values = pd.Index(barcodes if not isinstance(barcodes, str) else [barcodes], dtype=object)
+    as_text = pd.Series(values.astype(str), index=values)
+    non_strings = [b for b in values if not isinstance(b, str)]
+    if non_strings:
+        raise BarcodeError(_explain_malformed(non_strings[0]))
+    parsed = as_text.str.extract(_BARCODE.pattern)
+    bad = parsed["project"].isna().to_numpy()
+    if bad.any():
+        raise BarcodeError(_explain_malformed(values[np.flatnonzero(bad)[0]]))
+    parsed = parsed.astype(object).where(parsed.notna(), None)
+    codes = parsed["sample_type_code"].dropna()
+    unknown_code = ~codes.isin(SAMPLE_TYPES.index)
+    if unknown_code.any():
+        first = codes.index[unknown_code.to_numpy()][0]
+        _check_codes(first, {"sample_type_code": codes[first]})
+    analytes = parsed["analyte"].dropna()
+    unknown_analyte = ~analytes.isin(ANALYTES.index)
+    if unknown_analyte.any():
+        first = analytes.index[unknown_analyte.to_numpy()][0]
+        _check_codes(first, {"analyte": analytes[first]})
+
+    patient = parsed["project"] + "-" + parsed["tss"] + "-" + parsed["participant"]
+    has_code = parsed["sample_type_code"].notna()
+    sample = (patient + "-" + parsed["sample_type_code"].fillna("")).where(has_code, None)
+    has_vial = parsed["vial"].notna()
+    sample_vial = (sample.fillna("") + parsed["vial"].fillna("")).where(has_vial, None)
+    level = np.select(
+        [parsed["plate"].notna(), parsed["analyte"].notna(), parsed["portion"].notna(), has_vial, has_code],
+        ["aliquot", "analyte", "portion", "vial", "sample"],
+        default="patient",
+    )
+    result = parsed.assign(
+        level=level,
+        patient=patient,
+        sample=sample,
+        sample_vial=sample_vial,
+        sample_type=parsed["sample_type_code"].map(SAMPLE_TYPES["letter_code"]),
+        analyte_kind=parsed["analyte"].map(ANALYTES["kind"]),
+    )
+    return result.astype(object).where(result.notna(), None)
+
+
+def is_valid(barcodes: str | Iterable[str]) -> bool | np.ndarray:
+    """Whether barcodes are well-formed TCGA barcodes (a bool, or a bool array for many)."""
+
+    def check(b: object) -> bool:
+        try:
+            parse_barcode(b)  # type: ignore[arg-type]
+        except BarcodeError:
+            return False
+        return True
+
+    if isinstance(barcodes, str):
+        return check(barcodes)
+    return np.array([check(b) for b in barcodes], dtype=bool)
+
+
+def barcode_level(barcode: str) -> str:
+    """The level of one barcode: patient, sample, vial, portion, analyte or aliquot."""
+    return parse_barcode(barcode)["level"]
+
+
+def _truncate(barcodes, field: str, min_level: str):
+    if isinstance(barcodes, str):
+        parsed = parse_barcode(barcodes)
+        if parsed[field] is None:
+            raise BarcodeError(f"TCGA barcode {barcodes!r} is a {parsed['level']} barcode; it has no {min_level} part")
+        return parsed[field]
+    parsed = parse_barcodes(barcodes)
+    missing = parsed[field].isna()
+    if missing.any():
+        first = parsed.index[missing.to_numpy()][0]
+        raise BarcodeError(f"TCGA barcode {first!r} is a {parsed.at[first, 'level']} barcode; it has no {min_level} part")
+    out = parsed[field].to_numpy()
+    if isinstance(barcodes, pd.Series):
+        return pd.Series(out, index=barcodes.index, name=barcodes.name)
+    return pd.Index(out)
+
+
+def to_patient(barcodes: str | pd.Series | pd.Index | Sequence[str]):
+    """The 12-character patient barcode of each barcode (same type as the input: str, Series or Index)."""
+    return _truncate(barcodes, "patient", "patient")
+
+
+def to_sample(barcodes: str | pd.Series | pd.Index | Sequence[str]):
+    """The 15-character sample barcode (``TCGA-BH-A0B3-01``) of each barcode of sample level or deeper."""
+    return _truncate(barcodes, "sample", "sample")
+
+
+def choose_aliquots(
+    aliquots: Iterable[str],
+    *,
+    analyte_kind: str | None = None,
+    sample_types: Sequence[str] | None = ("01",),
+    keep_vials_apart: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Pick one aliquot per sample by the Firehose / cBioPortal rules.
+
+    The rules, applied in this order (FORMATS.md):
+
+    1. keep only the wanted sample types (primary solid tumour ``01`` by default; ``None`` keeps all);
+    2. vial A before B (the lowest vial letter wins);
+    3. analyte priority: RNA ``H > R > T``; DNA ``D > G, W, X`` (``G``, ``W`` and ``X`` rank equal);
+    4. then the lexicographically highest barcode (latest portion or plate).
+
+    Parameters
+    ----------
+    aliquots
+        Barcodes of portion level or deeper (aliquots; RPPA portion barcodes are fine). Duplicates count once.
+    analyte_kind
+        ``"rna"`` or ``"dna"``: which analyte priority applies. ``None`` infers it per sample from the analyte
+        letters (no analyte letter, as for RPPA portions, skips rule 3).
+    sample_types
+        Two-digit codes (``"01"``) or letter codes (``"TP"``) to keep; ``None`` keeps every type.
+    keep_vials_apart
+        Key samples by their 16-character vial barcode instead of merging vials of one sample.
+
+    Returns
+    -------
+    chosen
+        DataFrame indexed by sample key (15 characters, or 16 with ``keep_vials_apart``) with columns
+        ``aliquot``, ``patient``, ``sample_type_code``, ``sample_type`` and ``n_candidates``.
+    report
+        One row per distinct input aliquot: ``aliquot``, ``sample``, ``action`` (``kept``/``dropped``), ``rule``
+        (the rule that decided: ``only candidate``, ``sample type``, ``vial``, ``analyte``, ``barcode order``) and
+        ``reason`` (a sentence naming the aliquot that was preferred).
+
+    Raises
+    ------
+    BarcodeError
+        If a barcode is malformed or shorter than portion level.
+    ValueError
+        If ``analyte_kind`` or a sample type is unknown.
+    """
+    if analyte_kind not in (None, "rna", "dna"):
+        raise ValueError(f"analyte_kind must be 'rna', 'dna' or None, got {analyte_kind!r}")
+    wanted_codes = _normalise_sample_types(sample_types)
+    unique = list(dict.fromkeys(aliquots))
+    parsed = parse_barcodes(unique) if unique else pd.DataFrame(columns=["level"])
+    too_short = parsed.index[parsed["level"].isin(["patient", "sample", "vial"]).to_numpy()] if unique else []
+    if len(too_short):
+        raise BarcodeError(
+            f"choose_aliquots needs portion- or aliquot-level barcodes; {too_short[0]!r} is a "
+            f"{parsed.at[too_short[0], 'level']} barcode"
+        )
+
+    report_rows: list[dict[str, str]] = []
+    chosen_rows: list[dict[str, object]] = []
+    if not unique:
+        return _empty_choice(), pd.DataFrame(columns=["aliquot", "sample", "action", "rule", "reason"])
+
+    key_column = "sample_vial" if keep_vials_apart else "sample"
+    table = parsed.reset_index(names="aliquot")
+    table["vial"] = table["vial"].fillna("A")
+
+    # Rule 1: sample type.
+    if wanted_codes is not None:
+        off_type = ~table["sample_type_code"].isin(wanted_codes)
+        for row in table[off_type].itertuples():
+            name = SAMPLE_TYPES.at[row.sample_type_code, "name"]
+            report_rows.append(
+                {
+                    "aliquot": row.aliquot,
+                    "sample": row.sample,
+                    "action": "dropped",
+                    "rule": "sample type",
+                    "reason": f"sample type {row.sample_type_code} ({name}) is not among the kept types "
+                    f"{', '.join(sorted(wanted_codes))}",
+                }
+            )
+        table = table[~off_type]
+
+    for key, group in table.groupby(key_column, sort=True):
+        ranked = group.assign(
+            _vial=group["vial"],
+            _analyte=[_analyte_rank(a, analyte_kind) for a in group["analyte"]],
+        )
+        # lowest vial, best analyte, highest barcode: sort so that the winner is first
+        ranked = ranked.sort_values(["_vial", "_analyte", "aliquot"], ascending=[True, True, False], kind="mergesort")
+        winner = ranked.iloc[0]
+        chosen_rows.append(
+            {
+                "sample": key,
+                "aliquot": winner["aliquot"],
+                "patient": winner["patient"],
+                "sample_type_code": winner["sample_type_code"],
+                "sample_type": winner["sample_type"],
+                "n_candidates": len(ranked),
+            }
+        )
+        report_rows.append(
+            {
+                "aliquot": winner["aliquot"],
+                "sample": key,
+                "action": "kept",
+                "rule": "only candidate" if len(ranked) == 1 else "chosen",
+                "reason": "only aliquot of this sample"
+                if len(ranked) == 1
+                else f"preferred over {len(ranked) - 1} other aliquot(s) of this sample",
+            }
+        )
+        for _, loser in ranked.iloc[1:].iterrows():
+            if loser["_vial"] != winner["_vial"]:
+                rule, why = "vial", f"vial {loser['_vial']} ranks after vial {winner['_vial']}"
+            elif loser["_analyte"] != winner["_analyte"]:
+                rule, why = "analyte", f"analyte {loser['analyte']} ranks after {winner['analyte']}"
+            else:
+                rule, why = "barcode order", "a lexicographically higher barcode (later portion or plate) exists"
+            report_rows.append(
+                {
+                    "aliquot": loser["aliquot"],
+                    "sample": key,
+                    "action": "dropped",
+                    "rule": rule,
+                    "reason": f"duplicate aliquot of {key}: {why}; kept {winner['aliquot']}",
+                }
+            )
+
+    chosen = pd.DataFrame(chosen_rows).set_index("sample") if chosen_rows else _empty_choice()
+    report = pd.DataFrame(report_rows, columns=["aliquot", "sample", "action", "rule", "reason"])
+    order = {a: i for i, a in enumerate(unique)}
+    report = report.sort_values("aliquot", key=lambda s: s.map(order), kind="mergesort").reset_index(drop=True)
+    return chosen, report
+
+
+def _empty_choice() -> pd.DataFrame:
+    return pd.DataFrame(columns=["aliquot", "patient", "sample_type_code", "sample_type", "n_candidates"]).rename_axis(
+        "sample"
+    )
+
+
+def _normalise_sample_types(sample_types: Sequence[str] | None) -> set[str] | None:
+    if sample_types is None:
+        return None
+    if isinstance(sample_types, str):
+        sample_types = [sample_types]
+    letters = dict(zip(SAMPLE_TYPES["letter_code"], SAMPLE_TYPES.index, strict=True))
+    codes = set()
+    for value in sample_types:
+        if value in SAMPLE_TYPES.index:
+            codes.add(value)
+        elif value in letters:
+            codes.add(letters[value])
+        else:
+            raise ValueError(
+                f"unknown sample type {value!r}: expected a two-digit code ({', '.join(SAMPLE_TYPES.index)}) "
+                f"or a letter code ({', '.join(SAMPLE_TYPES['letter_code'])})"
+            )
+    return codes
+
+
+def _analyte_rank(analyte: str | None, analyte_kind: str | None) -> int:
+    """Rank of an analyte letter under the priority rules (lower is better)."""
+    if analyte is None:
+        return 0
+    kind = analyte_kind or ANALYTES.at[analyte, "kind"]
+    priority = ANALYTE_PRIORITY[kind]
+    if kind == "dna":  # G, W and X (amplified DNA) rank equal after D
+        return 0 if analyte == "D" else (1 if analyte in priority else 2)
+    return priority.index(analyte) if analyte in priority else len(priority)

@@ -1,0 +1,13 @@
+"""Data sets: the bundled real TCGA-BRCA cohort and a synthetic cohort writer with known truth."""
+
+from .._lazy import attach
+
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    {
+        "tcga_brca_mini": "._tcga_brca_mini",
+        "tcga_brca_rnaseq10": "._tcga_brca_mini",
+        "tcga_brca_clinical": "._tcga_brca_mini",
+        "write_synthetic_cohort": "._synthetic",
+    },
+)

@@ -1,0 +1,18 @@
+"""Readers: one per public source, each returning a MuData in the store layout with its harmonization report.
+
+The formats are described in docs/readers.md.
+"""
+
+from .._lazy import attach
+
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    {
+        "read_gdc": "._gdc",
+        "read_cbioportal": "._cbioportal",
+        "read_xena": "._xena",
+        "read_firehose": "._firehose",
+        "read_table": "._table",
+        "detect_format": "._detect",
+    },
+)

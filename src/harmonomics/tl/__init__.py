@@ -1,0 +1,33 @@
+"""Tools: factor models and what they mean (subtypes, immune status, survival, signatures).
+
+Scanpy-style: ``hm.tl.f(mdata, *, key_added=..., copy=False)`` writes results into the store
+and returns ``None`` (or a new MuData with ``copy=True``); functions that naturally give a
+table return a tidy :class:`pandas.DataFrame`.
+"""
+
+from .._lazy import attach
+
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    {
+        # factor models (implemented in harmonomics.models)
+        "mofa": "..models.mofa",
+        "load_mofa": "..models.mofa",
+        "project": "..models.mofa",
+        "mofa_stability": "..models.mofa",
+        # subtypes
+        "pam50": "._pam50",
+        "associate": "._associations",
+        "subtype_classifier": "._classifier",
+        "predict_subtype": "._classifier",
+        # immune
+        "immune_scores": "._immune",
+        "immune_status": "._immune",
+        # signatures, enrichment, survival
+        "factor_signatures": "._signatures",
+        "score_signatures": "._signatures",
+        "enrichment": "._enrichment",
+        "survival": "._survival",
+        "kaplan_meier": "._survival",
+    },
+)

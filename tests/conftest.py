@@ -1,0 +1,34 @@
+"""Shared test configuration: headless matplotlib, quiet progress bars, paths to the shared data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# ../shared/data beside the repository (read-only real data); tests needing it skip when absent.
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _quiet_settings():
+    import harmonomics as hm
+    from harmonomics._compat import configure_mudata
+
+    configure_mudata()
+    previous = hm.settings.verbosity
+    hm.settings.verbosity = 1  # no progress bars in test logs
+    yield
+    hm.settings.verbosity = previous
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The project's shared real-data folder (../shared/data)."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data folder not found at {SHARED_DATA}")
+    return SHARED_DATA
