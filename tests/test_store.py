@@ -225,3 +225,17 @@ def test_atomic_write_cleans_up_on_error(mdata, tmp_path, monkeypatch):
         store.write(mdata, path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["cohort.h5mu"]  # no temporary left behind
+
+
+def test_frozen_store_of_every_version_reads():
+    """A file written by every released format version stays readable (tests/data/stores/v<N>.h5mu)."""
+    from pathlib import Path
+
+    folder = Path(__file__).parent / "data" / "stores"
+    for version in range(1, store.FORMAT_VERSION + 1):
+        mdata = store.read(folder / f"v{version}.h5mu")
+        assert list(mdata.mod) == ["rna", "prot"]
+        assert mdata["rna"].X[3, 2] == 11.0
+        assert mdata["prot"].obs_names.tolist() == ["TCGA-AA-0002-01"]
+        assert mdata.obs.loc["TCGA-AA-0001-01", "pam50"] == "Her2"
+        assert mdata.obsm["mofa"].shape == (4, 2)
