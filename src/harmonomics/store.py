@@ -254,7 +254,7 @@ def write(mdata: md.MuData, path: str | os.PathLike, *, format: str | None = Non
     path = Path(path)
     fmt = _format_of(path, format)
     validate(mdata)
-    _stamp_version(mdata)
+    stamp_version(mdata)
     if fmt == "h5mu":
         with atomic_path(path) as tmp:
             mdata.write_h5mu(tmp, compression=compression)
@@ -272,7 +272,8 @@ def write(mdata: md.MuData, path: str | os.PathLike, *, format: str | None = Non
     return path
 
 
-def _stamp_version(mdata: md.MuData) -> None:
+def stamp_version(mdata: md.MuData) -> None:
+    """Record the format version and obs dtypes in ``uns[\"harmonomics\"]`` before a write."""
     record = dict(mdata.uns.get(_keys.UNS_PROVENANCE, {}))
     record[_keys.UNS_FORMAT_VERSION] = FORMAT_VERSION
     record.setdefault("versions", {"harmonomics": __version__})
@@ -306,7 +307,9 @@ def read(path: str | os.PathLike, *, format: str | None = None, backed: bool = F
     format
         Override the format inferred from the suffix.
     backed
-        Open an h5mu file backed (matrices stay on disk).
+        Keep the matrices on disk: an h5mu file opens in h5py-backed mode; a zarr store opens lazily, each
+        omic's ``X`` and layers as dask arrays over the zarr chunks (the ``scale`` extra), so that
+        :func:`to_xarray` and the out-of-core functions never load a whole matrix.
 
     Returns
     -------
@@ -332,7 +335,7 @@ def read(path: str | os.PathLike, *, format: str | None = None, backed: bool = F
         if fmt == "h5mu":
             mdata = md.read_h5mu(path, backed="r" if backed else False)
         elif fmt == "zarr":
-            mdata = md.read_zarr(path)
+            mdata = _read_zarr_lazy(path) if backed else md.read_zarr(path)
         else:
             import xarray as xr
 
@@ -344,6 +347,52 @@ def read(path: str | os.PathLike, *, format: str | None = None, backed: bool = F
         raise StoreFormatError(f"{path}: not a readable {fmt} MuData store ({err})") from err
     check_version(mdata, path)
     _restore_obs_dtypes(mdata)
+    return mdata
+
+
+def _read_zarr_lazy(path: Path) -> md.MuData:
+    """Open a MuData zarr store with every omic's matrices as dask arrays; tables and uns are read eagerly."""
+    from ._errors import require
+
+    da = require("dask.array", extra="scale", purpose="opening a zarr store lazily")
+    zarr = require("zarr", extra="scale", purpose="opening a zarr store lazily")
+    import anndata as ad
+    import mudata as md
+    from anndata.io import read_elem
+
+    root = zarr.open_group(str(path), mode="r")
+    if "mod" not in root:
+        raise StoreFormatError(f"{path}: no 'mod' group; expected a MuData zarr store")
+
+    def lazy_matrix(node):
+        if isinstance(node, zarr.Array):
+            return da.from_zarr(node)
+        return read_elem(node)  # sparse matrices: read eagerly (they are small by construction)
+
+    modalities = {}
+    for name in root["mod"].attrs.get("mod-order", list(root["mod"].group_keys())):
+        group = root["mod"][name]
+        adata = ad.AnnData(
+            X=lazy_matrix(group["X"]) if "X" in group else None,
+            obs=read_elem(group["obs"]),
+            var=read_elem(group["var"]),
+            uns=read_elem(group["uns"]) if "uns" in group else None,
+            obsm=read_elem(group["obsm"]) if "obsm" in group else None,
+            varm=read_elem(group["varm"]) if "varm" in group else None,
+        )
+        if "layers" in group:
+            for layer in group["layers"].keys():
+                adata.layers[layer] = lazy_matrix(group["layers"][layer])
+        modalities[name] = adata
+    mdata = md.MuData(modalities)
+    obs = read_elem(root["obs"])
+    for column in obs.columns:
+        mdata.obs[column] = obs[column].reindex(mdata.obs_names).array
+    if "obsm" in root:
+        for key, value in read_elem(root["obsm"]).items():
+            mdata.obsm[key] = value
+    if "uns" in root:
+        mdata.uns.update(read_elem(root["uns"]))
     return mdata
 
 
@@ -438,18 +487,29 @@ def to_xarray(mdata: md.MuData, *, chunks: int | Mapping[str, int] | None = None
     return xr.Dataset(data_vars=data_vars, coords=coords, attrs=attrs)
 
 
+def _is_dask(matrix: Any) -> bool:
+    return type(matrix).__module__.startswith("dask.")
+
+
 def _expand(matrix: Any, rows: np.ndarray, n_samples: int, chunks: Any) -> Any:
-    """Place a modality's rows into a samples-union matrix filled with NaN (lazily with dask when asked)."""
+    """Place a modality's rows into a samples-union matrix filled with NaN (lazily with dask when asked or when
+    the matrix is already a dask array, as in a lazily opened zarr store)."""
     import scipy.sparse as sp
 
-    if chunks is not None:
+    if chunks is not None or _is_dask(matrix):
         from ._errors import require
 
         da = require("dask.array", extra="scale", purpose="a dask-backed xarray view")
-        lazy = da.from_array(matrix.toarray() if sp.issparse(matrix) else matrix, chunks=(chunks, -1) if isinstance(chunks, int) else "auto")
+        if _is_dask(matrix):
+            lazy = matrix if chunks is None else matrix.rechunk((chunks, -1) if isinstance(chunks, int) else "auto")
+        else:
+            lazy = da.from_array(matrix.toarray() if sp.issparse(matrix) else matrix, chunks=(chunks, -1) if isinstance(chunks, int) else "auto")
+        if len(rows) == n_samples and np.array_equal(rows, np.arange(n_samples)):
+            return lazy.astype(np.result_type(lazy.dtype, np.float32))
         order = np.full(n_samples, -1)
         order[rows] = np.arange(len(rows))
-        padded = da.concatenate([lazy.astype(float), da.full((1, lazy.shape[1]), np.nan, chunks=(1, -1))], axis=0)
+        dtype = np.result_type(lazy.dtype, np.float32)
+        padded = da.concatenate([lazy.astype(dtype), da.full((1, lazy.shape[1]), np.nan, dtype=dtype, chunks=(1, -1))], axis=0)
         return padded[np.where(order < 0, lazy.shape[0], order)]
     dense = matrix.toarray() if sp.issparse(matrix) else np.asarray(matrix)
     out = np.full((n_samples, dense.shape[1]), np.nan, dtype=np.result_type(dense.dtype, np.float32))

@@ -14,5 +14,6 @@ __getattr__, __dir__, __all__ = attach(
         "read_firehose": "._firehose",
         "read_table": "._table",
         "detect_format": "._detect",
+        "stream_to_zarr": "._stream",
     },
 )
