@@ -25,21 +25,155 @@ class CLIError(Exception):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# subcommands
+# subcommands: each parses its options and calls the public API
 # ---------------------------------------------------------------------------------------------------------------
-def _cmd_demo(args: argparse.Namespace) -> int:
+def _from_config(args: argparse.Namespace, step: str) -> bool:
+    """Run ``step`` from ``--config/--cohort`` (as the Snakemake rules do); False when not asked to."""
+    if not getattr(args, "config", None):
+        return False
+    from . import pipeline
+
+    config = pipeline.load_config(args.config)
+    cohort = args.cohort or _only_cohort(config)
+    output = pipeline.run_step(step, config, cohort, force=args.force)
+    print(f"{step} [{cohort}]: {output}")
+    return True
+
+
+def _only_cohort(config) -> str:
+    names = list(config["cohorts"])
+    if len(names) != 1:
+        raise CLIError(f"the config has several cohorts ({', '.join(names)}); choose one with --cohort")
+    return names[0]
+
+
+def _require(value, option: str, step: str):
+    if value is None:
+        raise CLIError(f"{option} is required (or give --config and --cohort to take it from a pipeline config)")
+    return value
+
+
+def _parse_options(pairs: Sequence[str] | None) -> dict:
+    """``key=value`` reader options; values are YAML scalars/lists (``sample_types=[TP,NT]``)."""
+    import yaml
+
+    options = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise CLIError(f"--option expects key=value, got {pair!r}")
+        options[key] = yaml.safe_load(value)
+    return options
+
+
+def _cmd_load(args: argparse.Namespace) -> int:
+    if _from_config(args, "load"):
+        return 0
+    import harmonomics as hm
+    from .pipeline import load_cohort
+
+    source = _require(args.source, "SOURCE", "load")
+    out = Path(_require(args.out, "--out", "load"))
+    mdata = load_cohort(source, args.path, options=_parse_options(args.option))
+    hm.store.write(mdata, out)
+    print(f"loaded {mdata.n_obs} samples, omics {', '.join(f'{m} ({a.n_obs}×{a.n_vars})' for m, a in mdata.mod.items())} -> {out}")
+    return 0
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    if _from_config(args, "fit"):
+        return 0
+    import harmonomics as hm
+    from .pipeline import SCHEMA, fit_step
+
+    store, out = Path(_require(args.store, "STORE", "fit")), Path(_require(args.out, "--out", "fit"))
+    fit = {key: spec[1] for key, spec in SCHEMA["fit"].items()}
+    fit.update(n_factors=args.n_factors, engine=args.engine, seed=args.seed, convergence=args.convergence,
+               float32=args.float32, mods=args.mods, features_per_omic=args.features_per_omic)
+    mdata = hm.store.read(store)
+    fit_step(mdata, fit)
+    hm.store.write(mdata, out)
+    r2 = mdata.uns["mofa"].get("r2_per_view")
+    print(f"fitted {fit['n_factors']} factors on {', '.join(mdata.uns['mofa']['views'])} -> {out}")
+    if r2 is not None:
+        print("variance explained per omic: " + ", ".join(f"{k} {float(v):.2f}" for k, v in dict(r2).items()))
+    return 0
+
+
+def _cmd_annotate(args: argparse.Namespace) -> int:
+    if _from_config(args, "annotate"):
+        return 0
+    import harmonomics as hm
+    from .pipeline import annotate_step
+
+    store, out = Path(_require(args.store, "STORE", "annotate")), Path(_require(args.out, "--out", "annotate"))
+    mdata = hm.store.read(store)
+    status = annotate_step(
+        mdata, {"pam50": not args.no_pam50, "immune": not args.no_immune, "covariates": args.covariates, "survival": not args.no_survival}
+    )
+    hm.store.write(mdata, out)
+    for name, outcome in status.items():
+        print(f"{name}: {outcome}")
+    print(f"annotated store -> {out}")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    if _from_config(args, "export"):
+        return 0
     import harmonomics as hm
 
+    store, out = Path(_require(args.store, "STORE", "export")), Path(_require(args.out, "--out", "export"))
+    mdata = hm.store.read(store)
+    written = hm.export.export_all(mdata, out, formats=args.formats, key=args.key)
+    for name, path in written.items():
+        print(f"{name}\t{path}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    if _from_config(args, "report"):
+        return 0
+    import harmonomics as hm
+
+    store, out = Path(_require(args.store, "STORE", "report")), Path(_require(args.out, "--out", "report"))
+    path = hm.report(hm.store.read(store), out, exports=args.exports, title=args.title, key=args.key)
+    print(f"report -> {path}")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from . import pipeline
+
+    results = pipeline.run(args.config, cohorts=args.cohort, force=args.force)
+    for cohort, folder in results.items():
+        print(f"{cohort}: {folder}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from . import pipeline
+
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    logger.info("loading the bundled TCGA-BRCA cohort (mixOmics breast.TCGA)")
-    mdata = hm.datasets.tcga_brca_mini()
-    store_path = hm.store.write(mdata, out / "tcga_brca_mini.h5mu")
-    summary = _omics_summary(mdata)
-    (out / "samples_by_omic.tsv").write_text(summary.to_csv(sep="\t"))
+    config = {
+        "out": str(out.resolve()),
+        "cohorts": {"tcga_brca_mini": {"source": "tcga_brca_mini"}},
+        "fit": {"n_factors": args.n_factors, "features_per_omic": 2000},
+        "annotate": {"covariates": ["pam50", "split", "stage", "age"]},
+        "report": {"title": "harmonomics demo: TCGA-BRCA (mixOmics cohort)"},
+    }
+    results = pipeline.run(config, force=args.force)
+    folder = results["tcga_brca_mini"]
+    import harmonomics as hm
+
+    mdata = hm.store.read(folder / "annotated.h5mu")
     print(f"harmonomics demo: {mdata.n_obs} samples, {len(mdata.mod)} omics")
-    print(summary.to_string())
-    print(f"store written to {store_path}")
+    print(_omics_summary(mdata).to_string())
+    for name, outcome in dict(mdata.uns.get("harmonomics_annotate", {})).items():
+        print(f"{name}: {outcome}")
+    print(f"store:   {folder / 'annotated.h5mu'}")
+    print(f"exports: {folder / 'exports'}")
+    print(f"report:  {folder / 'report.html'}")
     return 0
 
 
@@ -91,14 +225,102 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
 
+    def step_options(sub: argparse.ArgumentParser) -> None:
+        group = sub.add_argument_group("from a pipeline config (as the Snakemake workflow calls it)")
+        group.add_argument("--config", help="pipeline config (YAML); paths and parameters come from it")
+        group.add_argument("--cohort", help="cohort name in the config (needed when it has several)")
+        group.add_argument("--force", action="store_true", help="recompute even if the output is up to date")
+
+    load = _add_subcommand(
+        subparsers, "load", _cmd_load,
+        help="read a GDC folder, cBioPortal study, Xena/Firehose matrix or table into a store",
+        examples=[
+            "harmonomics load gdc gdc_download/ --out brca.h5mu",
+            "harmonomics load cbioportal brca_tcga_pan_can_atlas_2018/ --out brca.h5mu --option join=intersection",
+            "harmonomics load table rnaseq.tsv --out rna.h5mu --option omic=rna --option orientation=features_x_samples",
+            "harmonomics load --config config.yaml --cohort brca",
+        ],
+    )
+    load.add_argument("source", nargs="?", choices=["gdc", "cbioportal", "xena", "firehose", "table", "store", "tcga_brca_mini"],
+                      help="kind of input")
+    load.add_argument("path", nargs="?", help="folder or file to read")
+    load.add_argument("--out", help="store to write (.h5mu, .zarr or .nc)")
+    load.add_argument("--option", action="append", metavar="KEY=VALUE", help="reader option, repeatable")
+    step_options(load)
+
+    fit = _add_subcommand(
+        subparsers, "fit", _cmd_fit,
+        help="select features and fit MOFA+ factors, written into the store",
+        examples=["harmonomics fit brca.h5mu --out brca.fitted.h5mu --n-factors 10",
+                  "harmonomics fit brca.h5mu --out fitted.h5mu --engine mofapy2 --mods rna prot"],
+    )
+    fit.add_argument("store", nargs="?", help="input store")
+    fit.add_argument("--out", help="output store")
+    fit.add_argument("--n-factors", type=int, default=10)
+    fit.add_argument("--engine", choices=["fast", "mofapy2"], default="fast")
+    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--convergence", choices=["fast", "medium", "slow"], default="medium")
+    fit.add_argument("--float32", action="store_true", help="fit in single precision")
+    fit.add_argument("--mods", nargs="+", help="omics to use (default: all)")
+    fit.add_argument("--features-per-omic", type=int, default=2000, help="top-variance features kept per omic")
+    step_options(fit)
+
+    annotate = _add_subcommand(
+        subparsers, "annotate", _cmd_annotate,
+        help="PAM50 subtypes, immune status, factor associations and survival",
+        examples=["harmonomics annotate brca.fitted.h5mu --out brca.annotated.h5mu",
+                  "harmonomics annotate fitted.h5mu --out annotated.h5mu --covariates pam50 stage --no-immune"],
+    )
+    annotate.add_argument("store", nargs="?", help="input store (with a factor fit)")
+    annotate.add_argument("--out", help="output store")
+    annotate.add_argument("--covariates", nargs="+", default=["pam50", "immune_class"], help="obs columns to associate")
+    annotate.add_argument("--no-pam50", action="store_true")
+    annotate.add_argument("--no-immune", action="store_true")
+    annotate.add_argument("--no-survival", action="store_true")
+    step_options(annotate)
+
+    export = _add_subcommand(
+        subparsers, "export", _cmd_export,
+        help="write factor scores, calls, signatures and models for R, GSEA, cBioPortal and MOFA2",
+        examples=["harmonomics export brca.annotated.h5mu --out exports/",
+                  "harmonomics export annotated.h5mu --out exports/ --formats csv parquet gmt"],
+    )
+    export.add_argument("store", nargs="?", help="input store")
+    export.add_argument("--out", help="output folder")
+    export.add_argument("--formats", nargs="+", default=["tsv", "gmt", "gct", "cbioportal", "hdf5"],
+                        help="any of csv tsv parquet gmt gct cbioportal hdf5")
+    export.add_argument("--key", default="mofa", help="factor model to export")
+    step_options(export)
+
+    report = _add_subcommand(
+        subparsers, "report", _cmd_report,
+        help="write a self-contained HTML report",
+        examples=["harmonomics report brca.annotated.h5mu --out report.html --exports exports/"],
+    )
+    report.add_argument("store", nargs="?", help="input store")
+    report.add_argument("--out", help="HTML file to write")
+    report.add_argument("--exports", help="folder of exported files to link")
+    report.add_argument("--title")
+    report.add_argument("--key", default="mofa")
+    step_options(report)
+
+    run = _add_subcommand(
+        subparsers, "run", _cmd_run,
+        help="run load, fit, annotate, export and report for every cohort of a config",
+        examples=["harmonomics run config.yaml", "harmonomics run config.yaml --cohort brca --force"],
+    )
+    run.add_argument("config", help="pipeline config (YAML); see workflows/config.example.yaml")
+    run.add_argument("--cohort", action="append", help="only this cohort (repeatable)")
+    run.add_argument("--force", action="store_true", help="recompute every step")
+
     demo = _add_subcommand(
-        subparsers,
-        "demo",
-        _cmd_demo,
-        help="run the analysis on the bundled real TCGA-BRCA cohort",
+        subparsers, "demo", _cmd_demo,
+        help="run the whole analysis on the bundled real TCGA-BRCA cohort",
         examples=["harmonomics demo", "harmonomics demo --out results/demo"],
     )
     demo.add_argument("--out", default="harmonomics-demo", help="output folder (default: ./harmonomics-demo)")
+    demo.add_argument("--n-factors", type=int, default=10)
+    demo.add_argument("--force", action="store_true", help="recompute every step")
     return parser
 
 

@@ -1,0 +1,446 @@
+"""The whole analysis from a config file: load → fit → annotate → export → report, for one or more cohorts.
+
+``harmonomics run CONFIG.yaml`` and the Snakemake workflow in ``workflows/`` both use this module; each step is
+also a CLI subcommand (``harmonomics load/fit/annotate/export/report``). The config schema is
+:data:`SCHEMA` (documented in docs/cli.md, example in ``workflows/config.example.yaml``).
+
+Every step writes its output atomically and a small stamp (``<out>/<cohort>/.harmonomics/<step>.json``) with a
+hash of its parameters and of its input; re-running with the same config skips a step whose output exists and
+whose stamp matches, unless ``force=True``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import _keys
+from ._errors import GeneMappingError, HarmonomicsError, MissingResultError, ScaleError
+
+logger = logging.getLogger(__name__)
+
+STEPS = ("load", "fit", "annotate", "export", "report")
+SOURCES = ("gdc", "cbioportal", "xena", "firehose", "table", "store", "tcga_brca_mini")
+
+
+class ConfigError(HarmonomicsError, ValueError):
+    """The pipeline config is invalid; the message names the key and what is allowed."""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the config schema: {key: (type(s), default, help)}; nested sections are dicts of the same shape
+# ---------------------------------------------------------------------------------------------------------------
+_COHORT = {
+    "source": (str, None, f"where the data come from: one of {', '.join(SOURCES)}"),
+    "path": (str, None, "the download folder, study folder, matrix file or store (not needed for tcga_brca_mini)"),
+    "options": (dict, {}, "keyword arguments for the reader, e.g. {sample_types: primary, join: union}"),
+}
+SCHEMA: dict[str, Any] = {
+    "out": (str, "harmonomics-results", "output folder; each cohort gets <out>/<cohort>/"),
+    "cohorts": (dict, None, "cohort name -> {source, path, options}; processed side by side"),
+    "fit": {
+        "n_factors": (int, 10, "number of factors"),
+        "engine": (str, "fast", "fast or mofapy2"),
+        "seed": (int, 0, "random seed"),
+        "convergence": (str, "medium", "fast, medium or slow (mofapy2's modes)"),
+        "float32": (bool, False, "fit in single precision"),
+        "mods": (list, None, "omics to use (default: all)"),
+        "features_per_omic": (int, 2000, "top-variance features kept per omic before the fit"),
+        "groups_key": (str, None, "obs column for multi-group MOFA"),
+    },
+    "annotate": {
+        "pam50": (bool, True, "call PAM50 subtypes from the rna omic (skipped when too few PAM50 genes)"),
+        "immune": (bool, True, "immune scores and status from the rna omic (skipped when the genes are missing)"),
+        "covariates": (list, ["pam50", "immune_class"], "obs columns to associate with factors"),
+        "survival": (bool, True, "Cox model per factor on os_time / os_event where present"),
+    },
+    "export": {
+        "formats": (list, ["tsv", "gmt", "gct", "cbioportal", "hdf5"], "export formats (see harmonomics export --help)"),
+    },
+    "report": {
+        "title": (str, None, "report title (default: the cohort name)"),
+    },
+    "dask": {
+        "scheduler": (str, None, "address of a dask.distributed scheduler (tcp://host:8786) or 'local'"),
+    },
+}
+
+
+def _validate_section(values: Mapping[str, Any], schema: Mapping[str, Any], where: str) -> dict[str, Any]:
+    if not isinstance(values, Mapping):
+        raise ConfigError(f"config section {where or 'top level'!r} must be a mapping, got {type(values).__name__}")
+    out: dict[str, Any] = {}
+    for key in values:
+        if key not in schema:
+            allowed = ", ".join(sorted(schema))
+            raise ConfigError(f"unknown config key {where + key!r}; allowed keys{' in ' + where.rstrip('.') if where else ''}: {allowed}")
+    for key, spec in schema.items():
+        if isinstance(spec, dict):
+            out[key] = _validate_section(values.get(key) or {}, spec, f"{where}{key}.")
+            continue
+        kind, default, _ = spec
+        value = values.get(key, default)
+        if value is not None and not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ConfigError(
+                f"config key {where + key!r} must be {kind.__name__}, got {type(value).__name__} {value!r}"
+            )
+        out[key] = value
+    return out
+
+
+def load_config(config: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any]:
+    """Read and validate a pipeline config (YAML file or mapping) against :data:`SCHEMA`.
+
+    Parameters
+    ----------
+    config
+        Path of a YAML file, or the mapping itself.
+
+    Returns
+    -------
+    The config with every default filled in; relative paths resolved against the config file's folder.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown key (naming it and the allowed ones), a value of the wrong type, an unknown source, or
+        a cohort without the keys it needs.
+    FileNotFoundError
+        If the config file does not exist.
+    """
+    import yaml
+
+    base = Path.cwd()
+    if not isinstance(config, Mapping):
+        path = Path(config)
+        if not path.is_file():
+            raise FileNotFoundError(f"no config file at {str(path)!r}")
+        try:
+            config = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{path}: not valid YAML ({err})") from err
+        base = path.resolve().parent
+    validated = _validate_section(config, SCHEMA, "")
+    cohorts = validated["cohorts"]
+    if not cohorts:
+        raise ConfigError("config key 'cohorts' is required: a mapping of cohort name -> {source, path, options}")
+    for name, cohort in list(cohorts.items()):
+        entry = _validate_section(cohort or {}, _COHORT, f"cohorts.{name}.")
+        if entry["source"] not in SOURCES:
+            raise ConfigError(
+                f"config key 'cohorts.{name}.source' is {entry['source']!r}; allowed: {', '.join(SOURCES)}"
+            )
+        if entry["source"] != "tcga_brca_mini":
+            if not entry["path"]:
+                raise ConfigError(f"config key 'cohorts.{name}.path' is required for source {entry['source']!r}")
+            entry["path"] = str((base / entry["path"]).resolve())
+        cohorts[name] = entry
+    validated["out"] = str((base / validated["out"]).resolve())
+    if validated["fit"]["engine"] not in ("fast", "mofapy2"):
+        raise ConfigError(f"config key 'fit.engine' is {validated['fit']['engine']!r}; allowed: fast, mofapy2")
+    return validated
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# steps: each reads one store (or the raw data) and writes one output
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CohortPaths:
+    """Where the steps of one cohort write."""
+
+    root: Path
+
+    @property
+    def loaded(self) -> Path:
+        return self.root / "loaded.h5mu"
+
+    @property
+    def fitted(self) -> Path:
+        return self.root / "fitted.h5mu"
+
+    @property
+    def annotated(self) -> Path:
+        return self.root / "annotated.h5mu"
+
+    @property
+    def exports(self) -> Path:
+        return self.root / "exports"
+
+    @property
+    def report(self) -> Path:
+        return self.root / "report.html"
+
+    def output(self, step: str) -> Path:
+        return {"load": self.loaded, "fit": self.fitted, "annotate": self.annotated, "export": self.exports, "report": self.report}[step]
+
+    def stamp(self, step: str) -> Path:
+        return self.root / ".harmonomics" / f"{step}.json"
+
+
+def load_cohort(source: str, path: str | os.PathLike | None = None, *, options: Mapping[str, Any] | None = None):
+    """Read a cohort from any supported source into a store.
+
+    Parameters
+    ----------
+    source
+        One of :data:`SOURCES`: ``gdc``, ``cbioportal``, ``xena``, ``firehose``, ``table``, ``store`` (an
+        existing h5mu/zarr/nc store) or ``tcga_brca_mini`` (the bundled cohort).
+    path
+        The folder or file to read.
+    options
+        Keyword arguments passed to the reader.
+
+    Returns
+    -------
+    The MuData store.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown source.
+    FileNotFoundError
+        If ``path`` does not exist.
+    """
+    import harmonomics as hm
+
+    options = dict(options or {})
+    if source == "tcga_brca_mini":
+        return hm.datasets.tcga_brca_mini()
+    if source not in SOURCES:
+        raise ConfigError(f"unknown source {source!r}; allowed: {', '.join(SOURCES)}")
+    if path is None or not Path(path).exists():
+        raise FileNotFoundError(f"no such file or folder: {str(path)!r} (source {source!r})")
+    readers = {
+        "gdc": hm.io.read_gdc,
+        "cbioportal": hm.io.read_cbioportal,
+        "xena": hm.io.read_xena,
+        "firehose": hm.io.read_firehose,
+        "table": hm.io.read_table,
+        "store": hm.store.read,
+    }
+    return readers[source](path, **options)
+
+
+def fit_step(mdata, fit: Mapping[str, Any]) -> None:
+    """Feature selection then the factor model, written into ``mdata`` (key ``mofa``)."""
+    import harmonomics as hm
+
+    mods = fit.get("mods") or list(mdata.mod)
+    missing = [m for m in mods if m not in mdata.mod]
+    if missing:
+        raise ConfigError(f"config key 'fit.mods' names omics {missing} that the store lacks; it has {list(mdata.mod)}")
+    hm.pp.select_features(mdata, n_top=fit["features_per_omic"], mods=mods, subset=True)
+    hm.tl.mofa(
+        mdata,
+        n_factors=fit["n_factors"],
+        mods=mods,
+        groups_key=fit.get("groups_key"),
+        seed=fit["seed"],
+        convergence=fit["convergence"],
+        float32=fit["float32"],
+        engine=fit["engine"],
+    )
+
+
+def annotate_step(mdata, annotate: Mapping[str, Any]) -> dict[str, str]:
+    """PAM50, immune scores/status, factor associations and survival, as far as the data allow.
+
+    Returns ``{analysis: "done" | "skipped: <reason>"}``, also stored in ``uns["harmonomics_annotate"]``.
+    """
+    import harmonomics as hm
+
+    status: dict[str, str] = {}
+
+    def attempt(name: str, func, *args, **kwargs) -> None:
+        try:
+            func(*args, **kwargs)
+            status[name] = "done"
+        except (GeneMappingError, ScaleError, MissingResultError, KeyError, ValueError) as err:
+            reason = str(err).split(". ")[0].split("; missing:")[0]
+            status[name] = f"skipped: {reason[:240]}"
+            logger.warning("%s skipped: %s", name, err)
+
+    has_rna = _keys.RNA in mdata.mod
+    if annotate["pam50"]:
+        if has_rna:
+            attempt("pam50", hm.tl.pam50, mdata)
+        else:
+            status["pam50"] = "skipped: the store has no rna omic"
+    if annotate["immune"]:
+        if has_rna:
+            attempt("immune_scores", hm.tl.immune_scores, mdata)
+            if status.get("immune_scores") == "done" and _keys.KEY_MOFA in mdata.obsm:
+                attempt("immune_status", hm.tl.immune_status, mdata)
+        else:
+            status["immune_scores"] = "skipped: the store has no rna omic"
+    if _keys.KEY_MOFA in mdata.obsm:
+        covariates = [c for c in annotate["covariates"] if c in mdata.obs.columns]
+        absent = [c for c in annotate["covariates"] if c not in mdata.obs.columns]
+        if absent:
+            logger.info("associations: covariates %s are not in obs; skipped", absent)
+        if covariates:
+            attempt("associations", hm.tl.associate, mdata, covariates=tuple(covariates))
+        if annotate["survival"]:
+            if {"os_time", "os_event"} <= set(mdata.obs.columns) and mdata.obs["os_time"].notna().sum() >= 10:
+                attempt("survival", hm.tl.survival, mdata)
+            else:
+                status["survival"] = "skipped: fewer than 10 samples with os_time / os_event"
+    mdata.uns["harmonomics_annotate"] = dict(status)
+    return status
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# running steps with reuse of finished ones
+# ---------------------------------------------------------------------------------------------------------------
+def _fingerprint(path: Path) -> dict[str, Any]:
+    """Size and modification time of a file or (recursively) a folder: cheap identity of an input."""
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file())
+        return {"files": len(files), "size": sum(p.stat().st_size for p in files), "mtime": max((p.stat().st_mtime for p in files), default=0)}
+    stat = path.stat()
+    return {"size": stat.st_size, "mtime": stat.st_mtime}
+
+
+def _stamp_for(step: str, params: Any, upstream: Path | None) -> str:
+    payload = {"step": step, "params": params, "input": _fingerprint(upstream) if upstream and upstream.exists() else None}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _is_fresh(paths: CohortPaths, step: str, digest: str) -> bool:
+    stamp = paths.stamp(step)
+    if not (paths.output(step).exists() and stamp.exists()):
+        return False
+    try:
+        return json.loads(stamp.read_text()).get("digest") == digest
+    except (OSError, ValueError):
+        return False
+
+
+def _write_stamp(paths: CohortPaths, step: str, digest: str, seconds: float) -> None:
+    stamp = paths.stamp(step)
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(json.dumps({"digest": digest, "seconds": round(seconds, 3), "finished": time.time()}))
+
+
+def run_step(step: str, config: Mapping[str, Any], cohort: str, *, force: bool = False) -> Path:
+    """Run one step for one cohort (reusing a finished, up-to-date output unless ``force``).
+
+    Parameters
+    ----------
+    step
+        One of :data:`STEPS`.
+    config
+        A validated config (:func:`load_config`).
+    cohort
+        The cohort's name in ``config["cohorts"]``.
+    force
+        Recompute even when the output is up to date.
+
+    Returns
+    -------
+    The step's output path.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown step or cohort.
+    """
+    import harmonomics as hm
+
+    if step not in STEPS:
+        raise ConfigError(f"unknown step {step!r}; allowed: {', '.join(STEPS)}")
+    if cohort not in config["cohorts"]:
+        raise ConfigError(f"unknown cohort {cohort!r}; the config has: {', '.join(config['cohorts'])}")
+    paths = CohortPaths(Path(config["out"]) / cohort)
+    entry = config["cohorts"][cohort]
+    upstream = {"load": Path(entry["path"]) if entry.get("path") else None, "fit": paths.loaded, "annotate": paths.fitted,
+                "export": paths.annotated, "report": paths.annotated}[step]
+    params = {"load": entry, "fit": config["fit"], "annotate": config["annotate"], "export": config["export"],
+              "report": {**config["report"], "exports": str(paths.exports)}}[step]
+    digest = _stamp_for(step, params, upstream)
+    if not force and _is_fresh(paths, step, digest):
+        logger.info("[%s] %s: up to date, reusing %s", cohort, step, paths.output(step))
+        return paths.output(step)
+
+    logger.info("[%s] %s ...", cohort, step)
+    started = time.perf_counter()
+    paths.root.mkdir(parents=True, exist_ok=True)
+    if step == "load":
+        with _dask_client(config):
+            mdata = load_cohort(entry["source"], entry.get("path"), options=entry["options"])
+        hm.store.write(mdata, paths.loaded)
+    elif step == "fit":
+        mdata = hm.store.read(paths.loaded)
+        fit_step(mdata, config["fit"])
+        hm.store.write(mdata, paths.fitted)
+    elif step == "annotate":
+        mdata = hm.store.read(paths.fitted)
+        annotate_step(mdata, config["annotate"])
+        hm.store.write(mdata, paths.annotated)
+    elif step == "export":
+        mdata = hm.store.read(paths.annotated)
+        written = hm.export.export_all(mdata, paths.exports, formats=config["export"]["formats"])
+        (paths.exports / "MANIFEST.json").write_text(json.dumps({k: str(v) for k, v in written.items()}, indent=1))
+    else:
+        mdata = hm.store.read(paths.annotated)
+        hm.report(mdata, paths.report, exports=paths.exports if paths.exports.exists() else None,
+                  title=config["report"]["title"] or f"harmonomics report: {cohort}")
+    _write_stamp(paths, step, digest, time.perf_counter() - started)
+    logger.info("[%s] %s done in %.1f s", cohort, step, time.perf_counter() - started)
+    return paths.output(step)
+
+
+def run(config: str | os.PathLike | Mapping[str, Any], *, cohorts: list[str] | None = None, force: bool = False) -> dict[str, Path]:
+    """Run every step for every cohort of a config.
+
+    Parameters
+    ----------
+    config
+        Path of the YAML config, or the mapping.
+    cohorts
+        Only these cohorts (default: all).
+    force
+        Recompute every step.
+
+    Returns
+    -------
+    ``{cohort: cohort output folder}``.
+    """
+    from ._progress import progress
+
+    config = load_config(config)
+    names = cohorts or list(config["cohorts"])
+    results = {}
+    for name in names:
+        for step in progress(STEPS, desc=f"{name}", total=len(STEPS), unit="step"):
+            run_step(step, config, name, force=force)
+        results[name] = Path(config["out"]) / name
+    return results
+
+
+class _dask_client:
+    """Context: a dask.distributed Client on the configured scheduler, or nothing."""
+
+    def __init__(self, config: Mapping[str, Any]):
+        self.address = (config.get("dask") or {}).get("scheduler")
+        self.client = None
+
+    def __enter__(self):
+        if self.address:
+            from ._errors import require
+
+            distributed = require("distributed", extra="scale", purpose="a dask cluster")
+            self.client = distributed.Client() if self.address == "local" else distributed.Client(self.address)
+        return self.client
+
+    def __exit__(self, *exc):
+        if self.client is not None:
+            self.client.close()
+        return False

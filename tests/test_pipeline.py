@@ -1,0 +1,170 @@
+"""`harmonomics run`, the step subcommands, the config schema and the Snakemake workflow."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+import harmonomics as hm
+from harmonomics import cli, pipeline
+from harmonomics.pipeline import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
+FAST_FIT = {"n_factors": 4, "convergence": "fast", "features_per_omic": 60, "seed": 0}
+
+
+def _write_config(folder: Path, cohorts: dict, **sections) -> Path:
+    config = {"out": "results", "cohorts": cohorts, "fit": dict(FAST_FIT)}
+    config.update(sections)
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the config schema
+# ---------------------------------------------------------------------------------------------------------------
+def test_example_config_is_valid():
+    config = pipeline.load_config(REPO / "workflows" / "config.example.yaml")
+    assert config["cohorts"]["brca_demo"]["source"] == "tcga_brca_mini"
+    assert config["fit"]["n_factors"] == 10
+    assert Path(config["out"]).is_absolute()
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"cohorts": {"a": {"source": "tcga_brca_mini"}}, "fitt": {}}, "unknown config key 'fitt'; allowed keys: annotate, cohorts, dask, export, fit, out, report"),
+        ({"cohorts": {"a": {"source": "tcga_brca_mini"}}, "fit": {"n_factor": 3}}, "unknown config key 'fit.n_factor'; allowed keys in fit: convergence"),
+        ({"cohorts": {"a": {"source": "tcga_brca_mini"}}, "fit": {"n_factors": "ten"}}, "'fit.n_factors' must be int, got str 'ten'"),
+        ({"cohorts": {"a": {"source": "tcga"}}}, "'cohorts.a.source' is 'tcga'; allowed: gdc, cbioportal"),
+        ({"cohorts": {"a": {"source": "gdc"}}}, "'cohorts.a.path' is required for source 'gdc'"),
+        ({"cohorts": {"a": {"source": "gdc", "path": "x", "opts": {}}}}, "unknown config key 'cohorts.a.opts'"),
+        ({}, "config key 'cohorts' is required"),
+        ({"cohorts": {"a": {"source": "tcga_brca_mini"}}, "fit": {"engine": "gpu"}}, "'fit.engine' is 'gpu'; allowed: fast, mofapy2"),
+    ],
+)
+def test_bad_config_names_the_key(config, message):
+    with pytest.raises(ConfigError) as info:
+        pipeline.load_config(config)
+    assert message in str(info.value)
+
+
+def test_cli_bad_config_is_one_line_error(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({"cohorts": {"a": {"source": "tcga_brca_mini"}}, "reprot": {}}))
+    result = subprocess.run([sys.executable, "-m", "harmonomics.cli", "run", str(path)], capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "unknown config key 'reprot'" in lines[0] and "allowed keys" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "no/such/config.yaml"], "no config file"),
+        (["load", "gdc", "no/such/folder", "--out", "x.h5mu"], "no such file or folder"),
+        (["load", "gdc"], "--out is required"),
+        (["fit", "missing.h5mu", "--out", "y.h5mu"], "no store"),
+        (["load", "table", "x.tsv", "--out", "y.h5mu", "--option", "novalue"], "--option expects key=value"),
+    ],
+)
+def test_cli_user_mistakes(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["-q", *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+
+
+def test_cli_unknown_format_is_rejected(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["load", "vcf", "x"])
+    assert exit_.value.code == 2
+    assert "invalid choice: 'vcf'" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# running
+# ---------------------------------------------------------------------------------------------------------------
+def test_run_then_reuse_then_force(tmp_path):
+    path = _write_config(tmp_path, {"mini": {"source": "tcga_brca_mini"}}, export={"formats": ["tsv"]})
+    results = pipeline.run(path)
+    folder = results["mini"]
+    for name in ("loaded.h5mu", "fitted.h5mu", "annotated.h5mu", "report.html"):
+        assert (folder / name).is_file(), name
+    assert (folder / "exports" / "MANIFEST.json").is_file()
+    annotated = hm.store.read(folder / "annotated.h5mu")
+    assert annotated.obsm["mofa"].shape == (220, 4)
+    assert annotated.uns["harmonomics_annotate"]["associations"] == "done"
+    assert annotated.uns["harmonomics_annotate"]["pam50"].startswith("skipped")  # no PAM50 genes in this cohort
+
+    stamps = {p.name: p.stat().st_mtime_ns for p in (folder / ".harmonomics").iterdir()}
+    outputs = {name: (folder / name).stat().st_mtime_ns for name in ("fitted.h5mu", "report.html")}
+    pipeline.run(path)  # same config: every step reused
+    assert {p.name: p.stat().st_mtime_ns for p in (folder / ".harmonomics").iterdir()} == stamps
+    assert {name: (folder / name).stat().st_mtime_ns for name in outputs} == outputs
+
+    # a changed fit parameter recomputes fit and everything downstream, not load
+    config = yaml.safe_load(path.read_text())
+    config["fit"]["n_factors"] = 3
+    path.write_text(yaml.safe_dump(config))
+    pipeline.run(path)
+    assert (folder / ".harmonomics" / "load.json").stat().st_mtime_ns == stamps["load.json"]
+    assert hm.store.read(folder / "fitted.h5mu").obsm["mofa"].shape == (220, 3)
+
+    pipeline.run(path, force=True)
+    assert (folder / ".harmonomics" / "load.json").stat().st_mtime_ns != stamps["load.json"]
+
+
+def test_step_subcommands_chain(tmp_path, capsys):
+    store = tmp_path / "mini.h5mu"
+    assert cli.main(["-q", "load", "tcga_brca_mini", "--out", str(store)]) == 0
+    assert cli.main(["-q", "fit", str(store), "--out", str(tmp_path / "fit.h5mu"), "--n-factors", "3",
+                     "--convergence", "fast", "--features-per-omic", "50"]) == 0
+    assert cli.main(["-q", "annotate", str(tmp_path / "fit.h5mu"), "--out", str(tmp_path / "ann.h5mu"),
+                     "--covariates", "pam50", "--no-immune"]) == 0
+    assert cli.main(["-q", "export", str(tmp_path / "ann.h5mu"), "--out", str(tmp_path / "exports"), "--formats", "csv"]) == 0
+    assert (tmp_path / "exports" / "mofa_factor_scores.csv").is_file()
+    out = capsys.readouterr().out
+    assert "fitted 3 factors" in out and "associations: done" in out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Snakemake
+# ---------------------------------------------------------------------------------------------------------------
+def _snakemake(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    pytest.importorskip("snakemake")
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(REPO / "workflows" / "Snakefile"), *args],
+        capture_output=True, text=True, check=False, cwd=cwd,
+    )
+
+
+def test_snakemake_plan_covers_every_cohort(tmp_path):
+    path = _write_config(tmp_path, {"a": {"source": "tcga_brca_mini"}, "b": {"source": "tcga_brca_mini"}})
+    result = _snakemake("--configfile", str(path), "-n", "--cores", "2", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    table = result.stdout.split("Job stats:")[1].split("\n\n")[0]
+    counts = {line.split()[0]: int(line.split()[1]) for line in table.splitlines()
+              if len(line.split()) == 2 and line.split()[1].isdigit()}
+    assert counts == {"all": 1, "annotate": 2, "export": 2, "fit": 2, "load": 2, "report": 2, "total": 11}
+
+
+def test_snakemake_runs_the_synthetic_gdc_cohort(tmp_path):
+    cohort = hm.datasets.write_synthetic_cohort(tmp_path / "synthetic", n_patients=40, seed=3, layouts=("gdc",))
+    gdc = Path(cohort["gdc"]) if isinstance(cohort, dict) else Path(cohort.gdc)
+    path = _write_config(tmp_path, {"synth": {"source": "gdc", "path": str(gdc)}}, export={"formats": ["tsv", "gmt"]})
+    result = _snakemake("--configfile", str(path), "--cores", "2", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    folder = tmp_path / "results" / "synth"
+    assert (folder / "report.html").is_file()
+    assert json.loads((folder / "exports" / "MANIFEST.json").read_text())
+    mdata = hm.store.read(folder / "annotated.h5mu")
+    assert "mofa" in mdata.obsm and mdata.uns["harmonomics_annotate"]["pam50"] == "done"
+    shutil.rmtree(tmp_path / "synthetic")
