@@ -46,7 +46,9 @@ def __getattr__(name: str) -> Any:
         configure_mudata()
         module = importlib.import_module(f".{name}", __name__)
         if name == "report":
-            # `hm.report(mdata, path)` is the function; the module stays importable as harmonomics.report
+            # `hm.report(mdata, path)` is the function; importing the submodule bound the module to this name,
+            # so rebind the function (the module stays importable as harmonomics.report, and is callable too)
+            globals()["report"] = module.report
             return module.report
         return module
     raise AttributeError(f"module 'harmonomics' has no attribute {name!r}")

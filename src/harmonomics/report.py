@@ -1,0 +1,1142 @@
+"""A self-contained HTML report of a harmonomics store.
+
+``hm.report(mdata, "report.html")`` (or ``harmonomics report``) writes one HTML file: figures are embedded
+as PNG data URIs, the style sheet is inline, there is no script and no external resource, and a
+Content-Security-Policy forbids the page from loading anything at all — it opens the same offline, in a
+mail attachment or on an air-gapped machine.
+
+It covers the cohort (samples × omics, what harmonization dropped and why), the factor model (R²,
+convergence), what each factor means (subtypes, immune status, survival, top weights), links to the
+exported files and the provenance. Each section shows what is in the store; a missing result gives a
+short note saying which function produces it, never an error. The report reads the store and never
+modifies it: cheap, read-only analyses (factor ↔ covariate tests, log-rank tests) are computed on the
+fly, expensive ones (MOFA, PAM50, immune scores) are only reported when present.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import io
+import logging
+import os
+import re
+import sys
+import types
+import urllib.parse
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import _keys
+from ._version import __version__
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["report"]
+
+# Figures are rendered at this resolution and shown at 2/3 of their pixel size: sharp on HiDPI screens.
+_DPI = 144
+_DISPLAY_SCALE = 96 / _DPI
+_MAX_FACTOR_DETAILS = 15
+_MAX_TABLE_ROWS = 500
+_TECHNICAL = {"split", "batch", "sample_type", "plate", "center", "tss"}  # covariates that flag batch effects
+_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# public entry point
+# --------------------------------------------------------------------------------------------------------------
+def report(
+    mdata: Any,
+    path: str | os.PathLike,
+    *,
+    key: str = "mofa",
+    exports: str | os.PathLike | Sequence[str | os.PathLike] | Mapping[str, str | os.PathLike] | None = None,
+    title: str | None = None,
+) -> Path:
+    """Write a self-contained HTML report of a store.
+
+    Parameters
+    ----------
+    mdata
+        The store: a MuData in the harmonomics layout, or the path of a store file (read with
+        :func:`harmonomics.store.read`). It is not modified.
+    path
+        The HTML file to write (written atomically; parent folders are created). An existing folder
+        receives ``harmonomics_report.html``.
+    key
+        Result key of the factor model (``obsm[key]``, ``mod[m].varm[key]``, ``uns[key]``).
+    exports
+        Exported files to link to: a folder (every file in it, recursively), a list of files, or a
+        ``{label: file}`` dict. Links are relative to the report's folder when possible, so the report and
+        the exports can be moved together. Default: the files recorded in
+        ``uns["harmonomics_exports"]``, if any.
+    title
+        Page title (default: "harmonomics report — <n> samples").
+
+    Returns
+    -------
+    The path of the written HTML file.
+    """
+    if isinstance(mdata, (str, os.PathLike)):
+        from .store import read
+
+        mdata = read(mdata)
+    if not hasattr(mdata, "mod") or not hasattr(mdata, "obs"):
+        raise TypeError(f"mdata must be a MuData or the path of a store, got {type(mdata).__name__}")
+    if not isinstance(key, str) or not key:
+        raise ValueError(f"key must be a non-empty string, got {key!r}")
+    out = Path(path)
+    if out.is_dir():
+        out = out / "harmonomics_report.html"
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise ValueError(f"report path must end in .html, got {str(out)!r}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    builder = _Report(mdata, key=key, out=out, exports=exports, title=title)
+    document = builder.render()
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(document, encoding="utf-8")
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    logger.info("wrote report to %s (%.1f MB)", out, out.stat().st_size / 1e6)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------------
+# HTML helpers
+# --------------------------------------------------------------------------------------------------------------
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}"
+    if isinstance(value, (float, np.floating)):
+        if not np.isfinite(value):
+            return "–"
+        if float(value).is_integer() and abs(value) < 1e6:
+            return f"{int(value):,}"
+        if value != 0 and (abs(value) < 10 ** -(digits - 1) or abs(value) >= 1e6):
+            return f"{value:.{max(digits - 1, 1)}e}"
+        return f"{value:.{digits}g}" if abs(value) < 1 else f"{value:,.{max(digits - 2, 0)}f}"
+    return str(value)
+
+
+def _fmt_p(p: float) -> str:
+    if p is None or not np.isfinite(p):
+        return "–"
+    return f"{p:.2g}" if p >= 1e-4 else f"{p:.1e}"
+
+
+def _pct(x: float) -> str:
+    return "–" if x is None or not np.isfinite(x) else f"{100 * x:.1f}%"
+
+
+def _table(df: pd.DataFrame, *, max_rows: int = _MAX_TABLE_ROWS, index: bool = False, numeric_digits: int = 3,
+           raw: Sequence[str] = (), cls: str = "") -> str:  # fmt: skip
+    """An HTML table; cells are escaped unless their column is listed in ``raw`` (pre-built HTML)."""
+    shown = df.head(max_rows)
+    if index:
+        shown = shown.reset_index()
+    head = "".join(f"<th>{_e(c)}</th>" for c in shown.columns)
+    body = []
+    for row in shown.itertuples(index=False):
+        cells = []
+        for col, value in zip(shown.columns, row, strict=True):
+            if col in raw:
+                cells.append(f"<td>{value}</td>")
+            else:
+                num = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+                text = _fmt(value, numeric_digits) if num else ("" if _isna(value) else str(value))
+                cells.append(f'<td class="num">{_e(text)}</td>' if num else f"<td>{_e(text)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    more = ""
+    if len(df) > max_rows:
+        more = f'<p class="muted">Showing the first {max_rows:,} of {len(df):,} rows.</p>'
+    return f'<div class="table-wrap"><table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>{more}'
+
+
+def _isna(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _note(text: str, kind: str = "info") -> str:
+    return f'<div class="note {kind}">{text}</div>'
+
+
+def _code(text: str) -> str:
+    return f"<code>{_e(text)}</code>"
+
+
+def _figure(fig: Any, alt: str, caption: str = "") -> str:
+    """Embed a matplotlib figure as a PNG data URI and close it."""
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    try:
+        # every harmonomics figure uses constrained layout: no second "tight" drawing pass needed
+        fig.savefig(buf, format="png", dpi=_DPI, facecolor="white")
+    finally:
+        plt.close(fig)
+    data = buf.getvalue()
+    width, height = _png_size(data)
+    b64 = base64.b64encode(data).decode("ascii")
+    cap = f"<figcaption>{caption}</figcaption>" if caption else ""
+    return (
+        f'<figure><img src="data:image/png;base64,{b64}" alt="{_e(alt)}" '
+        f'width="{round(width * _DISPLAY_SCALE)}" height="{round(height * _DISPLAY_SCALE)}">{cap}</figure>'
+    )
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def _slot(attr: str, name: str) -> str:
+    return _code(f'{attr}["{name}"]')
+
+
+def _chip(color: str) -> str:
+    return f'<span class="chip" style="background:{_e(color)}"></span>'
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the report
+# --------------------------------------------------------------------------------------------------------------
+class _Report:
+    def __init__(self, mdata: Any, *, key: str, out: Path, exports: Any, title: str | None) -> None:
+        self.mdata = mdata
+        self.key = key
+        self.out = out
+        self.exports = exports
+        self.title = title or f"harmonomics report — {mdata.n_obs:,} samples"
+        self.has_model = key in mdata.obsm and isinstance(mdata.uns.get(key), Mapping)
+        self._assoc: pd.DataFrame | None = None
+        self._assoc_note = ""
+        self._assoc_done = False
+        self._surv: pd.DataFrame | None = None
+        self._surv_note = ""
+        self._surv_done = False
+
+    # ---- shared computations (each at most once) ------------------------------------------------------------
+    def factor_names(self) -> list[str]:
+        from .pl._utils import factor_names
+
+        return factor_names(self.mdata, self.key)
+
+    def scores(self) -> pd.DataFrame:
+        from .pl._utils import mofa_scores
+
+        return mofa_scores(self.mdata, self.key)
+
+    def covariates(self) -> list[str]:
+        """Per-sample variables worth testing against the factors, present in this store."""
+        obs = self.mdata.obs
+        wanted = [_keys.KEY_PAM50, "immune_class", "age", "stage", "pathology", "split", _keys.OBS_SAMPLE_TYPE]
+        out = []
+        for c in wanted:
+            if c in obs.columns and obs[c].notna().sum() >= 3 and obs[c].nunique(dropna=True) >= 2:
+                out.append(c)
+        return out + self._immune_score_names()
+
+    def _immune_score_names(self) -> list[str]:
+        """Columns of obsm["immune"], as covariate names (bare unless another obsm table has the same column)."""
+        m = self.mdata
+        immune = m.obsm[_keys.KEY_IMMUNE] if _keys.KEY_IMMUNE in m.obsm else None
+        if not isinstance(immune, pd.DataFrame):
+            return []
+        others = {str(c) for k in m.obsm.keys() if k != _keys.KEY_IMMUNE and isinstance(m.obsm[k], pd.DataFrame)
+                  for c in m.obsm[k].columns}  # fmt: skip
+        names = []
+        for c in immune.columns:
+            c = str(c)
+            clash = c in others or c in m.obs.columns
+            names.append(f"{_keys.KEY_IMMUNE}:{c}" if clash else c)
+        return names
+
+    def associations(self) -> pd.DataFrame | None:
+        """Factor ↔ covariate table from hm.tl.associate (computed once, read-only)."""
+        if self._assoc_done:
+            return self._assoc
+        self._assoc_done = True
+        if not self.has_model:
+            self._assoc_note = "No factor model in the store."
+            return None
+        covs = self.covariates()
+        if not covs:
+            self._assoc_note = "The store has no clinical or molecular covariates to test against the factors."
+            return None
+        try:
+            from .tl import _associations as tl_assoc
+        except ImportError as err:
+            self._assoc_note = f"Factor ↔ covariate tests are unavailable in this installation ({_e(err)})."
+            return None
+        try:
+            self._assoc = tl_assoc.associate(self.mdata, key=self.key, covariates=tuple(covs))
+        except Exception as err:  # noqa: BLE001 - a report must not fail on one analysis
+            logger.warning("report: hm.tl.associate failed: %s", err)
+            self._assoc_note = f"hm.tl.associate failed on this store: {_e(type(err).__name__)}: {_e(err)}"
+            self._assoc = None
+        return self._assoc
+
+    def assoc_summary(self) -> pd.DataFrame | None:
+        table = self.associations()
+        if table is None or len(table) == 0:
+            return None
+        from .pl._associations import summarise
+
+        value = "fdr" if "fdr" in table.columns else "pvalue"
+        return summarise(table, value=value)
+
+    def has_survival(self) -> bool:
+        obs = self.mdata.obs
+        if "os_time" not in obs.columns or "os_event" not in obs.columns:
+            return False
+        ok = pd.to_numeric(obs["os_time"], errors="coerce").notna() & pd.to_numeric(
+            obs["os_event"].astype(float) if obs["os_event"].dtype == bool else obs["os_event"], errors="coerce"
+        ).notna()
+        return int(ok.sum()) >= 5
+
+    def factor_survival(self) -> pd.DataFrame | None:
+        """Per factor: log-rank p of a median split, and the Cox hazard ratio per SD where available."""
+        if self._surv_done:
+            return self._surv
+        self._surv_done = True
+        if not self.has_model or not self.has_survival():
+            return None
+        from .pl._survival import logrank_p, survival_groups
+
+        rows = []
+        try:
+            for f in self.factor_names():
+                df = survival_groups(self.mdata, f, key=self.key)
+                rows.append({"factor": f, "n": len(df), "events": int(df["event"].sum()), "logrank_p": logrank_p(df)})
+        except ImportError as err:
+            self._surv_note = f"Survival tests need lifelines: {_e(err)}"
+            return None
+        except Exception as err:  # noqa: BLE001 - e.g. malformed follow-up columns; reported, not fatal
+            logger.warning("report: survival tests failed: %s", err)
+            self._surv_note = f"Survival tests failed on this store: {_e(type(err).__name__)}: {_e(err)}"
+            return None
+        surv = pd.DataFrame(rows)
+        cox = self._cox()
+        if cox is not None:
+            surv = surv.merge(cox, on="factor", how="left")
+        self._surv = surv
+        return surv
+
+    def _cox(self) -> pd.DataFrame | None:
+        """Univariate Cox hazard ratio per SD of each factor (hm.tl.survival), or None.
+
+        A table already in ``uns[f"{key}_survival"]`` is used as it is; otherwise it is computed and the
+        store is left as it was (the report never modifies the store).
+        """
+        stored = self.mdata.uns.get(f"{self.key}_survival")
+        table = stored if isinstance(stored, pd.DataFrame) and "hr" in stored.columns else None
+        if table is None:
+            try:
+                from .tl import _survival as tl_surv
+            except ImportError as err:
+                logger.info("report: no Cox models (%s)", err)
+                return None
+            tmp_key = f"_{self.key}_survival_report"
+            had = tmp_key in self.mdata.uns
+            try:
+                table = tl_surv.survival(self.mdata, key=self.key, key_added=tmp_key)
+            except Exception as err:  # noqa: BLE001 - survival is optional in a report
+                logger.info("report: Cox models failed: %s", err)
+                self._surv_note = f"Cox models could not be fitted: {_e(type(err).__name__)}: {_e(err)}"
+                return None
+            finally:
+                if not had and tmp_key in self.mdata.uns:
+                    del self.mdata.uns[tmp_key]
+        cols = {"hr": "hr_per_sd", "hr_lower": "hr_low", "hr_upper": "hr_high", "pvalue": "cox_p"}
+        if not set(cols) <= set(table.columns):
+            return None
+        return table[["factor", *cols]].rename(columns=cols).astype({"factor": str})
+
+    # ---- sections -----------------------------------------------------------------------------------------
+    def render(self) -> str:
+        sections: list[tuple[str, str, Callable[[], str]]] = [
+            ("summary", "At a glance", self.section_summary),
+            ("cohort", "Cohort", self.section_cohort),
+            ("model", "Factor model", self.section_model),
+            ("factors", "Factors and clinical variables", self.section_factors),
+            ("subtypes", "Subtypes", self.section_subtypes),
+            ("immune", "Immune status", self.section_immune),
+            ("survival", "Survival", self.section_survival),
+            ("factor-details", "Factor by factor", self.section_factor_details),
+            ("exports", "Exported files", self.section_exports),
+            ("provenance", "Provenance", self.section_provenance),
+        ]
+        import matplotlib.pyplot as plt
+
+        parts = []
+        for sid, heading, build in sections:
+            open_before = set(plt.get_fignums())
+            try:
+                body = build()
+            except Exception as err:  # noqa: BLE001 - one broken section must not lose the whole report
+                logger.warning("report: section %r could not be built: %s", sid, err, exc_info=True)
+                body = _note(
+                    f"This section could not be built: {_e(type(err).__name__)}: {_e(err)}", "error"
+                )
+            finally:  # figures left open by a failure must not pile up (or pop up in a notebook)
+                for num in set(plt.get_fignums()) - open_before:
+                    plt.close(num)
+            parts.append(f'<section id="{sid}"><h2>{_e(heading)}</h2>{body}</section>')
+        nav = "".join(f'<a href="#{sid}">{_e(h)}</a>' for sid, h, _ in sections)
+        now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        return _PAGE.format(
+            csp=_CSP,
+            title=_e(self.title),
+            css=_CSS,
+            nav=nav,
+            subtitle=_e(f"Generated {now} by harmonomics {__version__}"),
+            body="".join(parts),
+        )
+
+    def section_summary(self) -> str:
+        m = self.mdata
+        cards = [("samples", f"{m.n_obs:,}"), ("omics", ", ".join(m.mod) or "none")]
+        if self.has_model:
+            info = m.uns[self.key]
+            conv = info.get("converged")
+            cards.append(("factors", str(len(self.factor_names()))))
+            if conv is not None:
+                cards.append(("converged", "yes" if bool(conv) else "NO"))
+        else:
+            cards.append(("factor model", "not run"))
+        from .pl._utils import category_levels
+
+        for col, label in ((_keys.KEY_PAM50, "PAM50 subtypes"), ("immune_class", "immune classes")):
+            if col in m.obs.columns and m.obs[col].notna().any():
+                counts = m.obs[col].astype(str)[m.obs[col].notna()].value_counts()
+                levels = category_levels(m.obs[col])
+                cards.append((label, ", ".join(f"{k} {int(counts.get(k, 0))}" for k in levels)))
+        if self.has_survival():
+            e = pd.to_numeric(m.obs["os_event"], errors="coerce")
+            cards.append(("survival", f"{int(e.notna().sum())} with follow-up, {int(e.sum())} deaths"))
+        html_cards = "".join(
+            f'<div class="card"><div class="card-label">{_e(k)}</div><div class="card-value">{_e(v)}</div></div>'
+            for k, v in cards
+        )
+        highlights = self._highlights()
+        return f'<div class="cards">{html_cards}</div>{highlights}'
+
+    def _highlights(self) -> str:
+        items = []
+        summary = self.assoc_summary() if self.has_model else None
+        if summary is not None:
+            sig = summary[summary["p"] < 0.05].sort_values("p")
+            for row in sig.head(6).itertuples():
+                what = (f"higher in {_e(row.level)}" if row.auc >= 0.5 else f"lower in {_e(row.level)}") if row.level \
+                    else (f"ρ = {row.rho:+.2f}" if np.isfinite(row.rho) else "")  # fmt: skip
+                batch = " — a possible batch effect" if row.covariate in _TECHNICAL else ""
+                items.append(f"<li><b>{_e(row.factor)}</b> is associated with <b>{_e(row.covariate)}</b> "
+                             f"({what}; FDR {_fmt_p(row.p)}){batch}</li>")  # fmt: skip
+        surv = self.factor_survival() if self.has_model else None
+        if surv is not None and "cox_p" in surv.columns:
+            for row in surv[surv["cox_p"] < 0.05].sort_values("cox_p").head(3).itertuples():
+                items.append(f"<li><b>{_e(row.factor)}</b> is associated with overall survival "
+                             f"(HR {row.hr_per_sd:.2f} per SD, p {_fmt_p(row.cox_p)})</li>")  # fmt: skip
+        if not items:
+            return ""
+        return f'<div class="highlights"><h3>Key findings</h3><ul>{"".join(items)}</ul></div>'
+
+    # -- cohort
+    def section_cohort(self) -> str:
+        from .pl._cohort import omics_overview, omics_presence
+
+        m = self.mdata
+        presence = omics_presence(m)
+        rows = []
+        for mod in m.mod:
+            a = m.mod[mod]
+            rows.append({
+                "omic": mod,
+                "data": _keys.MODALITY_DESCRIPTIONS.get(mod, ""),
+                "samples": int(presence[mod].sum()),
+                "of cohort": _pct(presence[mod].mean()),
+                "features": int(a.n_vars),
+            })  # fmt: skip
+        parts = [
+            f"<p>{m.n_obs:,} samples; {int(presence.all(axis=1).sum()):,} have every omic "
+            f"({', '.join(_e(x) for x in m.mod)}). A sample missing an omic is absent from it, not filled in; "
+            "the factor model treats it as missing.</p>",
+            _table(pd.DataFrame(rows)),
+        ]
+        groupby = next((c for c in ("split", _keys.KEY_PAM50) if c in m.obs.columns and m.obs[c].nunique() > 1), None)
+        caption = "Which omics each sample has: bars count the samples with exactly the combination shown by the dots"
+        caption += f", stacked by {_e(groupby)}." if groupby else "."
+        parts.append(_figure(omics_overview(m, groupby=groupby), "omics per sample", caption))
+        parts.append(self._clinical_table())
+        parts.append("<h3>Harmonization: what was dropped and why</h3>")
+        parts.append(self._harmonization())
+        return "".join(parts)
+
+    def _clinical_table(self) -> str:
+        obs = self.mdata.obs
+        cols = [c for c in obs.columns if ":" not in str(c)]
+        if not cols:
+            return ""
+        rows = []
+        for c in cols:
+            s = obs[c]
+            n = int(s.notna().sum())
+            n_unique = int(s.nunique(dropna=True))
+            if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object or s.dtype == bool or n_unique <= 2:
+                present = s[s.notna()]
+                if pd.api.types.is_numeric_dtype(present) and not isinstance(s.dtype, pd.CategoricalDtype):
+                    present = present.map(_fmt)
+                vc = present.astype(str).value_counts()
+                if n_unique > 12 and n_unique > 0.5 * max(n, 1):
+                    summary = f"{n_unique:,} distinct values (e.g. {', '.join(map(str, vc.index[:2]))})"
+                else:
+                    summary = ", ".join(f"{k}: {v}" for k, v in vc.head(8).items())
+                    if len(vc) > 8:
+                        summary += f", … ({len(vc)} values)"
+            else:
+                num = pd.to_numeric(s, errors="coerce")
+                unit = " days" if c == "os_time" else ""
+                summary = (f"median {_fmt(float(num.median()))}{unit}, range {_fmt(float(num.min()))}–"
+                           f"{_fmt(float(num.max()))}{unit}" if num.notna().any() else "")  # fmt: skip
+            rows.append({"column": c, "samples with a value": n, "values": summary})
+        return "<h3>Sample annotations</h3>" + _table(pd.DataFrame(rows), max_rows=80)
+
+    def _harmonization(self) -> str:
+        rep = self.mdata.uns.get(_keys.UNS_REPORT)
+        if rep is None:
+            return _note(f"The store has no harmonization report ({_slot('uns', 'harmonomics_report')}); "
+                         "it is written by the readers in hm.io.")  # fmt: skip
+        rep = pd.DataFrame(rep)
+        if rep.empty:
+            return _note("The harmonization report is empty: nothing was dropped, merged or renamed.")
+        for c in ("level", "item", "omic", "sample", "action", "reason"):
+            if c not in rep.columns:
+                rep[c] = ""
+        rep = rep.astype({c: str for c in ("level", "omic", "action", "reason")})
+        counts = rep.groupby(["level", "action"]).size().unstack(fill_value=0)
+        counts.columns = [str(c) for c in counts.columns]
+        parts = ["<p>Every file, aliquot, sample and feature the readers saw, and what happened to it.</p>",
+                 _table(counts.reset_index())]  # fmt: skip
+        notable = rep[~rep["action"].isin(["kept"])]
+        kept_with_reason = rep[(rep["action"] == "kept") & (rep["reason"].str.strip() != "")]
+        notable = pd.concat([notable, kept_with_reason])
+        if notable.empty:
+            parts.append(_note("Nothing was dropped, merged or renamed."))
+            return "".join(parts)
+        grouped = (
+            notable.groupby(["action", "level", "omic", "reason"], sort=False)
+            .agg(count=("item", "size"), examples=("item", lambda s: ", ".join(map(str, s.head(3))) + (" …" if len(s) > 3 else "")))
+            .reset_index()
+            .sort_values(["action", "count"], ascending=[True, False])
+        )  # fmt: skip
+        parts.append(_table(grouped))
+        parts.append(
+            f"<details><summary>All {len(notable):,} rows that were not simply kept</summary>"
+            f"{_table(notable[['level', 'item', 'omic', 'sample', 'action', 'reason']], max_rows=2000)}</details>"
+        )
+        return "".join(parts)
+
+    # -- model
+    def section_model(self) -> str:
+        if not self.has_model:
+            return _note(f"No factor model under key {_code(self.key)}: run {_code(f'hm.tl.mofa(mdata, key_added={self.key!r})')} "
+                         "to fit one. The factor, subtype, immune and survival sections need it.", "warn")  # fmt: skip
+        from .pl._factors import variance_explained
+        from .pl._utils import as_series, r2_table
+
+        m, info = self.mdata, self.mdata.uns[self.key]
+        names = self.factor_names()
+        conv = info.get("converged")
+        n_iter = info.get("n_iterations")
+        facts = [("factors", len(names))]
+        views = [m_ for m_ in m.mod if self.key in m.mod[m_].varm]
+        facts.append(("views", ", ".join(views)))
+        lik = info.get("likelihoods")
+        if isinstance(lik, Mapping):
+            facts.append(("likelihoods", ", ".join(f"{k}: {v}" for k, v in lik.items())))
+        scores = self.scores()
+        facts.append(("samples with factor scores", int(np.isfinite(scores.to_numpy()).all(axis=1).sum())))
+        if n_iter is not None:
+            facts.append(("iterations", int(n_iter)))
+        if conv is not None:
+            facts.append(("converged", "yes" if bool(conv) else "no"))
+        for k, label in (("seed", "seed"), ("time_s", "fit time (s)")):
+            if info.get(k) is not None:
+                facts.append((label, info[k]))
+        parts = []
+        if conv is not None and not bool(conv):
+            parts.append(_note("The model did <b>not</b> converge within the iteration limit: factors may change "
+                               "with more iterations (raise the limit or loosen the tolerance).", "warn"))  # fmt: skip
+        parts.append(_table(pd.DataFrame(facts, columns=["", "value"]), cls="kv"))
+        try:
+            r2 = r2_table(m, self.key)
+        except Exception as err:  # noqa: BLE001
+            parts.append(_note(f"No variance-explained table: {_e(err)}", "warn"))
+            r2 = None
+        if r2 is not None:
+            parts.append("<h3>Variance explained</h3>")
+            parts.append(_figure(variance_explained(m, key=self.key), "variance explained per view and factor",
+                                 "R² (%) of each view explained by each factor; bars: total per factor (top) and "
+                                 "per view (right)."))  # fmt: skip
+            tbl = (r2 * 100).round(1).T
+            tot = as_series(info.get("r2_per_factor"), r2.columns)
+            if tot is not None:
+                tbl["all views"] = (tot * 100).round(1).to_numpy()
+            tbl.index.name = "factor"
+            parts.append("<details><summary>R² table (%)</summary>" + _table(tbl, index=True) + "</details>")
+        elbo = info.get("elbo")
+        if elbo is not None and np.asarray(elbo).size > 1:
+            parts.append("<h3>Convergence</h3>")
+            its = info.get("elbo_iterations")
+            parts.append(_figure(self._elbo_figure(np.asarray(elbo, dtype=float).ravel(), conv, n_iter, its),
+                                 "ELBO per iteration", "Evidence lower bound per training iteration."))  # fmt: skip
+        opts = info.get("options")
+        if isinstance(opts, Mapping) and opts:
+            flat = pd.DataFrame([(k, _fmt(v) if not isinstance(v, (list, tuple, np.ndarray)) else ", ".join(map(str, v)))
+                                 for k, v in opts.items()], columns=["option", "value"])  # fmt: skip
+            parts.append("<details><summary>Training options</summary>" + _table(flat) + "</details>")
+        return "".join(parts)
+
+    @staticmethod
+    def _elbo_figure(elbo: np.ndarray, converged: Any, n_iter: Any = None, iterations: Any = None):
+        import matplotlib.pyplot as plt
+
+        from .pl._utils import style_axes
+
+        fig, ax = plt.subplots(figsize=(6.0, 2.6), layout="constrained")
+        it = np.arange(1, elbo.size + 1, dtype=float)
+        if iterations is not None and np.asarray(iterations).size == elbo.size:
+            it = np.asarray(iterations, dtype=float).ravel()
+        ok = np.isfinite(elbo)
+        ax.plot(it[ok], elbo[ok], color="#3d5a80", linewidth=1.6, marker="." if ok.sum() < 60 else None)
+        ax.set_xlabel("iteration")
+        ax.set_ylabel("ELBO")
+        vals = elbo[ok]
+        if vals.size > 4:
+            # the first iterations sit far below the rest: scale the axis to the later ones
+            tail = vals[max(1, vals.size // 10):]
+            lo, hi = float(np.min(tail)), float(np.max(tail))
+            pad = 0.08 * (hi - lo) if hi > lo else max(abs(hi) * 1e-3, 1.0)
+            ax.set_ylim(lo - pad, hi + pad)
+        if converged is not None:
+            n = int(n_iter) if n_iter is not None else int(it[-1]) if it.size else 0
+            ax.set_title(f"{'converged' if bool(converged) else 'not converged'} after {n} iterations",
+                         fontsize=10, loc="left")  # fmt: skip
+        style_axes(ax)
+        return fig
+
+    # -- factors × covariates
+    def section_factors(self) -> str:
+        if not self.has_model:
+            return _note("Needs a factor model (see above).")
+        from .pl._associations import associations
+
+        parts = ["<p>One row per factor: how much variance it explains, and its strongest link to subtype, immune "
+                 "status and survival. Associations are Kruskal–Wallis (categorical) or Spearman (numeric) tests, "
+                 "Benjamini–Hochberg adjusted; survival compares samples above and below the factor's median "
+                 "(log-rank) and fits a univariate Cox model per standard deviation.</p>"]  # fmt: skip
+        parts.append(self._factor_table())
+        table = self.associations()
+        if table is None:
+            parts.append(_note(self._assoc_note or "No associations computed."))
+        elif len(table):
+            value = "fdr" if "fdr" in table.columns else "pvalue"
+            parts.append(_figure(associations(table, value=value), "factor covariate association heatmap",
+                                 "Colour: −log10 FDR. Numbers: Spearman ρ. Labels: the level with the highest (↑) "
+                                 "or lowest (↓) scores. *: FDR &lt; 0.05."))  # fmt: skip
+            cols = [c for c in ("factor", "covariate", "level", "test", "statistic", "pvalue", "fdr", "auc",
+                                "mean_diff", "rho") if c in table.columns]  # fmt: skip
+            parts.append("<details><summary>Full association table</summary>"
+                         + _table(table[cols].sort_values(cols[:2]), max_rows=2000) + "</details>")  # fmt: skip
+        return "".join(parts)
+
+    def _factor_table(self) -> str:
+        from .pl._utils import as_series, r2_table
+
+        names = self.factor_names()
+        info = self.mdata.uns[self.key]
+        df = pd.DataFrame({"factor": names})
+        try:
+            r2 = r2_table(self.mdata, self.key)
+            tot = as_series(info.get("r2_per_factor"), r2.columns)
+            df["R² (all views)"] = [_pct(tot[f]) if tot is not None and f in tot.index else "–" for f in names]
+            df["main view"] = [f"{r2[f].idxmax()} ({_pct(r2[f].max())})" if f in r2.columns else "–" for f in names]
+        except Exception:  # noqa: BLE001 - R² is optional here
+            pass
+        summary = self.assoc_summary()
+        for label, covs in (("subtype", [_keys.KEY_PAM50]), ("immune", self._immune_covariates())):
+            if summary is None or not covs:
+                continue
+            sub = summary[summary["covariate"].isin(covs)]
+            if sub.empty:
+                continue
+            texts = []
+            for f in names:
+                g = sub[sub["factor"] == f].sort_values("p")
+                if g.empty or not np.isfinite(g["p"].iloc[0]):
+                    texts.append("–")
+                    continue
+                r = g.iloc[0]
+                what = (f"{'↑' if r['auc'] >= 0.5 else '↓'} {r['level']}" if r["level"] else
+                        (f"ρ {r['rho']:+.2f}" if np.isfinite(r["rho"]) else ""))  # fmt: skip
+                cov = "" if len(covs) == 1 else f"{r['covariate']} "
+                mark = "sig" if r["p"] < 0.05 else "ns"
+                texts.append(f'<span class="{mark}">{_e(cov)}{_e(what)} (FDR {_fmt_p(r["p"])})</span>')
+            df[label] = texts
+        surv = self.factor_survival()
+        raw = ["subtype", "immune"]
+        if surv is not None:
+            s = surv.set_index("factor")
+            texts = []
+            for f in names:
+                if f not in s.index:
+                    texts.append("–")
+                    continue
+                r = s.loc[f]
+                txt = f"log-rank p {_fmt_p(r['logrank_p'])}"
+                if "hr_per_sd" in s.columns and np.isfinite(r.get("hr_per_sd", np.nan)):
+                    txt = f"HR {r['hr_per_sd']:.2f}/SD (p {_fmt_p(r['cox_p'])}); " + txt
+                p = min(r.get("cox_p", np.nan) if np.isfinite(r.get("cox_p", np.nan)) else 1.0, r["logrank_p"])
+                texts.append(f'<span class="{"sig" if p < 0.05 else "ns"}">{_e(txt)}</span>')
+            df["survival"] = texts
+            raw.append("survival")
+        df["factor"] = [f'<a href="#factor-{_slug(f)}">{_e(f)}</a>' for f in names]
+        return _table(df, raw=[*raw, "factor"], cls="factors")
+
+    def _immune_covariates(self) -> list[str]:
+        covs = []
+        if "immune_class" in self.mdata.obs.columns:
+            covs.append("immune_class")
+        return covs + self._immune_score_names()
+
+    def _top_factors(self, covariates: Sequence[str], n: int = 2) -> list[str]:
+        names = self.factor_names()
+        summary = self.assoc_summary()
+        if summary is not None:
+            sub = summary[summary["covariate"].isin(covariates)].sort_values("p")
+            ranked = list(dict.fromkeys(sub["factor"]))
+            ranked += [f for f in names if f not in ranked]
+        else:
+            ranked = names
+        return ranked[: max(min(n, len(ranked)), 1)]
+
+    def _skipped(self, *steps: str) -> str:
+        """Why the pipeline's annotate step skipped an analysis (``uns["harmonomics_annotate"]``), as HTML."""
+        status = self.mdata.uns.get("harmonomics_annotate")
+        if not isinstance(status, Mapping):
+            return ""
+        reasons = [f"{_code(step)}: {_e(status[step])}" for step in steps
+                   if isinstance(status.get(step), str) and status[step].startswith("skipped")]  # fmt: skip
+        return ("<br>The pipeline reported: " + "; ".join(reasons)) if reasons else ""
+
+    def _by_group_section(self, column: str, missing_html: str, colors_intro: str, steps: Sequence[str] = ()) -> str:
+        m = self.mdata
+        if column not in m.obs.columns or m.obs[column].notna().sum() == 0:
+            return _note(missing_html + self._skipped(*steps))
+        from .pl._factors import factor_scatter
+        from .pl._utils import category_colors, category_levels
+
+        values = m.obs[column]
+        levels = category_levels(values)
+        colors = category_colors(levels)
+        counts = values.astype(str)[values.notna()].value_counts()
+        rows = [{"": _chip(colors[lv]), column: lv, "samples": int(counts.get(lv, 0)),
+                 "share": _pct(counts.get(lv, 0) / max(int(values.notna().sum()), 1))} for lv in levels]  # fmt: skip
+        n_missing = int(values.isna().sum())
+        parts = [f"<p>{colors_intro}</p>", _table(pd.DataFrame(rows), raw=[""])]
+        if n_missing:
+            parts.append(f'<p class="muted">{n_missing} samples have no {_e(column)} call.</p>')
+        if "split" in m.obs.columns and m.obs["split"].nunique() > 1:
+            ct = pd.crosstab(values.astype(str).where(values.notna(), "NA"), m.obs["split"].astype(str))
+            ct.index.name = column
+            parts.append("<details><summary>By split</summary>" + _table(ct, index=True) + "</details>")
+        if not self.has_model:
+            parts.append(_note("Fit a factor model to see how the factors relate to these groups."))
+            return "".join(parts)
+        top = self._top_factors([column], n=3)
+        x, y = (top[0], top[1]) if len(top) > 1 else (top[0], top[0])
+        if x != y:
+            parts.append(_figure(factor_scatter(m, x, y, key=self.key, color=column), f"factor scatter by {column}",
+                                 f"{_e(x)} vs {_e(y)}, the factors most associated with {_e(column)}."))  # fmt: skip
+        parts.append(_figure(self._boxes(column, levels, colors), f"factor scores by {column}",
+                             f"Factor scores per {_e(column)} group (every factor; box: quartiles, whiskers: 1.5 IQR)."))  # fmt: skip
+        return "".join(parts)
+
+    def _boxes(self, column: str, levels: list[str], colors: Mapping[str, str]):
+        import matplotlib.pyplot as plt
+
+        from .pl._utils import style_axes
+
+        scores = self.scores()
+        groups = self.mdata.obs[column].astype(object)
+        names = list(scores.columns)
+        ncol = min(len(names), 5)
+        nrow = int(np.ceil(len(names) / ncol))
+        fig, axes = plt.subplots(nrow, ncol, figsize=(2.3 * ncol, 2.1 * nrow + 0.2), layout="constrained",
+                                 squeeze=False)  # fmt: skip
+        rng = np.random.default_rng(0)  # jitter only; fixed so the report is reproducible
+        for ax, f in zip(axes.ravel(), names, strict=False):
+            data = [scores.loc[(groups.astype(str) == lv).to_numpy() & groups.notna().to_numpy(), f].dropna().to_numpy()
+                    for lv in levels]  # fmt: skip
+            parts = ax.boxplot(data, patch_artist=True, widths=0.6, showfliers=False,
+                               medianprops={"color": "black", "linewidth": 1.2})  # fmt: skip
+            for patch, lv in zip(parts["boxes"], levels, strict=True):
+                patch.set_facecolor(colors[lv])
+                patch.set_alpha(0.55)
+                patch.set_edgecolor("#333333")
+            for i, d in enumerate(data):
+                ax.scatter(i + 1 + rng.uniform(-0.18, 0.18, d.size), d, s=4, color=colors[levels[i]], alpha=0.8,
+                           linewidths=0)  # fmt: skip
+            ax.set_xticks(range(1, len(levels) + 1), levels, rotation=45, ha="right", fontsize=8)
+            ax.set_title(f, fontsize=9, loc="left")
+            style_axes(ax)
+        for ax in axes.ravel()[len(names):]:
+            ax.set_visible(False)
+        return fig
+
+    def section_subtypes(self) -> str:
+        m = self.mdata
+        info = m.uns.get(_keys.KEY_PAM50)
+        if isinstance(info, Mapping) and info.get("genes_used") is not None:
+            n_genes = len(np.asarray(info["genes_used"]).ravel())
+            intro = (f"PAM50 intrinsic subtypes called by {_code('hm.tl.pam50')} from {n_genes} of the 50 genes "
+                     "(nearest centroid by Spearman correlation, Parker et al. 2009).")  # fmt: skip
+        else:
+            intro = "PAM50 intrinsic subtypes, as given in the sample annotations (not called by harmonomics)."
+        body = self._by_group_section(
+            _keys.KEY_PAM50,
+            f"No PAM50 calls in the store ({_slot('obs', 'pam50')}): run {_code('hm.tl.pam50(mdata)')} on "
+            "RNA data that covers the PAM50 genes, or add published calls to obs.",
+            intro,
+            steps=("pam50",),
+        )
+        ror = f"{_keys.KEY_PAM50}_ror_s_group"
+        if _keys.KEY_PAM50 in m.obs.columns and ror in m.obs.columns and m.obs[ror].notna().any():
+            ct = pd.crosstab(m.obs[_keys.KEY_PAM50].astype(str), m.obs[ror].astype(str))
+            ct.index.name = "pam50 (rows) × ROR-S group"
+            body += "<h3>Risk of recurrence (ROR-S)</h3>" + _table(ct, index=True)
+        return body
+
+    def section_immune(self) -> str:
+        m = self.mdata
+        body = self._by_group_section(
+            "immune_class",
+            f"No immune classes in the store ({_slot('obs', 'immune_class')}): run "
+            f"{_code('hm.tl.immune_scores(mdata)')} and {_code('hm.tl.immune_status(mdata)')} on RNA data that "
+            "covers the immune signature genes.",
+            "Immune status from expression signatures: hot, intermediate or cold.",
+            steps=("immune_scores", "immune_status"),
+        )
+        immune = m.obsm.get(_keys.KEY_IMMUNE) if _keys.KEY_IMMUNE in m.obsm else None
+        if isinstance(immune, pd.DataFrame) and immune.shape[1]:
+            desc = immune.apply(pd.to_numeric, errors="coerce").describe().T[["count", "mean", "50%", "std"]]
+            desc.columns = ["samples", "mean", "median", "sd"]
+            desc.index.name = "score"
+            body += "<h3>Immune scores</h3>" + _table(desc, index=True)
+            summary = self.assoc_summary()
+            if summary is not None:
+                sub = summary[summary["covariate"].isin(self._immune_score_names())]
+                if not sub.empty:
+                    best = sub.sort_values("p").groupby("covariate", sort=False).head(1)
+                    best = best.assign(**{"Spearman ρ": best["rho"], "FDR": best["p"]})[
+                        ["covariate", "factor", "Spearman ρ", "FDR"]].rename(columns={"covariate": "score",
+                                                                                     "factor": "closest factor"})  # fmt: skip
+                    body += "<p>The factor most correlated with each score:</p>" + _table(best)
+        return body
+
+    def section_survival(self) -> str:
+        m = self.mdata
+        if not self.has_survival():
+            return _note(f"No overall-survival data in the store ({_slot('obs', 'os_time')} in days and "
+                         f"{_slot('obs', 'os_event')} 0/1, for at least 5 samples).")  # fmt: skip
+        try:
+            from ._errors import require
+
+            require("lifelines", extra="survival", purpose="Kaplan–Meier curves in the report")
+        except ImportError as err:
+            return _note(_e(err), "warn")
+        from .pl._survival import kaplan_meier
+
+        t = pd.to_numeric(m.obs["os_time"], errors="coerce")
+        e = pd.to_numeric(m.obs["os_event"], errors="coerce")
+        ok = t.notna() & e.notna()
+        parts = [f"<p>{int(ok.sum()):,} samples with follow-up, {int(e[ok].sum()):,} deaths; median follow-up "
+                 f"{t[ok].median() / 365.25:.1f} years (all samples). Curves: Kaplan–Meier estimates; ticks mark "
+                 "censored samples; p: log-rank test.</p>"]  # fmt: skip
+        figs = []
+        for col in (_keys.KEY_PAM50, "immune_class"):
+            if col in m.obs.columns and m.obs.loc[ok, col].nunique() > 1:
+                figs.append(_figure(kaplan_meier(m, col, key=self.key), f"Kaplan–Meier by {col}",
+                                    f"Overall survival by {_e(col)}."))  # fmt: skip
+        surv = self.factor_survival()
+        if surv is not None and len(surv):
+            order = surv.sort_values("cox_p" if "cox_p" in surv.columns else "logrank_p")["factor"].head(2)
+            for f in order:
+                figs.append(_figure(kaplan_meier(m, f, key=self.key), f"Kaplan–Meier by {f}",
+                                    f"Overall survival, samples above vs below the median of {_e(f)}."))  # fmt: skip
+            table = surv.copy()
+            for c in ("hr_per_sd", "hr_low", "hr_high"):
+                if c in table.columns:
+                    table[c] = [f"{v:.2f}" if np.isfinite(v) else "–" for v in table[c].astype(float)]
+            for c in ("logrank_p", "cox_p"):
+                if c in table.columns:
+                    table[c] = [_fmt_p(v) for v in table[c].astype(float)]
+            rename = {"logrank_p": "log-rank p (median split)", "hr_per_sd": "HR per SD", "hr_low": "95% CI low",
+                      "hr_high": "95% CI high", "cox_p": "Cox p"}  # fmt: skip
+            table = table.rename(columns=rename)
+            parts.append(_table(table))
+        if self._surv_note:
+            parts.append(_note(self._surv_note))
+        parts.append('<div class="grid2">' + "".join(figs) + "</div>")
+        return "".join(parts)
+
+    def section_factor_details(self) -> str:
+        if not self.has_model:
+            return _note("Needs a factor model.")
+        from .pl._factors import top_weights
+
+        names = self.factor_names()
+        views = [v for v in self.mdata.mod if self.key in self.mdata.mod[v].varm]
+        summary = self.assoc_summary()
+        surv = self.factor_survival()
+        r2 = None
+        try:
+            from .pl._utils import r2_table
+
+            r2 = r2_table(self.mdata, self.key)
+        except Exception:  # noqa: BLE001
+            pass
+        parts = ["<p>The features with the largest weights on each factor, per view (scaled to the view's largest "
+                 "absolute weight; red: positive, blue: negative). Samples with high scores on a factor have high "
+                 "values of its positive-weight features.</p>"]  # fmt: skip
+        shown = names[:_MAX_FACTOR_DETAILS]
+        if len(names) > len(shown):
+            parts.append(_note(f"Showing the first {len(shown)} of {len(names)} factors."))
+        for f in shown:
+            bits = []
+            if r2 is not None and f in r2.columns:
+                bits.append("R² " + ", ".join(f"{v} {_pct(r2.at[v, f])}" for v in r2.index))
+            if summary is not None:
+                g = summary[(summary["factor"] == f) & (summary["p"] < 0.05)].sort_values("p")
+                for r in g.head(4).itertuples():
+                    what = (f"{'↑' if r.auc >= 0.5 else '↓'} {r.level}" if r.level else
+                            (f"ρ {r.rho:+.2f}" if np.isfinite(r.rho) else ""))  # fmt: skip
+                    bits.append(f"{r.covariate}: {what} (FDR {_fmt_p(r.p)})")
+            if surv is not None and f in set(surv["factor"]):
+                s = surv.set_index("factor").loc[f]
+                if "hr_per_sd" in surv.columns and np.isfinite(s.get("hr_per_sd", np.nan)):
+                    bits.append(f"survival: HR {s['hr_per_sd']:.2f}/SD (p {_fmt_p(s['cox_p'])})")
+            body = f'<h3 id="factor-{_slug(f)}">{_e(f)}</h3><p class="muted">{_e(" · ".join(bits))}</p>'
+            if views:
+                body += _figure(top_weights(self.mdata, f, key=self.key, views=views, n_top=10),
+                                f"top weights of {f}")  # fmt: skip
+            parts.append(f'<div class="factor-card">{body}</div>')
+        return "".join(parts)
+
+    # -- exports
+    def _export_items(self) -> list[tuple[str, Path]]:
+        ex = self.exports
+        if ex is None:
+            rec = self.mdata.uns.get("harmonomics_exports")
+            if isinstance(rec, pd.DataFrame) and "path" in rec.columns:
+                ex = list(rec["path"].astype(str))
+            elif isinstance(rec, Mapping):
+                ex = {str(k): str(v) for k, v in rec.items() if isinstance(v, (str, os.PathLike))}
+            else:
+                return []
+        if isinstance(ex, Mapping):
+            return [(str(k), Path(v)) for k, v in ex.items()]
+        if isinstance(ex, (str, os.PathLike)):
+            p = Path(ex)
+            if p.is_dir():
+                return [(str(f.relative_to(p)), f) for f in sorted(p.rglob("*")) if f.is_file()]
+            return [(p.name, p)]
+        return [(Path(x).name, Path(x)) for x in ex]
+
+    def section_exports(self) -> str:
+        items = self._export_items()
+        if not items:
+            return _note(f"No exported files were given. {_code('hm.export')} writes tables for R, GSEA (GMT/GCT), "
+                         f"cBioPortal and MOFA; pass them with {_code('hm.report(..., exports=folder)')} to link them "
+                         "here.")  # fmt: skip
+        rows = []
+        for label, p in items:
+            exists = p.exists()
+            try:
+                rel = os.path.relpath(p.resolve(), self.out.parent.resolve())
+            except ValueError:  # another drive on Windows
+                rel = str(p.resolve())
+            href = urllib.parse.quote(Path(rel).as_posix())
+            link = f'<a href="{_e(href)}">{_e(label)}</a>' if exists else f"{_e(label)} (missing)"
+            size = _human_size(p.stat().st_size) if exists and p.is_file() else ""
+            rows.append({"file": link, "kind": _kind(p), "size": size, "path": Path(rel).as_posix()})
+        return ("<p>Links are relative to this report: keep the report next to the exported files.</p>"
+                + _table(pd.DataFrame(rows), raw=["file"]))  # fmt: skip
+
+    # -- provenance
+    def section_provenance(self) -> str:
+        prov = self.mdata.uns.get(_keys.UNS_PROVENANCE)
+        if not isinstance(prov, Mapping):
+            return _note(f"The store has no provenance record ({_slot('uns', 'harmonomics')}).")
+        facts = []
+        for k in (_keys.UNS_FORMAT_VERSION, "reader", "created", "time"):
+            if prov.get(k) not in (None, ""):
+                facts.append((k.replace("_", " "), _fmt(prov[k])))
+        params = prov.get("parameters") or prov.get("params")
+        if isinstance(params, Mapping):
+            for k, v in params.items():
+                facts.append((f"parameter: {k}", str(v)))
+        parts = [_table(pd.DataFrame(facts, columns=["", "value"]), cls="kv")] if facts else []
+        versions = prov.get("versions")
+        if isinstance(versions, Mapping) and versions:
+            parts.append("<h3>Package versions</h3>" + _table(pd.DataFrame(list(versions.items()),
+                                                                            columns=["package", "version"])))  # fmt: skip
+        files = prov.get("files")
+        if files is not None:
+            files = pd.DataFrame(files)
+            if len(files):
+                parts.append(f"<h3>Input files ({len(files):,})</h3>" + _table(files, max_rows=200))
+        if self.has_model:
+            info = self.mdata.uns[self.key]
+            v = info.get("versions")
+            if isinstance(v, Mapping) and v:
+                parts.append("<h3>Factor model versions</h3>" + _table(pd.DataFrame(list(v.items()),
+                                                                                   columns=["package", "version"])))  # fmt: skip
+        return "".join(parts) or _note("The provenance record is empty.")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", str(text)).strip("-") or "x"
+
+
+def _human_size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+def _kind(p: Path) -> str:
+    name = p.name.lower()
+    if "cbioportal" in (part.lower() for part in p.parts):
+        return "cBioPortal " + ("meta file" if name.startswith("meta_") else "data file")
+    for suffix, kind in ((".gmt", "gene sets (GMT)"), (".gct", "expression (GCT)"), (".tsv", "table (TSV)"),
+                         (".csv", "table (CSV)"), (".parquet", "table (Parquet)"), (".hdf5", "MOFA model (HDF5)"),
+                         (".h5", "HDF5"), (".h5mu", "store (h5mu)"), (".txt", "text"), (".rnk", "ranked list"),
+                         (".json", "JSON"), (".gz", "compressed")):  # fmt: skip
+        if name.endswith(suffix):
+            return kind
+    return p.suffix.lstrip(".") or "file"
+
+
+_CSS = """
+:root { --ink:#1f2933; --muted:#616e7c; --line:#e4e7eb; --accent:#3d5a80; --bg:#f7f8fa; }
+* { box-sizing: border-box; }
+body { margin:0; font: 15px/1.55 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+       color: var(--ink); background: var(--bg); }
+header { background: #243b55; color: #fff; padding: 28px 40px 18px; }
+header h1 { margin: 0 0 4px; font-size: 26px; font-weight: 600; }
+header .sub { color: #c9d6e3; font-size: 13px; }
+nav { position: sticky; top: 0; z-index: 5; background: #fff; border-bottom: 1px solid var(--line);
+      padding: 8px 40px; display: flex; flex-wrap: wrap; gap: 4px 18px; font-size: 13px; }
+nav a { color: var(--accent); text-decoration: none; }
+nav a:hover { text-decoration: underline; }
+main { max-width: 1180px; margin: 0 auto; padding: 12px 40px 60px; }
+section { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 6px 28px 22px;
+          margin: 22px 0; scroll-margin-top: 48px; }
+h2 { font-size: 20px; margin: 18px 0 10px; color: #243b55; border-bottom: 2px solid #e8edf3; padding-bottom: 6px; }
+h3 { font-size: 16px; margin: 22px 0 8px; color: #334e68; scroll-margin-top: 48px; }
+p { margin: 8px 0; }
+.muted { color: var(--muted); font-size: 13px; }
+code { background: #f0f3f7; padding: 1px 5px; border-radius: 4px; font-size: 13px; }
+.cards { display: flex; flex-wrap: wrap; gap: 12px; margin: 12px 0; }
+.card { flex: 1 1 160px; background: #f4f7fb; border: 1px solid #dde5ee; border-radius: 8px; padding: 10px 14px; }
+.card-label { font-size: 12px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
+.card-value { font-size: 17px; font-weight: 600; margin-top: 2px; }
+.highlights { background: #f3f9f4; border-left: 4px solid #3a9e4a; padding: 4px 18px; border-radius: 4px; margin-top: 14px; }
+.highlights h3 { margin-top: 10px; }
+.table-wrap { overflow-x: auto; margin: 10px 0; }
+table { border-collapse: collapse; font-size: 13px; min-width: 40%; }
+th, td { border-bottom: 1px solid var(--line); padding: 5px 12px; text-align: left; vertical-align: top; }
+th { background: #f4f6f9; font-weight: 600; position: sticky; top: 0; }
+tbody tr:nth-child(even) { background: #fafbfc; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+table.kv td:first-child { color: var(--muted); white-space: nowrap; }
+table.kv td.num { text-align: left; }
+table.kv thead { display: none; }
+table.factors td { white-space: nowrap; }
+.sig { color: #0b6b2f; font-weight: 600; }
+.ns { color: var(--muted); }
+figure { margin: 16px 0; }
+figure img { max-width: 100%; height: auto; display: block; }
+figcaption { color: var(--muted); font-size: 13px; margin-top: 4px; max-width: 900px; }
+.grid2 { display: flex; flex-wrap: wrap; gap: 0 28px; }
+.grid2 figure { flex: 0 1 auto; }
+.factor-card { border-top: 1px solid var(--line); padding-top: 4px; }
+.note { border-radius: 6px; padding: 10px 14px; margin: 10px 0; font-size: 14px; }
+.note.info { background: #eef4fb; border-left: 4px solid #5b8bd0; }
+.note.warn { background: #fff7e6; border-left: 4px solid #e0a030; }
+.note.error { background: #fdecea; border-left: 4px solid #c0392b; }
+details { margin: 10px 0; }
+summary { cursor: pointer; color: var(--accent); font-size: 14px; }
+.chip { display: inline-block; width: 12px; height: 12px; border-radius: 3px; vertical-align: middle; }
+footer { text-align: center; color: var(--muted); font-size: 12px; padding: 20px; }
+@media print { nav { display: none; } section { break-inside: avoid-page; border: none; } body { background: #fff; } }
+"""
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="harmonomics">
+<title>{title}</title>
+<style>{css}</style>
+</head>
+<body>
+<header><h1>{title}</h1><div class="sub">{subtitle}</div></header>
+<nav>{nav}</nav>
+<main>
+{body}
+</main>
+<footer>Self-contained report: every figure is embedded; the page loads nothing from the network.</footer>
+</body>
+</html>
+"""
+
+
+class _CallableModule(types.ModuleType):
+    """Lets ``hm.report(mdata, path)`` work even where ``harmonomics.report`` resolves to this module.
+
+    Importing a submodule binds it as an attribute of its package, so after ``import harmonomics.report``
+    (or the first lazy access) ``hm.report`` is the module, not the function; calling the module calls
+    :func:`report`.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Path:
+        return report(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

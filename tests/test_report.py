@@ -1,0 +1,268 @@
+"""hm.report: the self-contained HTML report (content, self-containment, partial stores, a real browser)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import matplotlib
+import pandas as pd
+import pytest
+
+import harmonomics as hm
+
+matplotlib.use("Agg")
+
+_spec = importlib.util.spec_from_file_location("_pl_fixtures", Path(__file__).parent / "pl" / "conftest.py")
+_fixtures = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_fixtures)
+make_store = _fixtures.make_store
+
+SECTIONS = ["summary", "cohort", "model", "factors", "subtypes", "immune", "survival", "factor-details", "exports",
+            "provenance"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def full(tmp_path_factory):
+    """One report of a store holding every result, with an exports folder beside it."""
+    root = tmp_path_factory.mktemp("report")
+    exports = root / "exports"
+    (exports / "gsea").mkdir(parents=True)
+    (exports / "factors.tsv").write_text("sample\tFactor1\n")
+    (exports / "gsea" / "factor 1.gmt").write_text("set\tdesc\tA\n")
+    mdata = make_store(n=60, k=3)
+    before = {k: (type(v).__name__) for k, v in mdata.uns.items()}
+    path = hm.report(mdata, root / "out" / "report.html", exports=exports, title="Test cohort <&>")
+    return {"path": path, "text": path.read_text(encoding="utf-8"), "mdata": mdata, "before": before,
+            "exports": exports}  # fmt: skip
+
+
+def _section(text: str, sid: str) -> str:
+    match = re.search(rf'<section id="{sid}">(.*?)</section>', text, flags=re.S)
+    assert match, f"section {sid} missing"
+    return match.group(1)
+
+
+def test_report_has_every_section_and_no_errors(full):
+    text = full["text"]
+    assert full["path"].name == "report.html"
+    for sid in SECTIONS:
+        _section(text, sid)
+    assert 'class="note error"' not in text
+    assert "<title>Test cohort &lt;&amp;&gt;</title>" in text  # escaped
+    cohort = _section(text, "cohort")
+    # harmonization: what was dropped and why
+    assert "normal tissue (sample type 11)" in cohort and "duplicate aliquot" in cohort
+    # samples × omics
+    n_prot = full["mdata"].mod["prot"].n_obs
+    assert re.search(rf"<td>prot</td><td>protein \(RPPA\)</td><td class=\"num\">{n_prot}</td>", cohort)
+    model = _section(text, "model")
+    assert "converged" in model and "Variance explained" in model and "ELBO" in model
+    factors = _section(text, "factors")
+    assert "Basal (FDR" in factors  # Factor1's planted subtype link
+    assert "HR " in factors  # survival per factor (Cox)
+    assert "Factor by factor" in text and 'id="factor-Factor3"' in text
+
+
+def test_report_is_self_contained(full):
+    text = full["text"]
+    urls = re.findall(r'(?:src|href)\s*=\s*"([^"]*)"', text)
+    assert urls
+    assert not [u for u in urls if re.match(r"(?i)(https?:)?//", u)]
+    assert "http://" not in text and "https://" not in text
+    assert "<script" not in text.lower() and "<link" not in text.lower()
+    assert "Content-Security-Policy" in text and "default-src 'none'" in text
+    images = re.findall(r'<img src="([^"]+)"', text)
+    assert len(images) >= 8
+    for src in images:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_links_exports_relative_to_the_report(full):
+    exports = _section(full["text"], "exports")
+    hrefs = [html.unescape(h) for h in re.findall(r'href="([^"]+)"', exports)]
+    assert sorted(hrefs) == ["../exports/factors.tsv", "../exports/gsea/factor%201.gmt"]
+    from urllib.parse import unquote
+
+    for h in hrefs:
+        assert (full["path"].parent / unquote(h)).is_file()
+
+
+def test_report_leaves_the_store_unchanged(full):
+    assert {k: type(v).__name__ for k, v in full["mdata"].uns.items()} == full["before"]
+
+
+@pytest.mark.parametrize("strip", ["everything", "results"])
+def test_report_on_partial_store(tmp_path, strip):
+    mdata = make_store(n=30, k=2)
+    for key in ("immune",):
+        del mdata.obsm[key]
+    for col in ("pam50", "immune_class", "os_time", "os_event"):
+        del mdata.obs[col]
+    if strip == "everything":
+        del mdata.obsm["mofa"], mdata.uns["mofa"], mdata.uns["harmonomics_report"], mdata.uns["harmonomics"]
+        for m in mdata.mod:
+            del mdata.mod[m].varm["mofa"]
+    path = hm.report(mdata, tmp_path)
+    assert path == tmp_path / "harmonomics_report.html"
+    text = path.read_text()
+    assert 'class="note error"' not in text
+    for sid in SECTIONS:
+        _section(text, sid)
+    assert "hm.tl.pam50(mdata)" in _section(text, "subtypes")
+    assert "hm.tl.immune_status(mdata)" in _section(text, "immune")
+    assert "No overall-survival data" in _section(text, "survival")
+    if strip == "everything":
+        assert "No factor model" in _section(text, "model")
+        assert "no harmonization report" in _section(text, "cohort")
+    else:
+        assert "Variance explained" in _section(text, "model")
+
+
+def test_report_survives_a_failing_analysis(tmp_path, monkeypatch, caplog):
+    from harmonomics.tl import _associations
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("simulated failure")
+
+    monkeypatch.setattr(_associations, "associate", boom)
+    mdata = make_store(n=30, k=2)
+    for col in ("pam50", "immune_class", "os_time", "os_event"):  # fewer figures: keep the test fast
+        del mdata.obs[col]
+    mdata.uns["mofa"]["r2_per_view_factor"] = "garbage"
+    text = hm.report(mdata, tmp_path / "r.html").read_text()
+    assert "hm.tl.associate failed on this store: RuntimeError: simulated failure" in text
+    for sid in SECTIONS:
+        _section(text, sid)
+    import matplotlib.pyplot as plt
+
+    assert plt.get_fignums() == []  # no figure left open
+
+
+def test_report_reads_a_store_file(tmp_path):
+    mdata = make_store(n=24, k=2)
+    for col in ("pam50", "immune_class", "os_time", "os_event"):  # a cheap report: the point is reading
+        del mdata.obs[col]
+    del mdata.obsm["mofa"], mdata.uns["mofa"]
+    store = tmp_path / "s.h5mu"
+    hm.store.write(mdata, store)
+    text = hm.report(store, tmp_path / "r.html").read_text()
+    assert "<h2>Cohort</h2>" in text and "normal tissue (sample type 11)" in text
+
+
+def test_report_bad_input(tmp_path, store_small):
+    with pytest.raises(TypeError, match="MuData"):
+        hm.report(pd.DataFrame(), tmp_path / "r.html")
+    with pytest.raises(ValueError, match=r"\.html"):
+        hm.report(store_small, tmp_path / "r.pdf")
+    with pytest.raises(ValueError, match="key"):
+        hm.report(store_small, tmp_path / "r.html", key="")
+    assert not list(tmp_path.iterdir())  # nothing half-written
+
+
+def test_hm_report_stays_callable(tmp_path, store_small):
+    import harmonomics.report  # noqa: F401 - binds the submodule on the package
+
+    assert callable(hm.report)
+    assert hm.report(store_small, tmp_path / "a.html").is_file()
+
+
+@pytest.fixture
+def store_small():
+    """A store without results (a cheap report)."""
+    mdata = make_store(n=20, k=2)
+    for col in ("pam50", "immune_class", "os_time", "os_event"):
+        del mdata.obs[col]
+    del mdata.obsm["mofa"], mdata.uns["mofa"]
+    return mdata
+
+
+# ---------------------------------------------------------------- in a real browser
+_PROBE_HEAD = """<script>
+window.__errors = [];
+window.addEventListener('error', function (e) {
+  window.__errors.push(e.message ? 'js: ' + e.message : 'resource: ' + (e.target && (e.target.alt || e.target.src || e.target.tagName)));
+}, true);
+document.addEventListener('securitypolicyviolation', function (e) {
+  window.__errors.push('csp: ' + e.violatedDirective + ' ' + e.blockedURI);
+});
+</script>"""
+_PROBE_TAIL = """<script>
+window.addEventListener('load', function () {
+  var imgs = Array.prototype.slice.call(document.images);
+  var out = {
+    images: imgs.length,
+    broken: imgs.filter(function (i) { return !(i.complete && i.naturalWidth > 0); }).map(function (i) { return i.alt; }),
+    hidden: imgs.filter(function (i) { var r = i.getBoundingClientRect(); return !(r.width > 0 && r.height > 0); }).map(function (i) { return i.alt; }),
+    sections: Array.prototype.slice.call(document.querySelectorAll('section[id] > h2')).map(function (h) { return h.parentNode.id + ':' + h.textContent; }),
+    errors: window.__errors,
+    title: document.title
+  };
+  var pre = document.createElement('pre');
+  pre.id = '__probe';
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+@pytest.mark.browser
+def test_report_renders_in_headless_chromium(full, tmp_path):
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("chromium is not installed (Debian: apt-get install chromium; .ci/run installs it)")
+    text = full["text"]
+    # a probe copy: the page's own policy plus inline scripts for the probe only
+    probe = text.replace("style-src 'unsafe-inline'", "style-src 'unsafe-inline'; script-src 'unsafe-inline'", 1)
+    probe = probe.replace("<head>", "<head>" + _PROBE_HEAD, 1).replace("</body>", _PROBE_TAIL + "</body>", 1)
+    page = full["path"].with_name("probe.html")
+    page.write_text(probe, encoding="utf-8")
+    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
+           "--window-size=1280,2000", "--virtual-time-budget=5000", "--dump-dom", page.as_uri()]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=90, check=False)
+    match = re.search(r'<pre id="__probe">(.*?)</pre>', done.stdout, flags=re.S)
+    assert match, f"the page did not finish loading in chromium (rc {done.returncode}): {done.stderr[-2000:]}"
+    result = json.loads(html.unescape(match.group(1)))
+    assert result["errors"] == []
+    assert result["images"] == text.count("<img ")
+    assert result["broken"] == [] and result["hidden"] == []
+    assert [s.split(":")[0] for s in result["sections"]] == SECTIONS
+    assert result["title"] == "Test cohort <&>"
+    assert not _console_problems(done.stderr)
+    # the report itself (no probe) must not trip its own Content-Security-Policy
+    done2 = subprocess.run([*cmd[:-1], full["path"].as_uri()], capture_output=True, text=True, timeout=90, check=False)
+    assert "<h2>Provenance</h2>" in done2.stdout
+    assert not _console_problems(done2.stderr)
+
+
+def _console_problems(stderr: str) -> list[str]:
+    """Console messages about errors, blocked loads or policy violations in chromium's log."""
+    bad = ("error", "uncaught", "refused", "violates", "failed to load", "blocked")
+    return [line for line in stderr.splitlines()
+            if ("CONSOLE" in line or "Uncaught" in line) and any(b in line.lower() for b in bad)]  # fmt: skip
+
+
+def test_report_exports_as_mapping_with_a_missing_file(tmp_path, store_small):
+    (tmp_path / "scores.tsv").write_text("x\n")
+    exports = {"factor scores": tmp_path / "scores.tsv", "model": tmp_path / "gone.hdf5"}
+    text = hm.report(store_small, tmp_path / "sub" / "r.html", exports=exports).read_text()
+    section = _section(text, "exports")
+    assert '<a href="../scores.tsv">factor scores</a>' in section
+    assert "model (missing)" in section and "gone.hdf5" in section
