@@ -108,8 +108,11 @@ def _cmd_annotate(args: argparse.Namespace) -> int:
 
     store, out = Path(_require(args.store, "STORE", "annotate")), Path(_require(args.out, "--out", "annotate"))
     mdata = hm.store.read(store)
+    expression = hm.store.read(args.expression) if args.expression else None
     status = annotate_step(
-        mdata, {"pam50": not args.no_pam50, "immune": not args.no_immune, "covariates": args.covariates, "survival": not args.no_survival}
+        mdata,
+        {"pam50": not args.no_pam50, "immune": not args.no_immune, "covariates": args.covariates, "survival": not args.no_survival},
+        expression=expression,
     )
     hm.store.write(mdata, out)
     for name, outcome in status.items():
@@ -269,11 +272,13 @@ def build_parser() -> argparse.ArgumentParser:
         subparsers, "annotate", _cmd_annotate,
         help="PAM50 subtypes, immune status, factor associations and survival",
         examples=["harmonomics annotate brca.fitted.h5mu --out brca.annotated.h5mu",
+                  "harmonomics annotate fitted.h5mu --out annotated.h5mu --expression loaded.h5mu",
                   "harmonomics annotate fitted.h5mu --out annotated.h5mu --covariates pam50 stage --no-immune"],
     )
     annotate.add_argument("store", nargs="?", help="input store (with a factor fit)")
     annotate.add_argument("--out", help="output store")
     annotate.add_argument("--covariates", nargs="+", default=["pam50", "immune_class"], help="obs columns to associate")
+    annotate.add_argument("--expression", help="store with every gene (e.g. the one given to fit) for PAM50 and immune scores")
     annotate.add_argument("--no-pam50", action="store_true")
     annotate.add_argument("--no-immune", action="store_true")
     annotate.add_argument("--no-survival", action="store_true")

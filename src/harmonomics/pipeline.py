@@ -249,35 +249,73 @@ def fit_step(mdata, fit: Mapping[str, Any]) -> None:
     )
 
 
-def annotate_step(mdata, annotate: Mapping[str, Any]) -> dict[str, str]:
+def _transfer_results(target, source, run) -> None:
+    """Run ``run(source)`` and copy every obs column, obsm entry and uns entry it adds into ``target``."""
+    import numpy as np
+    import pandas as pd
+
+    before = (set(source.obs.columns), set(source.obsm.keys()), set(source.uns.keys()))
+    run(source)
+    if source is target:
+        return
+    for column in set(source.obs.columns) - before[0]:
+        target.obs[column] = source.obs[column].reindex(target.obs_names).array
+    rows = pd.Index(source.obs_names).get_indexer(target.obs_names)
+    for key in set(source.obsm.keys()) - before[1]:
+        value = source.obsm[key]
+        if isinstance(value, pd.DataFrame):
+            target.obsm[key] = value.reindex(target.obs_names)
+        else:
+            values = np.asarray(value, dtype=float)
+            expanded = np.full((target.n_obs, values.shape[1]), np.nan)
+            expanded[rows >= 0] = values[rows[rows >= 0]]
+            target.obsm[key] = expanded
+    for key in set(source.uns.keys()) - before[2]:
+        target.uns[key] = source.uns[key]
+
+
+def annotate_step(mdata, annotate: Mapping[str, Any], *, expression=None) -> dict[str, str]:
     """PAM50, immune scores/status, factor associations and survival, as far as the data allow.
 
-    Returns ``{analysis: "done" | "skipped: <reason>"}``, also stored in ``uns["harmonomics_annotate"]``.
+    Parameters
+    ----------
+    mdata
+        The fitted store; results are written into it.
+    annotate
+        The ``annotate`` section of the config.
+    expression
+        A store with every gene (e.g. the loaded store before feature selection) on which PAM50 and the immune
+        scores are computed; their results are copied into ``mdata``. Default: ``mdata`` itself.
+
+    Returns
+    -------
+    ``{analysis: "done" | "skipped: <reason>"}``, also stored in ``uns["harmonomics_annotate"]``.
     """
     import harmonomics as hm
 
+    expression = mdata if expression is None else expression
     status: dict[str, str] = {}
 
-    def attempt(name: str, func, *args, **kwargs) -> None:
+    def attempt(name: str, func) -> None:
         try:
-            func(*args, **kwargs)
+            func()
             status[name] = "done"
         except (GeneMappingError, ScaleError, MissingResultError, KeyError, ValueError) as err:
-            reason = str(err).split(". ")[0].split("; missing:")[0]
-            status[name] = f"skipped: {reason[:240]}"
+            reason = str(err).split("; missing:")[0]  # the gene list stays in the log
+            status[name] = f"skipped: {reason}"
             logger.warning("%s skipped: %s", name, err)
 
-    has_rna = _keys.RNA in mdata.mod
+    has_rna = _keys.RNA in expression.mod
     if annotate["pam50"]:
         if has_rna:
-            attempt("pam50", hm.tl.pam50, mdata)
+            attempt("pam50", lambda: _transfer_results(mdata, expression, hm.tl.pam50))
         else:
             status["pam50"] = "skipped: the store has no rna omic"
     if annotate["immune"]:
         if has_rna:
-            attempt("immune_scores", hm.tl.immune_scores, mdata)
+            attempt("immune_scores", lambda: _transfer_results(mdata, expression, hm.tl.immune_scores))
             if status.get("immune_scores") == "done" and _keys.KEY_MOFA in mdata.obsm:
-                attempt("immune_status", hm.tl.immune_status, mdata)
+                attempt("immune_status", lambda: hm.tl.immune_status(mdata))
         else:
             status["immune_scores"] = "skipped: the store has no rna omic"
     if _keys.KEY_MOFA in mdata.obsm:
@@ -286,10 +324,10 @@ def annotate_step(mdata, annotate: Mapping[str, Any]) -> dict[str, str]:
         if absent:
             logger.info("associations: covariates %s are not in obs; skipped", absent)
         if covariates:
-            attempt("associations", hm.tl.associate, mdata, covariates=tuple(covariates))
+            attempt("associations", lambda: hm.tl.associate(mdata, covariates=tuple(covariates)))
         if annotate["survival"]:
             if {"os_time", "os_event"} <= set(mdata.obs.columns) and mdata.obs["os_time"].notna().sum() >= 10:
-                attempt("survival", hm.tl.survival, mdata)
+                attempt("survival", lambda: hm.tl.survival(mdata))
             else:
                 status["survival"] = "skipped: fewer than 10 samples with os_time / os_event"
     mdata.uns["harmonomics_annotate"] = dict(status)
@@ -382,7 +420,8 @@ def run_step(step: str, config: Mapping[str, Any], cohort: str, *, force: bool =
         hm.store.write(mdata, paths.fitted)
     elif step == "annotate":
         mdata = hm.store.read(paths.fitted)
-        annotate_step(mdata, config["annotate"])
+        # gene-level scores (PAM50, immune) need every gene, not only the features selected for the fit
+        annotate_step(mdata, config["annotate"], expression=hm.store.read(paths.loaded))
         hm.store.write(mdata, paths.annotated)
     elif step == "export":
         mdata = hm.store.read(paths.annotated)
