@@ -26,8 +26,11 @@ __getattr__, __dir__, __all__ = attach(
         # signatures, enrichment, survival
         "factor_signatures": "._signatures",
         "score_signatures": "._signatures",
+        "builtin_gene_sets": "._signatures",
         "enrichment": "._enrichment",
         "survival": "._survival",
         "kaplan_meier": "._survival",
+        "survival_from_clinical": "._survival",
+        "add_clinical_survival": "._survival",
     },
 )

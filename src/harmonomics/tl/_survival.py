@@ -1,0 +1,659 @@
+"""Survival: clinical fields -> overall survival, Cox models per factor, Kaplan–Meier curves.
+
+How the readers' clinical fields map to ``os_time`` (days) and ``os_event`` (0/1):
+
+* **GDC / TCGAbiolinks** (``vital_status``, ``days_to_death``, ``days_to_last_follow_up``; the
+  dotted names of current GDC clinical.tsv files, ``demographic.vital_status`` etc., and the
+  TCGAbiolinks spelling ``days_to_last_followup`` are accepted):
+  ``os_event = 1`` if vital status is Dead, ``0`` if Alive; ``os_time = days_to_death`` for the
+  dead and ``days_to_last_follow_up`` for the living. A dead patient without ``days_to_death``
+  gets the last follow-up as time of death (a lower bound; the readers in ``harmonomics.io`` do
+  the same).
+  Several rows per case (one per diagnosis or treatment) are collapsed: Dead wins over Alive,
+  the largest day counts are kept.
+* **cBioPortal** (``OS_STATUS``, ``OS_MONTHS``): ``os_event = 1`` for ``1:DECEASED`` (or
+  ``DECEASED``), ``0`` for ``0:LIVING`` (or ``LIVING``); ``os_time = OS_MONTHS * 30.4375``
+  (days per mean month, 365.25 / 12).
+
+Missing markers (``'--``, ``NA``, ``[Not Available]``, empty, ...) become NaN; negative times
+become NaN with a log message.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .._errors import FormatError, MissingResultError, require
+from ._signatures import _factor_names, _factor_scores, _select
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mudata import MuData
+
+logger = logging.getLogger(__name__)
+
+DAYS_PER_MONTH = 365.25 / 12  # 30.4375
+
+MISSING_VALUES = (
+    "",
+    "'--",
+    "--",
+    "NA",
+    "N/A",
+    "NaN",
+    "nan",
+    "None",
+    "[Not Available]",
+    "[Not Applicable]",
+    "[Unknown]",
+    "[Not Evaluated]",
+    "[Discrepancy]",
+    "[Completed]",
+    "Not Reported",
+    "not reported",
+    "Unknown",
+    "unknown",
+)
+
+_GDC_COLUMNS = {
+    "vital_status": ("vital_status", "demographic.vital_status"),
+    "days_to_death": ("days_to_death", "demographic.days_to_death"),
+    "days_to_last_follow_up": (
+        "days_to_last_follow_up",
+        "days_to_last_followup",
+        "diagnoses.days_to_last_follow_up",
+        "follow_ups.days_to_follow_up",
+    ),
+}
+_GDC_ID_COLUMNS = (
+    "cases.submitter_id",
+    "case_submitter_id",
+    "bcr_patient_barcode",
+    "submitter_id",
+    "patient",
+)
+_CBIO_ID_COLUMNS = ("PATIENT_ID", "patient")
+
+
+def _find(df: pd.DataFrame, candidates: Sequence[str]) -> str | None:
+    return next((c for c in candidates if c in df.columns), None)
+
+
+def _clean(series: pd.Series) -> pd.Series:
+    values = series.astype(object)
+    stripped = values.map(lambda v: v.strip() if isinstance(v, str) else v)
+    return stripped.mask(stripped.isin(MISSING_VALUES))
+
+
+def _numbers(series: pd.Series, column: str, path: str | None) -> pd.Series:
+    cleaned = _clean(series)
+    numbers = pd.to_numeric(cleaned, errors="coerce")
+    bad = numbers.isna() & cleaned.notna()
+    if bad.any():
+        position = int(np.flatnonzero(bad.to_numpy())[0])
+        raise FormatError(
+            f"value {cleaned.iloc[position]!r} (row {series.index[position]!r}) is not a number of days/months",
+            path=path,
+            column=column,
+        )
+    return numbers.astype(float)
+
+
+def _detect_source(df: pd.DataFrame) -> str:
+    if "OS_STATUS" in df.columns or "OS_MONTHS" in df.columns:
+        return "cbioportal"
+    if _find(df, _GDC_COLUMNS["vital_status"]) is not None:
+        return "gdc"
+    raise FormatError(
+        "cannot tell the clinical source: expected GDC columns (vital_status, days_to_death, days_to_last_follow_up) "
+        f"or cBioPortal columns (OS_STATUS, OS_MONTHS); found {list(df.columns)[:20]}"
+    )
+
+
+def survival_from_clinical(
+    clinical: pd.DataFrame | str | os.PathLike,
+    *,
+    source: str = "auto",
+    id_column: str | None = None,
+) -> pd.DataFrame:
+    """Overall survival (``os_time`` in days, ``os_event`` 0/1) from GDC or cBioPortal clinical fields.
+
+    Parameters
+    ----------
+    clinical
+        The clinical table (a DataFrame, or a path to a tab-separated file; ``#`` lines at the top,
+        as in cBioPortal files, are skipped).
+    source
+        ``"gdc"`` (also TCGAbiolinks tables), ``"cbioportal"`` or ``"auto"`` (decided from the columns).
+    id_column
+        Column identifying the patient; default: the first of ``cases.submitter_id``,
+        ``case_submitter_id``, ``bcr_patient_barcode``, ``submitter_id``, ``patient`` (GDC) or
+        ``PATIENT_ID`` (cBioPortal) present, else the table's index.
+
+    Returns
+    -------
+    DataFrame indexed by patient ID (unique) with float columns ``os_time`` (days) and ``os_event``
+    (1.0 death, 0.0 censored, NaN unknown). The mapping is described in this module's docstring.
+
+    Raises
+    ------
+    FormatError
+        Missing columns, unknown vital-status values or non-numeric day counts (the message names the column).
+    """
+    path = None
+    if isinstance(clinical, (str, os.PathLike)):
+        path = str(clinical)
+        if not Path(path).exists():
+            raise FileNotFoundError(f"clinical file {path!r} does not exist")
+        clinical = pd.read_csv(path, sep="\t", dtype=str, comment="#", keep_default_na=False)
+    if not isinstance(clinical, pd.DataFrame):
+        raise TypeError(f"clinical must be a DataFrame or a path; got {type(clinical).__name__}")
+    if source == "auto":
+        source = _detect_source(clinical)
+    if source not in ("gdc", "cbioportal"):
+        raise ValueError(f"source must be 'gdc', 'cbioportal' or 'auto'; got {source!r}")
+    df = clinical.copy()
+    id_candidates = (
+        (id_column,) if id_column is not None else (_GDC_ID_COLUMNS if source == "gdc" else _CBIO_ID_COLUMNS)
+    )
+    id_col = _find(df, id_candidates)
+    if id_column is not None and id_col is None:
+        raise FormatError(f"no id column {id_column!r}", path=path, column=id_column)
+    ids = (
+        df[id_col].astype(str).str.strip()
+        if id_col is not None
+        else pd.Series(df.index.astype(str), index=df.index)
+    )
+
+    if source == "gdc":
+        columns = {name: _find(df, cands) for name, cands in _GDC_COLUMNS.items()}
+        if columns["vital_status"] is None:
+            raise FormatError(
+                "GDC clinical table has no vital status column", path=path, column="vital_status"
+            )
+        if columns["days_to_death"] is None and columns["days_to_last_follow_up"] is None:
+            raise FormatError(
+                "GDC clinical table has neither days_to_death nor days_to_last_follow_up",
+                path=path,
+                column="days_to_death",
+            )
+        status = _clean(df[columns["vital_status"]]).map(lambda v: v.lower() if isinstance(v, str) else v)
+        unknown = status.notna() & ~status.isin(["alive", "dead", "deceased", "living"])
+        if unknown.any():
+            raise FormatError(
+                f"unknown vital status {status[unknown].iloc[0]!r}; expected Alive or Dead",
+                path=path,
+                column=columns["vital_status"],
+            )
+        death = (
+            _numbers(df[columns["days_to_death"]], columns["days_to_death"], path)
+            if columns["days_to_death"]
+            else pd.Series(np.nan, index=df.index)
+        )
+        follow = (
+            _numbers(df[columns["days_to_last_follow_up"]], columns["days_to_last_follow_up"], path)
+            if columns["days_to_last_follow_up"]
+            else pd.Series(np.nan, index=df.index)
+        )
+        dead = status.map({"dead": 1.0, "deceased": 1.0, "alive": 0.0, "living": 0.0})
+        frame = pd.DataFrame(
+            {
+                "id": ids.to_numpy(),
+                "dead": dead.to_numpy(float),
+                "death": death.to_numpy(),
+                "follow": follow.to_numpy(),
+            }
+        )
+        grouped = frame.groupby("id", sort=False)
+        collapsed = pd.DataFrame(
+            {
+                "dead": grouped["dead"].max(),
+                "death": grouped["death"].max(),
+                "follow": grouped["follow"].max(),
+            }
+        )
+        event = collapsed["dead"]
+        death_time = collapsed["death"].where(collapsed["death"].notna(), collapsed["follow"])
+        time = pd.Series(
+            np.where(event == 1, death_time, np.where(event == 0, collapsed["follow"], np.nan)),
+            index=collapsed.index,
+        )
+        no_death_day = (event == 1) & collapsed["death"].isna() & collapsed["follow"].notna()
+        if no_death_day.any():
+            logger.info(
+                "%d dead patient(s) without days_to_death: the last follow-up is used as the time of death (a lower bound)",
+                int(no_death_day.sum()),
+            )
+    else:
+        for column in ("OS_STATUS", "OS_MONTHS"):
+            if column not in df.columns:
+                raise FormatError(
+                    f"cBioPortal clinical table has no {column} column", path=path, column=column
+                )
+        status = _clean(df["OS_STATUS"]).map(lambda v: v.upper() if isinstance(v, str) else v)
+        mapping = {"1:DECEASED": 1.0, "DECEASED": 1.0, "1": 1.0, "0:LIVING": 0.0, "LIVING": 0.0, "0": 0.0}
+        unknown = status.notna() & ~status.isin(list(mapping))
+        if unknown.any():
+            raise FormatError(
+                f"unknown OS_STATUS {status[unknown].iloc[0]!r}; expected '0:LIVING' or '1:DECEASED'",
+                path=path,
+                column="OS_STATUS",
+            )
+        months = _numbers(df["OS_MONTHS"], "OS_MONTHS", path)
+        frame = pd.DataFrame(
+            {
+                "id": ids.to_numpy(),
+                "event": status.map(mapping).to_numpy(float),
+                "time": (months * DAYS_PER_MONTH).to_numpy(),
+            }
+        )
+        if frame["id"].duplicated().any():
+            first = frame.loc[frame["id"].duplicated(), "id"].iloc[0]
+            raise FormatError(
+                f"patient {first!r} appears more than once in a cBioPortal patient table",
+                path=path,
+                column=id_col,
+            )
+        collapsed = frame.set_index("id")
+        event, time = collapsed["event"], collapsed["time"]
+    negative = time < 0
+    if negative.any():
+        logger.warning(
+            "%d negative survival time(s) set to NaN (e.g. patient %r)",
+            int(negative.sum()),
+            time.index[negative][0],
+        )
+        time = time.mask(negative)
+    out = pd.DataFrame({"os_time": time.astype(float), "os_event": event.astype(float)})
+    out.index = pd.Index(out.index.astype(str), name="patient")
+    return out
+
+
+def add_clinical_survival(
+    mdata: MuData,
+    clinical: pd.DataFrame | str | os.PathLike,
+    *,
+    source: str = "auto",
+    on: str = "patient",
+    time_key: str = "os_time",
+    event_key: str = "os_event",
+    copy: bool = False,
+) -> MuData | None:
+    """Add overall survival from a clinical table to ``mdata.obs``, matching samples to patients.
+
+    Parameters
+    ----------
+    mdata
+        The store; ``obs[on]`` holds each sample's patient ID. Where that column is missing and the
+        obs index holds TCGA barcodes, the patient is the barcode's first 12 characters.
+    clinical
+        Clinical table or file, see :func:`survival_from_clinical`.
+    source
+        ``"gdc"``, ``"cbioportal"`` or ``"auto"``.
+    on
+        obs column with the patient ID.
+    time_key, event_key
+        obs columns to write.
+    copy
+        Return a modified copy instead of writing in place.
+
+    Returns
+    -------
+    ``None`` or the copy. Writes ``obs[time_key]`` (days, float) and ``obs[event_key]`` (0/1 float;
+    NaN for samples whose patient is not in the table).
+    """
+    target = mdata.copy() if copy else mdata
+    table = survival_from_clinical(clinical, source=source)
+    if on in target.obs.columns:
+        patients = target.obs[on].astype(str)
+    else:
+        names = pd.Series(target.obs_names.astype(str), index=target.obs_names)
+        if not names.str.match(r"^TCGA-[0-9A-Z]{2}-[0-9A-Z]{4}").all():
+            raise MissingResultError(f"obs has no {on!r} column and the sample IDs are not TCGA barcodes")
+        patients = names.str.slice(0, 12)
+    matched = patients.isin(table.index)
+    logger.info(
+        "survival: %d of %d samples matched a patient in the clinical table",
+        int(matched.sum()),
+        len(patients),
+    )
+    target.obs[time_key] = patients.map(table["os_time"]).astype(float).to_numpy()
+    target.obs[event_key] = patients.map(table["os_event"]).astype(float).to_numpy()
+    return target if copy else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Cox models and Kaplan–Meier curves
+# ---------------------------------------------------------------------------------------------
+
+
+def _outcome(mdata: MuData, time: str, event: str) -> tuple[pd.Series, pd.Series]:
+    for column in (time, event):
+        if column not in mdata.obs.columns:
+            raise MissingResultError(
+                f"obs has no {column!r} column; add overall survival with "
+                "harmonomics.tl._survival.add_clinical_survival(mdata, clinical) or pass time=/event="
+            )
+    t = pd.to_numeric(mdata.obs[time], errors="coerce").astype(float)
+    e_raw = mdata.obs[event]
+    if e_raw.dtype == bool:
+        e = e_raw.astype(float)
+    else:
+        e = pd.to_numeric(e_raw, errors="coerce").astype(float)
+    bad = e.notna() & ~e.isin([0.0, 1.0])
+    if bad.any():
+        raise ValueError(f"obs[{event!r}] must be 0/1; sample {e.index[bad][0]!r} has {e[bad].iloc[0]!r}")
+    negative = t < 0
+    if negative.any():
+        raise ValueError(
+            f"obs[{time!r}] has negative times (sample {t.index[negative][0]!r}: {t[negative].iloc[0]})"
+        )
+    t.index = e.index = pd.Index(mdata.obs_names.astype(str))
+    return t, e
+
+
+def _covariate_frame(mdata: MuData, covariates: Iterable[str] | str | None) -> pd.DataFrame:
+    if covariates is None:
+        return pd.DataFrame(index=pd.Index(mdata.obs_names.astype(str)))
+    covariates = [covariates] if isinstance(covariates, str) else list(covariates)
+    missing = [c for c in covariates if c not in mdata.obs.columns]
+    if missing:
+        raise KeyError(f"covariate(s) {missing} not in obs; obs columns: {list(mdata.obs.columns)}")
+    parts = []
+    for column in covariates:
+        values = mdata.obs[column]
+        if pd.api.types.is_bool_dtype(values) or (
+            pd.api.types.is_numeric_dtype(values) and not isinstance(values.dtype, pd.CategoricalDtype)
+        ):
+            parts.append(pd.DataFrame({column: values.astype(float).to_numpy()}))
+        else:
+            levels = values.astype(object).where(values.notna())
+            counts = levels.value_counts()
+            if len(counts) < 2:
+                logger.info("covariate %r has fewer than two levels; left out", column)
+                continue
+            reference = min(counts.index[counts == counts.max()].astype(str))
+            dummies = {}
+            for level in sorted(counts.index.astype(str)):
+                if level == reference:
+                    continue
+                dummy = (levels.astype(str) == level).astype(float)
+                dummy[levels.isna().to_numpy()] = np.nan
+                dummies[f"{column}[{level}]"] = dummy.to_numpy()
+            parts.append(pd.DataFrame(dummies))
+    frame = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=range(mdata.n_obs))
+    frame.index = pd.Index(mdata.obs_names.astype(str))
+    return frame
+
+
+def _bh(pvalues: Sequence[float]) -> np.ndarray:
+    from scipy.stats import false_discovery_control
+
+    p = np.asarray(pvalues, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    if ok.any():
+        out[ok] = false_discovery_control(p[ok], method="bh")
+    return out
+
+
+def survival(
+    mdata: MuData,
+    *,
+    key: str = "mofa",
+    time: str = "os_time",
+    event: str = "os_event",
+    covariates: Iterable[str] | str | None = None,
+    factors: Iterable[str] | str | None = None,
+    standardize: bool = True,
+    penalizer: float = 0.0,
+    key_added: str | None = None,
+) -> pd.DataFrame:
+    """Cox proportional-hazards model of survival on each factor, optionally adjusted for covariates.
+
+    One model per factor: ``hazard ~ factor + covariates`` (lifelines ``CoxPHFitter``), fitted on
+    the samples with a time, an event, a factor score and every covariate.
+
+    Parameters
+    ----------
+    mdata
+        Store with factor scores in ``obsm[key]`` (a factor model, or any DataFrame of scores such
+        as ``obsm["signature_scores"]``) and survival columns in ``obs``.
+    key
+        Key of the factor model (or of a DataFrame in obsm).
+    time
+        obs column with the survival time (days; see :func:`survival_from_clinical`).
+    event
+        obs column with the event indicator (1 death, 0 censored).
+    covariates
+        obs columns to adjust for. Numeric ones enter as they are (e.g. ``age``); the others
+        (``stage``, ``pam50``) as indicator variables against their most frequent level.
+    factors
+        Factors to test (default: all).
+    standardize
+        Scale each factor to unit standard deviation first, so the hazard ratio is per 1 SD.
+    penalizer
+        L2 penalty passed to lifelines (0: none).
+    key_added
+        Where the table is written in ``uns`` (default ``f"{key}_survival"``).
+
+    Returns
+    -------
+    Tidy table, one row per factor: ``factor``, ``n``, ``n_events``, ``hr`` (hazard ratio per 1 SD
+    of the factor, or per unit with ``standardize=False``), ``hr_lower``, ``hr_upper`` (95% CI),
+    ``pvalue`` (Wald), ``fdr`` (Benjamini–Hochberg over the factors), ``concordance`` (Harrell's
+    C of the fitted model), ``covariates`` (the adjustment terms, ``;``-separated), ``note``
+    (convergence messages, empty if none).
+
+    Writes ``mdata.uns[key_added]``: the same table.
+
+    Raises
+    ------
+    MissingResultError
+        No scores under ``key`` or no survival columns in obs.
+    ValueError
+        Events are not 0/1, times are negative, or there are no events to model.
+    """
+    lifelines = require("lifelines", extra="survival", purpose="Cox survival models")
+    from lifelines.exceptions import ConvergenceError
+
+    if penalizer < 0:
+        raise ValueError(f"penalizer must be >= 0; got {penalizer}")
+    scores = _factor_scores(mdata, key)
+    factors = _select(factors, list(scores.columns), "factor(s)")
+    t, e = _outcome(mdata, time, event)
+    cov = _covariate_frame(mdata, covariates)
+    if e[t.notna()].sum() == 0:
+        raise ValueError(f"no events in obs[{event!r}] among samples with a survival time: nothing to model")
+    rows = []
+    for factor in factors:
+        frame = pd.concat(
+            [t.rename("_T"), e.rename("_E"), scores[factor].rename("_factor"), cov], axis=1
+        ).dropna()
+        n, n_events = len(frame), int(frame["_E"].sum())
+        row = {
+            "factor": factor,
+            "n": n,
+            "n_events": n_events,
+            "hr": np.nan,
+            "hr_lower": np.nan,
+            "hr_upper": np.nan,
+            "pvalue": np.nan,
+            "concordance": np.nan,
+            "covariates": ";".join(cov.columns),
+            "note": "",
+        }
+        if n_events == 0 or n < 3:
+            row["note"] = f"not fitted: {n} samples, {n_events} events"
+            logger.warning(
+                "survival: factor %r not fitted (%d samples with complete data, %d events)",
+                factor,
+                n,
+                n_events,
+            )
+            rows.append(row)
+            continue
+        sd = frame["_factor"].std(ddof=1)
+        if not sd > 0:
+            row["note"] = "not fitted: the factor is constant"
+            rows.append(row)
+            continue
+        if standardize:
+            frame["_factor"] = (frame["_factor"] - frame["_factor"].mean()) / sd
+        constant = [c for c in cov.columns if frame[c].nunique() < 2]
+        frame = frame.drop(columns=constant)
+        model = lifelines.CoxPHFitter(penalizer=penalizer)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                model.fit(frame, duration_col="_T", event_col="_E")
+            except (ConvergenceError, np.linalg.LinAlgError, ValueError, ZeroDivisionError) as err:
+                row["note"] = (
+                    f"not fitted: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+                )
+                logger.warning("survival: factor %r: %s", factor, row["note"])
+                rows.append(row)
+                continue
+        notes = sorted({str(w.message).splitlines()[0] for w in caught if issubclass(w.category, Warning)})
+        summary = model.summary.loc["_factor"]
+        row.update(
+            hr=float(summary["exp(coef)"]),
+            hr_lower=float(summary["exp(coef) lower 95%"]),
+            hr_upper=float(summary["exp(coef) upper 95%"]),
+            pvalue=float(summary["p"]),
+            concordance=float(model.concordance_index_),
+            note="; ".join(notes)[:500],
+        )
+        if constant:
+            row["note"] = (row["note"] + "; " if row["note"] else "") + f"dropped constant terms {constant}"
+        rows.append(row)
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "factor",
+            "n",
+            "n_events",
+            "hr",
+            "hr_lower",
+            "hr_upper",
+            "pvalue",
+            "concordance",
+            "covariates",
+            "note",
+        ],
+    )
+    table.insert(7, "fdr", _bh(table["pvalue"]))
+    mdata.uns[key_added or f"{key}_survival"] = table
+    return table
+
+
+def _split_groups(values: pd.Series, quantile: float | Sequence[float]) -> tuple[pd.Series, str]:
+    if isinstance(quantile, (int, float, np.floating)) and not isinstance(quantile, bool):
+        q = float(quantile)
+        if not 0 < q < 1:
+            raise ValueError(f"quantile must lie strictly between 0 and 1; got {quantile}")
+        cut = float(values.quantile(q))
+        groups = pd.Series(np.where(values > cut, "high", "low"), index=values.index)
+        return groups, f"{cut:.6g}"
+    quantiles = [float(x) for x in quantile]
+    if len(quantiles) != 2 or not 0 < quantiles[0] <= quantiles[1] < 1:
+        raise ValueError(
+            f"quantile must be a number in (0, 1) or two increasing numbers in (0, 1); got {quantile!r}"
+        )
+    lo, hi = float(values.quantile(quantiles[0])), float(values.quantile(quantiles[1]))
+    groups = pd.Series(np.where(values <= lo, "low", np.where(values > hi, "high", "")), index=values.index)
+    return groups[groups != ""], f"{lo:.6g};{hi:.6g}"
+
+
+def kaplan_meier(
+    mdata: MuData,
+    factor: str,
+    *,
+    key: str = "mofa",
+    time: str = "os_time",
+    event: str = "os_event",
+    quantile: float | Sequence[float] = 0.5,
+) -> pd.DataFrame:
+    """Kaplan–Meier curves of samples split by a factor score (at the median or a chosen quantile).
+
+    Parameters
+    ----------
+    mdata
+        Store with factor scores and survival columns (see :func:`survival`).
+    factor
+        Factor name (e.g. ``"Factor1"``) of the model ``key``, or a numeric obs column.
+    key
+        Key of the factor model (or of a DataFrame of scores in obsm).
+    time, event
+        obs columns with survival time (days) and event (0/1).
+    quantile
+        ``0.5`` splits at the median: ``low`` (<= cut) vs ``high`` (> cut). A pair such as
+        ``(1/3, 2/3)`` compares the bottom and top groups and leaves the middle out.
+
+    Returns
+    -------
+    Tidy table, one row per group x time point of the step curve (starting at time 0):
+    ``factor``, ``group`` (``low``/``high``), ``threshold`` (the cut value(s)), ``time``,
+    ``survival``, ``ci_lower``, ``ci_upper`` (95%, exponential Greenwood), ``at_risk``,
+    ``events`` and ``censored`` at that time, ``n`` and ``n_events`` of the group, and
+    ``logrank_stat`` / ``logrank_pvalue`` of the two-group log-rank test (same on every row).
+    """
+    lifelines = require("lifelines", extra="survival", purpose="Kaplan–Meier curves")
+    from lifelines.statistics import logrank_test
+
+    if not isinstance(factor, str):
+        raise TypeError(f"factor must be a name (e.g. 'Factor1'); got {factor!r}")
+    if key in mdata.obsm and factor in _factor_names(mdata, key):
+        values = _factor_scores(mdata, key)[factor]
+    elif factor in mdata.obs.columns and pd.api.types.is_numeric_dtype(mdata.obs[factor]):
+        values = mdata.obs[factor].astype(float)
+        values.index = pd.Index(mdata.obs_names.astype(str))
+    else:
+        available = _factor_names(mdata, key) if key in mdata.obsm else []
+        raise KeyError(f"{factor!r} is neither a factor of {key!r} ({available}) nor a numeric obs column")
+    t, e = _outcome(mdata, time, event)
+    frame = pd.concat([t.rename("T"), e.rename("E"), values.rename("x")], axis=1).dropna()
+    if frame.empty or frame["E"].sum() == 0:
+        raise ValueError(f"no samples with time, event and {factor!r}, or no events among them")
+    groups, threshold = _split_groups(frame["x"], quantile)
+    frame = frame.loc[groups.index].assign(group=groups)
+    if frame["group"].nunique() < 2:
+        raise ValueError(
+            f"splitting {factor!r} at quantile {quantile} gave a single group (too many tied scores?)"
+        )
+    low, high = frame[frame["group"] == "low"], frame[frame["group"] == "high"]
+    test = logrank_test(high["T"], low["T"], event_observed_A=high["E"], event_observed_B=low["E"])
+    parts = []
+    for name, sub in (("low", low), ("high", high)):
+        km = lifelines.KaplanMeierFitter().fit(sub["T"], sub["E"], label=name)
+        curve = km.survival_function_[name]
+        ci = km.confidence_interval_
+        table = km.event_table.reindex(curve.index)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "factor": factor,
+                    "group": name,
+                    "threshold": threshold,
+                    "time": curve.index.to_numpy(float),
+                    "survival": curve.to_numpy(float),
+                    "ci_lower": ci.iloc[:, 0].to_numpy(float),
+                    "ci_upper": ci.iloc[:, 1].to_numpy(float),
+                    "at_risk": table["at_risk"].to_numpy(int),
+                    "events": table["observed"].to_numpy(int),
+                    "censored": table["censored"].to_numpy(int),
+                    "n": len(sub),
+                    "n_events": int(sub["E"].sum()),
+                    "logrank_stat": float(test.test_statistic),
+                    "logrank_pvalue": float(test.p_value),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
