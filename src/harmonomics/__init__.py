@@ -14,8 +14,11 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ._compat import install_mudata_hook
 from ._settings import settings
 from ._version import __version__
+
+install_mudata_hook()  # mudata is configured when (and if) it is first imported
 
 # Submodules loaded lazily (PEP 562) so that `import harmonomics` stays fast.
 _LAZY_SUBMODULES = (
@@ -41,9 +44,6 @@ __all__ = ["__version__", "settings", *_LAZY_SUBMODULES]
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY_SUBMODULES:
-        from ._compat import configure_mudata
-
-        configure_mudata()
         module = importlib.import_module(f".{name}", __name__)
         if name == "report":
             # `hm.report(mdata, path)` is the function; importing the submodule bound the module to this name,

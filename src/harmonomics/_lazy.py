@@ -11,8 +11,6 @@ import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._compat import configure_mudata
-
 
 def attach(package: str, exports: Mapping[str, str]) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
     """Return ``__getattr__``, ``__dir__`` and ``__all__`` for a package re-exporting ``exports``.
@@ -27,7 +25,6 @@ def attach(package: str, exports: Mapping[str, str]) -> tuple[Callable[[str], An
 
     def __getattr__(name: str) -> Any:
         if name in exports:
-            configure_mudata()
             module = importlib.import_module(exports[name], package)
             return getattr(module, name)
         raise AttributeError(f"module {package!r} has no attribute {name!r}")

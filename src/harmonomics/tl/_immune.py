@@ -94,8 +94,6 @@ def gene_sets() -> pd.DataFrame:
     for gene, population, entrez, ensembl in zip(
         mcp["HUGO symbols"], mcp["Cell population"], mcp["ENTREZID"], mcp["ENSEMBL ID"], strict=True
     ):
-        if gene == "C" and ensembl == "ENSG00000168497":  # a symbol truncated in the source table
-            gene = "CAVIN2"
         entrez = entrez if isinstance(entrez, str) and entrez.isdigit() else None
         rows.append(
             {
