@@ -100,6 +100,24 @@ def top_variance_features(stats: pd.DataFrame, n_top: int, *, max_missing: float
 
     Ties are broken by the feature order in ``stats`` (a stable sort), so the in-memory and out-of-core paths
     select the same features.
+
+    Parameters
+    ----------
+    stats
+        The table of :func:`feature_stats`.
+    n_top
+        How many features to keep.
+    max_missing
+        Largest missing fraction a feature may have (0 to 1).
+
+    Returns
+    -------
+    The selected feature IDs, highest variance first.
+
+    Raises
+    ------
+    ValueError
+        If ``n_top`` < 1.
     """
     if n_top < 1:
         raise ValueError(f"n_top must be >= 1, got {n_top}")
