@@ -19,7 +19,7 @@ DATE = "2024-06-01"
 PROJECT = "TCGA-BRCA"
 STUDY = "brca_synthetic"
 NA_GDC = "'--"
-DAYS_PER_MONTH = 30.436875
+DAYS_PER_MONTH = 365.25 / 12  # 30.4375, the convention of the readers (io/_clinical.py)
 
 
 # --------------------------------------------------------------------------------------------- text helpers

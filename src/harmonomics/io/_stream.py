@@ -52,7 +52,7 @@ def _fast_methylation(path: str, reference: Any) -> np.ndarray | None:
     then runs the validating parser, which either handles the file or raises a FormatError naming the line.
     """
     import pyarrow as pa
-    import pyarrow.csv as csv
+    from pyarrow import csv
 
     try:
         table = csv.read_csv(

@@ -1,0 +1,122 @@
+"""Feature selection per omic: top variance, n per omic, optionally balanced across views."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .. import _keys
+from .._errors import MissingResultError
+from ._harmonize import quiet_mudata, replace_modalities
+
+if TYPE_CHECKING:  # pragma: no cover
+    import mudata as md
+
+
+def select_features(
+    mdata: md.MuData,
+    *,
+    n_top: int | Mapping[str, int] = 2000,
+    mods: Sequence[str] | None = None,
+    balance: bool = False,
+    subset: bool = False,
+    key_added: str = "highly_variable",
+    copy: bool = False,
+) -> md.MuData | None:
+    """Mark (or keep) the most variable features of each omic.
+
+    Variance is computed over the samples present in each modality, ignoring NaN; features with fewer than
+    two observed values or zero variance are never selected.
+
+    Parameters
+    ----------
+    mdata
+        The store.
+    n_top
+        Features per omic: one number for all, or ``{modality: n}``. A modality with fewer features keeps all
+        of its informative features.
+    mods
+        Modalities to process (default: all).
+    balance
+        Give every view the same size: ``n`` becomes the smallest number of informative features among the
+        views (capped by ``n_top``), so no omic dominates a joint model by its size.
+    subset
+        Drop the unselected features instead of only marking them.
+    key_added
+        Name of the boolean ``var`` column.
+    copy
+        Return a modified copy.
+
+    Returns
+    -------
+    ``None`` (or the copy). Writes ``mod[m].var["variance"]``, ``mod[m].var["variance_rank"]`` (1 = most
+    variable) and ``mod[m].var[key_added]`` for every processed modality (and subsets them with
+    ``subset=True``, adding one ``feature``/``dropped`` report row per modality), and
+    ``uns["harmonomics"]["feature_selection"]`` (n per omic, balance flag).
+
+    Raises
+    ------
+    MissingResultError
+        A requested modality is not in the store.
+    ValueError
+        ``n_top`` is not positive.
+    """
+    if copy:
+        with quiet_mudata():
+            mdata = mdata.copy()
+    mods = list(mods) if mods is not None else list(mdata.mod)
+    for m in mods:
+        if m not in mdata.mod:
+            raise MissingResultError(f"modality {m!r} not in the store (has {list(mdata.mod)})")
+    wanted = {m: int(n_top[m] if isinstance(n_top, Mapping) else n_top) for m in mods
+              if not isinstance(n_top, Mapping) or m in n_top}
+    if any(n <= 0 for n in wanted.values()):
+        raise ValueError(f"n_top must be positive, got {n_top!r}")
+    variances = {}
+    for m in wanted:
+        X = mdata.mod[m].X
+        X = X.toarray() if hasattr(X, "toarray") else np.asarray(X, dtype=np.float64)
+        n_obs = np.isfinite(X).sum(axis=0)
+        var = np.full(X.shape[1], np.nan)
+        ok = n_obs >= 2
+        if ok.any():
+            Y = np.where(np.isfinite(X[:, ok]), X[:, ok], np.nan)
+            mean = np.nanmean(Y, axis=0)
+            var[ok] = np.nansum((Y - mean) ** 2, axis=0) / (n_obs[ok] - 1)
+        variances[m] = np.where(np.isfinite(var) & (var > 0), var, np.nan)
+    if balance and wanted:
+        informative = min(int(np.isfinite(v).sum()) for v in variances.values())
+        common = min(min(wanted.values()), informative)
+        wanted = {m: common for m in wanted}
+    replaced = {}
+    dropped_rows: list[dict] = []
+    for m, n in wanted.items():
+        a = mdata.mod[m]
+        v = variances[m]
+        rank = pd.Series(-v).rank(method="first", na_option="bottom").to_numpy()
+        chosen = (rank <= n) & np.isfinite(v)
+        a.var["variance"] = v
+        a.var["variance_rank"] = rank.astype(int)
+        a.var[key_added] = chosen
+        wanted[m] = int(chosen.sum())
+        if subset:
+            replaced[m] = a[:, chosen].copy()
+            if (~chosen).any():
+                dropped_rows.append({"level": "feature", "item": f"{int((~chosen).sum())} features", "omic": m,
+                                     "sample": "", "action": "dropped",
+                                     "reason": f"not among the {n} most variable features (select_features, "
+                                     f"subset=True; balance={balance})"})
+    if subset:
+        replace_modalities(mdata, replaced)
+        if dropped_rows:
+            from ..store import add_report_rows
+
+            add_report_rows(mdata, dropped_rows)
+    prov = mdata.uns.get(_keys.UNS_PROVENANCE, {})
+    prov["feature_selection"] = {"n_per_omic": wanted, "balance": bool(balance), "subset": bool(subset),
+                                 "criterion": "variance"}
+    mdata.uns[_keys.UNS_PROVENANCE] = prov
+    return mdata if copy else None

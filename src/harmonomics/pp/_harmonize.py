@@ -1,0 +1,348 @@
+"""Harmonization: sample policy (aliquot choice, sample types, union/intersection) and the `harmonize` pipeline."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .. import barcodes as _bc
+
+# Named policies for ``sample_types``.
+SAMPLE_TYPE_POLICIES: dict[str, tuple[str, ...] | None] = {
+    "primary": ("01",),
+    "tumor": tuple(_bc.SAMPLE_TYPES.index[_bc.SAMPLE_TYPES["category"] == "tumor"]),
+    "tumor_normal": ("01", "11"),
+    "primary_and_normal": ("01", "10", "11", "12", "14"),
+    "all": None,
+}
+
+_TCGA = re.compile(r"^[A-Za-z0-9]{4}-[A-Za-z0-9]{2}-[A-Za-z0-9]{4}")
+
+
+@contextlib.contextmanager
+def quiet_mudata():
+    """Silence mudata's warnings about feature IDs shared between modalities (a gene in rna and cnv is expected
+    in a multi-omics store; feature IDs are unique within each modality)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="var_names are not unique", category=UserWarning)
+        warnings.filterwarnings("ignore", message="var_names is not unique", category=UserWarning)
+        yield
+
+
+def replace_modalities(mdata, new: dict) -> None:
+    """Put new AnnData objects (features renamed or subset) into ``mdata`` and refresh it in place.
+
+    mudata cannot update a store whose features were renamed and filtered at once; the global ``var`` (which
+    harmonomics does not use) and ``varmap``/``varm`` are rebuilt from the modalities instead.
+    """
+    for name, adata in new.items():
+        mdata.mod[name] = adata
+    mdata._var = mdata._var.iloc[0:0]
+    for key in list(mdata.varmap.keys()):
+        del mdata.varmap[key]
+    for key in list(mdata.varm.keys()):
+        del mdata.varm[key]
+    with quiet_mudata():
+        mdata.update()
+
+
+def resolve_sample_types(sample_types: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    """Turn a policy name (``"primary"``, ``"tumor"``, ``"tumor_normal"``, ``"all"``) or codes into codes.
+
+    ``None`` and ``"all"`` keep every sample type. Codes may be two-digit (``"01"``) or letter codes (``"TP"``).
+    """
+    if sample_types is None:
+        return None
+    if isinstance(sample_types, str):
+        if sample_types in SAMPLE_TYPE_POLICIES:
+            return SAMPLE_TYPE_POLICIES[sample_types]
+        sample_types = (sample_types,)
+    codes = _bc._normalise_sample_types(tuple(sample_types))
+    return tuple(sorted(codes)) if codes is not None else None
+
+
+def looks_like_tcga(ids: Sequence[str]) -> bool:
+    """Whether IDs are TCGA-style barcodes (all of them start like ``TCGA-XX-XXXX``)."""
+    ids = [str(i) for i in ids]
+    return bool(ids) and (all(_TCGA.match(i) for i in ids) or any(i.upper().startswith("TCGA-") for i in ids))
+
+
+def choose_samples(
+    ids: Sequence[str],
+    *,
+    omic: str,
+    analyte_kind: str | None,
+    sample_types: tuple[str, ...] | None,
+    source_files: Sequence[str] | None = None,
+    keep_all_aliquots: bool = False,
+) -> tuple[np.ndarray, pd.Index, pd.DataFrame]:
+    """Choose one row per sample among ``ids`` (aliquot, portion, vial, sample or free-form IDs).
+
+    Returns
+    -------
+    positions
+        Integer positions in ``ids`` of the rows kept, one per sample.
+    keys
+        The sample key of each kept row (15-character barcode for TCGA, the ID itself otherwise).
+    report
+        Rows ``level, item, omic, sample, action, reason`` for every input ID.
+    """
+    ids = [str(i) for i in ids]
+    files = list(source_files) if source_files is not None else [""] * len(ids)
+    rows: list[dict] = []
+    first_pos: dict[str, int] = {}
+    for pos, ident in enumerate(ids):
+        if ident in first_pos:
+            rows.append(_row("aliquot", ident, omic, "", "dropped",
+                             f"the same aliquot is also in {files[first_pos[ident]] or 'another column'}; "
+                             f"kept that one, dropped {files[pos] or 'this copy'}"))
+        else:
+            first_pos[ident] = pos
+    unique = list(first_pos)
+    if not unique:
+        return np.zeros(0, dtype=int), pd.Index([], dtype=object), _frame(rows)
+
+    if not looks_like_tcga(unique):
+        keys = pd.Index(unique, dtype=object)
+        for ident in unique:
+            rows.append(_row("sample", ident, omic, ident, "kept", "not a TCGA barcode: the ID is the sample key"))
+        return np.array([first_pos[i] for i in unique], dtype=int), keys, _frame(rows)
+
+    try:
+        parsed = _bc.parse_barcodes(unique)
+    except _bc.BarcodeError as err:
+        from .._errors import FormatError
+
+        bad = next((i for i in unique if not _bc.is_valid(i)), None)
+        where = files[first_pos[bad]] if bad is not None else None
+        raise FormatError(f"{err}; expected a TCGA barcode for every {omic} sample (or no TCGA barcodes at all)",
+                          path=where or None) from err
+    if keep_all_aliquots:
+        wanted = set(sample_types) if sample_types is not None else None
+        pos, keys = [], []
+        for ident, code, sample in zip(unique, parsed["sample_type_code"], parsed["sample"], strict=True):
+            if wanted is not None and code is not None and code not in wanted:
+                rows.append(_row("aliquot", ident, omic, sample or "", "dropped",
+                                 f"sample type {code} is not among the kept types {', '.join(sorted(wanted))}"))
+                continue
+            pos.append(first_pos[ident])
+            keys.append(ident)
+            rows.append(_row("aliquot", ident, omic, sample or "", "kept",
+                             "keep_all_aliquots=True: every aliquot is its own row, keyed by its barcode"))
+        return np.asarray(pos, dtype=int), pd.Index(keys, dtype=object), _frame(rows)
+    level = parsed["level"].to_numpy()
+    deep = np.isin(level, ["portion", "analyte", "aliquot"])
+    chosen_pos: list[int] = []
+    chosen_keys: list[str] = []
+    if deep.any():
+        deep_ids = [i for i, d in zip(unique, deep, strict=True) if d]
+        # Speed: a sample with a single aliquot needs no choice, only the sample-type filter (rule 1);
+        # barcodes.choose_aliquots (which loops over samples) handles the samples with several aliquots.
+        deep_parsed = parsed.loc[deep_ids]
+        n_per_sample = deep_parsed["sample"].map(deep_parsed["sample"].value_counts())
+        single = (n_per_sample == 1).to_numpy()
+        wanted = set(sample_types) if sample_types is not None else None
+        for ident, code, sample in zip(np.asarray(deep_ids, dtype=object)[single],
+                                       deep_parsed["sample_type_code"].to_numpy()[single],
+                                       deep_parsed["sample"].to_numpy()[single], strict=True):
+            where = files[first_pos[ident]]
+            suffix = f" (file {where})" if where else ""
+            if wanted is not None and code not in wanted:
+                name = _bc.SAMPLE_TYPES.at[code, "name"]
+                rows.append(_row("aliquot", ident, omic, sample, "dropped",
+                                 f"sample type {code} ({name}) is not among the kept types "
+                                 f"{', '.join(sorted(wanted))}{suffix}"))
+            else:
+                rows.append(_row("aliquot", ident, omic, sample, "kept", f"only aliquot of this sample{suffix}"))
+                chosen_pos.append(first_pos[ident])
+                chosen_keys.append(sample)
+        multi_ids = list(np.asarray(deep_ids, dtype=object)[~single])
+        chosen, rep = _bc.choose_aliquots(multi_ids, analyte_kind=analyte_kind, sample_types=sample_types)
+        for r in rep.itertuples(index=False):
+            item = r.aliquot
+            where = files[first_pos[item]]
+            reason = r.reason + (f" (file {where})" if where else "")
+            rows.append(_row("aliquot", item, omic, r.sample or "", r.action, reason))
+        for key, aliquot in zip(chosen.index, chosen["aliquot"], strict=True):
+            chosen_pos.append(first_pos[aliquot])
+            chosen_keys.append(key)
+    shallow = [i for i, d in zip(unique, deep, strict=True) if not d]
+    if shallow:
+        wanted = set(sample_types) if sample_types is not None else None
+        sub = parsed.loc[shallow]
+        by_key: dict[str, list[str]] = {}
+        for ident, lev, code, sample, patient, vial in zip(
+            shallow, sub["level"], sub["sample_type_code"], sub["sample"], sub["patient"], sub["sample_vial"], strict=True
+        ):
+            key = sample if sample is not None else patient
+            if wanted is not None and code is not None and code not in wanted:
+                name = _bc.SAMPLE_TYPES.at[code, "name"]
+                rows.append(_row("sample", ident, omic, key, "dropped",
+                                 f"sample type {code} ({name}) is not among the kept types {', '.join(sorted(wanted))}"))
+                continue
+            if key in chosen_keys:
+                rows.append(_row("sample", ident, omic, key, "dropped",
+                                 "an aliquot-level barcode of the same sample was kept instead"))
+                continue
+            by_key.setdefault(key, []).append(ident)
+        for key, cands in by_key.items():
+            cands = sorted(cands)  # vial A before B
+            win = cands[0]
+            chosen_pos.append(first_pos[win])
+            chosen_keys.append(key)
+            rows.append(_row("sample", win, omic, key, "kept",
+                             "only column of this sample" if len(cands) == 1 else f"lowest vial of {len(cands)}"))
+            for loser in cands[1:]:
+                rows.append(_row("sample", loser, omic, key, "dropped", f"duplicate of sample {key}: kept {win} (vial order)"))
+    order = np.argsort(chosen_pos, kind="stable")
+    return (np.asarray(chosen_pos, dtype=int)[order], pd.Index(np.asarray(chosen_keys, dtype=object)[order]), _frame(rows))
+
+
+def sample_table(keys: Sequence[str]) -> pd.DataFrame:
+    """Global obs columns derived from sample keys: patient, sample_type, sample_type_code."""
+    keys = pd.Index(keys, dtype=object)
+    out = pd.DataFrame(index=keys)
+    if len(keys) and looks_like_tcga(list(keys)):
+        parsed = _bc.parse_barcodes(keys)
+        out["patient"] = parsed["patient"].to_numpy()
+        if (parsed["level"] != "sample").any():
+            out["sample"] = parsed["sample"].to_numpy()
+        out["sample_type"] = parsed["sample_type"].to_numpy()
+        out["sample_type_code"] = parsed["sample_type_code"].to_numpy()
+    else:
+        out["patient"] = np.asarray(keys, dtype=object)
+        out["sample_type"] = None
+        out["sample_type_code"] = None
+    return out
+
+
+def _row(level, item, omic, sample, action, reason) -> dict:
+    return {"level": level, "item": item, "omic": omic, "sample": sample, "action": action, "reason": reason}
+
+
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["level", "item", "omic", "sample", "action", "reason"])
+
+
+def _apply_sample_policy(mdata, *, sample_types, join: str | None):
+    """Drop samples of unwanted types / not in every omic from an existing store; return report rows."""
+    rows: list[dict] = []
+    codes = resolve_sample_types(sample_types) if sample_types is not None else None
+    keep = pd.Series(True, index=mdata.obs_names)
+    if codes is not None and "sample_type_code" in mdata.obs:
+        st = mdata.obs["sample_type_code"]
+        bad = st.notna() & ~st.astype(str).isin(codes)
+        for s in mdata.obs_names[bad.to_numpy()]:
+            rows.append(_row("sample", s, "", s, "dropped",
+                             f"sample type {mdata.obs.at[s, 'sample_type_code']} is not among the kept types {', '.join(codes)}"))
+        keep &= ~bad
+    if join == "intersection":
+        present = pd.DataFrame({m: mdata.obs_names.isin(a.obs_names) for m, a in mdata.mod.items()}, index=mdata.obs_names)
+        missing = ~present.all(axis=1) & keep
+        for s in mdata.obs_names[missing.to_numpy()]:
+            lacks = [m for m in mdata.mod if not present.at[s, m]]
+            rows.append(_row("sample", s, ",".join(lacks), s, "dropped", f"join='intersection': lacks {', '.join(lacks)}"))
+        keep &= ~missing
+    elif join not in (None, "union"):
+        raise ValueError(f"join must be 'union' or 'intersection', got {join!r}")
+    if not keep.all():
+        kept = set(mdata.obs_names[keep.to_numpy()])
+        for m, a in list(mdata.mod.items()):
+            mask = a.obs_names.isin(list(kept))
+            if not mask.all():
+                with quiet_mudata():
+                    mdata.mod[m] = a[mask].copy()
+
+        with quiet_mudata():
+            mdata.update()
+    return rows
+
+
+def harmonize(
+    mdata,
+    *,
+    sample_types: str | tuple[str, ...] | None = None,
+    join: str | None = None,
+    feature_ids: str | None = "ensembl",
+    rna: str | None = "log2cpm",
+    meth: str = "beta",
+    cnv: str | None = "log2ratio",
+    n_top: int | dict[str, int] | None = None,
+    balance: bool = False,
+    copy: bool = False,
+):
+    """Harmonize a store read by a reader: samples, feature IDs, per-omic transforms, feature selection.
+
+    Parameters
+    ----------
+    mdata
+        A store from one of the ``hm.io`` readers (they already chose one aliquot per sample).
+    sample_types
+        Apply a (stricter) sample-type policy: ``"primary"``, ``"tumor"``, ``"tumor_normal"``, ``"all"`` or codes.
+        ``None`` keeps the reader's choice.
+    join
+        ``"intersection"`` keeps only samples present in every omic; ``"union"``/``None`` keeps all.
+    feature_ids
+        ``"ensembl"`` (default), ``"symbol"`` or ``None``: see :func:`harmonize_feature_ids`.
+    rna
+        RNA/miRNA transform: ``"log2cpm"`` (raw counts → log2 CPM + 1), ``"log2tpm"`` (GDC TPM → log2 TPM + 1)
+        or ``None``. Values that are already normalised (RSEM) get log2(x + 1); log-scale values are left alone.
+    meth
+        ``"beta"`` (keep betas) or ``"m"`` (M-values; betas kept in ``layers["beta"]``).
+    cnv
+        ``"log2ratio"``, ``"gistic"`` or ``None`` for integer copy numbers (relative values are left alone).
+    n_top, balance
+        Feature selection (:func:`select_features`, marking only); ``None`` skips it.
+    copy
+        Return a modified copy.
+
+    Returns
+    -------
+    ``None`` (or the copy). Modifies the modalities as the steps say, appends report rows and records the
+    parameters in ``uns["harmonomics"]["harmonize"]``.
+    """
+    from .. import _keys
+    from ..store import add_report_rows
+    from ._feature_ids import harmonize_feature_ids
+    from ._features import select_features
+    from ._transforms import beta_to_m, normalize_rna, transform_cnv
+
+    if meth not in ("beta", "m"):
+        raise ValueError(f"meth must be 'beta' or 'm', got {meth!r}")
+    if copy:
+        with quiet_mudata():
+            mdata = mdata.copy()
+    rows = _apply_sample_policy(mdata, sample_types=sample_types, join=join)
+    if rows:
+        add_report_rows(mdata, rows)
+    if feature_ids is not None:
+        harmonize_feature_ids(mdata, to=feature_ids)
+    steps = {}
+    for m in (_keys.RNA, _keys.MIRNA):
+        if m in mdata.mod and rna is not None:
+            a = mdata.mod[m]
+            scale = str(a.uns.get("scale", ""))
+            if scale == "counts":
+                normalize_rna(mdata, mod=m, method=rna if m == _keys.RNA or rna != "log2tpm" else "log2cpm")
+            elif scale == "linear":
+                normalize_rna(mdata, mod=m, method="log2", layer="raw")
+            steps[m] = str(dict(a.uns.get("transform", {"method": "none"})).get("method"))
+    if _keys.METH in mdata.mod and meth == "m":
+        beta_to_m(mdata)
+        steps[_keys.METH] = "m_value"
+    if _keys.CNV in mdata.mod and cnv is not None and str(mdata.mod[_keys.CNV].uns.get("scale", "")) == "copy_number":
+        transform_cnv(mdata, method=cnv)
+        steps[_keys.CNV] = cnv
+    if n_top is not None:
+        select_features(mdata, n_top=n_top, balance=balance)
+    prov = mdata.uns.get(_keys.UNS_PROVENANCE, {})
+    prov["harmonize"] = {"sample_types": "reader" if sample_types is None else (sample_types if isinstance(sample_types, str) else list(sample_types)),
+                         "join": join or "union", "feature_ids": feature_ids or "none", "transforms": steps,
+                         "n_top": n_top if n_top is not None else "none", "balance": bool(balance)}
+    mdata.uns[_keys.UNS_PROVENANCE] = prov
+    return mdata if copy else None
