@@ -374,82 +374,106 @@ def choose_aliquots(
             f"{parsed.at[too_short[0], 'level']} barcode"
         )
 
-    report_rows: list[dict[str, str]] = []
-    chosen_rows: list[dict[str, object]] = []
     if not unique:
         return _empty_choice(), pd.DataFrame(columns=["aliquot", "sample", "action", "rule", "reason"])
 
     key_column = "sample_vial" if keep_vials_apart else "sample"
     table = parsed.reset_index(names="aliquot")
+    table["key"] = table[key_column]
     table["vial"] = table["vial"].fillna("A")
+    table["order"] = np.arange(len(table))
+    reports = []
 
     # Rule 1: sample type.
     if wanted_codes is not None:
-        off_type = ~table["sample_type_code"].isin(wanted_codes)
-        for row in table[off_type].itertuples():
-            name = SAMPLE_TYPES.at[row.sample_type_code, "name"]
-            report_rows.append(
+        off_type = ~table["sample_type_code"].isin(wanted_codes).to_numpy()
+        dropped = table[off_type]
+        reports.append(
+            pd.DataFrame(
                 {
-                    "aliquot": row.aliquot,
-                    "sample": row.sample,
+                    "aliquot": dropped["aliquot"],
+                    "sample": dropped["sample"],
                     "action": "dropped",
                     "rule": "sample type",
-                    "reason": f"sample type {row.sample_type_code} ({name}) is not among the kept types "
-                    f"{', '.join(sorted(wanted_codes))}",
+                    "reason": "sample type "
+                    + dropped["sample_type_code"]
+                    + " ("
+                    + dropped["sample_type_code"].map(SAMPLE_TYPES["name"])
+                    + ") is not among the kept types "
+                    + ", ".join(sorted(wanted_codes)),
+                    "order": dropped["order"],
                 }
             )
+        )
         table = table[~off_type]
 
-    for key, group in table.groupby(key_column, sort=True):
-        ranked = group.assign(
-            _vial=group["vial"],
-            _analyte=[_analyte_rank(a, analyte_kind) for a in group["analyte"]],
-        )
-        # lowest vial, best analyte, highest barcode: sort so that the winner is first
-        ranked = ranked.sort_values(["_vial", "_analyte", "aliquot"], ascending=[True, True, False], kind="mergesort")
-        winner = ranked.iloc[0]
-        chosen_rows.append(
+    # Rules 2-4 in one sort: lowest vial, best analyte, highest barcode first within each sample.
+    table = table.assign(analyte_rank=_analyte_ranks(table["analyte"], analyte_kind))
+    table = table.sort_values(
+        ["key", "vial", "analyte_rank", "aliquot"], ascending=[True, True, True, False], kind="mergesort"
+    )
+    is_winner = ~table["key"].duplicated().to_numpy()
+    winners = table[is_winner].set_index("key")
+    n_candidates = table.groupby("key", sort=True).size()
+
+    kept = winners.assign(n=n_candidates.reindex(winners.index).to_numpy())
+    reports.append(
+        pd.DataFrame(
             {
-                "sample": key,
-                "aliquot": winner["aliquot"],
-                "patient": winner["patient"],
-                "sample_type_code": winner["sample_type_code"],
-                "sample_type": winner["sample_type"],
-                "n_candidates": len(ranked),
-            }
-        )
-        report_rows.append(
-            {
-                "aliquot": winner["aliquot"],
-                "sample": key,
+                "aliquot": kept["aliquot"].to_numpy(),
+                "sample": kept.index.to_numpy(),
                 "action": "kept",
-                "rule": "only candidate" if len(ranked) == 1 else "chosen",
-                "reason": "only aliquot of this sample"
-                if len(ranked) == 1
-                else f"preferred over {len(ranked) - 1} other aliquot(s) of this sample",
+                "rule": np.where(kept["n"] == 1, "only candidate", "chosen"),
+                "reason": np.where(
+                    kept["n"] == 1,
+                    "only aliquot of this sample",
+                    "preferred over " + (kept["n"] - 1).astype(str) + " other aliquot(s) of this sample",
+                ),
+                "order": kept["order"].to_numpy(),
             }
         )
-        for _, loser in ranked.iloc[1:].iterrows():
-            if loser["_vial"] != winner["_vial"]:
-                rule, why = "vial", f"vial {loser['_vial']} ranks after vial {winner['_vial']}"
-            elif loser["_analyte"] != winner["_analyte"]:
-                rule, why = "analyte", f"analyte {loser['analyte']} ranks after {winner['analyte']}"
-            else:
-                rule, why = "barcode order", "a lexicographically higher barcode (later portion or plate) exists"
-            report_rows.append(
+    )
+
+    losers = table[~is_winner]
+    if len(losers):
+        best = winners.loc[losers["key"].to_numpy()]
+        other_vial = losers["vial"].to_numpy() != best["vial"].to_numpy()
+        other_analyte = losers["analyte_rank"].to_numpy() != best["analyte_rank"].to_numpy()
+        rule = np.select([other_vial, other_analyte], ["vial", "analyte"], default="barcode order")
+        why = np.select(
+            [other_vial, other_analyte],
+            [
+                "vial " + losers["vial"].to_numpy().astype(object) + " ranks after vial " + best["vial"].to_numpy().astype(object),
+                "analyte " + losers["analyte"].fillna("").to_numpy().astype(object) + " ranks after "
+                + best["analyte"].fillna("").to_numpy().astype(object),
+            ],
+            default="a lexicographically higher barcode (later portion or plate) exists",
+        )
+        reports.append(
+            pd.DataFrame(
                 {
-                    "aliquot": loser["aliquot"],
-                    "sample": key,
+                    "aliquot": losers["aliquot"].to_numpy(),
+                    "sample": losers["key"].to_numpy(),
                     "action": "dropped",
                     "rule": rule,
-                    "reason": f"duplicate aliquot of {key}: {why}; kept {winner['aliquot']}",
+                    "reason": "duplicate aliquot of " + losers["key"].to_numpy().astype(object) + ": " + why
+                    + "; kept " + best["aliquot"].to_numpy().astype(object),
+                    "order": losers["order"].to_numpy(),
                 }
             )
+        )
 
-    chosen = pd.DataFrame(chosen_rows).set_index("sample") if chosen_rows else _empty_choice()
-    report = pd.DataFrame(report_rows, columns=["aliquot", "sample", "action", "rule", "reason"])
-    order = {a: i for i, a in enumerate(unique)}
-    report = report.sort_values("aliquot", key=lambda s: s.map(order), kind="mergesort").reset_index(drop=True)
+    chosen = pd.DataFrame(
+        {
+            "aliquot": winners["aliquot"],
+            "patient": winners["patient"],
+            "sample_type_code": winners["sample_type_code"],
+            "sample_type": winners["sample_type"],
+            "n_candidates": n_candidates.reindex(winners.index).astype(int),
+        }
+    ).rename_axis("sample")
+    report = pd.concat(reports, ignore_index=True).sort_values("order", kind="mergesort")
+    report = report.drop(columns="order").reset_index(drop=True).astype(object)
     return chosen, report
 
 
@@ -479,12 +503,11 @@ def _normalise_sample_types(sample_types: Sequence[str] | None) -> set[str] | No
     return codes
 
 
-def _analyte_rank(analyte: str | None, analyte_kind: str | None) -> int:
-    """Rank of an analyte letter under the priority rules (lower is better)."""
-    if analyte is None:
-        return 0
-    kind = analyte_kind or ANALYTES.at[analyte, "kind"]
-    priority = ANALYTE_PRIORITY[kind]
-    if kind == "dna":  # G, W and X (amplified DNA) rank equal after D
-        return 0 if analyte == "D" else (1 if analyte in priority else 2)
-    return priority.index(analyte) if analyte in priority else len(priority)
+def _analyte_ranks(analytes: pd.Series, analyte_kind: str | None) -> np.ndarray:
+    """Rank of each analyte letter under the priority rules (lower is better; no letter ranks 0)."""
+    kinds = analytes.map(ANALYTES["kind"]) if analyte_kind is None else pd.Series(analyte_kind, index=analytes.index)
+    rna = analytes.map({letter: rank for rank, letter in enumerate(ANALYTE_PRIORITY["rna"])}).fillna(3)
+    # DNA: D first; G, W and X (amplified DNA) rank equal after it
+    dna = analytes.map({"D": 0, "G": 1, "W": 1, "X": 1}).fillna(2)
+    ranks = np.where(kinds.to_numpy() == "dna", dna.to_numpy(), rna.to_numpy())
+    return np.where(analytes.isna().to_numpy(), 0, ranks).astype(int)

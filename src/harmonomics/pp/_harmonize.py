@@ -141,28 +141,7 @@ def choose_samples(
     chosen_keys: list[str] = []
     if deep.any():
         deep_ids = [i for i, d in zip(unique, deep, strict=True) if d]
-        # Speed: a sample with a single aliquot needs no choice, only the sample-type filter (rule 1);
-        # barcodes.choose_aliquots (which loops over samples) handles the samples with several aliquots.
-        deep_parsed = parsed.loc[deep_ids]
-        n_per_sample = deep_parsed["sample"].map(deep_parsed["sample"].value_counts())
-        single = (n_per_sample == 1).to_numpy()
-        wanted = set(sample_types) if sample_types is not None else None
-        for ident, code, sample in zip(np.asarray(deep_ids, dtype=object)[single],
-                                       deep_parsed["sample_type_code"].to_numpy()[single],
-                                       deep_parsed["sample"].to_numpy()[single], strict=True):
-            where = files[first_pos[ident]]
-            suffix = f" (file {where})" if where else ""
-            if wanted is not None and code not in wanted:
-                name = _bc.SAMPLE_TYPES.at[code, "name"]
-                rows.append(_row("aliquot", ident, omic, sample, "dropped",
-                                 f"sample type {code} ({name}) is not among the kept types "
-                                 f"{', '.join(sorted(wanted))}{suffix}"))
-            else:
-                rows.append(_row("aliquot", ident, omic, sample, "kept", f"only aliquot of this sample{suffix}"))
-                chosen_pos.append(first_pos[ident])
-                chosen_keys.append(sample)
-        multi_ids = list(np.asarray(deep_ids, dtype=object)[~single])
-        chosen, rep = _bc.choose_aliquots(multi_ids, analyte_kind=analyte_kind, sample_types=sample_types)
+        chosen, rep = _bc.choose_aliquots(deep_ids, analyte_kind=analyte_kind, sample_types=sample_types)
         for r in rep.itertuples(index=False):
             item = r.aliquot
             where = files[first_pos[item]]
