@@ -94,7 +94,6 @@ def main(argv: list[str] | None = None) -> dict:
             continue
         row["ratio"] = row["measured"] / row["predicted"]
         lines.append(f"| {row['N']:,} | {row['D']:,} | {row['predicted'] / gb:.2f} | {row['measured'] / gb:.2f} | {row['ratio']:.2f} |")
-    ratios = [r["ratio"] for r in rows if "ratio" in r]
     paper = []
     for n, d in PAPER:
         predicted = estimate_memory(n, view_sizes(d), args.factors, False, likelihoods=["gaussian"] * 4 + ["bernoulli"])

@@ -171,9 +171,7 @@ that fitted and projected scores are on the same footing.""",
     """
 hm.tl.subtype_classifier(train, label="pam50", project_views=("rna", "mirna"))
 hm.tl.predict_subtype(test, train)
-from harmonomics.tl._classifier import balanced_error
-
-balanced_error(test.obs["pam50"].astype(str), test.obs["subtype_pred"].astype(str))
+hm.tl.balanced_error(test.obs["pam50"].astype(str), test.obs["subtype_pred"].astype(str))
 """,
 ]
 

@@ -17,12 +17,16 @@ def test_version(capsys):
     assert capsys.readouterr().out.strip() == f"harmonomics {hm.__version__}"
 
 
-def test_demo_writes_store(tmp_path, capsys):
-    assert cli.main(["-q", "demo", "--out", str(tmp_path / "demo")]) == 0
+def test_demo_runs_the_whole_chain(tmp_path, capsys):
+    assert cli.main(["-q", "demo", "--out", str(tmp_path / "demo"), "--n-factors", "5"]) == 0
     out = capsys.readouterr().out
-    assert "220 samples" in out
-    back = hm.store.read(tmp_path / "demo" / "tcga_brca_mini.h5mu")
+    assert "220 samples" in out and "associations: done" in out and "survival: done" in out
+    folder = tmp_path / "demo" / "tcga_brca_mini"
+    back = hm.store.read(folder / "annotated.h5mu")
     assert back.n_obs == 220 and back["prot"].n_obs == 150
+    assert back.obsm["mofa"].shape == (220, 5)
+    assert (folder / "report.html").stat().st_size > 100_000
+    assert (folder / "exports" / "MANIFEST.json").is_file()
 
 
 def test_user_error_is_one_line_without_traceback(tmp_path):

@@ -36,8 +36,8 @@ _LAZY_SUBMODULES = (
 )
 
 if TYPE_CHECKING:  # pragma: no cover - for static analysers only
-    from . import barcodes, datasets, export, get, io, models, pl, pp, store, tl
-    from .report import report
+    from . import barcodes, datasets, export, get, io, models, pl, pp, store, tl  # noqa: F401
+    from .report import report  # noqa: F401
 
 __all__ = ["__version__", "settings", *_LAZY_SUBMODULES]
 

@@ -53,6 +53,11 @@ def _require(value, option: str, step: str):
     return value
 
 
+def _store_and_out(args: argparse.Namespace, step: str) -> tuple[Path, Path]:
+    """The input store and the ``--out`` path of a step run without a config."""
+    return Path(_require(args.store, "STORE", step)), Path(_require(args.out, "--out", step))
+
+
 def _parse_options(pairs: Sequence[str] | None) -> dict:
     """``key=value`` reader options; values are YAML scalars/lists (``sample_types=[TP,NT]``)."""
     import yaml
@@ -86,7 +91,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     import harmonomics as hm
     from .pipeline import SCHEMA, fit_step
 
-    store, out = Path(_require(args.store, "STORE", "fit")), Path(_require(args.out, "--out", "fit"))
+    store, out = _store_and_out(args, "fit")
     fit = {key: spec[1] for key, spec in SCHEMA["fit"].items()}
     fit.update(n_factors=args.n_factors, engine=args.engine, seed=args.seed, convergence=args.convergence,
                float32=args.float32, mods=args.mods, features_per_omic=args.features_per_omic)
@@ -106,7 +111,7 @@ def _cmd_annotate(args: argparse.Namespace) -> int:
     import harmonomics as hm
     from .pipeline import annotate_step
 
-    store, out = Path(_require(args.store, "STORE", "annotate")), Path(_require(args.out, "--out", "annotate"))
+    store, out = _store_and_out(args, "annotate")
     mdata = hm.store.read(store)
     expression = hm.store.read(args.expression) if args.expression else None
     status = annotate_step(
@@ -126,7 +131,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         return 0
     import harmonomics as hm
 
-    store, out = Path(_require(args.store, "STORE", "export")), Path(_require(args.out, "--out", "export"))
+    store, out = _store_and_out(args, "export")
     mdata = hm.store.read(store)
     written = hm.export.export_all(mdata, out, formats=args.formats, key=args.key)
     for name, path in written.items():
@@ -139,7 +144,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         return 0
     import harmonomics as hm
 
-    store, out = Path(_require(args.store, "STORE", "report")), Path(_require(args.out, "--out", "report"))
+    store, out = _store_and_out(args, "report")
     path = hm.report(hm.store.read(store), out, exports=args.exports, title=args.title, key=args.key)
     print(f"report -> {path}")
     return 0

@@ -308,7 +308,12 @@ def annotate_step(mdata, annotate: Mapping[str, Any], *, expression=None) -> dic
     has_rna = _keys.RNA in expression.mod
     if annotate["pam50"]:
         if has_rna:
-            attempt("pam50", lambda: _transfer_results(mdata, expression, hm.tl.pam50))
+            # published labels from the source (cBioPortal SUBTYPE, Xena PAM50Call_RNAseq) stay in obs["pam50"];
+            # our own calls then go to obs["pam50_call"] so that both can be compared
+            key = "pam50_call" if "pam50" in mdata.obs.columns and mdata.obs["pam50"].notna().any() else "pam50"
+            attempt("pam50", lambda: _transfer_results(mdata, expression, lambda m: hm.tl.pam50(m, key_added=key)))
+            if key == "pam50_call" and status.get("pam50") == "done":
+                annotate = {**annotate, "covariates": [*annotate["covariates"], "pam50_call"]}
         else:
             status["pam50"] = "skipped: the store has no rna omic"
     if annotate["immune"]:

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import write_gdc
+from gdc_files import write_gdc
 
 import harmonomics as hm
 from harmonomics._errors import (

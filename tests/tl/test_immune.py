@@ -371,31 +371,6 @@ def test_synthetic_immune_status_names_the_immune_factor(synthetic):
     assert set(mdata.obs["immune_class"].dropna().astype(str)) <= {"cold", "intermediate", "hot"}
 
 
-# ------------------------------------------------------------------------------------------ example
-@pytest.mark.slow
-@pytest.mark.timeout(180)
-def test_example_notebook_runs():
-    """examples/immune.ipynb (real RNA-seq + synthetic cohort) runs; its cells assert the results."""
-    from pathlib import Path
-
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-    path = Path(__file__).resolve().parents[2] / "examples" / "immune.ipynb"
-    notebook = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(
-        notebook, timeout=150, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
-    )
-    client.execute()
-    errors = [
-        o
-        for c in notebook.cells
-        if c.cell_type == "code"
-        for o in c.get("outputs", [])
-        if o.get("output_type") == "error"
-    ]
-    assert not errors
-
-
 def test_sparse_integer_counts_give_the_same_scores(counts):
     import scipy.sparse as sp
 

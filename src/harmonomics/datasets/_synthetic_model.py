@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .. import data
+from ..pp._transforms import PROTEIN_ALTERING
 
 SUBTYPES = ("LumA", "LumB", "Her2", "Basal", "Normal")
 SUBTYPE_FREQ = (0.38, 0.22, 0.12, 0.18, 0.10)
@@ -1251,17 +1252,6 @@ AA3 = {
     "Y": "Tyr",
     "*": "Ter",
 }
-PROTEIN_ALTERING = (
-    "Missense_Mutation",
-    "Nonsense_Mutation",
-    "Frame_Shift_Del",
-    "Frame_Shift_Ins",
-    "In_Frame_Del",
-    "In_Frame_Ins",
-    "Splice_Site",
-    "Translation_Start_Site",
-    "Nonstop_Mutation",
-)
 HOTSPOTS = {
     "TP53": [
         ("R175H", "Missense_Mutation"),

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .. import data
+from ..io._clinical import DAYS_PER_MONTH  # the convention of the readers
 from . import _synthetic_model as M
 from . import _synthetic_text as T
 
@@ -19,7 +20,6 @@ DATE = "2024-06-01"
 PROJECT = "TCGA-BRCA"
 STUDY = "brca_synthetic"
 NA_GDC = "'--"
-DAYS_PER_MONTH = 365.25 / 12  # 30.4375, the convention of the readers (io/_clinical.py)
 
 
 # --------------------------------------------------------------------------------------------- text helpers
@@ -252,36 +252,18 @@ def write_gdc(ctx: Context) -> Path:
             md5, size = write_one(ctx, a, row_i, path, prep=prep, spot=row_i in spot_rows)
             cat, dtype, fmt, strategy, _ = GDC_TYPES[omic]
             tissue, descriptor, specimen = _sample_cells(a["code"])
-            if a["normal_aliquot"]:
-                n16 = a["normal_aliquot"][:16]
-                srow = [
-                    a["file_id"],
-                    a["file_name"],
-                    cat,
-                    dtype,
-                    PROJECT,
-                    f"{a['patient']}, {a['patient']}",
-                    f"{a['aliquot'][:16]}, {n16}",
-                    f"{tissue}, Normal",
-                    f"{descriptor}, Not Applicable",
-                    f"{specimen}, Peripheral Whole Blood",
-                    f"{a['preservation']}, Unknown",
-                ]
-            else:
-                srow = [
-                    a["file_id"],
-                    a["file_name"],
-                    cat,
-                    dtype,
-                    PROJECT,
+            cells = [a["patient"], a["aliquot"][:16], tissue, descriptor, specimen, a["preservation"]]
+            if a["normal_aliquot"]:  # tumour and matched normal share the row, each cell "tumour, normal"
+                normal = [
                     a["patient"],
-                    a["aliquot"][:16],
-                    tissue,
-                    descriptor,
-                    specimen,
-                    a["preservation"],
+                    a["normal_aliquot"][:16],
+                    "Normal",
+                    "Not Applicable",
+                    "Peripheral Whole Blood",
+                    "Unknown",
                 ]
-            sheet.append(srow)
+                cells = [f"{t}, {n}" for t, n in zip(cells, normal, strict=True)]
+            sheet.append([a["file_id"], a["file_name"], cat, dtype, PROJECT, *cells])
             entities = [
                 {
                     "entity_submitter_id": a["aliquot"],
@@ -800,28 +782,9 @@ def _gdc_clinical(ctx: Context, root: Path) -> None:
             "demographic.vital_status",
             r["vital_status"],
         )
-        if dead:
-            ctx.spot(
-                "gdc",
-                "clinical",
-                path,
-                r["patient"],
-                "",
-                r["patient"],
-                "demographic.days_to_death",
-                str(r["os_time_days"]),
-            )
-        else:
-            ctx.spot(
-                "gdc",
-                "clinical",
-                path,
-                r["patient"],
-                "",
-                r["patient"],
-                "diagnoses.days_to_last_follow_up",
-                str(r["os_time_days"]),
-            )
+        days_column = "demographic.days_to_death" if dead else "diagnoses.days_to_last_follow_up"
+        ctx.spot("gdc", "clinical", path, r["patient"], "", r["patient"], days_column, str(r["os_time_days"]))
+        if not dead:
             ctx.spot(
                 "gdc", "clinical", path, r["patient"], "", r["patient"], "demographic.days_to_death", NA_GDC
             )
@@ -868,6 +831,35 @@ def unique_named(genes: pd.DataFrame, skip_y: bool = False) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------- cBioPortal
 def _meta(path: Path, items: list[tuple[str, str]]) -> None:
     write_bytes(path, "".join(f"{k}: {v}\n" for k, v in items))
+
+
+def _profile_meta(
+    root: Path,
+    name: str,
+    kind: tuple[str, str, str],
+    profile_name: str,
+    description: str,
+    *,
+    tab: bool = False,
+) -> None:
+    """meta_<name>.txt of a molecular profile whose data are in data_<name>.txt.
+
+    ``kind`` is (genetic_alteration_type, datatype, stable_id); ``tab``: show_profile_in_analysis_tab.
+    """
+    alteration, datatype, stable_id = kind
+    _meta(
+        root / f"meta_{name}.txt",
+        [
+            ("cancer_study_identifier", STUDY),
+            ("genetic_alteration_type", alteration),
+            ("datatype", datatype),
+            ("stable_id", stable_id),
+            ("show_profile_in_analysis_tab", "true" if tab else "false"),
+            ("profile_name", profile_name),
+            ("profile_description", description),
+            ("data_filename", f"data_{name}.txt"),
+        ],
+    )
 
 
 def write_cbioportal(ctx: Context) -> Path:
@@ -984,18 +976,12 @@ def write_cbioportal(ctx: Context) -> Path:
         ]
         path = root / "data_mrna_seq_v2_rsem.txt"
         write_matrix(path, ["Hugo_Symbol", "Entrez_Gene_Id"] + cols, ids, vals, 4)
-        _meta(
-            root / "meta_mrna_seq_v2_rsem.txt",
-            [
-                ("cancer_study_identifier", STUDY),
-                ("genetic_alteration_type", "MRNA_EXPRESSION"),
-                ("datatype", "CONTINUOUS"),
-                ("stable_id", "rna_seq_v2_mrna"),
-                ("show_profile_in_analysis_tab", "false"),
-                ("profile_name", "mRNA Expression, RSEM (Batch normalized from Illumina HiSeq_RNASeqV2)"),
-                ("profile_description", "mRNA expression (RSEM-style upper-quartile normalised)"),
-                ("data_filename", "data_mrna_seq_v2_rsem.txt"),
-            ],
+        _profile_meta(
+            root,
+            "mrna_seq_v2_rsem",
+            ("MRNA_EXPRESSION", "CONTINUOUS", "rna_seq_v2_mrna"),
+            "mRNA Expression, RSEM (Batch normalized from Illumina HiSeq_RNASeqV2)",
+            "mRNA expression (RSEM-style upper-quartile normalised)",
         )
         # Entrez identifies the row (symbols repeat or are blank)
         _matrix_spots(ctx, "cbioportal", "rna", path, g["entrez"].tolist(), cols, vals, 4, "rna")
@@ -1021,34 +1007,20 @@ def write_cbioportal(ctx: Context) -> Path:
         path2 = root / "data_log2_cna.txt"
         write_matrix(path2, ["Hugo_Symbol", "Entrez_Gene_Id"] + cols, ids, vals2, 4)
         _matrix_spots(ctx, "cbioportal", "cnv", path2, ids[1], cols, vals2, 4, "log2cna", k=ctx.n_spot)
-        _meta(
-            root / "meta_cna.txt",
-            [
-                ("cancer_study_identifier", STUDY),
-                ("genetic_alteration_type", "COPY_NUMBER_ALTERATION"),
-                ("datatype", "DISCRETE"),
-                ("stable_id", "gistic"),
-                ("show_profile_in_analysis_tab", "true"),
-                ("profile_name", "Putative copy-number alterations from GISTIC"),
-                (
-                    "profile_description",
-                    "Putative copy-number calls: -2 deep loss, -1 loss, 0 diploid, 1 gain, 2 amp",
-                ),
-                ("data_filename", "data_cna.txt"),
-            ],
+        _profile_meta(
+            root,
+            "cna",
+            ("COPY_NUMBER_ALTERATION", "DISCRETE", "gistic"),
+            "Putative copy-number alterations from GISTIC",
+            "Putative copy-number calls: -2 deep loss, -1 loss, 0 diploid, 1 gain, 2 amp",
+            tab=True,
         )
-        _meta(
-            root / "meta_log2_cna.txt",
-            [
-                ("cancer_study_identifier", STUDY),
-                ("genetic_alteration_type", "COPY_NUMBER_ALTERATION"),
-                ("datatype", "LOG2-VALUE"),
-                ("stable_id", "log2CNA"),
-                ("show_profile_in_analysis_tab", "false"),
-                ("profile_name", "Log2 copy-number values"),
-                ("profile_description", "Log2 copy-number values"),
-                ("data_filename", "data_log2_cna.txt"),
-            ],
+        _profile_meta(
+            root,
+            "log2_cna",
+            ("COPY_NUMBER_ALTERATION", "LOG2-VALUE", "log2CNA"),
+            "Log2 copy-number values",
+            "Log2 copy-number values",
         )
         case_lists["cna"] = ("Samples with CNA data", cols)
     if "meth" in ctx.omics:
@@ -1085,18 +1057,12 @@ def write_cbioportal(ctx: Context) -> Path:
         path = root / "data_rppa.txt"
         write_matrix(path, ["Composite.Element.REF"] + cols, ids, vals, 4)
         _matrix_spots(ctx, "cbioportal", "prot", path, ids[0], cols, vals, 4, "rppa")
-        _meta(
-            root / "meta_rppa.txt",
-            [
-                ("cancer_study_identifier", STUDY),
-                ("genetic_alteration_type", "PROTEIN_LEVEL"),
-                ("datatype", "LOG2-VALUE"),
-                ("stable_id", "rppa"),
-                ("show_profile_in_analysis_tab", "false"),
-                ("profile_name", "Protein expression (RPPA)"),
-                ("profile_description", "Protein expression (RPPA)"),
-                ("data_filename", "data_rppa.txt"),
-            ],
+        _profile_meta(
+            root,
+            "rppa",
+            ("PROTEIN_LEVEL", "LOG2-VALUE", "rppa"),
+            "Protein expression (RPPA)",
+            "Protein expression (RPPA)",
         )
         case_lists["rppa"] = ("Samples with protein data (RPPA)", cols)
     if "mirna" in ctx.omics:
@@ -1108,18 +1074,12 @@ def write_cbioportal(ctx: Context) -> Path:
         path = root / "data_mirna.txt"
         write_matrix(path, ["Hugo_Symbol"] + cols, ids, vals, 4)
         _matrix_spots(ctx, "cbioportal", "mirna", path, ids[0], cols, vals, 4, "mirna")
-        _meta(
-            root / "meta_mirna.txt",
-            [
-                ("cancer_study_identifier", STUDY),
-                ("genetic_alteration_type", "MRNA_EXPRESSION"),
-                ("datatype", "CONTINUOUS"),
-                ("stable_id", "mirna"),
-                ("show_profile_in_analysis_tab", "false"),
-                ("profile_name", "microRNA expression"),
-                ("profile_description", "miRNA expression, log2(RPM + 1)"),
-                ("data_filename", "data_mirna.txt"),
-            ],
+        _profile_meta(
+            root,
+            "mirna",
+            ("MRNA_EXPRESSION", "CONTINUOUS", "mirna"),
+            "microRNA expression",
+            "miRNA expression, log2(RPM + 1)",
         )
         case_lists["mirna"] = ("Samples with microRNA data", cols)
     if "mut" in ctx.omics:
@@ -1149,18 +1109,13 @@ def write_cbioportal(ctx: Context) -> Path:
             ctx.spot(
                 "cbioportal", "mut", path, key[j][0], "", key[j][1], "HGVSp_Short", frame["HGVSp_Short"][j]
             )
-        _meta(
-            root / "meta_mutations.txt",
-            [
-                ("cancer_study_identifier", STUDY),
-                ("genetic_alteration_type", "MUTATION_EXTENDED"),
-                ("datatype", "MAF"),
-                ("stable_id", "mutations"),
-                ("show_profile_in_analysis_tab", "true"),
-                ("profile_name", "Mutations"),
-                ("profile_description", "Somatic mutations (synthetic)"),
-                ("data_filename", "data_mutations.txt"),
-            ],
+        _profile_meta(
+            root,
+            "mutations",
+            ("MUTATION_EXTENDED", "MAF", "mutations"),
+            "Mutations",
+            "Somatic mutations (synthetic)",
+            tab=True,
         )
         case_lists["sequenced"] = ("Samples with mutation data", cols)
     if all(k in case_lists for k in ("rna_seq_v2_mrna", "cna", "sequenced")):

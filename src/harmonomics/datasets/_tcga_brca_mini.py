@@ -10,6 +10,7 @@ import pandas as pd
 
 from .. import _keys, data
 from .._compat import configure_mudata
+from ..io._clinical import survival_from_days
 
 if TYPE_CHECKING:  # pragma: no cover
     import mudata as md
@@ -39,9 +40,11 @@ def tcga_brca_clinical() -> pd.DataFrame:
     days_to_death for patients who died and days_to_last_followup for the others (censored).
     """
     clinical = pd.read_csv(data.path("tcga_brca_labels", "clinical_pam50.tsv"), sep="\t", index_col="patient")
-    dead = clinical["vital_status"].str.lower().eq("dead")
-    clinical["os_time"] = np.where(dead, clinical["days_to_death"], clinical["days_to_last_followup"]).astype(float)
-    clinical["os_event"] = np.where(clinical["vital_status"].isna(), np.nan, dead.astype(float))
+    survival = survival_from_days(
+        clinical["vital_status"], clinical["days_to_death"], clinical["days_to_last_followup"]
+    )
+    clinical["os_time"] = survival["os_time"]
+    clinical["os_event"] = survival["os_event"]
     return clinical
 
 

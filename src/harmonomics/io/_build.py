@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .. import _keys
-from .._errors import FormatError
+from .._errors import EmptyInputError, FormatError
 from .._settings import settings
 from ..pp._harmonize import choose_samples, quiet_mudata, resolve_sample_types, sample_table
 
@@ -64,6 +64,14 @@ class Block:
 def md5_and_bytes(path: Path) -> tuple[str, int, bytes]:
     raw = path.read_bytes()
     return hashlib.md5(raw, usedforsecurity=False).hexdigest(), len(raw), raw
+
+
+def read_input(path: Path, *, empty: str = "the file is empty") -> tuple[str, int, bytes]:
+    """md5, size and the decompressed content of an input file; an empty file raises EmptyInputError(``empty``)."""
+    md5, size, raw = md5_and_bytes(path)
+    if size == 0:
+        raise EmptyInputError(empty, path=path)
+    return md5, size, decompress(path, raw)
 
 
 def decompress(path: Path, raw: bytes) -> bytes:

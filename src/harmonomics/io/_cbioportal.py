@@ -13,9 +13,9 @@ import pandas as pd
 from .. import _keys
 from .._errors import EmptyInputError, FormatError, MixedProjectsError
 from . import _parsers as P
-from ._build import Block, Report, assemble, decompress, feature_names, file_records, md5_and_bytes, uns_table
-from ._clinical import normalize_pam50, survival_from_months
-from ._detect import detect_text
+from ._build import Block, Report, assemble, feature_names, file_records, md5_and_bytes, read_input, uns_table
+from ._clinical import pam50_column, survival_from_months
+from ._detect import detect_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
     import mudata as md
@@ -143,11 +143,8 @@ def read_cbioportal(
         if not dpath.is_file():
             raise FormatError(f"data_filename {fname!r} does not exist in the study folder", path=mpath)
         omic = _omic_of(meta)
-        md5, size, raw = md5_and_bytes(dpath)
-        if size == 0:
-            raise EmptyInputError("the data file is empty", path=dpath)
-        data = decompress(dpath, raw)
-        fmt = detect_text(data[:65536].decode("utf-8", errors="replace"), dpath, truncated=len(data) > 65536)
+        md5, size, data = read_input(dpath, empty="the data file is empty")
+        fmt = detect_bytes(data, dpath)
         records.append((dpath, md5, size, fmt))
         if omic is None:
             report.add("file", fname, "", "", "dropped",
@@ -287,6 +284,9 @@ def _mut_block(maf: pd.DataFrame, universe, fname: str, report: Report) -> Block
                  uns={"maf": maf}, analyte_kind="dna")
 
 
+_PAM50_COLUMNS = ("SUBTYPE", "PAM50", "PAM50_SUBTYPE")
+
+
 def _patient_clinical(df: pd.DataFrame) -> pd.DataFrame:
     out = df.set_index("PATIENT_ID")
     out.index.name = None
@@ -299,10 +299,9 @@ def _patient_clinical(df: pd.DataFrame) -> pd.DataFrame:
         res["age"] = pd.to_numeric(out["AGE"], errors="coerce").to_numpy()
     if "AJCC_PATHOLOGIC_TUMOR_STAGE" in out:
         res["stage"] = out["AJCC_PATHOLOGIC_TUMOR_STAGE"].to_numpy()
-    for c in ("SUBTYPE", "PAM50", "PAM50_SUBTYPE"):
-        if c in out:
-            res["pam50"] = normalize_pam50(out[c]).to_numpy()
-            break
+    pam50 = pam50_column(out, _PAM50_COLUMNS)
+    if pam50 is not None:
+        res["pam50"] = pam50
     for c in out.columns:
         if c.lower() not in res.columns:
             res[c.lower()] = out[c].to_numpy()
@@ -313,10 +312,9 @@ def _sample_clinical(df: pd.DataFrame) -> pd.DataFrame:
     out = df.set_index("SAMPLE_ID")
     out.index.name = None
     res = pd.DataFrame(index=out.index)
-    for c in ("SUBTYPE", "PAM50", "PAM50_SUBTYPE"):
-        if c in out:
-            res["pam50"] = normalize_pam50(out[c]).to_numpy()
-            break
+    pam50 = pam50_column(out, _PAM50_COLUMNS)
+    if pam50 is not None:
+        res["pam50"] = pam50
     for c in out.columns:
         if c not in ("PATIENT_ID",) and c.lower() not in res.columns:
             res[c.lower()] = out[c].to_numpy()

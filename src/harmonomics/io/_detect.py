@@ -76,6 +76,11 @@ def detect_format(path: str | PathLike) -> str:
     return detect_text(text, path, truncated=len(text) >= 65536)
 
 
+def detect_bytes(data: bytes, path: str | PathLike) -> str:
+    """:func:`detect_text` on the first 64 KiB of a file's (decompressed) content."""
+    return detect_text(data[:65536].decode("utf-8", errors="replace"), path, truncated=len(data) > 65536)
+
+
 def detect_text(text: str, path: str | PathLike = "<text>", *, truncated: bool = False) -> str:
     """:func:`detect_format` on the first bytes of a file, already decoded (``truncated``: more follows)."""
     path = Path(path)

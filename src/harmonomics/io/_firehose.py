@@ -13,10 +13,10 @@ import pandas as pd
 from .. import _keys
 from .._errors import EmptyInputError, FormatError, UnknownFormatError
 from . import _parsers as P
-from ._build import Block, Report, assemble, decompress, feature_names, file_records, md5_and_bytes
-from ._clinical import normalize_pam50, survival_from_days
-from ._detect import FORMATS, detect_text
-from ._matrices import ANALYTE, check_omic, list_files, omic_from_content, omic_from_name
+from ._build import Block, Report, assemble, feature_names, file_records
+from ._clinical import pam50_column, survival_from_days
+from ._detect import FORMATS
+from ._matrices import ANALYTE, check_omic, detected_files, list_files, omic_from_content, omic_from_name
 from ._text import arrow_table
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -92,19 +92,7 @@ def read_firehose(
     omics = dict(omics or {})
     report = Report()
     records, candidates, patient_clin = [], {}, None
-    for p in paths:
-        md5, size, raw = md5_and_bytes(p)
-        if size == 0:
-            raise EmptyInputError("the file is empty", path=p)
-        data = decompress(p, raw)
-        try:
-            fmt = detect_text(data[:65536].decode("utf-8", errors="replace"), p, truncated=len(data) > 65536)
-        except UnknownFormatError as err:
-            if strict:
-                raise
-            report.add("file", p.name, "", "", "dropped", str(err))
-            continue
-        records.append((p, md5, size, fmt))
+    for p, data, fmt in detected_files(paths, report, records, strict=strict):
         if fmt == "firehose_clinical":
             patient_clin = firehose_clinical(p, data)
             report.add("file", p.name, "clinical", "", "kept", f"Firehose clinical, {len(patient_clin)} patients")
@@ -155,17 +143,18 @@ def firehose_clinical(path: Path, data: bytes) -> pd.DataFrame:
         raise FormatError(f"duplicate patient column {dup!r}; expected one column per patient", path=path, line=1)
     out = pd.DataFrame(index=df.index)
     if "vital_status" in df:
-        surv = survival_from_days(df["vital_status"].to_numpy(), df.get("days_to_death", pd.Series(index=df.index)).to_numpy(),
-                                  df.get("days_to_last_followup", pd.Series(index=df.index)).to_numpy())
+        surv = survival_from_days(
+            df["vital_status"], df.get("days_to_death"), df.get("days_to_last_followup"), path=str(path)
+        )
         out["os_time"] = surv["os_time"].to_numpy()
         out["os_event"] = surv["os_event"].to_numpy()
     if "years_to_birth" in df:
         out["age"] = pd.to_numeric(df["years_to_birth"], errors="coerce").to_numpy()
     if "pathologic_stage" in df:
         out["stage"] = df["pathologic_stage"].to_numpy()
-    for c in ("pam50", "PAM50", "subtype"):
-        if c in df:
-            out["pam50"] = normalize_pam50(df[c]).to_numpy()
+    pam50 = pam50_column(df, ("subtype", "PAM50", "pam50"))  # subtype wins over PAM50, PAM50 over pam50
+    if pam50 is not None:
+        out["pam50"] = pam50
     for c in df.columns:
         if c not in out.columns:
             out[c] = df[c].to_numpy()

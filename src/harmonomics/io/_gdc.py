@@ -26,12 +26,12 @@ from ._build import (
     assemble,
     decompress,
     file_records,
-    md5_and_bytes,
     parallel_map,
+    read_input,
     stack_profiles,
     uns_table,
 )
-from ._detect import FORMATS, detect_text
+from ._detect import FORMATS, detect_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
     import mudata as md
@@ -151,13 +151,10 @@ def read_gdc(
     annotated_lock = threading.Lock()
 
     def load(path: Path):
-        md5, size, raw = md5_and_bytes(path)
-        if size == 0:
-            raise EmptyInputError("the file is empty", path=path)
-        data = decompress(path, raw)
+        md5, size, data = read_input(path)
         unknown = None
         try:
-            fmt = detect_text(data[:65536].decode("utf-8", errors="replace"), path, truncated=len(data) > 65536)
+            fmt = detect_bytes(data, path)
         except UnknownFormatError as err:
             fmt, unknown = None, err
         if fmt is None or fmt == "table":

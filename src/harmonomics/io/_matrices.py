@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from os import PathLike
 from pathlib import Path
 
 import numpy as np
 
 from .. import _keys
-from .._errors import EmptyInputError, FormatError
+from .._errors import EmptyInputError, FormatError, UnknownFormatError
+from ._build import Report, read_input
+from ._detect import detect_bytes
 
 _OMIC_HINTS = (
     (re.compile(r"mirna|mir_|mirseq|mirnaseq", re.IGNORECASE), _keys.MIRNA),
@@ -33,6 +36,26 @@ def list_files(path: str | PathLike, what: str) -> tuple[Path, list[Path]]:
     if not files:
         raise EmptyInputError(f"the folder holds no files; expected {what}", path=path)
     return path, files
+
+
+def detected_files(
+    paths: list[Path], report: Report, records: list, *, strict: bool
+) -> Iterator[tuple[Path, bytes, str]]:
+    """Each readable file as ``(path, content, format)``, its ``(path, md5, size, format)`` appended to ``records``.
+
+    A file of unknown format raises with ``strict``, else it is listed in the report as dropped and skipped.
+    """
+    for p in paths:
+        md5, size, data = read_input(p)
+        try:
+            fmt = detect_bytes(data, p)
+        except UnknownFormatError as err:
+            if strict:
+                raise
+            report.add("file", p.name, "", "", "dropped", str(err))
+            continue
+        records.append((p, md5, size, fmt))
+        yield p, data, fmt
 
 
 def omic_from_name(name: str) -> str | None:

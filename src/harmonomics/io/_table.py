@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 
 from .. import _keys
-from .._errors import EmptyInputError, FormatError
+from .._errors import FormatError
 from .._genes import parse_gene_ids
 from . import _parsers as P
-from ._build import Block, Report, assemble, decompress, feature_names, file_records, md5_and_bytes
+from ._build import Block, Report, assemble, feature_names, file_records, read_input
 from ._matrices import ANALYTE, check_omic
 from ._text import open_text
 
@@ -90,10 +90,7 @@ def read_table(
         raise ValueError(f"orientation must be one of {ORIENTATIONS}, got {orientation!r}")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
-    md5, size, raw = md5_and_bytes(path)
-    if size == 0:
-        raise EmptyInputError("the file is empty; expected a header row and data rows", path=path)
-    data = decompress(path, raw)
+    md5, size, data = read_input(path, empty="the file is empty; expected a header row and data rows")
     tf = open_text(path, data=data, comment="#")
     first = tf.first_line
     if sep is None:

@@ -205,8 +205,9 @@ def diagnose(
     """Slow pass: raise FormatError at the first row with a wrong field count or a non-numeric number cell."""
     nulls = frozenset(null_values)
     names = list(column_names)
-    num_idx = [(names.index(c), c) for c in numeric if c in names]
-    int_idx = [(names.index(c), c) for c in integer if c in names]
+    # (field index, column, parser, what the parser expects): number cells first, then integer cells
+    checks = [(names.index(c), c, float, "a number") for c in numeric if c in names]
+    checks += [(names.index(c), c, int, "an integer") for c in integer if c in names]
     text = tf.data[start:].decode("utf-8", errors="replace")
     lines = text.split("\n")
     n_lines = len(lines)
@@ -224,25 +225,15 @@ def diagnose(
                 path=tf.path,
                 line=lineno,
             )
-        for j, col in num_idx:
+        for j, col, parse, expected in checks:
             value = fields[j]
             if value in nulls:
                 continue
             try:
-                float(value)
+                parse(value)
             except ValueError:
                 raise FormatError(
-                    f"expected a number in {what}, found {value!r}", path=tf.path, line=lineno, column=col
-                ) from None
-        for j, col in int_idx:
-            value = fields[j]
-            if value in nulls:
-                continue
-            try:
-                int(value)
-            except ValueError:
-                raise FormatError(
-                    f"expected an integer in {what}, found {value!r}", path=tf.path, line=lineno, column=col
+                    f"expected {expected} in {what}, found {value!r}", path=tf.path, line=lineno, column=col
                 ) from None
 
 

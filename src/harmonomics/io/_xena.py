@@ -13,10 +13,10 @@ import pandas as pd
 from .. import _keys
 from .._errors import EmptyInputError, FormatError, UnknownFormatError
 from . import _parsers as P
-from ._build import Block, Report, assemble, decompress, feature_names, file_records, md5_and_bytes
-from ._clinical import normalize_pam50, survival_from_days
-from ._detect import FORMATS, detect_text
-from ._matrices import ANALYTE, check_omic, list_files, omic_from_content, omic_from_name
+from ._build import Block, Report, assemble, feature_names, file_records
+from ._clinical import pam50_column, survival_from_days
+from ._detect import FORMATS
+from ._matrices import ANALYTE, check_omic, detected_files, list_files, omic_from_content, omic_from_name
 
 if TYPE_CHECKING:  # pragma: no cover
     import mudata as md
@@ -68,19 +68,7 @@ def read_xena(
     omics = dict(omics or {})
     report = Report()
     records, blocks, sample_clin = [], {}, None
-    for p in paths:
-        md5, size, raw = md5_and_bytes(p)
-        if size == 0:
-            raise EmptyInputError("the file is empty", path=p)
-        data = decompress(p, raw)
-        try:
-            fmt = detect_text(data[:65536].decode("utf-8", errors="replace"), p, truncated=len(data) > 65536)
-        except UnknownFormatError as err:
-            if strict:
-                raise
-            report.add("file", p.name, "", "", "dropped", str(err))
-            continue
-        records.append((p, md5, size, fmt))
+    for p, data, fmt in detected_files(paths, report, records, strict=strict):
         if fmt == "xena_clinical":
             tf = P.open_text(p, data=data, comment=None)
             header = tf.header()
@@ -126,13 +114,11 @@ def xena_clinical(table: pd.DataFrame) -> pd.DataFrame:
     df = table.set_index("sampleID")
     df.index.name = None
     out = pd.DataFrame(index=df.index)
-    for c in ("PAM50Call_RNAseq", "PAM50_mRNA_nature2012", "PAM50"):
-        if c in df:
-            out["pam50"] = normalize_pam50(df[c]).to_numpy()
-            break
+    pam50 = pam50_column(df, ("PAM50Call_RNAseq", "PAM50_mRNA_nature2012", "PAM50"))
+    if pam50 is not None:
+        out["pam50"] = pam50
     if "vital_status" in df:
-        surv = survival_from_days(df["vital_status"].to_numpy(), df.get("days_to_death", pd.Series(index=df.index)).to_numpy(),
-                                  df.get("days_to_last_followup", pd.Series(index=df.index)).to_numpy())
+        surv = survival_from_days(df["vital_status"], df.get("days_to_death"), df.get("days_to_last_followup"))
         out["os_time"] = surv["os_time"].to_numpy()
         out["os_event"] = surv["os_event"].to_numpy()
     if "age_at_initial_pathologic_diagnosis" in df:

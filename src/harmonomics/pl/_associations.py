@@ -63,8 +63,6 @@ def associations(
     -------
     The new :class:`~matplotlib.figure.Figure`, or ``ax`` when one was given.
     """
-    import matplotlib.pyplot as plt
-
     u.check_ax(ax)
     if not 0.0 < float(alpha) < 1.0:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha!r}")
@@ -100,13 +98,7 @@ def associations(
     # one extreme test must not wash out the rest: the scale saturates at 1e-10
     vmax = max(min(top, 10.0), -np.log10(alpha) * 1.5)
 
-    if ax is None:
-        fig, ax_ = plt.subplots(
-            figsize=(2.6 + 0.78 * len(cols), 1.2 + 0.46 * len(rows)), layout="constrained"
-        )
-        result = fig
-    else:
-        fig, ax_, result = ax.figure, ax, ax
+    fig, (ax_,), result = u.panels(ax, 1, figsize=(2.6 + 0.78 * len(cols), 1.2 + 0.46 * len(rows)))
     image = ax_.imshow(np.ma.masked_invalid(logp), aspect="auto", cmap=cmap, vmin=0.0, vmax=vmax)
     ax_.set_facecolor("#eeeeee")
     ax_.set_xticks(range(len(cols)), cols, rotation=45, ha="right", fontsize=9)
@@ -125,9 +117,8 @@ def associations(
                 ax_.text(j, i, text, ha="center", va="center", fontsize=7,
                          fontweight="bold" if significant else "normal",
                          color="white" if dark else "#222222")  # fmt: skip
-    bar = fig.colorbar(image, ax=ax_, shrink=0.85, pad=0.02, extend="max" if top > vmax else "neither")
-    bar.set_label(f"−log10 {'FDR' if value == 'fdr' else 'p'}", fontsize=9)
-    bar.ax.tick_params(labelsize=8)
+    u.colorbar(fig, image, ax_, f"−log10 {'FDR' if value == 'fdr' else 'p'}", shrink=0.85,
+               extend="max" if top > vmax else "neither")  # fmt: skip
     ax_.set_title(f"Factor ↔ covariate associations (* {value} < {alpha:g})", fontsize=10, loc="left")
     return u.finish(fig, result, save)
 
@@ -176,7 +167,7 @@ def summarise(table: pd.DataFrame, *, value: str = "fdr") -> pd.DataFrame:
         if kind == "numeric" or (kind == "" and np.isfinite(rho)):
             label = f"{rho:+.2f}" if np.isfinite(rho) else ""
         elif level is not None:
-            label = f"{_short(level)} {'↑' if auc >= 0.5 else '↓'}"
+            label = f"{u.shorten(level, 12)} {'↑' if auc >= 0.5 else '↓'}"
         else:
             label = ""
         out.append({"factor": factor, "covariate": cov, "kind": kind, "p": p, "label": label,
@@ -186,7 +177,3 @@ def summarise(table: pd.DataFrame, *, value: str = "fdr") -> pd.DataFrame:
 
 def _natural(name: str):
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(name))]
-
-
-def _short(label: str, width: int = 12) -> str:
-    return label if len(label) <= width else label[: width - 1] + "…"

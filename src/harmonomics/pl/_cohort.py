@@ -143,8 +143,7 @@ def _upset(presence, group, levels, colors, groupby, max_combinations):
     dots.set_ylim(n_mod - 0.5, -0.5)
     dots.set_xlim(-0.6, n_pat - 0.4)
     dots.tick_params(axis="both", length=0, labelleft=False, labelbottom=False)
-    for side in ("top", "right", "bottom", "left"):
-        dots.spines[side].set_visible(False)
+    u.hide_spines(dots)
 
     totals = presence.sum(axis=0).to_numpy()
     sizes.barh(range(n_mod), totals, color="#7d8fa3", height=0.55)
@@ -154,15 +153,13 @@ def _upset(presence, group, levels, colors, groupby, max_combinations):
     sizes.yaxis.tick_right()
     sizes.set_xlim(max(float(totals.max()), 1.0) * 1.35, 0)  # reversed: bars grow leftwards
     sizes.set_xlabel("samples per omic", fontsize=9)
-    for side in ("top", "left", "right"):
-        sizes.spines[side].set_visible(False)
+    u.hide_spines(sizes, ("top", "left", "right"))
     sizes.tick_params(axis="y", length=0, labelsize=9)
     sizes.tick_params(axis="x", labelsize=8)
     return fig
 
 
 def _matrix(presence, group, levels, colors, groupby, ax, save):
-    import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
 
     pattern, order = _patterns(presence)
@@ -172,11 +169,7 @@ def _matrix(presence, group, levels, colors, groupby, ax, save):
         sort_key = sort_key * 1000 + group.map({lv: i for i, lv in enumerate(levels)})
     idx = np.argsort(sort_key.to_numpy(), kind="stable")
     mat = presence.to_numpy()[idx].T.astype(float)
-    if ax is None:
-        fig, ax_ = plt.subplots(figsize=(7.5, 0.9 + 0.35 * presence.shape[1]), layout="constrained")
-        result = fig
-    else:
-        fig, ax_, result = ax.figure, ax, ax
+    fig, (ax_,), result = u.panels(ax, 1, figsize=(7.5, 0.9 + 0.35 * presence.shape[1]))
     ax_.imshow(mat, aspect="auto", cmap=ListedColormap(["#eeeeee", "#3d5a80"]), vmin=0, vmax=1,
                interpolation="nearest")  # fmt: skip
     ax_.set_yticks(range(presence.shape[1]), list(presence.columns), fontsize=9)

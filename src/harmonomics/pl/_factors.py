@@ -106,9 +106,7 @@ def variance_explained(
                         j, i, f"{value:.1f}", ha="center", va="center", fontsize=7.5,
                         color="white" if dark else "#222222",
                     )  # fmt: skip
-    colorbar = fig.colorbar(image, ax=heat_ax if ax is not None or not totals else right_ax, shrink=0.9, pad=0.02)
-    colorbar.set_label("R² (%)", fontsize=9)
-    colorbar.ax.tick_params(labelsize=8)
+    u.colorbar(fig, image, heat_ax if ax is not None or not totals else right_ax, "R² (%)", shrink=0.9)
 
     if totals:
         top_ax.bar(range(n_factors), fac_tot.to_numpy(), color="#6b8fbf", width=0.7)
@@ -173,8 +171,6 @@ def factor_scatter(
     -------
     The new :class:`~matplotlib.figure.Figure`, or ``ax`` when one was given.
     """
-    import matplotlib.pyplot as plt
-
     u.check_ax(ax)
     scores = u.mofa_scores(mdata, key)
     names = list(scores.columns)
@@ -190,13 +186,8 @@ def factor_scatter(
         raise ValueError(f"ax= can hold one panel but color names {len(colors)} variables; leave ax=None")
     values = [None if c is None else u.obs_vector(mdata, c) for c in colors]
 
-    if ax is None:
-        n = len(colors)
-        fig, axes = plt.subplots(1, n, figsize=(4.6 * n + 0.4, 4.0), layout="constrained", squeeze=False)
-        axes = list(axes[0])
-        result = fig
-    else:
-        fig, axes, result = ax.figure, [ax], ax
+    n = len(colors)
+    fig, axes, result = u.panels(ax, n, figsize=(4.6 * n + 0.4, 4.0))
     s = size if size is not None else float(np.clip(3000.0 / max(len(scores), 1), 6.0, 60.0))
     for panel, name, vals in zip(axes, colors, values, strict=True):
         _scatter_panel(panel, scores[fx], scores[fy], name, vals, palette, s, alpha, legend, fig)
@@ -282,8 +273,6 @@ def top_weights(
     -------
     The new :class:`~matplotlib.figure.Figure`, or ``ax`` when one was given.
     """
-    import matplotlib.pyplot as plt
-
     u.check_ax(ax)
     if not isinstance(n_top, (int, np.integer)) or isinstance(n_top, bool) or n_top < 1:
         raise ValueError(f"n_top must be a positive integer, got {n_top!r}")
@@ -305,15 +294,8 @@ def top_weights(
     if ax is not None and len(views) > 1:
         raise ValueError(f"ax= can hold one panel but {len(views)} views were asked for; pass views=[one] or ax=None")
 
-    if ax is None:
-        n = len(views)
-        fig, axes = plt.subplots(
-            1, n, figsize=(3.3 * n + 0.6, 0.9 + 0.24 * n_top), layout="constrained", squeeze=False
-        )
-        axes = list(axes[0])
-        result = fig
-    else:
-        fig, axes, result = ax.figure, [ax], ax
+    n = len(views)
+    fig, axes, result = u.panels(ax, n, figsize=(3.3 * n + 0.6, 0.9 + 0.24 * n_top))
     for panel, view in zip(axes, views, strict=True):
         mod = mdata.mod[view]
         w = np.asarray(mod.varm[key], dtype=float)
@@ -334,7 +316,7 @@ def top_weights(
         # largest at the top
         ypos = np.arange(len(order))[::-1]
         panel.barh(ypos, vals, color=np.where(vals >= 0, "#c0392b", "#2e6fb5"), height=0.7)
-        panel.set_yticks(ypos, [_short(lb) for lb in labels[order]], fontsize=8)
+        panel.set_yticks(ypos, [u.shorten(lb, 28) for lb in labels[order]], fontsize=8)
         panel.axvline(0.0, color="#555555", linewidth=0.8)
         lim = max(float(np.nanmax(np.abs(vals))) if len(vals) else 1.0, 1e-12) * 1.08
         panel.set_xlim(-lim, lim)
@@ -342,7 +324,3 @@ def top_weights(
         panel.set_title(f"{fname} · {view}", fontsize=10, loc="left")
         u.style_axes(panel)
     return u.finish(fig, result, save)
-
-
-def _short(label: str, width: int = 28) -> str:
-    return label if len(label) <= width else label[: width - 1] + "…"

@@ -191,13 +191,12 @@ def kaplan_meier(
                 table_ax.text(x, row, str(int((tg >= x).sum())), ha="center", va="center", fontsize=8,
                               color=colors[g])  # fmt: skip
         table_ax.set_ylim(len(groups) - 0.5, -0.5)
-        table_ax.set_yticks(range(len(groups)), [_short(g) for g in groups], fontsize=8)
+        table_ax.set_yticks(range(len(groups)), [u.shorten(g, 18) for g in groups], fontsize=8)
         for label, g in zip(table_ax.get_yticklabels(), groups, strict=True):
             label.set_color(colors[g])
         table_ax.tick_params(axis="x", labelbottom=False, length=0)
         table_ax.tick_params(axis="y", length=0, pad=16)
-        for side in ("top", "right", "bottom", "left"):
-            table_ax.spines[side].set_visible(False)
+        u.hide_spines(table_ax)
         table_ax.set_title("number at risk", fontsize=8, loc="left")
         if ax is None:
             main.tick_params(axis="x", labelbottom=True)
@@ -224,7 +223,3 @@ def _fmt_p(p: float) -> str:
     if not np.isfinite(p):
         return "n/a"
     return f"{p:.2g}" if p >= 1e-4 else f"{p:.1e}"
-
-
-def _short(label: str, width: int = 18) -> str:
-    return label if len(label) <= width else label[: width - 1] + "…"

@@ -227,8 +227,42 @@ def finish(fig: Any, result: Any, save: str | PathLike | None, dpi: int | None =
     return result
 
 
+def hide_spines(ax: Any, sides: Sequence[str] = ("top", "right", "bottom", "left")) -> None:
+    """Hide the frame lines of ``ax`` on ``sides``."""
+    for side in sides:
+        ax.spines[side].set_visible(False)
+
+
 def style_axes(ax: Any) -> None:
     """A light, uncluttered look shared by every figure."""
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
+    hide_spines(ax, ("top", "right"))
     ax.tick_params(labelsize=9)
+
+
+def panels(ax: Any, n: int, figsize: tuple[float, float]) -> tuple[Any, list, Any]:
+    """``n`` side-by-side Axes in a new figure of ``figsize``, or the one given ``ax``.
+
+    Returns
+    -------
+    ``(figure, axes, result)``: ``result`` is what the plotting function returns, the new figure, or ``ax``
+    when one was given.
+    """
+    if ax is not None:
+        return ax.figure, [ax], ax
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, n, figsize=figsize, layout="constrained", squeeze=False)
+    return fig, list(axes[0]), fig
+
+
+def colorbar(fig: Any, image: Any, ax: Any, label: str, **kwargs: Any) -> Any:
+    """A colour bar for ``image`` beside ``ax``, labelled, in the small type of the heatmaps."""
+    bar = fig.colorbar(image, ax=ax, pad=0.02, **kwargs)
+    bar.set_label(label, fontsize=9)
+    bar.ax.tick_params(labelsize=8)
+    return bar
+
+
+def shorten(label: str, width: int) -> str:
+    """``label`` cut to ``width`` characters, with an ellipsis where it was cut."""
+    return label if len(label) <= width else label[: width - 1] + "…"

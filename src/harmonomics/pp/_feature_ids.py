@@ -12,7 +12,7 @@ import pandas as pd
 
 from .. import _keys
 from .._genes import alias_table, known_ensembl_to_symbol, parse_gene_ids
-from ._harmonize import quiet_mudata, replace_modalities
+from ._harmonize import replace_modalities, store_to_modify
 
 if TYPE_CHECKING:  # pragma: no cover
     import anndata as ad
@@ -177,9 +177,7 @@ def harmonize_feature_ids(
 
     if to not in ("ensembl", "symbol"):
         raise ValueError(f"to must be 'ensembl' or 'symbol', got {to!r}")
-    if copy:
-        with quiet_mudata():
-            mdata = mdata.copy()
+    mdata = store_to_modify(mdata, copy)
     mods = [m for m in (mods or GENE_MODALITIES) if m in mdata.mod]
     sym2ens = symbol_to_ensembl_map(mdata) if to == "ensembl" else {}
     alias = alias_table() if aliases else {}

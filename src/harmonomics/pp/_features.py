@@ -10,7 +10,7 @@ import pandas as pd
 
 from .. import _keys
 from .._errors import MissingResultError
-from ._harmonize import quiet_mudata, replace_modalities
+from ._harmonize import replace_modalities, store_to_modify
 
 if TYPE_CHECKING:  # pragma: no cover
     import mudata as md
@@ -64,9 +64,7 @@ def select_features(
     ValueError
         ``n_top`` is not positive.
     """
-    if copy:
-        with quiet_mudata():
-            mdata = mdata.copy()
+    mdata = store_to_modify(mdata, copy)
     mods = list(mods) if mods is not None else list(mdata.mod)
     for m in mods:
         if m not in mdata.mod:

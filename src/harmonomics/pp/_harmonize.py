@@ -34,6 +34,14 @@ def quiet_mudata():
         yield
 
 
+def store_to_modify(mdata, copy: bool):
+    """``mdata`` itself, or (with ``copy``) a copy of it made without mudata's shared-feature warnings."""
+    if not copy:
+        return mdata
+    with quiet_mudata():
+        return mdata.copy()
+
+
 def replace_modalities(mdata, new: dict) -> None:
     """Put new AnnData objects (features renamed or subset) into ``mdata`` and refresh it in place.
 
@@ -293,9 +301,7 @@ def harmonize(
 
     if meth not in ("beta", "m"):
         raise ValueError(f"meth must be 'beta' or 'm', got {meth!r}")
-    if copy:
-        with quiet_mudata():
-            mdata = mdata.copy()
+    mdata = store_to_modify(mdata, copy)
     rows = _apply_sample_policy(mdata, sample_types=sample_types, join=join)
     if rows:
         add_report_rows(mdata, rows)

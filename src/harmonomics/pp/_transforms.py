@@ -11,7 +11,7 @@ import pandas as pd
 
 from .. import _keys
 from .._errors import FormatError, MissingResultError, ScaleError
-from ._harmonize import quiet_mudata
+from ._harmonize import store_to_modify
 
 if TYPE_CHECKING:  # pragma: no cover
     import mudata as md
@@ -114,6 +114,14 @@ def _as_array(x):
     return x.toarray() if sp.issparse(x) else np.asarray(x, dtype=np.float64)
 
 
+def _store_and_modality(mdata: md.MuData, mod: str, copy: bool):
+    """The store to modify (a copy with ``copy``) and its modality ``mod``; MissingResultError when absent."""
+    mdata = store_to_modify(mdata, copy)
+    if mod not in mdata.mod:
+        raise MissingResultError(f"modality {mod!r} not in the store (has {list(mdata.mod)})")
+    return mdata, mdata.mod[mod]
+
+
 def normalize_rna(
     mdata: md.MuData,
     *,
@@ -153,12 +161,7 @@ def normalize_rna(
     ScaleError
         The values are negative or already on a log scale (a second transform).
     """
-    if copy:
-        with quiet_mudata():
-            mdata = mdata.copy()
-    if mod not in mdata.mod:
-        raise MissingResultError(f"modality {mod!r} not in the store (has {list(mdata.mod)})")
-    a = mdata.mod[mod]
+    mdata, a = _store_and_modality(mdata, mod, copy)
     previous = a.uns.get("transform")
     if previous is not None and str(dict(previous).get("method", "")).startswith("log2"):
         raise ScaleError(f"mod[{mod!r}] is already transformed ({dict(previous)}); expected raw values in X")
@@ -223,12 +226,7 @@ def beta_to_m(
     ScaleError
         Values outside [0, 1] (not betas, or already M-values).
     """
-    if copy:
-        with quiet_mudata():
-            mdata = mdata.copy()
-    if mod not in mdata.mod:
-        raise MissingResultError(f"modality {mod!r} not in the store (has {list(mdata.mod)})")
-    a = mdata.mod[mod]
+    mdata, a = _store_and_modality(mdata, mod, copy)
     beta = _as_array(a.layers[layer]) if layer in a.layers else _as_array(a.X)
     finite = beta[np.isfinite(beta)]
     if finite.size and (finite.min() < 0 or finite.max() > 1):
@@ -263,10 +261,7 @@ def transform_cnv(
 
     Values already on a log2-ratio or GISTIC scale (negative values present) are left as they are.
     """
-    if copy:
-        with quiet_mudata():
-            mdata = mdata.copy()
-    a = mdata.mod[mod]
+    mdata, a = _store_and_modality(mdata, mod, copy)
     raw = _as_array(a.layers[layer]) if layer in a.layers else _as_array(a.X)
     finite = raw[np.isfinite(raw)]
     if finite.size and finite.min() < 0:

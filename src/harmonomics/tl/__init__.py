@@ -20,6 +20,7 @@ __getattr__, __dir__, __all__ = attach(
         "associate": "._associations",
         "subtype_classifier": "._classifier",
         "predict_subtype": "._classifier",
+        "balanced_error": "._classifier",
         # immune
         "immune_scores": "._immune",
         "immune_status": "._immune",

@@ -1,22 +1,8 @@
 """Survival: clinical fields -> overall survival, Cox models per factor, Kaplan–Meier curves.
 
-How the readers' clinical fields map to ``os_time`` (days) and ``os_event`` (0/1):
-
-* **GDC / TCGAbiolinks** (``vital_status``, ``days_to_death``, ``days_to_last_follow_up``; the
-  dotted names of current GDC clinical.tsv files, ``demographic.vital_status`` etc., and the
-  TCGAbiolinks spelling ``days_to_last_followup`` are accepted):
-  ``os_event = 1`` if vital status is Dead, ``0`` if Alive; ``os_time = days_to_death`` for the
-  dead and ``days_to_last_follow_up`` for the living. A dead patient without ``days_to_death``
-  gets the last follow-up as time of death (a lower bound; the readers in ``harmonomics.io`` do
-  the same).
-  Several rows per case (one per diagnosis or treatment) are collapsed: Dead wins over Alive,
-  the largest day counts are kept.
-* **cBioPortal** (``OS_STATUS``, ``OS_MONTHS``): ``os_event = 1`` for ``1:DECEASED`` (or
-  ``DECEASED``), ``0`` for ``0:LIVING`` (or ``LIVING``); ``os_time = OS_MONTHS * 30.4375``
-  (days per mean month, 365.25 / 12).
-
-Missing markers (``'--``, ``NA``, ``[Not Available]``, empty, ...) become NaN; negative times
-become NaN with a log message.
+Clinical fields are mapped to ``os_time`` (days) and ``os_event`` (0/1) by
+:func:`harmonomics.io._clinical.survival_from_clinical` (re-exported here as ``survival_from_clinical``);
+the mapping is described in that module's docstring.
 """
 
 from __future__ import annotations
@@ -25,255 +11,19 @@ import logging
 import os
 import warnings
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from .._errors import FormatError, MissingResultError, require
+from .._errors import MissingResultError, require
+from ..io._clinical import DAYS_PER_MONTH, MISSING_VALUES, survival_from_clinical  # noqa: F401 (re-exported)
 from ._signatures import _factor_names, _factor_scores, _select
 
 if TYPE_CHECKING:  # pragma: no cover
     from mudata import MuData
 
 logger = logging.getLogger(__name__)
-
-DAYS_PER_MONTH = 365.25 / 12  # 30.4375
-
-MISSING_VALUES = (
-    "",
-    "'--",
-    "--",
-    "NA",
-    "N/A",
-    "NaN",
-    "nan",
-    "None",
-    "[Not Available]",
-    "[Not Applicable]",
-    "[Unknown]",
-    "[Not Evaluated]",
-    "[Discrepancy]",
-    "[Completed]",
-    "Not Reported",
-    "not reported",
-    "Unknown",
-    "unknown",
-)
-
-_GDC_COLUMNS = {
-    "vital_status": ("vital_status", "demographic.vital_status"),
-    "days_to_death": ("days_to_death", "demographic.days_to_death"),
-    "days_to_last_follow_up": (
-        "days_to_last_follow_up",
-        "days_to_last_followup",
-        "diagnoses.days_to_last_follow_up",
-        "follow_ups.days_to_follow_up",
-    ),
-}
-_GDC_ID_COLUMNS = (
-    "cases.submitter_id",
-    "case_submitter_id",
-    "bcr_patient_barcode",
-    "submitter_id",
-    "patient",
-)
-_CBIO_ID_COLUMNS = ("PATIENT_ID", "patient")
-
-
-def _find(df: pd.DataFrame, candidates: Sequence[str]) -> str | None:
-    return next((c for c in candidates if c in df.columns), None)
-
-
-def _clean(series: pd.Series) -> pd.Series:
-    values = series.astype(object)
-    stripped = values.map(lambda v: v.strip() if isinstance(v, str) else v)
-    return stripped.mask(stripped.isin(MISSING_VALUES))
-
-
-def _numbers(series: pd.Series, column: str, path: str | None) -> pd.Series:
-    cleaned = _clean(series)
-    numbers = pd.to_numeric(cleaned, errors="coerce")
-    bad = numbers.isna() & cleaned.notna()
-    if bad.any():
-        position = int(np.flatnonzero(bad.to_numpy())[0])
-        raise FormatError(
-            f"value {cleaned.iloc[position]!r} (row {series.index[position]!r}) is not a number of days/months",
-            path=path,
-            column=column,
-        )
-    return numbers.astype(float)
-
-
-def _detect_source(df: pd.DataFrame) -> str:
-    if "OS_STATUS" in df.columns or "OS_MONTHS" in df.columns:
-        return "cbioportal"
-    if _find(df, _GDC_COLUMNS["vital_status"]) is not None:
-        return "gdc"
-    raise FormatError(
-        "cannot tell the clinical source: expected GDC columns (vital_status, days_to_death, days_to_last_follow_up) "
-        f"or cBioPortal columns (OS_STATUS, OS_MONTHS); found {list(df.columns)[:20]}"
-    )
-
-
-def survival_from_clinical(
-    clinical: pd.DataFrame | str | os.PathLike,
-    *,
-    source: str = "auto",
-    id_column: str | None = None,
-) -> pd.DataFrame:
-    """Overall survival (``os_time`` in days, ``os_event`` 0/1) from GDC or cBioPortal clinical fields.
-
-    Parameters
-    ----------
-    clinical
-        The clinical table (a DataFrame, or a path to a tab-separated file; ``#`` lines at the top,
-        as in cBioPortal files, are skipped).
-    source
-        ``"gdc"`` (also TCGAbiolinks tables), ``"cbioportal"`` or ``"auto"`` (decided from the columns).
-    id_column
-        Column identifying the patient; default: the first of ``cases.submitter_id``,
-        ``case_submitter_id``, ``bcr_patient_barcode``, ``submitter_id``, ``patient`` (GDC) or
-        ``PATIENT_ID`` (cBioPortal) present, else the table's index.
-
-    Returns
-    -------
-    DataFrame indexed by patient ID (unique) with float columns ``os_time`` (days) and ``os_event``
-    (1.0 death, 0.0 censored, NaN unknown). The mapping is described in this module's docstring.
-
-    Raises
-    ------
-    FormatError
-        Missing columns, unknown vital-status values or non-numeric day counts (the message names the column).
-    """
-    path = None
-    if isinstance(clinical, (str, os.PathLike)):
-        path = str(clinical)
-        if not Path(path).exists():
-            raise FileNotFoundError(f"clinical file {path!r} does not exist")
-        clinical = pd.read_csv(path, sep="\t", dtype=str, comment="#", keep_default_na=False)
-    if not isinstance(clinical, pd.DataFrame):
-        raise TypeError(f"clinical must be a DataFrame or a path; got {type(clinical).__name__}")
-    if source == "auto":
-        source = _detect_source(clinical)
-    if source not in ("gdc", "cbioportal"):
-        raise ValueError(f"source must be 'gdc', 'cbioportal' or 'auto'; got {source!r}")
-    df = clinical.copy()
-    id_candidates = (
-        (id_column,) if id_column is not None else (_GDC_ID_COLUMNS if source == "gdc" else _CBIO_ID_COLUMNS)
-    )
-    id_col = _find(df, id_candidates)
-    if id_column is not None and id_col is None:
-        raise FormatError(f"no id column {id_column!r}", path=path, column=id_column)
-    ids = (
-        df[id_col].astype(str).str.strip()
-        if id_col is not None
-        else pd.Series(df.index.astype(str), index=df.index)
-    )
-
-    if source == "gdc":
-        columns = {name: _find(df, cands) for name, cands in _GDC_COLUMNS.items()}
-        if columns["vital_status"] is None:
-            raise FormatError(
-                "GDC clinical table has no vital status column", path=path, column="vital_status"
-            )
-        if columns["days_to_death"] is None and columns["days_to_last_follow_up"] is None:
-            raise FormatError(
-                "GDC clinical table has neither days_to_death nor days_to_last_follow_up",
-                path=path,
-                column="days_to_death",
-            )
-        status = _clean(df[columns["vital_status"]]).map(lambda v: v.lower() if isinstance(v, str) else v)
-        unknown = status.notna() & ~status.isin(["alive", "dead", "deceased", "living"])
-        if unknown.any():
-            raise FormatError(
-                f"unknown vital status {status[unknown].iloc[0]!r}; expected Alive or Dead",
-                path=path,
-                column=columns["vital_status"],
-            )
-        death = (
-            _numbers(df[columns["days_to_death"]], columns["days_to_death"], path)
-            if columns["days_to_death"]
-            else pd.Series(np.nan, index=df.index)
-        )
-        follow = (
-            _numbers(df[columns["days_to_last_follow_up"]], columns["days_to_last_follow_up"], path)
-            if columns["days_to_last_follow_up"]
-            else pd.Series(np.nan, index=df.index)
-        )
-        dead = status.map({"dead": 1.0, "deceased": 1.0, "alive": 0.0, "living": 0.0})
-        frame = pd.DataFrame(
-            {
-                "id": ids.to_numpy(),
-                "dead": dead.to_numpy(float),
-                "death": death.to_numpy(),
-                "follow": follow.to_numpy(),
-            }
-        )
-        grouped = frame.groupby("id", sort=False)
-        collapsed = pd.DataFrame(
-            {
-                "dead": grouped["dead"].max(),
-                "death": grouped["death"].max(),
-                "follow": grouped["follow"].max(),
-            }
-        )
-        event = collapsed["dead"]
-        death_time = collapsed["death"].where(collapsed["death"].notna(), collapsed["follow"])
-        time = pd.Series(
-            np.where(event == 1, death_time, np.where(event == 0, collapsed["follow"], np.nan)),
-            index=collapsed.index,
-        )
-        no_death_day = (event == 1) & collapsed["death"].isna() & collapsed["follow"].notna()
-        if no_death_day.any():
-            logger.info(
-                "%d dead patient(s) without days_to_death: the last follow-up is used as the time of death (a lower bound)",
-                int(no_death_day.sum()),
-            )
-    else:
-        for column in ("OS_STATUS", "OS_MONTHS"):
-            if column not in df.columns:
-                raise FormatError(
-                    f"cBioPortal clinical table has no {column} column", path=path, column=column
-                )
-        status = _clean(df["OS_STATUS"]).map(lambda v: v.upper() if isinstance(v, str) else v)
-        mapping = {"1:DECEASED": 1.0, "DECEASED": 1.0, "1": 1.0, "0:LIVING": 0.0, "LIVING": 0.0, "0": 0.0}
-        unknown = status.notna() & ~status.isin(list(mapping))
-        if unknown.any():
-            raise FormatError(
-                f"unknown OS_STATUS {status[unknown].iloc[0]!r}; expected '0:LIVING' or '1:DECEASED'",
-                path=path,
-                column="OS_STATUS",
-            )
-        months = _numbers(df["OS_MONTHS"], "OS_MONTHS", path)
-        frame = pd.DataFrame(
-            {
-                "id": ids.to_numpy(),
-                "event": status.map(mapping).to_numpy(float),
-                "time": (months * DAYS_PER_MONTH).to_numpy(),
-            }
-        )
-        if frame["id"].duplicated().any():
-            first = frame.loc[frame["id"].duplicated(), "id"].iloc[0]
-            raise FormatError(
-                f"patient {first!r} appears more than once in a cBioPortal patient table",
-                path=path,
-                column=id_col,
-            )
-        collapsed = frame.set_index("id")
-        event, time = collapsed["event"], collapsed["time"]
-    negative = time < 0
-    if negative.any():
-        logger.warning(
-            "%d negative survival time(s) set to NaN (e.g. patient %r)",
-            int(negative.sum()),
-            time.index[negative][0],
-        )
-        time = time.mask(negative)
-    out = pd.DataFrame({"os_time": time.astype(float), "os_event": event.astype(float)})
-    out.index = pd.Index(out.index.astype(str), name="patient")
-    return out
 
 
 def add_clinical_survival(

@@ -1,0 +1,345 @@
+"""Factor <-> covariate associations: which latent factors track subtype, immune scores, age...
+
+One tidy table, shared by the subtype and immune tools (contract in docs/dev/helpers_contract.md):
+one row per factor x covariate, and for categorical covariates one row per level.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .. import _keys
+from .._errors import MissingResultError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from anndata import AnnData
+    from mudata import MuData
+
+logger = logging.getLogger(__name__)
+
+COLUMNS = [
+    "factor",
+    "covariate",
+    "kind",
+    "test",
+    "level",
+    "n",
+    "n_level",
+    "statistic",
+    "pvalue",
+    "fdr",
+    "auc",
+    "mean_diff",
+    "level_pvalue",
+    "rho",
+]
+
+
+def factor_scores(mdata: MuData | AnnData, key: str = _keys.KEY_MOFA) -> pd.DataFrame:
+    """Factor scores ``obsm[key]`` as a DataFrame (samples x factors) named from ``uns[key]["factor_names"]``.
+
+    Raises
+    ------
+    MissingResultError
+        No ``obsm[key]`` in the store.
+    """
+    if key not in mdata.obsm:
+        raise MissingResultError(
+            f"no factor scores obsm[{key!r}] in the store (obsm holds {list(mdata.obsm.keys())}); "
+            f"run hm.tl.mofa(mdata, key_added={key!r}) or hm.tl.project first"
+        )
+    scores = mdata.obsm[key]
+    if isinstance(scores, pd.DataFrame):
+        return scores.astype(float)
+    scores = np.asarray(scores, dtype=float)
+    if scores.ndim != 2:
+        raise ValueError(f"obsm[{key!r}] must be a 2-D array samples x factors, got shape {scores.shape}")
+    names = None
+    info = mdata.uns.get(key) if hasattr(mdata, "uns") else None
+    if isinstance(info, dict) and "factor_names" in info:
+        names = [str(n) for n in np.asarray(info["factor_names"]).tolist()]
+        if len(names) != scores.shape[1]:
+            raise ValueError(
+                f"uns[{key!r}]['factor_names'] has {len(names)} names but obsm[{key!r}] has {scores.shape[1]} columns"
+            )
+    if names is None:
+        names = [f"Factor{i + 1}" for i in range(scores.shape[1])]
+    return pd.DataFrame(scores, index=pd.Index(mdata.obs_names), columns=names)
+
+
+def resolve_covariate(mdata: MuData | AnnData, name: str) -> pd.Series:
+    """Values of a covariate, indexed like ``mdata.obs``.
+
+    ``name`` is looked up, in order, as: an ``obs`` column; ``"<obsm key>:<column>"`` for a
+    column of an obsm DataFrame (e.g. ``"immune:ESTIMATE_immune"``); a bare column name that
+    exactly one obsm DataFrame has.
+
+    Raises
+    ------
+    KeyError
+        The covariate is found nowhere, or a bare name is ambiguous between obsm DataFrames.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"covariate names must be strings, got {name!r}")
+    obs_names = pd.Index(mdata.obs_names)
+    if name in mdata.obs.columns:
+        return mdata.obs[name]
+    frames = {k: v for k, v in mdata.obsm.items() if isinstance(v, pd.DataFrame)}
+    if ":" in name:
+        obsm_key, column = name.split(":", 1)
+        if obsm_key in frames:
+            if column not in frames[obsm_key].columns:
+                raise KeyError(
+                    f"covariate {name!r}: obsm[{obsm_key!r}] has no column {column!r}; "
+                    f"columns: {list(frames[obsm_key].columns)}"
+                )
+            return frames[obsm_key][column].reindex(obs_names).rename(name)
+    holders = [k for k, frame in frames.items() if name in frame.columns]
+    if len(holders) == 1:
+        return frames[holders[0]][name].reindex(obs_names)
+    if len(holders) > 1:
+        raise KeyError(
+            f"covariate {name!r} is a column of several obsm tables {holders}; "
+            f"name one as '<obsm key>:{name}', e.g. {holders[0] + ':' + name!r}"
+        )
+    raise KeyError(
+        f"covariate {name!r} not found: not an obs column ({list(mdata.obs.columns)}) nor a column of an "
+        f"obsm DataFrame ({ {k: list(v.columns)[:5] for k, v in frames.items()} }); "
+        "use '<obsm key>:<column>' for obsm tables"
+    )
+
+
+def _is_categorical(values: pd.Series) -> bool:
+    return not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
+
+
+def _bh(pvalues: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (NaN stays NaN)."""
+    p = np.asarray(pvalues, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    m = int(ok.sum())
+    if m == 0:
+        return out
+    q = p[ok]
+    order = np.argsort(q)
+    ranked = q[order] * m / np.arange(1, m + 1)
+    ranked = np.minimum.accumulate(ranked[::-1])[::-1]
+    adjusted = np.empty(m)
+    adjusted[order] = np.minimum(ranked, 1.0)
+    out[ok] = adjusted
+    return out
+
+
+def _categorical_rows(factor: str, covariate: str, x: np.ndarray, labels: pd.Series) -> list[dict]:
+    from scipy.stats import kruskal, mannwhitneyu
+
+    levels = [
+        lv
+        for lv in (
+            labels.cat.categories
+            if isinstance(labels.dtype, pd.CategoricalDtype)
+            else sorted(labels.unique(), key=str)
+        )
+        if (labels == lv).any()
+    ]
+    groups = [x[(labels == lv).to_numpy()] for lv in levels]
+    statistic = pvalue = np.nan
+    if len(levels) >= 2 and np.ptp(x) > 0:
+        statistic, pvalue = kruskal(*groups)
+    rows = []
+    for level, inside in zip(levels, groups, strict=True):
+        outside = x[(labels != level).to_numpy()]
+        auc = mean_diff = level_p = np.nan
+        if inside.size and outside.size:
+            u = mannwhitneyu(inside, outside, alternative="two-sided")
+            auc = float(u.statistic) / (inside.size * outside.size)
+            level_p = float(u.pvalue)
+            mean_diff = float(inside.mean() - outside.mean())
+        rows.append(
+            {
+                "factor": factor,
+                "covariate": covariate,
+                "kind": "categorical",
+                "test": "kruskal",
+                "level": str(level),
+                "n": int(x.size),
+                "n_level": int(inside.size),
+                "statistic": float(statistic),
+                "pvalue": float(pvalue),
+                "auc": auc,
+                "mean_diff": mean_diff,
+                "level_pvalue": level_p,
+                "rho": np.nan,
+            }
+        )
+    return rows
+
+
+def _empty_row(factor: str, covariate: str, kind: str, n: int) -> dict:
+    return {
+        "factor": factor,
+        "covariate": covariate,
+        "kind": kind,
+        "test": "kruskal" if kind == "categorical" else "spearman",
+        "level": None,
+        "n": n,
+        "n_level": np.nan,
+        "statistic": np.nan,
+        "pvalue": np.nan,
+        "auc": np.nan,
+        "mean_diff": np.nan,
+        "level_pvalue": np.nan,
+        "rho": np.nan,
+    }
+
+
+def _numeric_row(factor: str, covariate: str, x: np.ndarray, y: np.ndarray) -> dict:
+    from scipy.stats import spearmanr
+
+    rho = pvalue = np.nan
+    if x.size >= 3 and np.ptp(x) > 0 and np.ptp(y) > 0:
+        result = spearmanr(x, y)
+        rho, pvalue = float(result.statistic), float(result.pvalue)
+    return {
+        "factor": factor,
+        "covariate": covariate,
+        "kind": "numeric",
+        "test": "spearman",
+        "level": None,
+        "n": int(x.size),
+        "n_level": np.nan,
+        "statistic": rho,
+        "pvalue": pvalue,
+        "auc": np.nan,
+        "mean_diff": np.nan,
+        "level_pvalue": np.nan,
+        "rho": rho,
+    }
+
+
+def associate(
+    mdata: MuData | AnnData,
+    *,
+    key: str = _keys.KEY_MOFA,
+    covariates: Sequence[str] = (_keys.KEY_PAM50,),
+    factors: Sequence[str] | None = None,
+    min_samples: int = 5,
+) -> pd.DataFrame:
+    """Test every factor against every covariate.
+
+    Categorical covariates (strings, categories, booleans): Kruskal-Wallis test of the factor
+    across levels, and for each level one-vs-rest AUC (probability that a sample of the level
+    scores higher than one outside it), mean difference (level minus rest) and Mann-Whitney p.
+    Numeric covariates: Spearman correlation. Samples missing the factor score or the
+    covariate are left out of that test. To treat a numeric code (e.g. 0/1) as categorical,
+    cast the column to ``category`` first.
+
+    Parameters
+    ----------
+    mdata
+        Store with factor scores ``obsm[key]`` (samples x factors, NaN rows allowed).
+    key
+        Factor result key (``obsm[key]``, names from ``uns[key]["factor_names"]``).
+    covariates
+        Names resolved as: an ``obs`` column; ``"<obsm key>:<column>"`` for a column of an
+        obsm DataFrame, e.g. ``"immune:ESTIMATE_immune"``; or a bare column name found in
+        exactly one obsm DataFrame.
+    factors
+        Subset of factor names to test (default: all).
+    min_samples
+        Factor x covariate pairs with fewer complete samples are reported with NaN statistics.
+
+    Returns
+    -------
+    Tidy DataFrame, one row per factor x covariate (x level for categorical covariates), with
+    columns ``factor``, ``covariate``, ``kind`` ("categorical"/"numeric"), ``test``
+    ("kruskal"/"spearman"), ``level`` (categorical rows), ``n`` (samples tested),
+    ``n_level``, ``statistic`` (H or rho), ``pvalue``, ``fdr`` (Benjamini-Hochberg over all
+    tests of the same kind; a Kruskal-Wallis test counts once, its value repeated on its level
+    rows), ``auc``, ``mean_diff``, ``level_pvalue`` (categorical rows) and ``rho`` (numeric rows).
+    Rows are ordered by covariate (as given), then p-value (strongest first), then level.
+
+    Raises
+    ------
+    MissingResultError
+        No factor scores ``obsm[key]``.
+    KeyError
+        A covariate or factor is not found.
+    """
+    if isinstance(covariates, str):
+        covariates = (covariates,)
+    covariates = list(covariates)
+    if not covariates:
+        raise ValueError("associate: give at least one covariate")
+    if len(set(covariates)) != len(covariates):
+        raise ValueError(f"associate: covariates listed twice: {covariates}")
+    scores = factor_scores(mdata, key)
+    if factors is not None:
+        factors = [factors] if isinstance(factors, str) else list(factors)
+        unknown = [f for f in factors if f not in scores.columns]
+        if unknown:
+            raise KeyError(
+                f"associate: factors {unknown} not in obsm[{key!r}]; factors: {list(scores.columns)}"
+            )
+        scores = scores[factors]
+
+    rows: list[dict] = []
+    for covariate in covariates:
+        values = resolve_covariate(mdata, covariate).reindex(scores.index)
+        categorical = _is_categorical(values)
+        if categorical and not isinstance(values.dtype, pd.CategoricalDtype):
+            values = values.astype(object).where(values.notna(), None)
+        for factor in scores.columns:
+            x = scores[factor].to_numpy()
+            ok = np.isfinite(x) & values.notna().to_numpy()
+            if categorical:
+                labels = values[ok]
+                if isinstance(labels.dtype, pd.CategoricalDtype):
+                    labels = labels.cat.remove_unused_categories()
+                else:
+                    labels = labels.astype(str)
+                new = _categorical_rows(factor, covariate, x[ok], labels) if ok.sum() >= min_samples else []
+                if not new:  # too few usable samples: one row of NaN statistics
+                    new = [_empty_row(factor, covariate, "categorical", int(ok.sum()))]
+                rows.extend(new)
+            else:
+                y = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+                ok &= np.isfinite(y)
+                if ok.sum() >= min_samples:
+                    row = _numeric_row(factor, covariate, x[ok], y[ok])
+                else:
+                    row = _empty_row(factor, covariate, "numeric", int(ok.sum()))
+                rows.append(row)
+
+    table = pd.DataFrame(rows)
+    table["fdr"] = np.nan
+    for test in table["test"].unique():
+        in_test = table["test"] == test
+        # one p-value per factor x covariate test (categorical tests span several level rows)
+        tests = table.loc[in_test, ["factor", "covariate", "pvalue"]].drop_duplicates(["factor", "covariate"])
+        tests["fdr"] = _bh(tests["pvalue"].to_numpy())
+        merged = table.loc[in_test, ["factor", "covariate"]].merge(
+            tests[["factor", "covariate", "fdr"]], how="left"
+        )
+        table.loc[in_test, "fdr"] = merged["fdr"].to_numpy()
+
+    order = {c: i for i, c in enumerate(covariates)}
+    factor_order = {f: i for i, f in enumerate(scores.columns)}
+    table["_cov"] = table["covariate"].map(order)
+    table["_p"] = table["pvalue"].fillna(np.inf)
+    table["_s"] = -table["statistic"].abs().fillna(-np.inf)
+    table["_f"] = table["factor"].map(factor_order)
+    table["_row"] = np.arange(len(table))
+    table = table.sort_values(["_cov", "_p", "_s", "_f", "_row"], kind="stable").drop(
+        columns=["_cov", "_p", "_s", "_f", "_row"]
+    )
+    table = table.reset_index(drop=True)[COLUMNS]
+    table["level"] = table["level"].astype(object)
+    table["n"] = table["n"].astype(int)
+    return table
