@@ -116,3 +116,23 @@ def test_feature_stats_bad_input():
         feature_stats(mdata, mod="rna", layer="counts")
     with pytest.raises(ValueError, match="n_top"):
         top_variance_features(feature_stats(mdata, mod="rna"), 0)
+
+
+def test_read_gdc_streams_methylation_to_zarr(tmp_path):
+    """read_gdc(stream=...) makes the same aliquot choice and gives the same values as the in-memory read."""
+    cohort = hm.datasets.write_synthetic_cohort(tmp_path / "cohort", n_patients=30, seed=1, layouts=("gdc",))
+    in_memory = hm.io.read_gdc(cohort.gdc)
+    partial = hm.io.read_gdc(cohort.gdc, stream={"meth": tmp_path / "meth.zarr"})
+    assert "meth" not in partial.mod and set(partial.mod) == set(in_memory.mod) - {"meth"}
+    assert partial.uns["harmonomics"]["streamed"] == {"meth": str(tmp_path / "meth.zarr")}
+    lazy = hm.store.read(tmp_path / "meth.zarr", backed=True)["meth"]
+    expected = in_memory["meth"]
+    assert sorted(lazy.obs_names) == sorted(expected.obs_names)
+    lazy = lazy[expected.obs_names]
+    np.testing.assert_array_equal(lazy.obs["aliquot"].to_numpy(), expected.obs["aliquot"].to_numpy())
+    np.testing.assert_allclose(np.asarray(lazy.X.compute(), dtype=float), expected.X, atol=1e-7)
+    report = partial.uns["harmonomics_report"]
+    dropped = report[(report["omic"] == "meth") & (report["action"] == "dropped")]
+    assert len(dropped) and dropped["reason"].str.len().gt(0).all()  # the aliquot choice is explained
+    with pytest.raises(ValueError, match="stream supports the omics"):
+        hm.io.read_gdc(cohort.gdc, stream={"prot": tmp_path / "prot.zarr"})

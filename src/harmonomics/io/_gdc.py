@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Mapping
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -31,7 +32,8 @@ from ._build import (
     stack_profiles,
     uns_table,
 )
-from ._detect import FORMATS, detect_bytes
+from ._detect import FORMATS, detect_bytes, detect_text
+from ._text import head_text
 
 if TYPE_CHECKING:  # pragma: no cover
     import mudata as md
@@ -73,6 +75,8 @@ def read_gdc(
     maf_columns: str | tuple[str, ...] = "key",
     strict: bool = True,
     keep_all_aliquots: bool = False,
+    stream: Mapping[str, str | PathLike] | None = None,
+    client: Any = None,
 ) -> md.MuData:
     """Read a GDC download folder (``<file_id>/<file_name>``) into a harmonized store.
 
@@ -106,6 +110,14 @@ def read_gdc(
     keep_all_aliquots
         Keep every aliquot as its own row, keyed by its barcode (global obs gets a ``sample`` column), instead
         of choosing one per sample: for QC of replicate aliquots. The sample-type policy still applies.
+    stream
+        ``{omic: zarr path}`` for omics too large for memory (``"meth"`` on the 450k array, ``"rna"``): their
+        files are not loaded here; after the same aliquot choice they are streamed into a chunked zarr store
+        with :func:`harmonomics.io.stream_to_zarr` (open it with ``hm.store.read(path, backed=True)``). The
+        returned store lacks those omics and records the zarr paths in ``uns["harmonomics"]["streamed"]``;
+        when every data file is streamed, the lazily opened zarr store of the first omic is returned.
+    client
+        A ``dask.distributed.Client`` for the streamed omics' parsing (see ``stream``).
 
     Returns
     -------
@@ -150,7 +162,20 @@ def read_gdc(
     annotated: set[str] = set()
     annotated_lock = threading.Lock()
 
+    stream = {omic: Path(target) for omic, target in (stream or {}).items()}
+    unknown_stream = sorted(set(stream) - {_keys.METH, _keys.RNA})
+    if unknown_stream:
+        raise ValueError(f"stream supports the omics 'meth' and 'rna'; got {unknown_stream}")
+
     def load(path: Path):
+        if stream:
+            # recognise the file from its first bytes; a streamed omic's file is parsed later, in batches
+            try:
+                fmt = detect_text(head_text(path), path, truncated=True)
+            except UnknownFormatError:
+                fmt = _name_hint(path.name)
+            if _DATA_FORMATS.get(fmt) in stream:
+                return path, "", path.stat().st_size, fmt, None
         md5, size, data = read_input(path)
         unknown = None
         try:
@@ -223,6 +248,7 @@ def read_gdc(
         return m, s
 
     blocks: list[Block] = []
+    streamed: dict[str, Path] = {}
     segments = []
     for fmt, items in sorted(by_format.items()):
         omic = _DATA_FORMATS[fmt]
@@ -250,6 +276,9 @@ def read_gdc(
             report.add("file", str(path), omic, aliquot, "kept", f"{FORMATS[fmt][2]} of aliquot {aliquot}")
         if not rows:
             continue
+        if omic in stream:
+            streamed[omic] = _stream_omic(omic, rows, stream[omic], folder, sample_types, report, client)
+            continue
         if not any(prof.var for _, _, prof in rows):  # the annotated file was not kept: annotate from a kept one
             first = folder / rows[0][1] if not Path(rows[0][1]).is_absolute() else Path(rows[0][1])
             rows[0] = (rows[0][0], rows[0][1], _PARSERS[fmt](first, decompress(first, first.read_bytes()),
@@ -262,6 +291,11 @@ def read_gdc(
         for i in range(len(items)):
             items[i] = (items[i][0], b"")
     by_format.clear()
+    if not blocks and streamed:
+        from ..store import read
+
+        logger.info("every data file was streamed to zarr; returning the lazily opened store %s", next(iter(streamed.values())))
+        return read(next(iter(streamed.values())), backed=True)
     if not blocks:
         raise FormatError("no data file could be matched to a sample: the folder needs the GDC sample sheet or the "
                           "metadata JSON export that list its files", path=folder)
@@ -290,6 +324,8 @@ def read_gdc(
         sample_types=sample_types, join=join, patient_clinical=patient_clinical, keep_all_aliquots=keep_all_aliquots,
     )
     _finish_mut(mdata)
+    if streamed:
+        mdata.uns["harmonomics"]["streamed"] = {omic: str(path) for omic, path in streamed.items()}
     if segments and _keys.CNV in mdata.mod:
         mdata.mod[_keys.CNV].uns["segments"] = uns_table(pd.concat(segments, ignore_index=True))
     elif segments:
@@ -310,6 +346,23 @@ _PARSERS = {
 
 
 # ----------------------------------------------------------------------------------------------------------
+def _stream_omic(omic: str, rows: list, out: Path, folder: Path, sample_types, report: Report, client: Any) -> Path:
+    """Choose one aliquot per sample among ``rows`` (aliquot, file, _) and stream the chosen files to zarr."""
+    from ..pp._harmonize import choose_samples, resolve_sample_types
+    from ._stream import stream_to_zarr
+
+    aliquots = [aliquot for aliquot, _, _ in rows]
+    files = [source for _, source, _ in rows]
+    positions, keys, choice = choose_samples(
+        aliquots, omic=omic, analyte_kind=_ANALYTE[omic], sample_types=resolve_sample_types(sample_types), source_files=files
+    )
+    report.extend(choice)
+    paths = [folder / files[i] if not Path(files[i]).is_absolute() else Path(files[i]) for i in positions]
+    stream_to_zarr(paths, out, omic=omic, samples=list(keys), aliquots=[aliquots[i] for i in positions], client=client)
+    report.add("file", str(out), omic, "", "kept", f"{len(paths)} {omic} files streamed into the chunked zarr store {out}")
+    return out
+
+
 def _integer_copy(values: np.ndarray) -> np.ndarray:
     """Validated integer counts as an int32 (or int64) copy."""
     if values.size and np.isfinite(values).all() and (values == np.round(values)).all():
@@ -378,7 +431,7 @@ def _check_manifest(items, records, folder: Path) -> None:
         for rec_path, md5, _size, _fmt in records:
             key = (rec_path.parent.name, rec_path.name)
             want = expected.get(key) or (by_name.get(rec_path.name) if rec_path.parent != folder else None)
-            if want is not None and want[0] != md5:
+            if want is not None and md5 and want[0] != md5:  # streamed files are not hashed (md5 "")
                 raise FormatError(f"md5 {md5} differs from {want[0]} in the download manifest ({path.name}, line "
                                   f"{want[1]}); the file is corrupt or truncated: download it again", path=rec_path)
 
