@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.abc
 import importlib.util
 import sys
+import warnings
+from collections.abc import Iterator
 from types import ModuleType
 
 
@@ -53,3 +56,16 @@ def install_mudata_hook() -> None:
         _adopt_mudata_future_update(sys.modules["mudata"])
     elif not any(isinstance(finder, _ConfigureMudataOnImport) for finder in sys.meta_path):
         sys.meta_path.insert(0, _ConfigureMudataOnImport())
+
+
+@contextlib.contextmanager
+def quiet_mudata() -> Iterator[None]:
+    """Silence mudata's warning about feature IDs shared between omics.
+
+    A gene in both ``rna`` and ``cnv`` is expected in a multi-omics store (IDs are unique within each omic),
+    but mudata warns about it on every update.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="var_names are not unique", category=UserWarning)
+        warnings.filterwarnings("ignore", message="var_names is not unique", category=UserWarning)
+        yield

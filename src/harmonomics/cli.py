@@ -75,6 +75,7 @@ def _cmd_load(args: argparse.Namespace) -> int:
     if _from_config(args, "load"):
         return 0
     import harmonomics as hm
+
     from .pipeline import load_cohort
 
     source = _require(args.source, "SOURCE", "load")
@@ -89,6 +90,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     if _from_config(args, "fit"):
         return 0
     import harmonomics as hm
+
     from .pipeline import SCHEMA, fit_step
 
     store, out = _store_and_out(args, "fit")
@@ -109,6 +111,7 @@ def _cmd_annotate(args: argparse.Namespace) -> int:
     if _from_config(args, "annotate"):
         return 0
     import harmonomics as hm
+
     from .pipeline import annotate_step
 
     store, out = _store_and_out(args, "annotate")

@@ -543,6 +543,8 @@ class _Report:
         if notable.empty:
             parts.append(_note("Nothing was dropped, merged or renamed."))
             return "".join(parts)
+        # one line per kind of decision: the reasons name barcodes and files, which would make every row unique
+        notable = notable.assign(reason=notable["reason"].map(_reason_kind))
         grouped = (
             notable.groupby(["action", "level", "omic", "reason"], sort=False)
             .agg(count=("item", "size"), examples=("item", lambda s: ", ".join(map(str, s.head(3))) + (" …" if len(s) > 3 else "")))
@@ -1140,3 +1142,13 @@ class _CallableModule(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _CallableModule
+
+
+_BARCODE_IN_TEXT = re.compile(r"TCGA-[A-Z0-9]{2}-[A-Z0-9]{4}(?:-[0-9]{2}[A-Z]?)?(?:-[0-9]{2}[A-Z]?)?(?:-[A-Z0-9]{4}-[0-9]{2})?")
+_FILE_IN_TEXT = re.compile(r"\s*\(file [^)]*\)|\s*\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\S*")
+
+
+def _reason_kind(reason: str) -> str:
+    """A report reason without the barcodes and file names it mentions, so that like decisions group together."""
+    text = _FILE_IN_TEXT.sub("", str(reason))
+    return _BARCODE_IN_TEXT.sub("…", text).strip()

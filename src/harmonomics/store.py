@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import _keys
-from ._compat import configure_mudata
+from ._compat import configure_mudata, quiet_mudata
 from ._errors import StoreFormatError, StoreVersionError
 from ._version import __version__
 
@@ -98,7 +98,8 @@ def new_store(
         if not adata.obs_names.is_unique:
             dup = adata.obs_names[adata.obs_names.duplicated()][0]
             raise ValueError(f"modality {name!r} has duplicate sample {dup!r}; sample keys must be unique")
-    mdata = md.MuData(dict(modalities))
+    with quiet_mudata():
+        mdata = md.MuData(dict(modalities))
     if obs is not None:
         if not obs.index.is_unique:
             dup = obs.index[obs.index.duplicated()][0]
@@ -332,15 +333,16 @@ def read(path: str | os.PathLike, *, format: str | None = None, backed: bool = F
         raise FileNotFoundError(f"no store at {str(path)!r}")
     fmt = _format_of(path, format)
     try:
-        if fmt == "h5mu":
-            mdata = md.read_h5mu(path, backed="r" if backed else False)
-        elif fmt == "zarr":
-            mdata = _read_zarr_lazy(path) if backed else md.read_zarr(path)
-        else:
-            import xarray as xr
+        with quiet_mudata():
+            if fmt == "h5mu":
+                mdata = md.read_h5mu(path, backed="r" if backed else False)
+            elif fmt == "zarr":
+                mdata = _read_zarr_lazy(path) if backed else md.read_zarr(path)
+            else:
+                import xarray as xr
 
-            with xr.open_dataset(path, engine="h5netcdf") as ds:
-                mdata = from_xarray(ds.load())
+                with xr.open_dataset(path, engine="h5netcdf") as ds:
+                    mdata = from_xarray(ds.load())
     except (StoreFormatError, StoreVersionError):
         raise
     except (OSError, KeyError, ValueError, TypeError) as err:
@@ -384,7 +386,8 @@ def _read_zarr_lazy(path: Path) -> md.MuData:
             for layer in group["layers"].keys():
                 adata.layers[layer] = lazy_matrix(group["layers"][layer])
         modalities[name] = adata
-    mdata = md.MuData(modalities)
+    with quiet_mudata():
+        mdata = md.MuData(modalities)
     obs = read_elem(root["obs"])
     for column in obs.columns:
         mdata.obs[column] = obs[column].reindex(mdata.obs_names).array
@@ -601,7 +604,8 @@ def from_xarray(ds: xr.Dataset) -> md.MuData:
             adata.varm[key] = value
         adatas[mod] = adata
 
-    mdata = md.MuData(adatas)
+    with quiet_mudata():
+        mdata = md.MuData(adatas)
     order = samples[samples.isin(mdata.obs_names)]
     if not order.equals(pd.Index(mdata.obs_names)):
         mdata = mdata[order].copy()

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from .. import barcodes as _bc
+from .._compat import quiet_mudata
 
 # Named policies for ``sample_types``.
 SAMPLE_TYPE_POLICIES: dict[str, tuple[str, ...] | None] = {
@@ -22,16 +21,6 @@ SAMPLE_TYPE_POLICIES: dict[str, tuple[str, ...] | None] = {
 }
 
 _TCGA = re.compile(r"^[A-Za-z0-9]{4}-[A-Za-z0-9]{2}-[A-Za-z0-9]{4}")
-
-
-@contextlib.contextmanager
-def quiet_mudata():
-    """Silence mudata's warnings about feature IDs shared between modalities (a gene in rna and cnv is expected
-    in a multi-omics store; feature IDs are unique within each modality)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="var_names are not unique", category=UserWarning)
-        warnings.filterwarnings("ignore", message="var_names is not unique", category=UserWarning)
-        yield
 
 
 def store_to_modify(mdata, copy: bool):
