@@ -270,7 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--n-factors", type=int, default=10)
     fit.add_argument("--engine", choices=["fast", "mofapy2"], default="fast")
     fit.add_argument("--seed", type=int, default=0)
-    fit.add_argument("--convergence", choices=["fast", "medium", "slow"], default="medium")
+    fit.add_argument("--convergence", choices=["auto", "fast", "medium", "slow", "window"], default="auto",
+                     help="stopping rule (default: the window rule with the fast engine, medium with mofapy2)")
     fit.add_argument("--float32", action="store_true", help="fit in single precision")
     fit.add_argument("--mods", nargs="+", help="omics to use (default: all)")
     fit.add_argument("--features-per-omic", type=int, default=2000, help="top-variance features kept per omic")

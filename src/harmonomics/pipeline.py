@@ -49,7 +49,7 @@ SCHEMA: dict[str, Any] = {
         "n_factors": (int, 10, "number of factors"),
         "engine": (str, "fast", "fast or mofapy2"),
         "seed": (int, 0, "random seed"),
-        "convergence": (str, "medium", "fast, medium or slow (mofapy2's modes)"),
+        "convergence": (str, "auto", "auto (window rule for the fast engine, medium for mofapy2), fast, medium, slow or window"),
         "float32": (bool, False, "fit in single precision"),
         "mods": (list, None, "omics to use (default: all)"),
         "features_per_omic": (int, 2000, "top-variance features kept per omic before the fit"),
@@ -145,6 +145,11 @@ def load_config(config: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any]
     validated["out"] = str((base / validated["out"]).resolve())
     if validated["fit"]["engine"] not in ("fast", "mofapy2"):
         raise ConfigError(f"config key 'fit.engine' is {validated['fit']['engine']!r}; allowed: fast, mofapy2")
+    allowed_convergence = ("auto", "fast", "medium", "slow", "window")
+    if validated["fit"]["convergence"] not in allowed_convergence:
+        raise ConfigError(
+            f"config key 'fit.convergence' is {validated['fit']['convergence']!r}; allowed: {', '.join(allowed_convergence)}"
+        )
     return validated
 
 

@@ -446,11 +446,25 @@ def test_progress_bar_follows_iterations_and_elbo(planted, monkeypatch):
 
 
 def test_fast_engine_matches_mofapy2(planted):
-    a = hm.tl.mofa(planted[0], n_factors=3, seed=2, max_iter=60, engine="mofapy2", copy=True)
-    b = hm.tl.mofa(planted[0], n_factors=3, seed=2, max_iter=60, engine="fast", copy=True)
+    a = hm.tl.mofa(planted[0], n_factors=3, seed=2, max_iter=60, engine="mofapy2", convergence="medium", copy=True)
+    b = hm.tl.mofa(planted[0], n_factors=3, seed=2, max_iter=60, engine="fast", convergence="medium", copy=True)
     assert b.uns["mofa"]["engine"] == "fast"
+    assert a.uns["mofa"]["n_iterations"] == b.uns["mofa"]["n_iterations"]
     for k in range(3):
         assert abs(np.corrcoef(a.obsm["mofa"][:, k], b.obsm["mofa"][:, k])[0, 1]) >= 0.999
+
+
+def test_default_stopping_is_the_window_rule_with_the_fast_engine(planted):
+    """convergence="auto": the window rule for the fast engine (fewer iterations), medium for mofapy2."""
+    window = hm.tl.mofa(planted[0], n_factors=3, seed=2, copy=True)
+    medium = hm.tl.mofa(planted[0], n_factors=3, seed=2, convergence="medium", copy=True)
+    assert window.uns["mofa"]["options"]["convergence"] == "window"
+    assert window.uns["mofa"]["converged"] and medium.uns["mofa"]["converged"]
+    assert window.uns["mofa"]["n_iterations"] <= medium.uns["mofa"]["n_iterations"]
+    for k in range(3):  # the same factors
+        assert abs(np.corrcoef(window.obsm["mofa"][:, k], medium.obsm["mofa"][:, k])[0, 1]) >= 0.99
+    with pytest.raises(ValueError, match="window' is the fast engine's stopping rule"):
+        hm.tl.mofa(planted[0], engine="mofapy2", convergence="window")
 
 
 # --------------------------------------------------------------------------------------------------

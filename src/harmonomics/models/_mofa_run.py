@@ -20,7 +20,9 @@ from ._mofa_data import Inputs
 
 logger = logging.getLogger(__name__)
 
-CONVERGENCE_MODES = ("fast", "medium", "slow")
+MOFAPY2_CONVERGENCE_MODES = ("fast", "medium", "slow")
+# "window": the fast engine's stopping rule (docs/engine.md); "auto": window for the fast engine, medium otherwise
+CONVERGENCE_MODES = ("auto", *MOFAPY2_CONVERGENCE_MODES, "window")
 _ITER_ELBO = re.compile(r"^Iteration (\d+): time=[^,]*, ELBO=([^,]+),")
 _ITER = re.compile(r"^Iteration (\d+):")
 
@@ -206,7 +208,8 @@ def build_entry_point(inputs: Inputs, opts: FitOptions, *, bar=None):
         )
         ent.set_train_options(
             iter=opts.max_iter,
-            convergence_mode=opts.convergence,
+            # with the window rule, mofapy2's own test is replaced by the engine's (accelerate(stopping=...))
+            convergence_mode=opts.convergence if opts.convergence in MOFAPY2_CONVERGENCE_MODES else "medium",
             startELBO=opts.start_elbo,
             freqELBO=opts.freq_elbo,
             startSparsity=opts.start_sparsity,
@@ -258,7 +261,12 @@ def run(inputs: Inputs, opts: FitOptions) -> tuple[FitResult, object]:
             from ._fast_engine import accelerate
 
             # xp is explicit: the engine would otherwise pick a visible GPU on its own
-            info = accelerate(ent.model, float32=opts.float32, xp=xp if xp is not None else "numpy")
+            info = accelerate(
+                ent.model,
+                float32=opts.float32,
+                xp=xp if xp is not None else "numpy",
+                stopping="window" if opts.convergence == "window" else None,
+            )
             engine_info = {
                 "backend": str(info.get("backend", "")),
                 "float32": bool(info.get("float32", opts.float32)),

@@ -129,6 +129,10 @@ def _fit(
             "the fast engine (harmonomics.models._fast_engine) is not available; fitting with mofapy2's own updates"
         )
         engine = "mofapy2"
+    if convergence == "auto":
+        convergence = "window" if engine == "fast" else "medium"
+    if convergence == "window" and engine != "fast":
+        raise ValueError("convergence='window' is the fast engine's stopping rule; use engine='fast' or a mofapy2 mode")
     mods = resolve_mods(mdata, mods)
     liks = resolve_likelihoods(mods, likelihoods)
     inputs = build_inputs(mdata, mods, liks, groups_key)
@@ -287,7 +291,7 @@ def mofa(
     groups_key: str | None = None,
     scale_views: bool = True,
     seed: int = 0,
-    convergence: str = "medium",
+    convergence: str = "auto",
     max_iter: int = 1000,
     init: str = "pca",
     float32: bool = False,
@@ -321,8 +325,11 @@ def mofa(
     seed
         Seed of mofapy2's initialisation. Same seed, same result.
     convergence
-        mofapy2 convergence mode: ``"fast"``, ``"medium"`` or ``"slow"`` (relative ELBO change thresholds
-        0.0005 %, 0.00005 %, 0.000005 %).
+        When to stop. ``"auto"`` (default): ``"window"`` with the fast engine, ``"medium"`` with mofapy2.
+        ``"fast"``, ``"medium"``, ``"slow"``: mofapy2's modes (relative ELBO change thresholds 0.0005 %,
+        0.00005 %, 0.000005 %). ``"window"`` (fast engine only): the relative ELBO change per iteration over a
+        window of 10 iterations below 5e-7 at two consecutive checks; it recovers what ``"medium"`` recovers
+        in about 40 % fewer iterations (docs/engine.md).
     max_iter
         Maximum number of iterations.
     init
@@ -835,7 +842,7 @@ def mofa_stability(
         "likelihoods": None,
         "groups_key": None,
         "scale_views": True,
-        "convergence": "medium",
+        "convergence": "auto",
         "max_iter": 1000,
         "float32": False,
         "gpu": False,

@@ -1,0 +1,272 @@
+"""Tests of the fast factor engine (``harmonomics.models._fast_engine``) against plain mofapy2."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+pytest.importorskip("mofapy2")
+
+from harmonomics.models._fast_engine import EngineError, StoppingRule, accelerate
+from harmonomics.models._fast_sim import build, fit, recovery, simulate
+from harmonomics.models._memory import estimate_memory, memory_breakdown
+
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::RuntimeWarning"),  # mofapy2 log/exp of zero spike probabilities
+    pytest.mark.filterwarnings("ignore::FutureWarning:sklearn.*"),
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:sklearn.*"),
+]
+
+# small problem of the issue: N=120, a few views incl. one bernoulli, 10% missing samples, K=5
+VIEWS = (80, 50, 40)
+LIKS = ("gaussian", "gaussian", "bernoulli")
+FAST_OPTS = {
+    "n_factors": 5,
+    "seed": 1,
+    "maxiter": 200,
+    "convergence_mode": "medium",
+    "freq_elbo": 1,
+    "start_sparsity": 1,
+}
+
+
+def _assert_equivalent(ref, new, *, min_corr=0.999, elbo_rtol=1e-6, min_checked=2):
+    # same iteration count
+    assert new.n_iter == ref.n_iter
+    # ELBO trace (every evaluated iteration) to 1e-6 relative
+    assert ref.elbo.shape == new.elbo.shape
+    ok = ~np.isnan(ref.elbo)
+    np.testing.assert_array_equal(ok, ~np.isnan(new.elbo))
+    rel = np.abs(new.elbo[ok] - ref.elbo[ok]) / np.abs(ref.elbo[ok])
+    assert rel.max() <= elbo_rtol
+    # factors, matched by index (same initialisation): |corr| >= 0.999 for every non-degenerate factor
+    assert new.Z.shape == ref.Z.shape
+    n_checked = 0
+    for k in range(ref.Z.shape[1]):
+        a, b = ref.Z[:, k], new.Z[:, k]
+        if a.std() < 1e-10 and b.std() < 1e-10:  # factor switched off in both (spike-and-slab)
+            continue
+        assert abs(np.corrcoef(a, b)[0, 1]) >= min_corr, f"factor {k}"
+        n_checked += 1
+    assert n_checked >= min_checked
+    for wa, wb in zip(ref.W, new.W):
+        assert wa.shape == wb.shape
+
+
+@pytest.fixture(scope="module")
+def small():
+    return simulate(120, VIEWS, LIKS, n_factors=4, missing_fraction=0.1, seed=3)
+
+
+@pytest.fixture(scope="module")
+def small_ref(small):
+    return fit(small.data, small.likelihoods, engine="mofapy2", **FAST_OPTS)
+
+
+@pytest.fixture(scope="module")
+def small_fast(small):
+    return fit(small.data, small.likelihoods, engine="fast", **FAST_OPTS)
+
+
+def test_equivalence_float64(small, small_ref, small_fast):
+    _assert_equivalent(small_ref, small_fast)
+    # in float64 the updates are the same equations: agreement to round-off, not just 1e-6
+    np.testing.assert_allclose(small_fast.Z, small_ref.Z, atol=1e-8)
+    for wa, wb in zip(small_ref.W, small_fast.W):
+        np.testing.assert_allclose(wb, wa, atol=1e-8)
+    # planted factors are recovered equally
+    np.testing.assert_allclose(recovery(small.Z, small_fast.Z), recovery(small.Z, small_ref.Z), atol=1e-6)
+    info = small_fast.engine_info
+    assert info["engine"] == "fast" and info["views"] == ["gaussian", "gaussian", "bernoulli"]
+    assert info["backend"] in ("numpy", "cupy")
+
+
+def test_variance_explained_matches(small_ref, small_fast):
+    m0, m1 = small_ref.extra["ent"].model, small_fast.extra["ent"].model
+    for total in (False, True):
+        a, b = m0.calculate_variance_explained(total=total), m1.calculate_variance_explained(total=total)
+        for x, y in zip(a, b):
+            np.testing.assert_allclose(y, x, atol=1e-10)
+
+
+def test_equivalence_groups_scattered_spikeslab_factors():
+    """Two groups, scattered missing entries, spike-and-slab + ARD on the factors, mofapy2 default schedule."""
+    sim = simulate(120, (60, 40, 30), LIKS, n_factors=4, seed=5, scattered_fraction=0.05)
+    groups = np.array(["b"] * 70 + ["a"] * 50)  # unsorted names: group index != order in the data
+    opts = dict(FAST_OPTS, groups=groups, spikeslab_factors=True, ard_factors=True, maxiter=120)
+    ref = fit(sim.data, sim.likelihoods, engine="mofapy2", **opts)
+    new = fit(sim.data, sim.likelihoods, engine="fast", **opts)
+    _assert_equivalent(ref, new)
+    np.testing.assert_allclose(new.Z, ref.Z, atol=1e-8)
+
+
+def test_equivalence_ard_weights_poisson_weighted_views():
+    """ARD-only weights (W_Node), a poisson view (Seeger pseudo-data) and weight_views=True."""
+    sim = simulate(
+        100, (60, 40, 30), ("gaussian", "poisson", "bernoulli"), n_factors=3, seed=7, scattered_fraction=0.02
+    )
+    opts = dict(FAST_OPTS, spikeslab_weights=False, weight_views=True, maxiter=40)
+    ref = fit(sim.data, sim.likelihoods, engine="mofapy2", **opts)
+    new = fit(sim.data, sim.likelihoods, engine="fast", **opts)
+    _assert_equivalent(ref, new)
+
+
+def test_float32_recovers_same_factors(small, small_fast):
+    new = fit(small.data, small.likelihoods, engine="fast", float32=True, **FAST_OPTS)
+    assert new.engine_info["float32"] is True
+    for k in range(small_fast.Z.shape[1]):
+        a, b = small_fast.Z[:, k], new.Z[:, k]
+        if a.std() < 1e-10:
+            continue
+        assert abs(np.corrcoef(a, b)[0, 1]) >= 0.999
+    np.testing.assert_allclose(recovery(small.Z, new.Z), recovery(small.Z, small_fast.Z), atol=1e-3)
+    e32, e64 = new.elbo[~np.isnan(new.elbo)][-1], small_fast.elbo[~np.isnan(small_fast.elbo)][-1]
+    assert abs(e32 - e64) <= 1e-4 * abs(e64)
+    # parameters stay float64
+    assert new.Z.dtype == np.float64
+
+
+def test_no_n_by_d_by_k_allocation():
+    """Training allocates far less than one N x D x K array (and less than mofapy2's N x D temporaries)."""
+    N, views, K = 500, (2500, 500), 10
+    sim = simulate(N, views, ("gaussian", "gaussian"), n_factors=5, seed=11, scattered_fraction=0.001)
+    ent = build(sim.data, sim.likelihoods, n_factors=K, maxiter=4, nostop=True, freq_elbo=1)
+    accelerate(ent.model)
+    import contextlib
+    import io
+
+    tracemalloc.start()
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            ent.run()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    ndk = N * max(views) * K * 8
+    nd = N * max(views) * 8
+    assert peak < ndk / 10
+    assert peak < nd / 2  # not even one N x D float64 temporary of the largest view
+
+
+def test_window_stopping_rule(small):
+    opts = dict(FAST_OPTS, maxiter=400)
+    res = fit(
+        small.data,
+        small.likelihoods,
+        engine="fast",
+        stopping={"tol": 1e-4, "window": 5, "min_iter": 10},
+        **opts,
+    )
+    state = res.engine_info["stopping_state"]
+    assert res.engine_info["stopping"]["rule"] == "elbo_window"
+    assert state["stopped_at"] is not None and 10 <= state["stopped_at"] < 400
+    assert res.n_iter == state["stopped_at"]
+    assert len(state["trace"]) >= res.n_iter  # ELBO recorded at every evaluation (freqELBO=1)
+    assert state["rates"][-1][1] < 1e-4
+    # a tighter tolerance never stops earlier
+    res2 = fit(
+        small.data,
+        small.likelihoods,
+        engine="fast",
+        stopping=StoppingRule(tol=1e-6, window=5, min_iter=10),
+        **opts,
+    )
+    assert res2.n_iter >= res.n_iter
+
+
+@pytest.fixture(scope="module")
+def unbuilt_model(small):
+    """A built, never accelerated model: argument validation happens before accelerate() touches it."""
+    return build(small.data, small.likelihoods, n_factors=3, maxiter=3).model
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["sometimes", {"tol": -1}, {"window": 0}, {"patience": 1.5}, {"min_iter": -3}, {"bogus": 1}, 3],
+)
+def test_bad_stopping(bad, unbuilt_model):
+    with pytest.raises(ValueError):
+        accelerate(unbuilt_model, stopping=bad)
+    assert not hasattr(unbuilt_model, "_hm_engine")
+
+
+def test_bad_inputs(small, unbuilt_model):
+    with pytest.raises(TypeError, match="BayesNet"):
+        accelerate(object())
+    with pytest.raises(TypeError, match="float32"):
+        accelerate(unbuilt_model, float32="yes")
+    with pytest.raises(ValueError, match="xp"):
+        accelerate(unbuilt_model, xp="tensorflow")
+    with pytest.raises(ValueError, match="xp"):
+        accelerate(unbuilt_model, xp=42)
+    assert not hasattr(unbuilt_model, "_hm_engine")
+    ent = build(small.data, small.likelihoods, n_factors=3, maxiter=3)
+    accelerate(ent.model, xp="numpy")
+    with pytest.raises(EngineError, match="already accelerated"):
+        accelerate(ent.model)
+    ent2 = build(small.data, small.likelihoods, n_factors=3, maxiter=3)
+    ent2.model.trained = True
+    with pytest.raises(EngineError, match="already trained"):
+        accelerate(ent2.model)
+
+
+def test_stochastic_refused(unbuilt_model):
+    from mofapy2.core.BayesNet import StochasticBayesNet
+
+    stoch = StochasticBayesNet(unbuilt_model.dim, unbuilt_model.nodes)
+    with pytest.raises(EngineError, match="stochastic"):
+        accelerate(stoch)
+
+
+def test_estimate_memory():
+    brca = (1000, [5000, 5000, 200, 2000, 200], 15)
+    liks = ["gaussian"] * 4 + ["bernoulli"]
+    fast = memory_breakdown(*brca, engine="fast", likelihoods=liks)
+    ref = memory_breakdown(*brca, engine="mofapy2", likelihoods=liks)
+    assert fast["train"] < ref["train"]
+    assert estimate_memory(*brca, likelihoods=liks) <= estimate_memory(
+        *brca, engine="mofapy2", likelihoods=liks
+    )
+    assert estimate_memory(*brca, True) >= estimate_memory(*brca, False)  # float32 adds a float32 copy
+    assert estimate_memory(2000, [5000], 15) > estimate_memory(1000, [5000], 15)
+    # order of magnitude: data are 1000 x 12400 float64 = 99 MB; the PCA initialisation holds a few copies
+    assert 2e8 < estimate_memory(*brca) < 2e9
+    assert isinstance(estimate_memory(10, 5, 2), int)
+
+
+@pytest.mark.parametrize(
+    "args,kw",
+    [
+        ((0, [10], 2), {}),
+        ((10, [], 2), {}),
+        ((10, [10, -1], 2), {}),
+        ((10, [10], 0), {}),
+        ((10, "abc", 2), {}),
+        ((10, [10], 2), {"engine": "gpu"}),
+        ((10, [10], 2), {"likelihoods": ["gaussian", "gaussian"]}),
+        ((10, [10], 2), {"likelihoods": ["zero_inflated"]}),
+        ((True, [10], 2), {}),
+    ],
+)
+def test_estimate_memory_bad_inputs(args, kw):
+    with pytest.raises(ValueError):
+        estimate_memory(*args, **kw)
+
+
+@pytest.mark.gpu
+def test_gpu_equivalence(small, small_ref):
+    cupy = pytest.importorskip("cupy")
+    try:
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            pytest.skip("no CUDA device")
+    except Exception as err:  # noqa: BLE001
+        pytest.skip(f"no usable CUDA device ({err})")
+    new = fit(small.data, small.likelihoods, engine="fast", xp=cupy, **FAST_OPTS)
+    assert new.engine_info["backend"] == "cupy"
+    _assert_equivalent(small_ref, new)
+    new32 = fit(small.data, small.likelihoods, engine="fast", xp=cupy, float32=True, **FAST_OPTS)
+    for k in range(small_ref.Z.shape[1]):
+        if small_ref.Z[:, k].std() > 1e-10:
+            assert abs(np.corrcoef(small_ref.Z[:, k], new32.Z[:, k])[0, 1]) >= 0.999
