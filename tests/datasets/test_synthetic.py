@@ -15,7 +15,6 @@ import pytest
 
 from harmonomics.datasets._synthetic import SyntheticCohort, write_synthetic_cohort
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
 _CPU_SECONDS: dict[str, float] = {}
@@ -121,7 +120,7 @@ def test_deterministic(tmp_path):
     assert da["truth/patients.tsv"] != dc["truth/patients.tsv"]
 
 
-def test_gdc_mess_present(cohort):
+def test_gdc_mess_present(cohort, shared_data):
     sheet = _sheet(cohort)
     assert list(sheet.columns) == [
         "File ID",
@@ -187,7 +186,7 @@ def test_gdc_mess_present(cohort):
     lines = _lines(cohort.gdc / maf["File ID"] / maf["File Name"])
     assert lines[0] == "#version gdc-1.0.0"
     header = next(x for x in lines if not x.startswith("#")).split("\t")
-    expected = (SHARED / "formats" / "gdc_masked_maf_columns.tsv").read_text().strip().split("\t")
+    expected = (shared_data / "formats" / "gdc_masked_maf_columns.tsv").read_text().strip().split("\t")
     assert header == expected and len(header) == 140
     # RPPA panels differ between batches
     rppa = sheet[sheet["Data Type"] == "Protein Expression Quantification"]
@@ -306,8 +305,8 @@ def test_layouts_agree(cohort):
     assert (cb.index.astype(str).isin(genes["entrez"])).all()
 
 
-def test_pam50_expression_follows_centroids(cohort):
-    cent = pd.read_csv(SHARED / "pam50" / "pam50_centroids.tsv", sep="\t", index_col=0)
+def test_pam50_expression_follows_centroids(cohort, shared_data):
+    cent = pd.read_csv(shared_data / "pam50" / "pam50_centroids.tsv", sep="\t", index_col=0)
     xe = pd.read_csv(cohort.xena / "HiSeqV2", sep="\t", index_col=0)
     pts = _truth(cohort, "patients.tsv").set_index("patient")
     cols = [c for c in xe.columns if c.endswith("-01")]
