@@ -168,3 +168,17 @@ def test_snakemake_runs_the_synthetic_gdc_cohort(tmp_path):
     mdata = hm.store.read(folder / "annotated.h5mu")
     assert "mofa" in mdata.obsm and mdata.uns["harmonomics_annotate"]["pam50"] == "done"
     shutil.rmtree(tmp_path / "synthetic")
+
+
+def test_run_with_methylation_streamed_to_zarr(tmp_path):
+    """A cohort read with stream={"meth": ...}: the fit loads only the selected probes from the zarr store."""
+    cohort = hm.datasets.write_synthetic_cohort(tmp_path / "synthetic", n_patients=40, seed=5, layouts=("gdc",))
+    options = {"stream": {"meth": str(tmp_path / "meth.zarr")}, "omics": ["rna", "meth", "prot"]}
+    path = _write_config(tmp_path, {"s": {"source": "gdc", "path": str(cohort.gdc), "options": options}},
+                         export={"formats": ["tsv"]}, annotate={"immune": False})
+    folder = pipeline.run(path)["s"]
+    loaded = hm.store.read(folder / "loaded.h5mu")
+    assert "meth" not in loaded.mod and (tmp_path / "meth.zarr").is_dir()
+    fitted = hm.store.read(folder / "fitted.h5mu")
+    assert "meth" in fitted.uns["mofa"]["views"]
+    assert fitted["meth"].n_vars == FAST_FIT["features_per_omic"]

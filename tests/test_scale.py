@@ -136,3 +136,15 @@ def test_read_gdc_streams_methylation_to_zarr(tmp_path):
     assert len(dropped) and dropped["reason"].str.len().gt(0).all()  # the aliquot choice is explained
     with pytest.raises(ValueError, match="stream supports the omics"):
         hm.io.read_gdc(cohort.gdc, stream={"prot": tmp_path / "prot.zarr"})
+
+
+def test_select_features_out_of_core_loads_only_the_selection(methylation_files, tmp_path):
+    files, _, truth = methylation_files
+    out = stream_to_zarr(files, tmp_path / "meth.zarr")
+    lazy = hm.store.read(out, backed=True)
+    eager = hm.store.read(out)
+    hm.pp.select_features(lazy, n_top=150, subset=True)
+    hm.pp.select_features(eager, n_top=150, subset=True)
+    assert isinstance(lazy["meth"].X, np.ndarray)  # the selected probes, now in memory
+    assert list(lazy["meth"].var_names) == list(eager["meth"].var_names)
+    np.testing.assert_array_equal(lazy["meth"].X, eager["meth"].X)

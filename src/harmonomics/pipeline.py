@@ -237,6 +237,7 @@ def fit_step(mdata, fit: Mapping[str, Any]) -> None:
     """Feature selection then the factor model, written into ``mdata`` (key ``mofa``)."""
     import harmonomics as hm
 
+    _add_streamed_omics(mdata, fit["features_per_omic"])
     mods = fit.get("mods") or list(mdata.mod)
     missing = [m for m in mods if m not in mdata.mod]
     if missing:
@@ -277,6 +278,24 @@ def _transfer_results(target, source, run) -> None:
             target.obsm[key] = expanded
     for key in set(source.uns.keys()) - before[2]:
         target.uns[key] = source.uns[key]
+
+
+def _add_streamed_omics(mdata, n_top: int) -> None:
+    """Bring omics that the reader streamed to zarr (``read_gdc(stream=...)``) into the store for the fit.
+
+    Their feature variances are computed out of core and only the ``n_top`` most variable features are loaded.
+    """
+    import harmonomics as hm
+    from .pp._harmonize import replace_modalities
+
+    streamed = dict(mdata.uns.get(_keys.UNS_PROVENANCE, {}).get("streamed", {}) or {})
+    for omic, path in streamed.items():
+        if omic in mdata.mod:
+            continue
+        lazy = hm.store.read(path, backed=True)
+        hm.pp.select_features(lazy, n_top=n_top, subset=True)
+        logger.info("%s: %d most variable features loaded from the streamed store %s", omic, lazy[omic].n_vars, path)
+        replace_modalities(mdata, {omic: lazy[omic]})
 
 
 def annotate_step(mdata, annotate: Mapping[str, Any], *, expression=None) -> dict[str, str]:

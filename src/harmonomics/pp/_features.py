@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -11,6 +11,7 @@ import pandas as pd
 from .. import _keys
 from .._errors import MissingResultError
 from ._harmonize import replace_modalities, store_to_modify
+from ._outofcore import _is_dask, feature_stats
 
 if TYPE_CHECKING:  # pragma: no cover
     import mudata as md
@@ -24,12 +25,14 @@ def select_features(
     balance: bool = False,
     subset: bool = False,
     key_added: str = "highly_variable",
+    client: Any = None,
     copy: bool = False,
 ) -> md.MuData | None:
     """Mark (or keep) the most variable features of each omic.
 
-    Variance is computed over the samples present in each modality, ignoring NaN; features with fewer than
-    two observed values or zero variance are never selected.
+    Variance is computed over the samples present in each modality, ignoring NaN (by
+    :func:`harmonomics.pp.feature_stats`, out of core for dask-backed omics); features with fewer than two observed
+    values or zero variance are never selected.
 
     Parameters
     ----------
@@ -47,6 +50,10 @@ def select_features(
         Drop the unselected features instead of only marking them.
     key_added
         Name of the boolean ``var`` column.
+    client
+        A ``dask.distributed.Client`` for the variance of dask-backed omics (a store opened with
+        ``hm.store.read(path, backed=True)``): those are computed out of core, and with ``subset=True`` only the
+        selected features are loaded into memory.
     copy
         Return a modified copy.
 
@@ -75,15 +82,8 @@ def select_features(
         raise ValueError(f"n_top must be positive, got {n_top!r}")
     variances = {}
     for m in wanted:
-        X = mdata.mod[m].X
-        X = X.toarray() if hasattr(X, "toarray") else np.asarray(X, dtype=np.float64)
-        n_obs = np.isfinite(X).sum(axis=0)
-        var = np.full(X.shape[1], np.nan)
-        ok = n_obs >= 2
-        if ok.any():
-            Y = np.where(np.isfinite(X[:, ok]), X[:, ok], np.nan)
-            mean = np.nanmean(Y, axis=0)
-            var[ok] = np.nansum((Y - mean) ** 2, axis=0) / (n_obs[ok] - 1)
+        # one implementation for numpy and dask matrices: out of core on a lazily opened zarr store
+        var = feature_stats(mdata, mod=m, client=client)["variance"].to_numpy()
         variances[m] = np.where(np.isfinite(var) & (var > 0), var, np.nan)
     if balance and wanted:
         informative = min(int(np.isfinite(v).sum()) for v in variances.values())
@@ -102,6 +102,8 @@ def select_features(
         wanted[m] = int(chosen.sum())
         if subset:
             replaced[m] = a[:, chosen].copy()
+            if _is_dask(replaced[m].X):  # only the selected features are read from disk
+                replaced[m].X = np.asarray(replaced[m].X.compute())
             if (~chosen).any():
                 dropped_rows.append({"level": "feature", "item": f"{int((~chosen).sum())} features", "omic": m,
                                      "sample": "", "action": "dropped",
