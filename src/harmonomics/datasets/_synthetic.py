@@ -81,7 +81,7 @@ def write_synthetic_cohort(
     n_factors: int = 5,
     mess: bool = True,
     compresslevel: int = 1,
-    annotations: bool = False,
+    annotations: bool = True,
     overwrite: bool = False,
 ) -> SyntheticCohort:
     """Write one synthetic breast-cancer cohort in several public layouts, plus its ground truth.

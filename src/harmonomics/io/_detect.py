@@ -174,6 +174,9 @@ def detect_text(text: str, path: str | PathLike = "<text>", *, truncated: bool =
         return "firehose_clinical"
     if first == "annotation_id" or "annotation" in first.lower() and "notes" in text.lower()[:2000]:
         return "gdc_annotations"
+    header_cells = set(text.split("\n", 1)[0].split("\t"))
+    if {"entity_submitter_id", "category", "classification"} <= header_cells:  # annotations.txt beside a file
+        return "gdc_annotations"
     # plain delimited table: several columns, numbers in the body
     for sep in ("\t", ",", ";"):
         cells = body[0].split(sep)
