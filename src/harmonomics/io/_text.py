@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import re
 import zlib
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from os import PathLike
@@ -135,7 +136,8 @@ def require_columns(tf: TextFile, header: Sequence[str], required: Sequence[str]
             path=tf.path,
             line=tf.header_line,
         )
-    dupes = sorted({c for c in header if header.count(c) > 1 and c in required})
+    counts = Counter(header)
+    dupes = sorted(c for c in set(required) if counts[c] > 1)
     if dupes:
         raise FormatError(f"duplicate column(s) {dupes} in the header of {what}", path=tf.path, line=tf.header_line)
 
