@@ -14,6 +14,7 @@ import pandas as pd
 
 from .. import _keys
 from .._errors import FormatError, InsufficientMemoryError, MissingResultError
+from ._memory import estimate_memory
 
 logger = logging.getLogger(__name__)
 
@@ -236,45 +237,6 @@ def _check_view(m: str, mat: np.ndarray, feats: list[str], lik: str) -> None:
         )
 
 
-def estimate_memory(
-    n_samples: int,
-    n_features_per_view: Sequence[int],
-    n_factors: int,
-    float32: bool = False,
-    *,
-    engine: str = "fast",
-    likelihoods: Sequence[str] | None = None,
-) -> int:
-    """Bytes a fit needs: the fast engine's estimate when available, else a conservative mofapy2 model.
-
-    mofapy2 keeps, per view, the data, its mask, the expanded noise precision and a few N x D temporaries
-    during the updates (about 8 N x D arrays), plus O((N + D) K) factor/weight moments.
-    """
-    try:
-        from ._memory import estimate_memory as _estimate
-    except ImportError:
-        _estimate = None
-    if _estimate is not None:
-        try:
-            return int(
-                _estimate(
-                    n_samples,
-                    list(n_features_per_view),
-                    n_factors,
-                    float32=float32,
-                    engine=engine,
-                    likelihoods=None if likelihoods is None else list(likelihoods),
-                )
-            )
-        except TypeError:  # an estimator without the engine/likelihoods keywords
-            return int(_estimate(n_samples, list(n_features_per_view), n_factors, float32=float32))
-    item = 4 if float32 else 8
-    d = int(sum(n_features_per_view))
-    n = int(n_samples)
-    k = int(n_factors)
-    return int(item * (8 * n * d + 6 * (n + d) * k + 4 * k * k * len(n_features_per_view)) + 64 * 2**20)
-
-
 def available_memory() -> int:
     """Bytes of memory available now (psutil)."""
     import psutil
@@ -303,7 +265,10 @@ def check_memory(
     """
     need = int(
         MEMORY_MARGIN
-        * estimate_memory(n_samples, n_features_per_view, n_factors, float32, engine=engine, likelihoods=likelihoods)
+        * estimate_memory(
+            n_samples, list(n_features_per_view), n_factors, float32, engine=engine,
+            likelihoods=None if likelihoods is None else list(likelihoods),
+        )
     )
     have = available_memory()
     if need > have:
