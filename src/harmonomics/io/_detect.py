@@ -76,6 +76,7 @@ def detect_format(path: str | PathLike) -> str:
     return detect_text(text, path, truncated=len(text) >= 65536)
 
 
+SNIFF_LINES = 64
 SNIFF_BYTES = 16_384
 """How much of a file's beginning :func:`detect_bytes` reads: every header we recognise fits well within it."""
 
@@ -90,8 +91,9 @@ def detect_text(text: str, path: str | PathLike = "<text>", *, truncated: bool =
     path = Path(path)
     if not text.strip():
         raise EmptyInputError("the file holds only whitespace", path=path)
-    lines = text.split("\n", 200)
-    if len(lines) > 200 or (len(lines) > 1 and truncated):
+    # the comment preamble, the header and a few rows decide the format: no need to split the whole window
+    lines = text.split("\n", SNIFF_LINES)
+    if len(lines) > SNIFF_LINES or (len(lines) > 1 and truncated):
         lines = lines[:-1]  # the rest of the text, or a last line cut by the sniffing window
     lines = [ln.rstrip("\r") for ln in lines]
     stripped = text.lstrip()
