@@ -1048,40 +1048,28 @@ def write_cbioportal(ctx: Context) -> Path:
             ],
         )
         case_lists["methylation_hm450"] = ("Samples with methylation data (HM450)", cols)
-    if "prot" in ctx.omics:
-        rows = ctx.chosen_primary("prot")
+    # single-ID matrices: (omic, value field, transform, ID column, header label, profile, meta, case list)
+    simple_matrices = [
+        ("prot", "value", None, "composite", "Composite.Element.REF", "rppa",
+         ("PROTEIN_LEVEL", "LOG2-VALUE", "rppa"), "Protein expression (RPPA)", "Protein expression (RPPA)",
+         "Samples with protein data (RPPA)"),
+        ("mirna", "rpm", lambda v: np.log2(v + 1), "mirna", "Hugo_Symbol", "mirna",
+         ("MRNA_EXPRESSION", "CONTINUOUS", "mirna"), "microRNA expression", "miRNA expression, log2(RPM + 1)",
+         "Samples with microRNA data"),
+    ]
+    for omic, value_field, transform, id_column, label, profile, kind, name, description, case_text in simple_matrices:
+        if omic not in ctx.omics:
+            continue
+        rows = ctx.chosen_primary(omic)
         cols = rows["sample"].tolist()
-        f = ctx.data["prot"].features
-        vals = ctx.data["prot"].obs["value"][rows["row"].to_numpy()].T
-        ids = [f["composite"].tolist()]
-        path = root / "data_rppa.txt"
-        write_matrix(path, ["Composite.Element.REF"] + cols, ids, vals, 4)
-        _matrix_spots(ctx, "cbioportal", "prot", path, ids[0], cols, vals, 4, "rppa")
-        _profile_meta(
-            root,
-            "rppa",
-            ("PROTEIN_LEVEL", "LOG2-VALUE", "rppa"),
-            "Protein expression (RPPA)",
-            "Protein expression (RPPA)",
-        )
-        case_lists["rppa"] = ("Samples with protein data (RPPA)", cols)
-    if "mirna" in ctx.omics:
-        rows = ctx.chosen_primary("mirna")
-        cols = rows["sample"].tolist()
-        f = ctx.data["mirna"].features
-        vals = np.log2(ctx.data["mirna"].obs["rpm"][rows["row"].to_numpy()].T + 1)
-        ids = [f["mirna"].tolist()]
-        path = root / "data_mirna.txt"
-        write_matrix(path, ["Hugo_Symbol"] + cols, ids, vals, 4)
-        _matrix_spots(ctx, "cbioportal", "mirna", path, ids[0], cols, vals, 4, "mirna")
-        _profile_meta(
-            root,
-            "mirna",
-            ("MRNA_EXPRESSION", "CONTINUOUS", "mirna"),
-            "microRNA expression",
-            "miRNA expression, log2(RPM + 1)",
-        )
-        case_lists["mirna"] = ("Samples with microRNA data", cols)
+        vals = ctx.data[omic].obs[value_field][rows["row"].to_numpy()].T
+        vals = transform(vals) if transform is not None else vals
+        ids = [ctx.data[omic].features[id_column].tolist()]
+        path = root / f"data_{profile}.txt"
+        write_matrix(path, [label] + cols, ids, vals, 4)
+        _matrix_spots(ctx, "cbioportal", omic, path, ids[0], cols, vals, 4, profile)
+        _profile_meta(root, profile, kind, name, description)
+        case_lists[profile] = (case_text, cols)
     if "mut" in ctx.omics:
         rows = ctx.chosen_primary("mut")
         cols = rows["sample"].tolist()
