@@ -87,15 +87,29 @@ def decompress(path: Path, raw: bytes) -> bytes:
     return raw
 
 
-def parallel_map(func: Callable, items: Sequence, *, desc: str) -> list:
+def parallel_map(func: Callable, items: Sequence, *, desc: str, unit: str = "file") -> list:
     """Map ``func`` over ``items`` with a thread pool (pyarrow and hashlib release the GIL)."""
     from .._progress import progress
 
     n_jobs = max(1, min(settings.n_jobs, len(items)))
-    if n_jobs == 1 or len(items) < 4:
-        return [func(x) for x in progress(items, desc=desc, total=len(items), unit="file")]
+    if n_jobs == 1:
+        return [func(x) for x in progress(items, desc=desc, total=len(items), unit=unit)]
     with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-        return list(progress(pool.map(func, items), desc=desc, total=len(items), unit="file"))
+        return list(progress(pool.map(func, items), desc=desc, total=len(items), unit=unit))
+
+
+def _all_same_features(features: list) -> bool:
+    """Whether every file lists the same features in the same order (files of a batch share one array)."""
+    from ._parsers import same_values
+
+    ref = features[0]
+    checked = {id(ref)}
+    for f in features[1:]:
+        if id(f) not in checked:
+            if not same_values(f, ref):
+                return False
+            checked.add(id(f))
+    return True
 
 
 def stack_profiles(omic: str, items: list[tuple[str, str, Any]], *, analyte_kind: str | None,
@@ -105,7 +119,7 @@ def stack_profiles(omic: str, items: list[tuple[str, str, Any]], *, analyte_kind
     ``items`` are ``(aliquot, source file, Profile)``. Without ``outer``, every file must list the same
     features (a file with fewer rows is reported as truncated); with ``outer`` features are joined outer.
     """
-    from ._parsers import as_numpy, same_values
+    from ._parsers import as_numpy
 
     ref = items[0][2]
     ref_np = as_numpy(ref.features)
@@ -113,7 +127,7 @@ def stack_profiles(omic: str, items: list[tuple[str, str, Any]], *, analyte_kind
     if not ref_features.is_unique:
         dup = ref_features[ref_features.duplicated()][0]
         raise FormatError(f"duplicate feature {dup!r}; expected each feature once", path=items[0][1])
-    same = all(p.features is ref.features or same_values(p.features, ref.features) for _, _, p in items)
+    same = _all_same_features([p.features for _, _, p in items])
     if same:
         features = ref_features
         values = np.empty((len(items), len(features)), dtype=np.float64)

@@ -21,6 +21,7 @@ from .._errors import (
     UnknownFormatError,
 )
 from . import _parsers as P
+from ._batch import parse_many, parse_one
 from ._build import (
     Block,
     Report,
@@ -156,12 +157,7 @@ def read_gdc(
     report = Report()
     wanted = set(omics) if omics is not None else None
 
-    # 1. read, hash, recognise and parse every file (one pass over the bytes, in parallel threads)
-    import threading
-
-    annotated: set[str] = set()
-    annotated_lock = threading.Lock()
-
+    # 1. read, hash and recognise every file (one pass over the bytes, in parallel threads)
     stream = {omic: Path(target) for omic, target in (stream or {}).items()}
     unknown_stream = sorted(set(stream) - {_keys.METH, _keys.RNA})
     if unknown_stream:
@@ -194,14 +190,6 @@ def read_gdc(
                     "copy number, segments, methylation betas, RPPA, miRNA, clinical.tsv, sample sheet, metadata)",
                     path=path, line=1)
             fmt = hint
-        parser = _PARSERS.get(fmt)
-        omic = _DATA_FORMATS.get(fmt)
-        if parser is not None and (wanted is None or omic in wanted):
-            # feature annotation (gene names, types, positions) is read from one file of each type only
-            with annotated_lock:
-                annotate = fmt not in annotated
-                annotated.add(fmt)
-            return path, md5, size, fmt, parser(path, data, tuple(rna_layers), maf_columns, annotate=annotate)
         return path, md5, size, fmt, data
 
     loaded = parallel_map(_safe(load, strict), paths, desc="GDC files")
@@ -218,6 +206,14 @@ def read_gdc(
         if hint is not None and hint != fmt:
             report.add("file", str(path), _DATA_FORMATS[fmt], "", "renamed",
                        f"the file name suggests {FORMATS[hint][2]} but the content is {FORMATS[fmt][2]}; read as the latter")
+    # 2. parse: all files of one format in one pyarrow pass (io/_batch.py), the formats in parallel threads
+    parsed_formats = [fmt for fmt in by_format if fmt in _PARSED and (wanted is None or _DATA_FORMATS[fmt] in wanted)
+                      and _DATA_FORMATS[fmt] not in stream]
+    parsed = parallel_map(
+        lambda fmt: parse_many(fmt, by_format[fmt], rna_layers=tuple(rna_layers), maf_columns=maf_columns),
+        parsed_formats, desc="GDC formats", unit="format")
+    for fmt, objects in zip(parsed_formats, parsed, strict=True):
+        by_format[fmt] = [(path, obj) for (path, _), obj in zip(by_format[fmt], objects, strict=True)]
     sheet = _read_sheets(by_format.pop("gdc_sample_sheet", []), sample_sheet)
     meta = _read_metadata(by_format.pop("gdc_metadata", []))
     clin_files = by_format.pop("gdc_clinical", [])
@@ -231,10 +227,10 @@ def read_gdc(
         raise EmptyInputError("no GDC data files found (STAR counts, MAF, copy number, methylation, RPPA, miRNA); "
                               f"found formats {sorted({r[3] for r in records})}", path=folder)
 
-    # 2. projects
+    # 3. projects
     _check_projects(sheet, meta, clin_files, folder)
 
-    # 3. which aliquot each file belongs to
+    # 4. which aliquot each file belongs to
     sheet_records = [] if sheet is None else sheet.to_dict("records")
     sheet_by_id = {r["File ID"]: r for r in sheet_records}
     sheet_by_name = {r["File Name"]: r for r in sheet_records}
@@ -281,8 +277,8 @@ def read_gdc(
             continue
         if not any(prof.var for _, _, prof in rows):  # the annotated file was not kept: annotate from a kept one
             first = folder / rows[0][1] if not Path(rows[0][1]).is_absolute() else Path(rows[0][1])
-            rows[0] = (rows[0][0], rows[0][1], _PARSERS[fmt](first, decompress(first, first.read_bytes()),
-                                                             tuple(rna_layers), maf_columns, annotate=True))
+            rows[0] = (rows[0][0], rows[0][1], parse_one(fmt, first, decompress(first, first.read_bytes()),
+                                                         rna_layers=tuple(rna_layers), maf_columns=maf_columns))
         block = stack_profiles(omic, rows, analyte_kind=_ANALYTE[omic], outer=omic == _keys.PROT, what=f"{omic} file")
         if omic in (_keys.RNA, _keys.MIRNA):
             # raw counts in their own (integer) layer, so that an in-place change of X never alters them
@@ -333,16 +329,8 @@ def read_gdc(
     return mdata
 
 
-# per-file parsers run inside the loading threads: (path, bytes, rna_layers, maf_columns) -> parsed object
-_PARSERS = {
-    "gdc_star_counts": lambda p, d, layers, _, annotate=True: P.parse_star_counts(p, layers=layers, data=d,
-                                                                               annotate=annotate),
-    "gdc_mirna": lambda p, d, *_, annotate=True: P.parse_mirna(p, data=d),
-    "gdc_meth_betas": lambda p, d, *_, annotate=True: P.parse_meth_betas(p, data=d),
-    "gdc_gene_copy_number": lambda p, d, *_, annotate=True: P.parse_gene_copy_number(p, data=d, annotate=annotate),
-    "gdc_rppa": lambda p, d, *_, annotate=True: P.parse_rppa(p, data=d),
-    "gdc_maf": lambda p, d, _, cols, annotate=True: P.parse_maf(p, columns=cols, data=d, as_arrow=True)[0],
-}
+# the data formats parsed by io/_batch.parse_many (segments are parsed on their own, below)
+_PARSED = ("gdc_star_counts", "gdc_mirna", "gdc_meth_betas", "gdc_gene_copy_number", "gdc_rppa", "gdc_maf")
 
 
 # ----------------------------------------------------------------------------------------------------------

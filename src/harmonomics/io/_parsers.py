@@ -142,7 +142,7 @@ def parse_star_counts(path: str | PathLike, *, layers: tuple[str, ...] = ("tpm_u
     if genes_table.num_rows == 0:
         raise EmptyInputError("the STAR gene-counts file has no gene rows; the file may be truncated", path=tf.path)
     counts = column_numpy(genes_table, "unstranded")
-    bad = np.flatnonzero(~np.isfinite(counts) | (counts < 0) | (counts != np.floor(counts)))
+    bad = np.flatnonzero(bad_count(counts))
     if len(bad):
         row = int(np.flatnonzero(~is_qc)[bad[0]])
         raise FormatError(
@@ -154,11 +154,29 @@ def parse_star_counts(path: str | PathLike, *, layers: tuple[str, ...] = ("tpm_u
         prof.layers[c] = column_numpy(genes_table, c)
     for c in names:
         prof.var[c] = _arrow(genes_table, c)
-    for line in tf.comments:
+    prof.meta = comment_meta(tf.comments)
+    return prof
+
+
+def bad_count(counts: np.ndarray) -> np.ndarray:
+    """Where a read count is not a non-negative integer."""
+    return ~np.isfinite(counts) | (counts < 0) | (counts != np.floor(counts))
+
+
+def bad_beta(betas: np.ndarray) -> np.ndarray:
+    """Where a methylation beta lies outside [0, 1] (a missing beta is allowed)."""
+    with np.errstate(invalid="ignore"):
+        return (betas < 0) | (betas > 1)
+
+
+def comment_meta(comments: list[str]) -> dict[str, str]:
+    """``# key: value`` comment lines (e.g. STAR's ``# gene-model: GENCODE v36``) as a dict."""
+    meta = {}
+    for line in comments:
         if ":" in line:
             k, v = line.lstrip("#").split(":", 1)
-            prof.meta[k.strip()] = v.strip()
-    return prof
+            meta[k.strip()] = v.strip()
+    return meta
 
 
 def parse_gene_copy_number(path: str | PathLike, *, data=None, annotate: bool = True) -> Profile:
@@ -196,12 +214,15 @@ def parse_mirna(path: str | PathLike, *, data=None) -> Profile:
     return prof
 
 
+RPPA_ANNOTATION = ("lab_id", "catalog_number", "set_id", "peptide_target")
+
+
 def parse_rppa(path: str | PathLike, *, data=None) -> Profile:
     """GDC RPPA: protein expression per antibody (AGID), peptide target as annotation."""
     tf = open_text(path, data=data)
     header = tf.header()
     require_columns(tf, header, ("AGID", "peptide_target", "protein_expression"), "a GDC RPPA file")
-    ann = [c for c in ("lab_id", "catalog_number", "set_id", "peptide_target") if c in header]
+    ann = [c for c in RPPA_ANNOTATION if c in header]
     table = arrow_table(tf, column_names=header, include=["AGID", *ann, "protein_expression"],
                         numeric=["protein_expression"], strings=["AGID", *ann], what="an RPPA file")
     _check_missing_arrow(tf, table, "AGID", "an RPPA file")
@@ -215,7 +236,7 @@ def parse_meth_betas(path: str | PathLike, *, data=None) -> Profile:
     """GDC SeSAMe level-3 betas: no header, probe ID and beta in [0, 1] or NA."""
     tf = open_text(path, comment=None, data=data)
     first = tf.first_line.split("\t")
-    if len(first) != 2 or not _looks_like_probe(first[0]):
+    if len(first) != 2 or not looks_like_probe(first[0]):
         raise FormatError(
             f"wrong first line for a methylation beta file: found {tf.first_line[:80]!r}; expected no header and "
             "two tab-separated columns, a probe ID (cg…, ch.…, rs…) and a beta value",
@@ -226,14 +247,14 @@ def parse_meth_betas(path: str | PathLike, *, data=None) -> Profile:
     _check_missing_arrow(tf, table, "probe", "a methylation beta file", skip_header=False)
     ids = _arrow(table, "probe")
     betas = column_numpy(table, "beta")
-    bad = np.flatnonzero((betas < 0) | (betas > 1))
+    bad = np.flatnonzero(bad_beta(betas))
     if len(bad):
         raise FormatError(f"expected a beta value in [0, 1], found {betas[bad[0]]!r}", path=tf.path,
                           line=locate_row(tf, int(bad[0]), skip_header=False), column=2)
     return Profile(features=ids, values=betas)
 
 
-def _looks_like_probe(x: str) -> bool:
+def looks_like_probe(x: str) -> bool:
     return x.startswith(("cg", "ch.", "rs", "ch", "nv"))
 
 
@@ -267,6 +288,16 @@ MAF_REQUIRED = ("Hugo_Symbol", "Variant_Classification", "Tumor_Sample_Barcode")
 MAF_INTEGER_COLUMNS = ("Start_Position", "End_Position", "t_depth", "t_ref_count", "t_alt_count", "n_depth")
 
 
+def maf_keep_columns(header: list[str], columns: str | tuple[str, ...]) -> list[str]:
+    """The MAF columns kept for ``columns`` (``"key"``, ``"all"`` or names) among those in ``header``."""
+    if columns == "key":
+        return [c for c in MAF_KEY_COLUMNS if c in header]
+    if columns == "all":
+        return list(dict.fromkeys(header))
+    keep = [c for c in columns if c in header]
+    return keep + [c for c in MAF_REQUIRED if c not in keep]
+
+
 def parse_maf(path: str | PathLike, *, columns: str | tuple[str, ...] = "key", data=None, as_arrow: bool = False):
     """A MAF (GDC masked or cBioPortal data_mutations): the long table, and its comment lines.
 
@@ -279,13 +310,7 @@ def parse_maf(path: str | PathLike, *, columns: str | tuple[str, ...] = "key", d
     tf = open_text(path, data=data)
     header = tf.header()
     require_columns(tf, header, MAF_REQUIRED, "a MAF file")
-    if columns == "key":
-        keep = [c for c in MAF_KEY_COLUMNS if c in header]
-    elif columns == "all":
-        keep = list(dict.fromkeys(header))
-    else:
-        keep = [c for c in columns if c in header]
-        keep += [c for c in MAF_REQUIRED if c not in keep]
+    keep = maf_keep_columns(header, columns)
     integer = [c for c in MAF_INTEGER_COLUMNS if c in keep]
     if not tf.has_body():
         table = pa.table({c: pa.array([], type=pa.int64() if c in integer else pa.string()) for c in keep})

@@ -142,6 +142,43 @@ def require_columns(tf: TextFile, header: Sequence[str], required: Sequence[str]
         raise FormatError(f"duplicate column(s) {dupes} in the header of {what}", path=tf.path, line=tf.header_line)
 
 
+def arrow_options(
+    column_names: Sequence[str],
+    *,
+    include: Sequence[str] | None = None,
+    numeric: Sequence[str] = (),
+    strings: Sequence[str] = (),
+    integer: Sequence[str] = (),
+    dictionary: Sequence[str] = (),
+    null_values: Sequence[str] = NULL_VALUES,
+    use_threads: bool = False,
+    delimiter: str = "\t",
+):
+    """The pyarrow CSV options every parse uses: explicit column types, our null strings, no quoting in TSV.
+
+    ``dictionary`` columns (feature IDs repeated across many files) are read dictionary-encoded.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    column_types = {c: pa.float64() for c in numeric}
+    column_types.update({c: pa.string() for c in strings})
+    column_types.update({c: pa.int64() for c in integer})
+    column_types.update({c: pa.dictionary(pa.int32(), pa.string()) for c in dictionary})
+    read_options = pacsv.ReadOptions(column_names=list(column_names), use_threads=use_threads, block_size=1 << 24)
+    parse_options = pacsv.ParseOptions(delimiter=delimiter, quote_char='"' if delimiter == "," else False,
+                                       double_quote=delimiter == ",", newlines_in_values=False)
+    convert_options = pacsv.ConvertOptions(
+        column_types=column_types,
+        include_columns=list(include) if include is not None else None,
+        null_values=list(null_values),
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+        check_utf8=False,
+    )
+    return read_options, parse_options, convert_options
+
+
 def arrow_table(
     tf: TextFile,
     *,
@@ -170,19 +207,9 @@ def arrow_table(
         raise EmptyInputError(
             f"{what} has a header but no data rows; the file may be truncated", path=tf.path, line=first_data_line
         )
-    column_types = {c: pa.float64() for c in numeric}
-    column_types.update({c: pa.string() for c in strings})
-    column_types.update({c: pa.int64() for c in integer})
-    read_options = pacsv.ReadOptions(column_names=list(column_names), use_threads=use_threads, block_size=1 << 24)
-    parse_options = pacsv.ParseOptions(delimiter=delimiter, quote_char='"' if delimiter == "," else False, double_quote=delimiter == ",", newlines_in_values=False)
-    convert_options = pacsv.ConvertOptions(
-        column_types=column_types,
-        include_columns=list(include) if include is not None else None,
-        null_values=list(null_values),
-        strings_can_be_null=True,
-        quoted_strings_can_be_null=True,
-        check_utf8=False,
-    )
+    read_options, parse_options, convert_options = arrow_options(
+        column_names, include=include, numeric=numeric, strings=strings, integer=integer, null_values=null_values,
+        use_threads=use_threads, delimiter=delimiter)
     buf = pa.py_buffer(memoryview(tf.data)[start:])
     try:
         return pacsv.read_csv(buf, read_options=read_options, parse_options=parse_options, convert_options=convert_options)
