@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-
 from gdc_files import write_gdc
 
 

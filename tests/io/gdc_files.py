@@ -7,7 +7,6 @@ import json
 import uuid
 from pathlib import Path
 
-
 MAF_COLUMNS = None
 
 

@@ -87,15 +87,30 @@ def decompress(path: Path, raw: bytes) -> bytes:
     return raw
 
 
-def parallel_map(func: Callable, items: Sequence, *, desc: str, unit: str = "file") -> list:
-    """Map ``func`` over ``items`` with a thread pool (pyarrow and hashlib release the GIL)."""
+def parallel_map(func: Callable, items: Sequence, *, desc: str | None = None, unit: str = "file", bar=None) -> list:
+    """Map ``func`` over ``items`` with a thread pool (pyarrow and hashlib release the GIL).
+
+    Progress goes to a new bar named ``desc``, or to ``bar`` (a running :func:`~harmonomics._progress.progress_bar`).
+    """
     from .._progress import progress
 
     n_jobs = max(1, min(settings.n_jobs, len(items)))
     if n_jobs == 1:
-        return [func(x) for x in progress(items, desc=desc, total=len(items), unit=unit)]
-    with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-        return list(progress(pool.map(func, items), desc=desc, total=len(items), unit=unit))
+        results = (func(x) for x in items)
+    else:
+        pool = ThreadPoolExecutor(max_workers=n_jobs)
+        results = pool.map(func, items)
+    try:
+        if bar is None:
+            return list(results if desc is None else progress(results, desc=desc, total=len(items), unit=unit))
+        out = []
+        for result in results:
+            out.append(result)
+            bar.update(1)
+        return out
+    finally:
+        if n_jobs > 1:
+            pool.shutdown(cancel_futures=True)
 
 
 def _all_same_features(features: list) -> bool:

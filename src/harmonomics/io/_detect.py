@@ -88,7 +88,7 @@ def detect_bytes(data: bytes, path: str | PathLike) -> str:
 
 def detect_text(text: str, path: str | PathLike = "<text>", *, truncated: bool = False) -> str:
     """:func:`detect_format` on the first bytes of a file, already decoded (``truncated``: more follows)."""
-    path = Path(path)
+    path = path if isinstance(path, Path) else Path(path)
     if not text.strip():
         raise EmptyInputError("the file holds only whitespace", path=path)
     # the comment preamble, the header and a few rows decide the format: no need to split the whole window

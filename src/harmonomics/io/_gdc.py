@@ -20,6 +20,7 @@ from .._errors import (
     SampleMismatchError,
     UnknownFormatError,
 )
+from .._progress import progress_bar
 from . import _parsers as P
 from ._batch import parse_many, parse_one
 from ._build import (
@@ -192,28 +193,41 @@ def read_gdc(
             fmt = hint
         return path, md5, size, fmt, data
 
-    loaded = parallel_map(_safe(load, strict), paths, desc="GDC files")
+    def parse_format(job):
+        fmt, items, annotate_first = job
+        return parse_many(fmt, items, rna_layers=tuple(rna_layers), maf_columns=maf_columns,
+                          annotate_first=annotate_first)
+
+    # 2. parse: all files of one format in one pyarrow pass (io/_batch.py), the formats in parallel threads. The
+    #    files go in chunks of about _CHUNK_BYTES, so that only one chunk's text is held in memory at a time.
     records = []
-    by_format: dict[str, list[tuple[Path, bytes]]] = defaultdict(list)
-    for item in loaded:
-        if isinstance(item, UnknownFormatError):
-            report.add("file", item.path, "", "", "dropped", f"unknown format: {item}")
-            continue
-        path, md5, size, fmt, data = item
-        records.append((path, md5, size, fmt))
-        by_format[fmt].append((path, data))
-        hint = _name_hint(path.name) if fmt in _DATA_FORMATS else None
-        if hint is not None and hint != fmt:
-            report.add("file", str(path), _DATA_FORMATS[fmt], "", "renamed",
-                       f"the file name suggests {FORMATS[hint][2]} but the content is {FORMATS[fmt][2]}; read as the latter")
-    # 2. parse: all files of one format in one pyarrow pass (io/_batch.py), the formats in parallel threads
-    parsed_formats = [fmt for fmt in by_format if fmt in _PARSED and (wanted is None or _DATA_FORMATS[fmt] in wanted)
-                      and _DATA_FORMATS[fmt] not in stream]
-    parsed = parallel_map(
-        lambda fmt: parse_many(fmt, by_format[fmt], rna_layers=tuple(rna_layers), maf_columns=maf_columns),
-        parsed_formats, desc="GDC formats", unit="format")
-    for fmt, objects in zip(parsed_formats, parsed, strict=True):
-        by_format[fmt] = [(path, obj) for (path, _), obj in zip(by_format[fmt], objects, strict=True)]
+    by_format: dict[str, list[tuple[Path, Any]]] = defaultdict(list)
+    annotated: set[str] = set()  # formats whose feature annotation was read (from their first file)
+    with progress_bar(desc="GDC files", total=len(paths), unit="file") as bar:
+        for chunk in _chunks(paths, _CHUNK_BYTES):
+            chunk_formats: dict[str, list[tuple[Path, Any]]] = defaultdict(list)
+            for item in parallel_map(_safe(load, strict), chunk, bar=bar):
+                if isinstance(item, UnknownFormatError):
+                    report.add("file", item.path, "", "", "dropped", f"unknown format: {item}")
+                    continue
+                path, md5, size, fmt, data = item
+                records.append((path, md5, size, fmt))
+                chunk_formats[fmt].append((path, data))
+                hint = _name_hint(path.name) if fmt in _DATA_FORMATS else None
+                if hint is not None and hint != fmt:
+                    report.add("file", str(path), _DATA_FORMATS[fmt], "", "renamed",
+                               f"the file name suggests {FORMATS[hint][2]} but the content is {FORMATS[fmt][2]}; "
+                               "read as the latter")
+            to_parse = [fmt for fmt in chunk_formats if fmt in _PARSED and _DATA_FORMATS[fmt] not in stream
+                        and (wanted is None or _DATA_FORMATS[fmt] in wanted)]
+            jobs = [(fmt, chunk_formats[fmt], fmt not in annotated) for fmt in to_parse]
+            parsed = parallel_map(parse_format, jobs)
+            annotated.update(to_parse)
+            for fmt, objects in zip(to_parse, parsed, strict=True):
+                chunk_formats[fmt] = [(path, obj) for (path, _), obj in zip(chunk_formats[fmt], objects, strict=True)]
+            for fmt, items in chunk_formats.items():
+                by_format[fmt].extend(items)
+            del chunk_formats, jobs, parsed  # the chunk's text
     sheet = _read_sheets(by_format.pop("gdc_sample_sheet", []), sample_sheet)
     meta = _read_metadata(by_format.pop("gdc_metadata", []))
     clin_files = by_format.pop("gdc_clinical", [])
@@ -331,6 +345,26 @@ def read_gdc(
 
 # the data formats parsed by io/_batch.parse_many (segments are parsed on their own, below)
 _PARSED = ("gdc_star_counts", "gdc_mirna", "gdc_meth_betas", "gdc_gene_copy_number", "gdc_rppa", "gdc_maf")
+# bytes of files read before their chunk is parsed: bounds the text held in memory (a real STAR download is ~5 GB);
+# chunks of this size still amortise the per-parse cost, and measured no slower than larger ones
+_CHUNK_BYTES = 32 * 2**20
+
+
+def _chunks(paths: list[Path], max_bytes: int):
+    """``paths`` in consecutive runs of at most ``max_bytes`` on disk (a larger file is a run of its own)."""
+    import os
+
+    run: list[Path] = []
+    size = 0
+    for path in paths:
+        n = os.path.getsize(path) if path.is_file() else 0
+        if run and size + n > max_bytes:
+            yield run
+            run, size = [], 0
+        run.append(path)
+        size += n
+    if run:
+        yield run
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -97,7 +97,7 @@ class TextFile:
 
 def open_text(path: str | PathLike, *, comment: str | None = "#", data: bytes | None = None) -> TextFile:
     """Read a file and split off its leading comment lines (all of them, however many there are)."""
-    path = Path(path)
+    path = path if isinstance(path, Path) else Path(path)  # Path(Path) re-parses: thousands of files per read
     if data is None:
         data = read_bytes(path)
     if _NON_SPACE.search(data) is None:
