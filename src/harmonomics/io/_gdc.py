@@ -79,6 +79,7 @@ def read_gdc(
     keep_all_aliquots: bool = False,
     stream: Mapping[str, str | PathLike] | None = None,
     client: Any = None,
+    gene_coordinates: str | PathLike | pd.DataFrame | None = None,
 ) -> md.MuData:
     """Read a GDC download folder (``<file_id>/<file_name>``) into a harmonized store.
 
@@ -120,6 +121,12 @@ def read_gdc(
         when every data file is streamed, the lazily opened zarr store of the first omic is returned.
     client
         A ``dask.distributed.Client`` for the streamed omics' parsing (see ``stream``).
+    gene_coordinates
+        Gene coordinates (a TSV or DataFrame with a gene column and chromosome, start, end; a GDC gene-level
+        copy-number file is one) for a folder that holds copy-number segments but no gene-level copy-number
+        files: the ``cnv`` modality is then computed from the segments with
+        :func:`harmonomics.pp.segments_to_genes` (ASCAT ``Copy_Number`` when present, else SNP6
+        ``Segment_Mean``). Without it such segments stay a table in ``uns["cnv_segments"]``.
 
     Returns
     -------
@@ -273,8 +280,7 @@ def read_gdc(
             for path, data in items:
                 seg = P.parse_segments(path, data=data)
                 seg["source_file"] = _rel(path, folder)
-                segments.append(seg)
-                report.add("file", str(path), _keys.CNV, "", "kept", "copy-number segments (kept in mod['cnv'].uns['segments'])")
+                segments.append((path, seg))
             continue
         rows = []
         for path, prof in items:
@@ -301,6 +307,19 @@ def read_gdc(
         for i in range(len(items)):
             items[i] = (items[i][0], b"")
     by_format.clear()
+    if segments:
+        # gene-level values come from the gene-level files; from the segments only where those are absent
+        has_gene_level = any(b.omic == _keys.CNV for b in blocks)
+        if not has_gene_level and gene_coordinates is not None:
+            blocks.append(_segment_block(segments, gene_coordinates, lookup, report, folder))
+        else:
+            where = "mod['cnv'].uns['segments']" if has_gene_level else "uns['cnv_segments']"
+            why = ("gene-level values come from the gene-level copy-number files" if has_gene_level else
+                   "pass gene_coordinates= for gene-level values")
+            for path, _ in segments:
+                report.add("file", str(path), _keys.CNV, "", "kept", f"copy-number segments, kept as a table in {where} "
+                           f"({why})")
+        segments = [seg for _, seg in segments]
     if not blocks and streamed:
         from ..store import read
 
@@ -593,6 +612,47 @@ def _maf_block(items, lookup, sheet, maf_columns, report: Report, folder: Path) 
     matrix, _, var = _mutation_arrays(maf, sample_column="aliquot", samples=ids)
     return Block(omic=_keys.MUT, ids=ids, source_files=files, values=matrix, var=var,
                  uns={"maf": maf}, analyte_kind="dna")
+
+
+def _segment_block(segments: list[tuple[Path, pd.DataFrame]], gene_coordinates, lookup, report: Report,
+                   folder: Path) -> Block:
+    """Gene-level copy number of each segment file's aliquot (see :func:`harmonomics.pp.segments_to_genes`)."""
+    from ..barcodes import is_valid
+    from ..pp._segments import read_gene_coordinates, segments_to_genes
+
+    coords = read_gene_coordinates(gene_coordinates)
+    # one unit per matrix: ASCAT total copy number when any file has it, else the SNP6 log2 ratio
+    value = "Copy_Number" if any("Copy_Number" in seg for _, seg in segments) else "Segment_Mean"
+    used, aliquots, files = [], [], []
+    for path, seg in segments:
+        if value not in seg:
+            report.add("file", str(path), _keys.CNV, "", "kept",
+                       f"copy-number segments without {value}, kept in the segments table only: the gene-level values "
+                       f"use {value} from the other segment files")
+            continue
+        m, s = lookup(path)
+        aliquot = _aliquot_for(path, m, s, _keys.CNV, report)
+        if aliquot is None:
+            continue
+        written = [a for a in pd.unique(seg["aliquot"].astype(str)) if is_valid(a)]  # (real GDC files hold UUIDs)
+        if any(not (aliquot.startswith(a) or a.startswith(aliquot)) for a in written):
+            raise SampleMismatchError(f"{path}: the segments are of {written[0]!r}, but the metadata JSON / sample sheet "
+                                      f"give aliquot {aliquot!r} for this file; expected them to agree")
+        used.append(seg.assign(_file=str(len(used))))
+        aliquots.append(aliquot)
+        files.append(_rel(path, folder))
+        report.add("file", str(path), _keys.CNV, aliquot, "kept",
+                   f"copy-number segments of aliquot {aliquot}: gene-level {value} from the segment that overlaps the "
+                   "most of each gene")
+    if not used:
+        raise FormatError("no copy-number segment file could be matched to a sample", path=folder)
+    genes = segments_to_genes(pd.concat(used, ignore_index=True), coords, value=value, sample_column="_file")
+    rows = genes.obs_names.astype(int)  # files in the order they were added
+    var = genes.var.copy()
+    return Block(omic=_keys.CNV, ids=[aliquots[i] for i in rows], source_files=[files[i] for i in rows],
+                 values=np.asarray(genes.X), var=var,
+                 layers={"segment_min": genes.layers["min"], "segment_max": genes.layers["max"]},
+                 uns={"segments_to_genes": dict(genes.uns["segments_to_genes"])}, analyte_kind="dna")
 
 
 def _finish_mut(mdata) -> None:

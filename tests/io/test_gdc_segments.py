@@ -1,0 +1,59 @@
+"""read_gdc on a download with copy-number segments and no gene-level copy-number files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import harmonomics as hm
+from gdc_files import GENES as FIXTURE_GENES
+from gdc_files import write_gdc
+from harmonomics._errors import SampleMismatchError
+
+
+def _segments_instead_of_gene_level(files, rows):
+    fid = "30000000-0000-4000-8000-000000000000"
+    key = next(k for k in files if k.startswith(fid))
+    del files[key]
+    files[f"{fid}/TCGA-BRCA.{fid}.ascat3.allelic_specific.seg.txt"] = (
+        "GDC_Aliquot\tChromosome\tStart\tEnd\tCopy_Number\tMajor_Copy_Number\tMinor_Copy_Number\n"
+        + "".join(f"{a}\t{c}\t{s}\t{e}\t{n}\t{n}\t0\n" for a, c, s, e, n in rows))
+
+
+def _coordinates():
+    return pd.DataFrame({"gene_id": [g[0] for g in FIXTURE_GENES[:4]], "gene_name": [g[1] for g in FIXTURE_GENES[:4]],
+                         "chromosome": "chr1", "start": [0, 100, 200, 300], "end": [50, 150, 250, 350]})
+
+
+def test_read_gdc_builds_gene_level_copy_number_from_segments(tmp_path):
+    """The fixture's gene-level file is replaced by segments; with coordinates read_gdc rebuilds the genes."""
+    aliquot = "TCGA-A2-A0CM-01A-31D-A034-01"
+    rows = [(aliquot, "chr1", 1, 120, 2), (aliquot, "chr1", 121, 260, 3), (aliquot, "chr1", 261, 5000, 5)]
+    folder = write_gdc(tmp_path / "g", mutate=lambda f: _segments_instead_of_gene_level(f, rows))
+
+    without = hm.io.read_gdc(folder)  # no coordinates: the segments stay a table, and the report says why
+    assert "cnv" not in without.mod and len(without.uns["cnv_segments"]) == 3
+    report = without.uns["harmonomics_report"]
+    assert report["reason"].str.contains("pass gene_coordinates=").any()
+
+    m = hm.io.read_gdc(folder, gene_coordinates=_coordinates())
+    cnv = m.mod["cnv"]
+    assert list(cnv.obs["aliquot"]) == [aliquot]
+    # TNMD (100–150) lies 21 bp in the CN-2 segment and 30 bp in the CN-3 one
+    np.testing.assert_array_equal(np.asarray(cnv.X)[0], [2, 3, 3, 5])
+    np.testing.assert_array_equal(cnv.layers["segment_min"][0], [2, 2, 3, 5])
+    np.testing.assert_array_equal(cnv.layers["segment_max"][0], [2, 3, 3, 5])
+    assert cnv.uns["segments_to_genes"]["value"] == "Copy_Number"
+    assert list(cnv.var["gene_name"]) == ["TSPAN6", "TNMD", "TP53", "PIK3CA"]
+    hm.pp.harmonize(m)  # integer copy numbers → log2(CN / 2), as for gene-level files
+    np.testing.assert_allclose(np.asarray(m.mod["cnv"].X)[0], np.log2(np.array([2, 3, 3, 5]) / 2))
+    kept = m.uns["harmonomics_report"]
+    assert kept["reason"].str.contains("gene-level Copy_Number from the segment that overlaps the most").any()
+
+
+def test_read_gdc_segment_barcode_must_match_metadata(tmp_path):
+    rows = [("TCGA-A1-A0SB-01A-11D-A142-01", "chr1", 1, 5000, 2)]  # another patient than the metadata says
+    folder = write_gdc(tmp_path / "g", mutate=lambda f: _segments_instead_of_gene_level(f, rows))
+    with pytest.raises(SampleMismatchError, match="TCGA-A1-A0SB-01A-11D-A142-01"):
+        hm.io.read_gdc(folder, gene_coordinates=_coordinates())
