@@ -153,3 +153,20 @@ def test_a_file_holding_the_marker_is_parsed_alone(tmp_path, monkeypatch):
     batched = _batch.parse_many("gdc_star_counts", items, annotate_first=False)
     assert len(calls) == 3  # the group could not be cut by markers: every file went through its own parser
     assert as_numpy(batched[1].features)[1] == _batch.SENTINEL
+
+
+def test_many_parse_blocks_agree(files_by_format, monkeypatch):
+    """pyarrow parses a large batch in blocks, each with its own ID dictionary: the codes are unified."""
+    original = _batch.arrow_options
+
+    def small_blocks(*args, **kwargs):
+        read_options, parse_options, convert_options = original(*args, **kwargs)
+        read_options.block_size = 1 << 14  # many blocks even for this small cohort
+        return read_options, parse_options, convert_options
+
+    monkeypatch.setattr(_batch, "arrow_options", small_blocks)
+    for fmt in ("gdc_star_counts", "gdc_meth_betas", "gdc_maf"):
+        items = files_by_format[fmt]
+        batched = _batch.parse_many(fmt, items, annotate_first=False)
+        for (path, data), result in zip(items, batched, strict=True):
+            assert_same(result, _batch.parse_one(fmt, path, data, annotate=False))

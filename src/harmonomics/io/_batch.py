@@ -6,9 +6,8 @@ parsing itself. Here the bodies of all files that share a format and a header li
 buffer, parsed once, and cut back into each file's rows; the checks the per-file parsers make (IDs present,
 counts integer, betas in [0, 1], ...) run once over the whole column.
 
-The batch is a fast path, never a different rule: any file it cannot vouch for (no body, blank lines,
-carriage returns, a value a per-file check would reject) and every file of a group whose joint parse fails is
-handed to its per-file parser in :mod:`harmonomics.io._parsers`, which gives the same result or raises the
+The batch is a fast path, never a different rule: any file it cannot vouch for (no body, a missing ID, a value
+a per-file check would reject) and every file of a group whose joint parse fails is handed to its per-file parser in :mod:`harmonomics.io._parsers`, which gives the same result or raises the
 precise error naming the file, line and column. ``tests/io/test_batch.py`` checks that both paths agree.
 """
 
@@ -45,8 +44,9 @@ class TableBatch:
 
     def ids(self, name: str):
         """A dictionary-encoded ID column as (dictionary, int32 codes); a null ID has code -1."""
-        column = self.table.column(name).unify_dictionaries() if self.table.column(name).num_chunks > 1 \
-            else self.table.column(name)
+        column = self.table.column(name)
+        if column.num_chunks > 1:
+            column = column.unify_dictionaries()  # each parse block has its own dictionary
         if column.num_chunks == 0:
             import pyarrow as pa
 
