@@ -363,3 +363,23 @@ def test_without_metadata_or_sheet(tmp_path):
 
     with pytest.raises(FormatError, match="no data file could be matched to a sample"):
         hm.io.read_gdc(write_gdc(tmp_path / "c", mutate=only_star))
+
+
+@pytest.mark.parametrize("chunk_bytes", [1 << 10, 1 << 25])
+def test_same_store_serial_threaded_and_in_small_chunks(gdc_folder, monkeypatch, chunk_bytes):
+    """One thread or several, one chunk or a chunk per file: the store and its report are the same."""
+    import harmonomics.io._gdc as gdc
+
+    reference = hm.io.read_gdc(gdc_folder)
+    monkeypatch.setattr(gdc, "_CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(hm.settings, "n_jobs", 1)
+    other = hm.io.read_gdc(gdc_folder)
+    assert list(other.mod) == list(reference.mod)
+    for name, mod in reference.mod.items():
+        assert list(other.mod[name].obs_names) == list(mod.obs_names)
+        assert list(other.mod[name].var_names) == list(mod.var_names)
+        np.testing.assert_array_equal(np.asarray(other.mod[name].X), np.asarray(mod.X))
+        assert list(other.mod[name].var.columns) == list(mod.var.columns)
+    report, other_report = reference.uns["harmonomics_report"], other.uns["harmonomics_report"]
+    assert report.sort_values(list(report.columns)).to_numpy().tolist() == \
+        other_report.sort_values(list(report.columns)).to_numpy().tolist()
