@@ -233,6 +233,8 @@ def read_gdc(
             for fmt, objects in zip(to_parse, parsed, strict=True):
                 chunk_formats[fmt] = [(path, obj) for (path, _), obj in zip(chunk_formats[fmt], objects, strict=True)]
             for fmt, items in chunk_formats.items():
+                if fmt in _PARSED and fmt not in to_parse:  # an omic not requested, or streamed: drop its text
+                    items = [(path, None) for path, _ in items]
                 by_format[fmt].extend(items)
             del chunk_formats, jobs, parsed  # the chunk's text
     sheet = _read_sheets(by_format.pop("gdc_sample_sheet", []), sample_sheet)
