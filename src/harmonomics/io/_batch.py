@@ -147,9 +147,10 @@ def _open_all(items: Sequence[Item], comment: str | None) -> list[TextFile | Non
     return texts
 
 
-def _excluded(batch: TableBatch, bad_rows: np.ndarray) -> set[int]:
-    """Members (batch positions) that own any of ``bad_rows``."""
-    return set(np.unique(batch.file_of_rows(np.flatnonzero(bad_rows))).tolist()) if bad_rows.any() else set()
+def _excluded(starts: np.ndarray, bad_rows: np.ndarray) -> set[int]:
+    """Batch positions of the files (rows ``starts[k]:starts[k + 1]``) that own any of the ``bad_rows`` mask."""
+    rows = np.flatnonzero(bad_rows)
+    return set(np.unique(np.searchsorted(starts, rows, side="right") - 1).tolist())
 
 
 def _profiles(
@@ -177,7 +178,7 @@ def _profiles(
     layers = {name: batch.column_numpy(column) for name, column in layer_columns.items()}
     starts = batch.starts
     n_files = len(batch.members)
-    excluded = _excluded(batch, codes < 0)
+    excluded = _excluded(starts, codes < 0)
 
     qc: list[dict[str, float]] = [{} for _ in range(n_files)]
     if qc_prefix is not None:
@@ -197,9 +198,7 @@ def _profiles(
         layers = {name: layer[keep] for name, layer in layers.items()}
         starts = np.concatenate([[0], np.cumsum(kept_per_file)])
     if bad_value is not None:
-        bad = bad_value(values)
-        if bad.any():
-            excluded |= set(np.unique(np.searchsorted(starts, np.flatnonzero(bad), side="right") - 1).tolist())
+        excluded |= _excluded(starts, bad_value(values))
 
     shared_features: dict[bytes, Any] = {}  # one features array per distinct feature list
     var_data = {c: batch.table.column(c) for c in var_columns}
@@ -285,7 +284,8 @@ def _maf(items: Sequence[Item], out: list, *, columns) -> None:
         return {"include": keep, "integer": integer, "strings": [c for c in keep if c not in integer]}
 
     for batch in batch_tables(texts, options, marker_column="Hugo_Symbol"):
-        excluded = _excluded(batch, batch.table.column("Tumor_Sample_Barcode").is_null().to_numpy(zero_copy_only=False))
+        missing_barcode = batch.table.column("Tumor_Sample_Barcode").is_null().to_numpy(zero_copy_only=False)
+        excluded = _excluded(batch.starts, missing_barcode)
         for k, member in enumerate(batch.members):
             if k not in excluded:
                 out[member] = batch.table.slice(int(batch.starts[k]), int(batch.starts[k + 1] - batch.starts[k]))

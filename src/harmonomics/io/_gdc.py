@@ -378,7 +378,10 @@ def _chunks(paths: list[Path], max_bytes: int):
     run: list[Path] = []
     size = 0
     for path in paths:
-        n = os.path.getsize(path) if path.is_file() else 0
+        try:
+            n = os.path.getsize(path)
+        except OSError:  # vanished or unreadable: its own read reports it
+            n = 0
         if run and size + n > max_bytes:
             yield run
             run, size = [], 0
@@ -620,9 +623,8 @@ def _segment_block(segments: list[tuple[Path, pd.DataFrame]], gene_coordinates, 
                    folder: Path) -> Block:
     """Gene-level copy number of each segment file's aliquot (see :func:`harmonomics.pp.segments_to_genes`)."""
     from ..barcodes import is_valid
-    from ..pp._segments import read_gene_coordinates, segments_to_genes
+    from ..pp._segments import segments_to_genes
 
-    coords = read_gene_coordinates(gene_coordinates)
     # one unit per matrix: ASCAT total copy number when any file has it, else the SNP6 log2 ratio
     value = "Copy_Number" if any("Copy_Number" in seg for _, seg in segments) else "Segment_Mean"
     used, aliquots, files = [], [], []
@@ -648,11 +650,11 @@ def _segment_block(segments: list[tuple[Path, pd.DataFrame]], gene_coordinates, 
                    "most of each gene")
     if not used:
         raise FormatError("no copy-number segment file could be matched to a sample", path=folder)
-    genes = segments_to_genes(pd.concat(used, ignore_index=True), coords, value=value, sample_column="_file")
+    genes = segments_to_genes(pd.concat(used, ignore_index=True), gene_coordinates, value=value,
+                              sample_column="_file")
     rows = genes.obs_names.astype(int)  # files in the order they were added
-    var = genes.var.copy()
     return Block(omic=_keys.CNV, ids=[aliquots[i] for i in rows], source_files=[files[i] for i in rows],
-                 values=np.asarray(genes.X), var=var,
+                 values=np.asarray(genes.X), var=genes.var,
                  layers={"segment_min": genes.layers["min"], "segment_max": genes.layers["max"]},
                  uns={"segments_to_genes": dict(genes.uns["segments_to_genes"])}, analyte_kind="dna")
 
