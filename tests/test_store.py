@@ -199,6 +199,12 @@ def test_atomic_write_survives_killed_writer(mdata, tmp_path):
     assert proc.returncode == -signal.SIGKILL
     assert path.read_bytes() == before  # the old store is untouched
     _assert_same_store(mdata, store.read(path))
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert len(leftovers) == 1 and leftovers[0].startswith(f".cohort.h5mu.{proc.pid}.")  # the killed writer's temp
+    # the next write to the same path removes it: no temporary file is left in the folder
+    store.write(mdata, path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cohort.h5mu"]
+    _assert_same_store(mdata, store.read(path))
     # a crash during a first write leaves no file at the target name
     target = tmp_path / "fresh.h5mu"
     proc = subprocess.Popen([sys.executable, "-c", _KILLED_WRITER, str(target)], stdout=subprocess.PIPE, text=True)
@@ -207,6 +213,47 @@ def test_atomic_write_survives_killed_writer(mdata, tmp_path):
     proc.wait(timeout=30)
     proc.stdout.close()
     assert not target.exists()
+    store.write(mdata, target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cohort.h5mu", "fresh.h5mu"]
+
+
+def test_only_stale_temporaries_are_removed(mdata, tmp_path):
+    """A live writer's temporary stays; one of a finished process, or an unnamed one older than this process, goes."""
+    import os
+
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait(timeout=30)
+    try:
+        names = {
+            "live": f".cohort.h5mu.{live.pid}.abc123.tmp",
+            "dead": f".cohort.h5mu.{dead.pid}.def456.tmp",
+            "legacy": ".cohort.h5mu.k3j2h1g0.tmp",  # written before temporaries carried a process ID
+            "other": f".other.h5mu.{dead.pid}.abc123.tmp",  # another store's temporary
+        }
+        for name in names.values():
+            (tmp_path / name).mkdir()
+            (tmp_path / name / "cohort.h5mu").write_bytes(b"half a store")
+        old = store._PROCESS_STARTED - 3600
+        os.utime(tmp_path / names["legacy"], (old, old))
+        store.write(mdata, tmp_path / "cohort.h5mu")
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["cohort.h5mu", names["live"], names["other"]])
+    finally:
+        live.kill()
+        live.wait(timeout=30)
+
+
+def test_zarr_moved_aside_by_a_killed_writer_is_put_back(mdata, tmp_path):
+    """Killed between its two moves, a zarr writer leaves the old store beside the path; the next write recovers it."""
+    pytest.importorskip("zarr")
+    path = store.write(mdata, tmp_path / "cohort.zarr")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait(timeout=30)
+    aside = tmp_path / f".cohort.zarr.old-{dead.pid}"
+    path.rename(aside)
+    assert store.clean_stale_temporaries(path) == []
+    assert not aside.exists()
+    _assert_same_store(mdata, store.read(path))
 
 
 def test_atomic_write_cleans_up_on_error(mdata, tmp_path, monkeypatch):
@@ -239,3 +286,103 @@ def test_frozen_store_of_every_version_reads():
         assert mdata["prot"].obs_names.tolist() == ["TCGA-AA-0002-01"]
         assert mdata.obs.loc["TCGA-AA-0001-01", "pam50"] == "Her2"
         assert mdata.obsm["mofa"].shape == (4, 2)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# any sample ID; columns of mixed, all-None or all-NaN values (docs/store.md, "Columns of mixed or missing values")
+# --------------------------------------------------------------------------------------------------------------
+_IDS = ["MB-0001", "GSM123456", "TCGA-A1-A0SB-01", "patient 7 / relapse (2019)"]
+
+
+@pytest.fixture
+def awkward():
+    """METABRIC, GEO, TCGA and free-form sample IDs; every kind of column anndata cannot write as it is, in every
+    table of the store; and a modality whose sample order differs from the global one."""
+    rna = ad.AnnData(
+        np.arange(12.0).reshape(4, 3),
+        obs=pd.DataFrame({"batch": [None, "b1", None, "b2"]}, index=_IDS),
+        var=pd.DataFrame({"symbol": ["ESR1", "ERBB2", "MKI67"], "mixed": [7, "x", None]}, index=["g1", "g2", "g3"]),
+    )
+    mut = ad.AnnData(  # samples in an order of their own, and a MAF's blank Entrez_Gene_Id column
+        np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]),
+        obs=pd.DataFrame(index=[_IDS[2], _IDS[0], _IDS[3]]),
+        var=pd.DataFrame({"entrez": [None, None], "score": [np.nan, np.nan]}, index=["TP53", "PIK3CA"]),
+    )
+    mut.obsm["flags"] = pd.DataFrame({"note": [None, None, None], "vaf": [0.1, np.nan, 0.3]}, index=mut.obs_names)
+    obs = pd.DataFrame(
+        {
+            "sample_type": [None, None, "TP", None],  # only the TCGA barcode has a sample type
+            "sample_type_all_none": [None] * 4,
+            "mixed": [1, "x", 2.5, None],
+            "all_nan": [np.nan] * 4,
+            "ints": np.array([3, None, 5, 6], dtype=object),
+            "flags": np.array([True, None, False, True], dtype=object),
+            "numbers": np.array([1, 2.5, None, 4], dtype=object),
+            "text": pd.array(["a", None, "c", "d"], dtype="string"),
+        },
+        index=_IDS,
+    )
+    m = store.new_store({"rna": rna, "mut": mut}, obs=obs, reader="test")
+    m.obsm["clinical"] = pd.DataFrame({"grade": [None, "G2", None, 3], "age": [50.0, np.nan, 61.0, 70.0]}, index=m.obs_names)
+    m.uns["extra"] = {"table": pd.DataFrame({"none": [None, None], "mixed": [1, "a"], "ids": ["MB-0001", None]})}
+    return m
+
+
+_EXPECTED_OBS = {
+    "sample_type": [None, None, "TP", None],
+    "sample_type_all_none": [None] * 4,
+    "mixed": ["1", "x", "2.5", None],  # a mix of types comes back as text
+    "ints": [3, None, 5, 6],
+    "flags": [True, None, False, True],
+    "numbers": [1.0, 2.5, None, 4.0],
+}
+
+
+@pytest.mark.parametrize("suffix", ["h5mu", "zarr", "nc"])
+def test_any_sample_id_and_awkward_columns_round_trip(awkward, tmp_path, suffix):
+    before = {name: awkward[name].obs_names.tolist() for name in awkward.mod}
+    obs_before = awkward.obs.copy()
+    back = store.read(store.write(awkward, tmp_path / f"cohort.{suffix}"))
+
+    assert back.obs_names.tolist() == _IDS
+    for name, order in before.items():
+        assert back[name].obs_names.tolist() == order  # each omic keeps its own sample order
+        np.testing.assert_array_equal(back[name].X, awkward[name].X)
+    for column, values in _EXPECTED_OBS.items():
+        assert back.obs[column].dtype == object, column
+        assert back.obs[column].tolist() == values, column
+    assert [type(v) for v in back.obs["ints"] if v is not None] == [int, int, int]
+    assert np.isnan(back.obs["all_nan"].to_numpy(dtype=float)).all()
+    assert back.obs["text"].dtype == "string" and back.obs["text"].isna().tolist() == [False, True, False, False]
+    assert back.obs["text"].dropna().tolist() == ["a", "c", "d"]
+    assert back["rna"].obs["batch"].tolist() == [None, "b1", None, "b2"]
+    assert back["rna"].var["mixed"].tolist() == ["7", "x", None]
+    assert back["rna"].var["symbol"].astype(str).tolist() == ["ESR1", "ERBB2", "MKI67"]
+    assert back["mut"].var["entrez"].tolist() == [None, None]
+    assert np.isnan(back["mut"].var["score"].to_numpy(dtype=float)).all()
+    clinical = back.obsm["clinical"]
+    assert clinical["grade"].tolist() == [None, "G2", None, "3"]
+    np.testing.assert_array_equal(clinical["age"].to_numpy(dtype=float), [50.0, np.nan, 61.0, 70.0])
+    table = back.uns["extra"]["table"]
+    assert table["none"].tolist() == [None, None]
+    assert table["mixed"].tolist() == ["1", "a"]
+    assert table["ids"].tolist() == ["MB-0001", None]
+    if suffix != "nc":  # the xarray view keeps global obsm and uns, not the per-omic obsm
+        assert back["mut"].obsm["flags"]["note"].tolist() == [None, None, None]
+    assert store._ENCODINGS_KEY not in back.uns["harmonomics"]  # the bookkeeping is consumed on read
+    # the store in memory is left as it was
+    pd.testing.assert_frame_equal(awkward.obs, obs_before)
+    assert awkward.obs["ints"].tolist() == [3, None, 5, 6]
+    assert awkward["mut"].var["entrez"].tolist() == [None, None]
+
+
+def test_netcdf_keeps_each_omics_sample_order(mdata, tmp_path):
+    """prot holds s4 before s2 while the global order has s2 first; the .nc round trip keeps prot's order."""
+    mdata.mod["prot"] = mdata["prot"][["s4", "s2"]].copy()
+    mdata.update()
+    assert mdata["prot"].obs_names.tolist() == ["s4", "s2"]
+    assert mdata.obs_names.get_loc("s2") < mdata.obs_names.get_loc("s4")
+    back = store.read(store.write(mdata, tmp_path / "cohort.nc"))
+    assert back["prot"].obs_names.tolist() == ["s4", "s2"]
+    np.testing.assert_array_equal(back["prot"].X, mdata["prot"].X)
+    assert back.obs_names.tolist() == mdata.obs_names.tolist()

@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,7 @@ SUFFIXES = {".h5mu": "h5mu", ".zarr": "zarr", ".nc": "netcdf", ".nc4": "netcdf",
 __all__ = [
     "FORMAT_VERSION",
     "add_report_rows",
+    "clean_stale_temporaries",
     "from_xarray",
     "new_store",
     "provenance",
@@ -198,15 +200,89 @@ def validate(mdata: md.MuData) -> None:
 def _format_of(path: Path, format: str | None) -> str:
     if format is not None:
         if format not in set(SUFFIXES.values()):
-            raise ValueError(f"unknown store format {format!r}; expected one of {sorted(set(SUFFIXES.values()))}")
+            raise StoreFormatError(f"unknown store format {format!r}; expected one of {sorted(set(SUFFIXES.values()))}")
         return format
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
-        raise ValueError(
+        raise StoreFormatError(
             f"cannot tell the store format of {str(path)!r} from its suffix {suffix!r}; "
             f"use one of {sorted(SUFFIXES)} or pass format="
         )
     return SUFFIXES[suffix]
+
+
+# Temporary names carry the writer's process ID, so that a later write can tell a live writer's temporary from
+# one a killed writer left behind: ".<name>.<pid>.<random>.tmp" (the new store; earlier releases wrote
+# ".<name>.<random>.tmp") and ".<name>.old-<pid>" (a zarr folder moved aside during the swap).
+_PROCESS_STARTED = time.time()  # no write of this process can be older than the import of this module
+
+
+def _leftover_of(path: Path, entry_name: str) -> tuple[str, int | None] | None:
+    """``("tmp" | "aside", writer pid or None)`` when ``entry_name`` is a temporary of a write to ``path``."""
+    prefix = f".{path.name}."
+    if not entry_name.startswith(prefix):
+        return None
+    middle = entry_name[len(prefix):]
+    if middle.startswith("old-") and middle[4:].isdigit():
+        return "aside", int(middle[4:])
+    if not middle.endswith(".tmp") or len(middle) <= 4:
+        return None
+    pid, _, rest = middle[:-4].partition(".")
+    return "tmp", int(pid) if rest and pid.isdigit() else None
+
+
+def _process_alive(pid: int) -> bool | None:
+    """Whether process ``pid`` runs (None where the platform can't tell without side effects)."""
+    if os.name != "posix":
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    return True
+
+
+def _is_stale(entry: Path, pid: int | None) -> bool:
+    """A temporary is stale when its writer is gone, or (no writer recorded) when it predates this process."""
+    if pid == os.getpid():
+        return False  # this process's own write, perhaps in another thread
+    alive = _process_alive(pid) if pid is not None else None
+    if alive is not None:
+        return not alive
+    with contextlib.suppress(OSError):
+        return entry.lstat().st_mtime < _PROCESS_STARTED
+    return False
+
+
+def clean_stale_temporaries(path: str | os.PathLike) -> list[Path]:
+    """Remove what killed writers left beside ``path``; return what was removed.
+
+    A temporary new store (``.<name>.<pid>.*.tmp``) of a writer that no longer runs, or one without a process ID
+    older than the current process, is deleted. A zarr folder moved aside by a writer killed in the middle of its
+    swap (``.<name>.old-<pid>``) is the complete old store: it is put back when nothing is at ``path``, else
+    deleted. Temporaries of writers still running are left alone. :func:`write` calls this first.
+    """
+    path = Path(path)
+    removed: list[Path] = []
+    if not path.parent.is_dir():
+        return removed
+    for entry in path.parent.iterdir():
+        leftover = _leftover_of(path, entry.name)
+        if leftover is None or not _is_stale(entry, leftover[1]):
+            continue
+        if leftover[0] == "aside" and not path.exists():
+            os.replace(entry, path)
+            logger.warning("put back %s, the store a killed writer had moved aside, at %s", entry.name, path)
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        logger.info("removed %s, left by an interrupted write", entry)
+        removed.append(entry)
+    return removed
 
 
 @contextlib.contextmanager
@@ -214,11 +290,13 @@ def atomic_path(path: str | os.PathLike, *, directory: bool = False):
     """Yield a temporary path beside ``path``; on success it replaces ``path`` atomically, on error it is removed.
 
     For a directory target (zarr) the old directory is moved aside first and removed after the swap, so at
-    every moment either the complete old store or the complete new one is at ``path``.
+    every moment either the complete old store or the complete new one is at ``path`` (or, if the writer is
+    killed between the two moves, beside it, where :func:`clean_stale_temporaries` puts it back).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    clean_stale_temporaries(path)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent))
     target_tmp = tmp / path.name
     try:
         yield target_tmp
@@ -256,19 +334,21 @@ def write(mdata: md.MuData, path: str | os.PathLike, *, format: str | None = Non
     fmt = _format_of(path, format)
     validate(mdata)
     stamp_version(mdata)
-    if fmt == "h5mu":
-        with atomic_path(path) as tmp:
-            mdata.write_h5mu(tmp, compression=compression)
-    elif fmt == "zarr":
+    if fmt == "zarr":
         from ._errors import require
 
         require("zarr", extra="scale", purpose="writing a zarr store")
-        with atomic_path(path, directory=True) as tmp:
-            mdata.write_zarr(tmp)
-    else:
-        ds = to_xarray(mdata)
-        with atomic_path(path) as tmp:
-            ds.to_netcdf(tmp, engine="h5netcdf")
+    with _portable_columns(mdata):
+        if fmt == "h5mu":
+            with atomic_path(path) as tmp:
+                mdata.write_h5mu(tmp, compression=compression)
+        elif fmt == "zarr":
+            with atomic_path(path, directory=True) as tmp:
+                mdata.write_zarr(tmp)
+        else:
+            ds = to_xarray(mdata)
+            with atomic_path(path) as tmp:
+                ds.to_netcdf(tmp, engine="h5netcdf")
     logger.info("wrote store %s (%s, %d samples, modalities %s)", path, fmt, mdata.n_obs, list(mdata.mod))
     return path
 
@@ -348,6 +428,7 @@ def read(path: str | os.PathLike, *, format: str | None = None, backed: bool = F
     except (OSError, KeyError, ValueError, TypeError) as err:
         raise StoreFormatError(f"{path}: not a readable {fmt} MuData store ({err})") from err
     check_version(mdata, path)
+    _restore_columns(mdata)
     _restore_obs_dtypes(mdata)
     return mdata
 
@@ -415,11 +496,127 @@ def check_version(mdata: md.MuData, path: str | os.PathLike = "<memory>") -> int
 
 
 # --------------------------------------------------------------------------------------------------------------
+# columns that the on-disk formats cannot hold as they are (docs/store.md, "Columns of mixed or missing values")
+# --------------------------------------------------------------------------------------------------------------
+_ENCODINGS_KEY = "column_encodings"
+_ENCODING_COLUMNS = ["element", "column", "written_as", "original_dtype"]  # "dtype" would shadow DataFrame.dtype
+
+# pandas' inferred type of a column's present values -> how the column is written
+_KINDS = {"empty": "missing", "string": "text", "boolean": "bool", "integer": "int", "floating": "float",
+          "mixed-integer-float": "float"}
+
+
+def _portable_column(series: pd.Series) -> tuple[pd.Series, str] | None:
+    """``series`` in a form h5mu, zarr and netCDF all write, and its kind; None when it is writable as it is.
+
+    Only object and pandas string columns are touched: object columns holding nothing but strings are written as
+    they are; others are sorted by the types of their present values: none (all missing) -> float NaN,
+    strings -> categorical with missing values, bools -> nullable boolean, ints -> nullable Int64, ints and
+    floats -> float64; any other mix -> the values' text, as categorical.
+    """
+    string_dtype = isinstance(series.dtype, pd.StringDtype)
+    if series.dtype != object and not string_dtype:
+        return None
+    values = series.to_numpy(dtype=object)
+    missing = pd.isna(values)
+    present = values[~missing]
+    if not string_dtype and not missing.any() and pd.api.types.infer_dtype(present) == "string":
+        return None
+    kind = _KINDS.get(pd.api.types.infer_dtype(present), "text")
+    if kind == "missing":
+        return pd.Series(np.nan, index=series.index, dtype=float), kind
+    if kind in ("bool", "int"):
+        with contextlib.suppress(TypeError, ValueError, OverflowError):
+            return pd.Series(pd.array(np.where(missing, None, values), dtype="boolean" if kind == "bool" else "Int64"),
+                             index=series.index), kind
+        kind = "text"  # integers beyond int64
+    if kind == "float":
+        return pd.Series(np.where(missing, np.nan, values).astype(float), index=series.index), kind
+    text = np.array([None if gone else str(value) for value, gone in zip(values, missing)], dtype=object)
+    return pd.Series(pd.Categorical(text), index=series.index), kind
+
+
+_RESTORE = {"missing": lambda value: None, "text": str, "bool": bool, "int": int, "float": float}
+
+
+def _restored_column(series: pd.Series, kind: str, dtype: str) -> pd.Series:
+    """Invert :func:`_portable_column`: an object column of Python values with None where missing."""
+    convert = _RESTORE[kind]
+    values = series.to_numpy(dtype=object)
+    missing = pd.isna(values)
+    out = np.array([None if gone else convert(value) for value, gone in zip(values, missing)], dtype=object)
+    restored = pd.Series(out, index=series.index, name=series.name, dtype=object)
+    return restored.astype(dtype) if dtype != "object" else restored
+
+
+def _dataframes(mdata: md.MuData):
+    """Every table of a store, as ``(element path, DataFrame)``: obs, var, obsm/varm and uns DataFrames."""
+    yield "obs", mdata.obs
+    yield from _frames_in(mdata.obsm, "obsm")
+    yield from _frames_in(mdata.uns, "uns")
+    for name, adata in mdata.mod.items():
+        yield f"mod/{name}/obs", adata.obs
+        yield f"mod/{name}/var", adata.var
+        for slot in ("obsm", "varm", "uns"):
+            yield from _frames_in(getattr(adata, slot), f"mod/{name}/{slot}")
+
+
+def _frames_in(mapping: Mapping, prefix: str):
+    for key, value in mapping.items():
+        if isinstance(value, pd.DataFrame):
+            yield f"{prefix}/{key}", value
+        elif isinstance(value, Mapping):
+            yield from _frames_in(value, f"{prefix}/{key}")
+
+
+@contextlib.contextmanager
+def _portable_columns(mdata: md.MuData):
+    """Within the block, every column the formats cannot write is replaced by its portable form (in place, so
+    that no matrix is copied) and the encodings are recorded in ``uns["harmonomics"]["column_encodings"]``;
+    on exit the original columns come back."""
+    originals: list[tuple[pd.DataFrame, Any, pd.Series]] = []
+    rows = []
+    try:
+        for element, frame in list(_dataframes(mdata)):
+            for column in frame.columns:
+                portable = _portable_column(frame[column])
+                if portable is None:
+                    continue
+                encoded, kind = portable
+                originals.append((frame, column, frame[column]))
+                frame[column] = encoded.values
+                rows.append({"element": element, "column": str(column), "written_as": kind, "original_dtype": str(originals[-1][2].dtype)})
+        record = mdata.uns[_keys.UNS_PROVENANCE]
+        if rows:
+            record[_ENCODINGS_KEY] = pd.DataFrame(rows, columns=_ENCODING_COLUMNS)
+        yield
+    finally:
+        for frame, column, original in reversed(originals):
+            frame[column] = original
+        mdata.uns.get(_keys.UNS_PROVENANCE, {}).pop(_ENCODINGS_KEY, None)
+
+
+def _restore_columns(mdata: md.MuData) -> None:
+    """After a read: give back the columns :func:`_portable_columns` encoded, as they were written."""
+    record = mdata.uns.get(_keys.UNS_PROVENANCE)
+    if not isinstance(record, Mapping) or _ENCODINGS_KEY not in record:
+        return
+    encodings = pd.DataFrame(record.pop(_ENCODINGS_KEY))
+    frames = dict(_dataframes(mdata))
+    for element, column, kind, dtype in encodings[_ENCODING_COLUMNS].itertuples(index=False):
+        frame = frames.get(element)
+        if frame is None or column not in frame.columns:
+            continue
+        frame[column] = _restored_column(frame[column], kind, dtype).values
+
+
+# --------------------------------------------------------------------------------------------------------------
 # the xarray view
 # --------------------------------------------------------------------------------------------------------------
 _SAMPLE = "sample"
 _UNS_ATTR = "harmonomics_uns_json"
 _MODS_ATTR = "harmonomics_modalities"
+_OBSM_COLUMN = "obsmcolumn_"
 
 
 def _feature_dim(mod: str) -> str:
@@ -459,6 +656,13 @@ def to_xarray(mdata: md.MuData, *, chunks: int | Mapping[str, int] | None = None
         data_vars[f"obs_{column}"] = _column_to_var(mdata.obs[column], _SAMPLE)
     for key, value in mdata.obsm.items():
         frame = value if isinstance(value, pd.DataFrame) else None
+        if frame is not None and not all(pd.api.types.is_numeric_dtype(t) and t != bool for t in frame.dtypes):
+            # a table of mixed columns: one variable per column, in order
+            for position, column in enumerate(frame.columns):
+                variable = _column_to_var(frame[column], _SAMPLE)
+                variable.attrs.update(frame=str(key), column=str(column))
+                data_vars[f"{_OBSM_COLUMN}{key}_{position}"] = variable
+            continue
         matrix = np.asarray(frame.to_numpy(dtype=float) if frame is not None else value)
         col_dim = f"obsm_{key}_col"
         coords[col_dim] = (np.asarray(frame.columns, dtype=object) if frame is not None else np.arange(matrix.shape[1]))
@@ -471,6 +675,10 @@ def to_xarray(mdata: md.MuData, *, chunks: int | Mapping[str, int] | None = None
         present = np.zeros(len(samples), dtype=bool)
         present[rows] = True
         data_vars[f"{mod}_present"] = xr.Variable((_SAMPLE,), present.astype(np.int8), attrs={"dtype": "bool"})
+        # the omic's own sample order, which may differ from the global one (-1: sample lacks the omic)
+        position = np.full(len(samples), -1, dtype=np.int64)
+        position[rows] = np.arange(len(rows))
+        data_vars[f"{mod}_position"] = xr.Variable((_SAMPLE,), position)
         data_vars[mod] = xr.Variable((_SAMPLE, fdim), _expand(adata.X, rows, len(samples), chunks))
         for name, layer in adata.layers.items():
             data_vars[f"{mod}_layer_{name}"] = xr.Variable((_SAMPLE, fdim), _expand(layer, rows, len(samples), chunks))
@@ -533,6 +741,9 @@ def _column_to_var(series: pd.Series, dim: str):
     elif series.dtype == bool:
         attrs["dtype"] = "bool"  # netCDF-4 has no bool type
         values = series.to_numpy(dtype=bool).astype(np.int8)
+    elif isinstance(series.dtype, pd.api.extensions.ExtensionDtype) and pd.api.types.is_numeric_dtype(series.dtype):
+        attrs["dtype"] = str(series.dtype)  # nullable Int64 / boolean / Float64: float with NaN where missing
+        values = series.to_numpy(dtype=float, na_value=np.nan)
     elif series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
         attrs["missing_as_empty"] = 1
         attrs["dtype"] = "str"
@@ -554,6 +765,8 @@ def _var_to_column(variable, index: pd.Index) -> pd.Series:
         )
     if attrs.get("dtype") == "bool":
         return pd.Series(values.astype(bool), index=index)
+    if attrs.get("dtype") not in (None, "str"):
+        return pd.Series(values, index=index).astype(attrs["dtype"])
     if attrs.get("dtype") == "str":
         text = pd.Series(values.astype(str), index=index, dtype=object)
         return text.where(text != "", None)
@@ -582,6 +795,11 @@ def from_xarray(ds: xr.Dataset) -> md.MuData:
     for mod in mods:
         fdim = _feature_dim(mod)
         present = np.asarray(ds[f"{mod}_present"].values, dtype=bool)
+        if f"{mod}_position" in ds:  # the omic's own sample order (files of the first release lack it: global order)
+            position = np.asarray(ds[f"{mod}_position"].values)
+            present = np.flatnonzero(present)[np.argsort(position[present], kind="stable")]
+        else:
+            present = np.flatnonzero(present)
         obs_names = samples[present]
         var_names = pd.Index(np.asarray(ds[fdim].values).astype(str))
         X = np.asarray(ds[mod].values)[present]
@@ -592,7 +810,7 @@ def from_xarray(ds: xr.Dataset) -> md.MuData:
         prefix_obs, prefix_var, prefix_layer, prefix_varm = f"{mod}_obs_", f"{mod}_var_", f"{mod}_layer_", f"{mod}_varm_"
         for name in ds.data_vars:
             if name.startswith(prefix_obs):
-                obs[name[len(prefix_obs):]] = _var_to_column(ds[name].variable, samples)[present].array
+                obs[name[len(prefix_obs):]] = _var_to_column(ds[name].variable, samples).iloc[present].array
             elif name.startswith(prefix_var):
                 var[name[len(prefix_var):]] = _var_to_column(ds[name].variable, var_names).array
             elif name.startswith(prefix_layer):
@@ -609,13 +827,21 @@ def from_xarray(ds: xr.Dataset) -> md.MuData:
     order = samples[samples.isin(mdata.obs_names)]
     if not order.equals(pd.Index(mdata.obs_names)):
         mdata = mdata[order].copy()
+    rows = samples.get_indexer(mdata.obs_names)
+    tables: dict[str, dict[str, Any]] = {}
     for name in ds.data_vars:
         if name.startswith("obs_"):
             mdata.obs[name[4:]] = _var_to_column(ds[name].variable, samples).reindex(mdata.obs_names).array
         elif name.startswith("obsm_"):
-            rows = samples.get_indexer(mdata.obs_names)
             matrix = _matrix_back(ds, name, samples)
             mdata.obsm[name[5:]] = matrix.iloc[rows] if isinstance(matrix, pd.DataFrame) else matrix[rows]
+        elif name.startswith(_OBSM_COLUMN):
+            attrs = ds[name].attrs
+            position = int(name.rsplit("_", 1)[1])
+            column = _var_to_column(ds[name].variable, samples).iloc[rows]
+            tables.setdefault(attrs["frame"], {})[position] = (attrs["column"], column.array)
+    for key, columns in tables.items():
+        mdata.obsm[key] = pd.DataFrame({label: values for _, (label, values) in sorted(columns.items())}, index=mdata.obs_names)
     mdata.uns.update(_from_json(json.loads(ds.attrs.get(_UNS_ATTR, "{}"))))
     return mdata
 
@@ -656,6 +882,8 @@ def _to_json(value: Any) -> Any:
         return _to_json(value.item())
     if isinstance(value, float) and not np.isfinite(value):
         return {"__float__": str(value)}
+    if value is pd.NA or value is pd.NaT:
+        return None
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return str(value)
@@ -676,7 +904,11 @@ def _from_json(value: Any) -> Any:
             dtype = value.get("dtype", "object")
             if dtype != "object" and np.dtype(dtype).kind in "fc":
                 return np.array([np.nan if v is None else v for v in raw], dtype=dtype).reshape(value["shape"])
-            return np.array(raw, dtype=dtype if dtype != "object" else object).reshape(value["shape"])
+            if dtype == "object":
+                out = np.empty(len(raw), dtype=object)
+                out[:] = [_from_json(v) for v in raw]
+                return out.reshape(value["shape"])
+            return np.array(raw, dtype=dtype).reshape(value["shape"])
         if "__float__" in value:
             return float(value["__float__"])
         return {k: _from_json(v) for k, v in value.items()}
