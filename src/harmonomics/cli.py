@@ -1,27 +1,41 @@
 """The ``harmonomics`` command: a thin layer over the public Python API.
 
-Every subcommand calls public functions only. User mistakes (a wrong path, a bad option, a malformed file)
-end with one clear line on stderr and a non-zero exit, never a traceback; ``--debug`` shows the traceback.
+Every subcommand calls public functions only. A user mistake (a missing option, a bad value, a wrong suffix, a
+missing file, a step that cannot run on the data) ends with one line on stderr and exit status 2, never a
+traceback; ``--debug``, anywhere on the line, shows the traceback. ``-q`` silences warnings, log lines and
+progress bars; log lines and warnings are written between progress bars, never through them.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import textwrap
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+from ._errors import HarmonomicsError
 from ._version import __version__
 
 logger = logging.getLogger("harmonomics")
 
 EXIT_USER_ERROR = 2
 
+# what a user can get wrong: the package's own errors, and files that are missing or can't be opened
+USER_ERRORS = (
+    HarmonomicsError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError, FileExistsError,
+)
 
-class CLIError(Exception):
-    """A user mistake detected by the command line itself (bad option value, missing file)."""
+
+class CLIError(HarmonomicsError):
+    """A user mistake detected by the command line itself (bad option value, missing option)."""
+
+
+class UsageError(CLIError):
+    """A command line argparse cannot parse; the message starts with the (sub)command it concerns."""
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -53,9 +67,43 @@ def _require(value, option: str, step: str):
     return value
 
 
-def _store_and_out(args: argparse.Namespace, step: str) -> tuple[Path, Path]:
+def _store_path(value: str, option: str) -> Path:
+    """``value`` as a store path, refused up front (before any work) when its suffix names no store format."""
+    from .store import SUFFIXES
+
+    path = Path(value)
+    if path.suffix.lower() not in SUFFIXES:
+        raise CLIError(f"{option} {value!r}: a store ends in one of {', '.join(sorted(SUFFIXES))}, not {path.suffix or 'no suffix'!r}")
+    return path
+
+
+def _store_and_out(args: argparse.Namespace, step: str, *, out_is_store: bool = True) -> tuple[Path, Path]:
     """The input store and the ``--out`` path of a step run without a config."""
-    return Path(_require(args.store, "STORE", step)), Path(_require(args.out, "--out", step))
+    store = Path(_require(args.store, "STORE", step))
+    out = _require(args.out, "--out", step)
+    return store, _store_path(out, "--out") if out_is_store else Path(out)
+
+
+def _check_reader_options(source: str, path: str | None, options: dict) -> None:
+    """Refuse, before reading, reader options that are missing or unknown, naming them as ``--option`` flags."""
+    import inspect
+
+    import harmonomics as hm
+
+    reader = hm.store.read if source == "store" else getattr(hm.io, f"read_{source}", None)
+    if reader is None:
+        return
+    parameters = inspect.signature(reader).parameters
+    first = next(iter(parameters))  # the path, given as PATH, never as an option
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    allowed = [name for name, p in parameters.items() if name != first and p.kind is not inspect.Parameter.VAR_KEYWORD]
+    unknown = [key for key in options if key == first or key not in parameters]
+    if unknown and not takes_any:
+        raise CLIError(f"load {source}: unknown --option {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+    missing = [name for name, p in list(parameters.items())[1:]
+               if p.default is inspect.Parameter.empty and p.kind is inspect.Parameter.KEYWORD_ONLY and name not in options]
+    if missing:
+        raise CLIError(f"load {source} needs {' '.join(f'--option {name}=VALUE' for name in missing)}")
 
 
 def _parse_options(pairs: Sequence[str] | None) -> dict:
@@ -67,7 +115,10 @@ def _parse_options(pairs: Sequence[str] | None) -> dict:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise CLIError(f"--option expects key=value, got {pair!r}")
-        options[key] = yaml.safe_load(value)
+        try:
+            options[key] = yaml.safe_load(value)
+        except yaml.YAMLError as err:
+            raise CLIError(f"--option {pair!r}: the value is not valid YAML ({getattr(err, 'problem', None) or err})") from err
     return options
 
 
@@ -79,8 +130,10 @@ def _cmd_load(args: argparse.Namespace) -> int:
     from .pipeline import load_cohort
 
     source = _require(args.source, "SOURCE", "load")
-    out = Path(_require(args.out, "--out", "load"))
-    mdata = load_cohort(source, args.path, options=_parse_options(args.option))
+    out = _store_path(_require(args.out, "--out", "load"), "--out")
+    options = _parse_options(args.option)
+    _check_reader_options(source, args.path, options)
+    mdata = load_cohort(source, args.path, options=options)
     hm.store.write(mdata, out)
     print(f"loaded {mdata.n_obs} samples, omics {', '.join(f'{m} ({a.n_obs}×{a.n_vars})' for m, a in mdata.mod.items())} -> {out}")
     return 0
@@ -116,7 +169,7 @@ def _cmd_annotate(args: argparse.Namespace) -> int:
 
     store, out = _store_and_out(args, "annotate")
     mdata = hm.store.read(store)
-    expression = hm.store.read(args.expression) if args.expression else None
+    expression = hm.store.read(_store_path(args.expression, "--expression")) if args.expression else None
     status = annotate_step(
         mdata,
         {"pam50": not args.no_pam50, "immune": not args.no_immune, "covariates": args.covariates, "survival": not args.no_survival},
@@ -134,7 +187,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         return 0
     import harmonomics as hm
 
-    store, out = _store_and_out(args, "export")
+    store, out = _store_and_out(args, "export", out_is_store=False)
     mdata = hm.store.read(store)
     written = hm.export.export_all(mdata, out, formats=args.formats, key=args.key)
     for name, path in written.items():
@@ -147,7 +200,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         return 0
     import harmonomics as hm
 
-    store, out = _store_and_out(args, "report")
+    store, out = _store_and_out(args, "report", out_is_store=False)
     path = hm.report(hm.store.read(store), out, exports=args.exports, title=args.title, key=args.key)
     print(f"report -> {path}")
     return 0
@@ -203,12 +256,51 @@ def _omics_summary(mdata):
 Command = Callable[[argparse.Namespace], int]
 
 
+class _ArgumentParser(argparse.ArgumentParser):
+    """An argparse parser that raises :class:`UsageError` instead of printing the usage and exiting."""
+
+    def error(self, message: str):  # noqa: D102 - argparse API
+        raise UsageError(f"{self.prog}: error: {message} (see {self.prog} --help)")
+
+
+def _positive_int(text: str) -> int:
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 0, got {text!r}")
+    return value
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def _common_options() -> argparse.ArgumentParser:
+    """-v, -q and --debug, accepted before and after the subcommand (defaults are set in :func:`main`)."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more log output (-vv for debug)")
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="only errors: no warnings, log lines or progress bars")
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks on errors")
+    return common
+
+
 def _add_subcommand(
     subparsers: argparse._SubParsersAction, name: str, func: Command, *, help: str, examples: Sequence[str]
 ) -> argparse.ArgumentParser:
     epilog = "examples:\n" + "\n".join(f"  {line}" for line in examples)
     parser = subparsers.add_parser(
         name,
+        parents=[_common_options()],
         help=help,
         description=help,
         epilog=epilog,
@@ -220,8 +312,9 @@ def _add_subcommand(
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``harmonomics`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _ArgumentParser(
         prog="harmonomics",
+        parents=[_common_options()],
         description=textwrap.dedent(
             """\
             harmonomics: multi-omics integration for breast-cancer precision medicine.
@@ -231,9 +324,6 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"harmonomics {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="only errors; no progress bars")
-    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def step_options(sub: argparse.ArgumentParser) -> None:
@@ -267,14 +357,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fit.add_argument("store", nargs="?", help="input store")
     fit.add_argument("--out", help="output store")
-    fit.add_argument("--n-factors", type=int, default=10)
+    fit.add_argument("--n-factors", type=_positive_int, default=10)
     fit.add_argument("--engine", choices=["fast", "mofapy2"], default="fast")
-    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--seed", type=_non_negative_int, default=0)
     fit.add_argument("--convergence", choices=["auto", "fast", "medium", "slow", "window"], default="auto",
                      help="stopping rule (default: the window rule with the fast engine, medium with mofapy2)")
     fit.add_argument("--float32", action="store_true", help="fit in single precision")
     fit.add_argument("--mods", nargs="+", help="omics to use (default: all)")
-    fit.add_argument("--features-per-omic", type=int, default=2000, help="top-variance features kept per omic")
+    fit.add_argument("--features-per-omic", type=_positive_int, default=2000, help="top-variance features kept per omic")
     step_options(fit)
 
     annotate = _add_subcommand(
@@ -333,41 +423,73 @@ def build_parser() -> argparse.ArgumentParser:
         examples=["harmonomics demo", "harmonomics demo --out results/demo"],
     )
     demo.add_argument("--out", default="harmonomics-demo", help="output folder (default: ./harmonomics-demo)")
-    demo.add_argument("--n-factors", type=int, default=10)
+    demo.add_argument("--n-factors", type=_positive_int, default=10)
     demo.add_argument("--force", action="store_true", help="recompute every step")
     return parser
 
 
-def _configure_logging(args: argparse.Namespace) -> None:
+def _one_line(err: BaseException | str) -> str:
+    """An error's message on one line (YAML and other parsers write several)."""
+    return " ".join(line.strip() for line in str(err).splitlines() if line.strip()) or type(err).__name__
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001 - warnings API
+    """Python warnings as one log line (no source line), written like the log between progress bars."""
+    logger.warning("%s: %s", category.__name__, _one_line(message))
+
+
+@contextlib.contextmanager
+def _console(verbose: int, quiet: bool) -> Iterator[None]:
+    """Log lines and warnings for the length of one command: through tqdm (never inside a progress bar), at the
+    asked verbosity; ``quiet`` ignores warnings. Everything is put back afterwards."""
+    from ._progress import TqdmLoggingHandler
     from ._settings import settings
 
-    if args.quiet:
-        settings.verbosity = 0
-    else:
-        settings.verbosity = min(3, 2 + args.verbose) if args.verbose else 2
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s" if args.verbose else "%(message)s"))
-    root = logging.getLogger("harmonomics")
-    root.handlers[:] = [handler]
-    root.propagate = False
+    saved_verbosity, saved_level = settings.verbosity, logger.level
+    saved_handlers, saved_propagate = logger.handlers[:], logger.propagate
+    handler = TqdmLoggingHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s" if verbose else "%(message)s"))
+    try:
+        settings.verbosity = 0 if quiet else min(3, 2 + verbose)
+        logger.handlers[:] = [handler]
+        logger.propagate = False
+        with warnings.catch_warnings():
+            if quiet:
+                warnings.simplefilter("ignore")
+            else:
+                warnings.showwarning = _show_warning
+            yield
+    finally:
+        settings.verbosity = saved_verbosity
+        logger.setLevel(saved_level)
+        logger.handlers[:] = saved_handlers
+        logger.propagate = saved_propagate
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``harmonomics`` command; returns the exit status."""
+    """Entry point of the ``harmonomics`` command; returns the exit status.
+
+    User mistakes (the package's own errors, files that are missing, command lines argparse cannot parse) print one
+    line on stderr and return :data:`EXIT_USER_ERROR`; with ``--debug`` they raise, with the traceback.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as err:
+        print(_one_line(err), file=sys.stderr)
+        return EXIT_USER_ERROR
     if args.command is None:
         parser.print_help()
         return EXIT_USER_ERROR
-    _configure_logging(args)
-    from ._errors import HarmonomicsError
-
+    debug = getattr(args, "debug", False)
     try:
-        return args.func(args)
-    except (HarmonomicsError, CLIError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError) as err:
-        if args.debug:
+        with _console(getattr(args, "verbose", 0), getattr(args, "quiet", False)):
+            return args.func(args)
+    except USER_ERRORS as err:
+        if debug:
             raise
-        print(f"harmonomics {args.command}: error: {err}", file=sys.stderr)
+        print(f"harmonomics {args.command}: error: {_one_line(err)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:  # pragma: no cover - interactive
         print("harmonomics: interrupted", file=sys.stderr)
