@@ -301,7 +301,8 @@ def awkward():
     rna = ad.AnnData(
         np.arange(12.0).reshape(4, 3),
         obs=pd.DataFrame({"batch": [None, "b1", None, "b2"]}, index=_IDS),
-        var=pd.DataFrame({"symbol": ["ESR1", "ERBB2", "MKI67"], "mixed": [7, "x", None]}, index=["g1", "g2", "g3"]),
+        var=pd.DataFrame({"symbol": ["ESR1", "ERBB2", "MKI67"], "mixed": [7, "x", None], "chromosome": ["6", "17", "6"]},
+                     index=["g1", "g2", "g3"]),
     )
     mut = ad.AnnData(  # samples in an order of their own, and a MAF's blank Entrez_Gene_Id column
         np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]),
@@ -358,6 +359,7 @@ def test_any_sample_id_and_awkward_columns_round_trip(awkward, tmp_path, suffix)
     assert back["rna"].obs["batch"].tolist() == [None, "b1", None, "b2"]
     assert back["rna"].var["mixed"].tolist() == ["7", "x", None]
     assert back["rna"].var["symbol"].astype(str).tolist() == ["ESR1", "ERBB2", "MKI67"]
+    assert back["rna"].var["chromosome"].astype(str).tolist() == ["6", "17", "6"]
     assert back["mut"].var["entrez"].tolist() == [None, None]
     assert np.isnan(back["mut"].var["score"].to_numpy(dtype=float)).all()
     clinical = back.obsm["clinical"]
@@ -374,6 +376,7 @@ def test_any_sample_id_and_awkward_columns_round_trip(awkward, tmp_path, suffix)
     pd.testing.assert_frame_equal(awkward.obs, obs_before)
     assert awkward.obs["ints"].tolist() == [3, None, 5, 6]
     assert awkward["mut"].var["entrez"].tolist() == [None, None]
+    assert awkward["rna"].var["chromosome"].dtype == object  # not turned into a categorical by the writer
 
 
 def test_netcdf_keeps_each_omics_sample_order(mdata, tmp_path):

@@ -573,19 +573,23 @@ def _frames_in(mapping: Mapping, prefix: str):
 def _portable_columns(mdata: md.MuData):
     """Within the block, every column the formats cannot write is replaced by its portable form (in place, so
     that no matrix is copied) and the encodings are recorded in ``uns["harmonomics"]["column_encodings"]``;
-    on exit the original columns come back."""
+    on exit the original columns come back (object columns too, which mudata's writer turns into categoricals)."""
     originals: list[tuple[pd.DataFrame, Any, pd.Series]] = []
     rows = []
     try:
         for element, frame in list(_dataframes(mdata)):
             for column in frame.columns:
-                portable = _portable_column(frame[column])
+                original = frame[column]
+                if original.dtype == object:
+                    originals.append((frame, column, original))  # mudata turns string columns into categoricals
+                portable = _portable_column(original)
                 if portable is None:
                     continue
                 encoded, kind = portable
-                originals.append((frame, column, frame[column]))
+                if original.dtype != object:
+                    originals.append((frame, column, original))
                 frame[column] = encoded.values
-                rows.append({"element": element, "column": str(column), "written_as": kind, "original_dtype": str(originals[-1][2].dtype)})
+                rows.append({"element": element, "column": str(column), "written_as": kind, "original_dtype": str(original.dtype)})
         record = mdata.uns[_keys.UNS_PROVENANCE]
         if rows:
             record[_ENCODINGS_KEY] = pd.DataFrame(rows, columns=_ENCODING_COLUMNS)
