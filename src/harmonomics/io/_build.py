@@ -289,24 +289,30 @@ def assemble(
         for s in sample_clinical.index[~sample_clinical.index.isin(obs.index)]:
             report.add("sample", s, "clinical", s, "dropped", "clinical row without any omic data kept")
         extra = sample_clinical.reindex(obs.index)
+        added = {}
         for c in extra.columns:
             # the barcode's own values win; the source's spelling ("Primary Tumor") goes beside them
             if c in ("patient", "sample", "sample_type", "sample_type_code") and c in obs and obs[c].notna().any():
-                obs[f"{c}_clinical"] = extra[c].to_numpy()
-                continue
-            obs[c] = extra[c].to_numpy()
+                added[f"{c}_clinical"] = extra[c].to_numpy()
+            elif c in obs.columns:
+                obs[c] = extra[c].to_numpy()
+            else:
+                added[c] = extra[c].to_numpy()
+        obs = _with_columns(obs, added)
     if patient_clinical is not None and len(patient_clinical):
         extra = patient_clinical.reindex(obs["patient"].to_numpy())
+        added = {}
         for c in extra.columns:
             if c in ("patient", "sample", "sample_type", "sample_type_code") and c in obs and obs[c].notna().any():
-                obs[f"{c}_clinical"] = extra[c].to_numpy()
+                added[f"{c}_clinical"] = extra[c].to_numpy()
             elif c in obs.columns:
                 if obs[c].isna().all():
                     obs[c] = extra[c].to_numpy()
                 else:
                     obs[c] = obs[c].where(obs[c].notna(), pd.Series(extra[c].to_numpy(), index=obs.index))
             else:
-                obs[c] = extra[c].to_numpy()
+                added[c] = extra[c].to_numpy()
+        obs = _with_columns(obs, added)
         have = set(obs["patient"])
         for p in patient_clinical.index:
             if p not in have:
@@ -325,11 +331,16 @@ def assemble(
     if sample_clinical is not None and len(sample_clinical):
         clinical_uns["clinical_samples"] = uns_table(sample_clinical)
     order = [m for m in _keys.MODALITIES if m in adatas] + [m for m in adatas if m not in _keys.MODALITIES]
+    # new_store adds obs columns one at a time; the clinical columns (a Xena matrix has ~150) are joined at once
+    base = [c for c in obs.columns if c in ("patient", "sample", "sample_type", "sample_type_code")]
     with quiet_mudata():
-        mdata = new_store({m: adatas[m] for m in order}, obs=obs, reader=reader, files=files,
+        mdata = new_store({m: adatas[m] for m in order}, obs=obs[base], reader=reader, files=files,
                           parameters={**parameters, "sample_types": _jsonable(sample_types), "join": join,
-                                      "keep_all_aliquots": bool(keep_all_aliquots)},
+                                      "keep_all_aliquots": bool(keep_all_aliquots), "join_on": join_on},
                           report=report.frame())
+    rest = [c for c in obs.columns if c not in base and c not in mdata.obs.columns]
+    if rest:
+        mdata.obs = pd.concat([mdata.obs, obs[rest].reindex(mdata.obs_names)], axis=1)
     for k, v in clinical_uns.items():
         mdata.uns[k] = v
     return mdata
@@ -426,6 +437,13 @@ def feature_names(symbols, entrez=None, *, path=None, header_line: int = 1) -> t
     elif (parsed["entrez"].notna()).any():
         var["entrez"] = _id_strings(parsed["entrez"].to_numpy())
     return idx, var
+
+
+def _with_columns(obs: pd.DataFrame, columns: dict) -> pd.DataFrame:
+    """``obs`` with new columns added at once (a clinical table can bring hundreds)."""
+    if not columns:
+        return obs
+    return pd.concat([obs, pd.DataFrame(columns, index=obs.index)], axis=1)
 
 
 def writable_obs(obs: pd.DataFrame) -> pd.DataFrame:
