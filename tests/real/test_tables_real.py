@@ -149,3 +149,16 @@ def test_xena_clinical_matrix_values_equal_the_raw_file(shared_data, tmp_path):
             else:
                 assert got == float(cell)
     hm.store.write(t, tmp_path / "tables.h5mu")
+
+
+def test_antibody_rule_on_the_real_rppa_panel(brca121):
+    from harmonomics._genes import feature_id_kinds
+
+    names = pd.read_csv(brca121 / "rppa.tsv.gz", sep="\t", nrows=0).columns[1:]
+    kinds = pd.Series(feature_id_kinds(names), index=names)
+    assert len(names) == 226
+    assert (kinds != "").mean() > 0.7  # 166 of 226 recognised: antibody 95, gene symbol 71
+    assert kinds[["Akt_pS473", "14-3-3_epsilon", "ER-alpha", "c-Myc", "p53"]].eq("antibody").all()
+    # the same rule recognises nothing among free-form sample IDs
+    free = [f"patient{i}" for i in range(30)] + [f"S{i}" for i in range(30)] + [f"Tumour-{i}" for i in range(30)]
+    assert (feature_id_kinds(free) == "").all()
