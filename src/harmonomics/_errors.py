@@ -118,3 +118,10 @@ def require(module: str, *, extra: str, purpose: str):
         raise MissingDependencyError(
             f"{purpose} needs the optional package {module!r}: install it with `pip install harmonomics[{extra}]`"
         ) from err
+
+
+class AmbiguousOrientationError(FormatError):
+    """A table's orientation (features × samples or samples × features) cannot be told from its IDs.
+
+    The message gives what was recognised on each axis and asks for ``orientation=``.
+    """

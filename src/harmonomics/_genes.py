@@ -170,3 +170,89 @@ def match_symbols(
         if symbol in wanted_set and symbol not in found:
             found[symbol] = feature
     return found
+
+
+# --------------------------------------------------------------------------- recognising feature IDs
+# Each rule names one kind of feature ID that public tables use for rows or columns.
+_FEATURE_PATTERNS = {
+    "ensembl": r"^ENS[A-Z]*[GT]\d{11}(?:\.\d+)?(?:_PAR_Y)?$",
+    "symbol|entrez": r"^[^|]*\|\d+$",
+    "mirna": r"^(?:[a-z]{3}-)?(?:miR|mir|let|MIR)-?\d*[a-z]?(?:-\d+)?(?:-[35]p)?(?:[-.]\d+)?$|^MIMAT\d{7}$|^MI\d{7}$",
+    "cpg probe": r"^cg\d{8}$|^ch\.[0-9XY]{1,2}\.\d+[FR]?$|^rs\d+$",
+    "array probe": r"^ILMN_\d+$|^\d+(?:_[a-z]+)*_at$|^A_\d+_P\d+$",
+}
+# RPPA antibody names (MD Anderson's naming, as TCGA, TCPA and Firehose write it): a protein name, optional
+# phospho-sites (``_pS473``, ``_pT37_T46``), an optional source/validation suffix (``-R-V``), built of letters and
+# digits joined by ``-`` or ``_``. The grammar alone would also fit free-form sample IDs, so a name counts as an
+# antibody only with some evidence: a site, a suffix, an isoform or modification word, a protein-family form,
+# or a protein name that is a gene symbol.
+_ANTIBODY_GRAMMAR = re.compile(r"^[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)*$")
+_ANTIBODY_SITE = re.compile(r"[_-]p[STY]\d+")
+_ANTIBODY_SUFFIX = re.compile(r"-[RMG]-[VCEQ]$")
+_ANTIBODY_WORD = re.compile(r"(?:^|[-_])(?:alpha|beta|gamma|delta|epsilon|zeta|kappa|pan|cleaved\w*|total|acetyl"
+                            r"|Lys\d+|INK4a|MAPK)(?=$|[-_])", re.IGNORECASE)
+_ANTIBODY_FAMILY = re.compile(r"^(?:[cpe]-?[A-Z][A-Za-z0-9]*|p\d+[A-Za-z0-9]*|\d+-\d+-\d+|CD\d+[A-Za-z]?)(?=$|[-_])")
+# cBioPortal's RPPA rows: gene symbol(s), a bar, the antibody (``ACACA ACACB|ACC_pS79``)
+_GENES_ANTIBODY = re.compile(r"^[A-Za-z0-9-]+(?: [A-Za-z0-9-]+)*\|[A-Za-z0-9_.-]+$")
+
+
+@lru_cache(maxsize=1)
+def symbol_vocabulary() -> frozenset[str]:
+    """Gene symbols known to the package, upper case: both shipped annotations plus the legacy aliases."""
+    from ._annotation import gene_symbols
+
+    return frozenset(s.upper() for s in gene_symbols()) | frozenset(s.upper() for s in alias_table())
+
+
+def _is_symbol(ids: pd.Series) -> np.ndarray:
+    """Gene symbols as written, or as R's make.names writes them (``HLA.A``, ``X7SK``)."""
+    vocab = symbol_vocabulary()
+    upper = ids.str.upper()
+    known = upper.isin(vocab).to_numpy(dtype=bool)
+    mangled = ~known & upper.str.contains(r"^X\d|\.", regex=True).to_numpy(dtype=bool)
+    if mangled.any():
+        unmangled = upper[mangled].str.replace(r"^X(?=\d)", "", regex=True).str.replace(".", "-", regex=False)
+        known[mangled] = unmangled.isin(vocab).to_numpy(dtype=bool)
+    return known
+
+
+def _is_antibody(ids: pd.Series) -> np.ndarray:
+    vocab = symbol_vocabulary()
+    grammar = ids.str.match(_ANTIBODY_GRAMMAR.pattern).to_numpy(dtype=bool)
+    marked = (ids.str.contains(_ANTIBODY_SITE.pattern, regex=True) | ids.str.contains(_ANTIBODY_SUFFIX.pattern, regex=True)
+              | ids.str.contains(_ANTIBODY_WORD.pattern, regex=True, flags=re.IGNORECASE)
+              | ids.str.match(_ANTIBODY_FAMILY.pattern)).to_numpy(dtype=bool)
+    # the protein name (before the first "_" and any suffix) as a gene symbol: AR, Bcl-2 → BCL2, FOXO3a → FOXO3
+    protein = ids.str.replace(_ANTIBODY_SUFFIX.pattern, "", regex=True).str.split("_").str[0].str.upper()
+    for candidate in (protein, protein.str.replace("-", "", regex=False), protein.str.replace(r"A$", "", regex=True)):
+        marked |= candidate.isin(vocab).to_numpy(dtype=bool)
+    return grammar & marked
+
+
+def feature_id_kinds(ids: Iterable[str]) -> np.ndarray:
+    """The kind of each feature ID, or ``""`` when it is not recognised.
+
+    Kinds: ``ensembl`` (versioned or not), ``symbol|entrez`` (``TP53|7157``, ``?|100130426``), ``mirna``
+    (``hsa-miR-21-5p``, ``hsa-let-7a``, ``MIMAT0000062``), ``cpg probe`` (``cg00000029``, ``ch.2.5555R``),
+    ``array probe`` (Illumina, Affymetrix, Agilent), ``gene symbol`` (any symbol of the shipped GENCODE v36 and
+    Ensembl 75 annotations or a legacy alias, as written or R-mangled), ``genes|antibody`` (cBioPortal RPPA rows)
+    and ``antibody`` (RPPA antibody names: ``AKT_pS473``, ``14-3-3_epsilon``, ``ER-alpha``, ``Akt_pS473-R-V``).
+    """
+    text = pd.Series(pd.Index(ids, dtype=object).astype(str), dtype=object).str.strip().str.strip('"')
+    kinds = np.full(len(text), "", dtype=object)
+    if not len(text):
+        return kinds
+    for kind, pattern in _FEATURE_PATTERNS.items():
+        todo = kinds == ""
+        kinds[todo & text.str.match(pattern).to_numpy(dtype=bool)] = kind
+    todo = kinds == ""
+    if todo.any():
+        rest = text[todo]
+        kinds[np.flatnonzero(todo)[_is_symbol(rest)]] = "gene symbol"
+    todo = kinds == ""
+    if todo.any():
+        kinds[todo & text.str.match(_GENES_ANTIBODY.pattern).to_numpy(dtype=bool)] = "genes|antibody"
+    todo = kinds == ""
+    if todo.any():
+        kinds[np.flatnonzero(todo)[_is_antibody(text[todo])]] = "antibody"
+    return kinds

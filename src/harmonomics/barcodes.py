@@ -19,6 +19,11 @@ aliquot    28     ``TCGA-BH-A0B3-01A-11R-A056-07``
 ========== ====== =================================
 
 Every function accepts one string or a pandas Series/Index (vectorised).
+
+Barcodes as other tools write them are recognised too: R's ``make.names`` turns dashes into dots
+(``TCGA.A1.A0SH.01A.11R.A084.07``) and some sources write lower case (``tcga-a1-a0sd``).
+:func:`normalize_barcodes` turns both into the dashed upper-case form and says what it changed;
+:func:`sample_id_kinds` tells TCGA barcodes from GEO (``GSM…``), METABRIC (``MB-…``) and other sample IDs.
 """
 
 from __future__ import annotations
@@ -38,8 +43,11 @@ __all__ = [
     "barcode_level",
     "choose_aliquots",
     "is_valid",
+    "looks_like_barcode",
+    "normalize_barcodes",
     "parse_barcode",
     "parse_barcodes",
+    "sample_id_kinds",
     "to_patient",
     "to_sample",
 ]
@@ -288,6 +296,88 @@ def is_valid(barcodes: str | Iterable[str]) -> bool | np.ndarray:
 def barcode_level(barcode: str) -> str:
     """The level of one barcode: patient, sample, vial, portion, analyte or aliquot."""
     return parse_barcode(barcode)["level"]
+
+
+# A TCGA barcode as other tools write it: any case, fields joined by dashes, dots (R make.names) or underscores.
+_TCGA_ANY_FORM = re.compile(r"^tcga[-._][a-z0-9]{2}[-._][a-z0-9]{4}(?:$|[-._])", re.IGNORECASE)
+# The start of a dashed barcode of any project (project-TSS-participant), as written by the portals.
+_DASHED_START = re.compile(r"^[A-Za-z0-9]{4}-[A-Za-z0-9]{2}-[A-Za-z0-9]{4}(?:$|-)")
+_GEO_SAMPLE = re.compile(r"^GSM\d+$")
+_METABRIC = re.compile(r"^MB-[A-Z0-9-]*\d$", re.IGNORECASE)
+
+NORMALIZATIONS = {
+    "dots": "R-style barcodes (dots, as make.names writes them) read with dashes",
+    "lower case": "lower-case barcodes read in upper case",
+    "dots, lower case": "R-style lower-case barcodes read with dashes, in upper case",
+    "underscores": "barcodes with underscores read with dashes",
+}
+"""The kinds of change :func:`normalize_barcodes` makes, with a sentence for the report."""
+
+
+def normalize_barcodes(ids: Iterable[str] | pd.Series | pd.Index) -> pd.DataFrame:
+    """TCGA barcodes written with dots (R ``make.names``), underscores or in lower case, in the dashed upper-case form.
+
+    Parameters
+    ----------
+    ids
+        Sample IDs of any kind. Only IDs that begin like a TCGA barcode (``TCGA``, two, then four letters or digits,
+        joined by ``-``, ``.`` or ``_``, any case) are changed; every other ID is returned as it is.
+
+    Returns
+    -------
+    DataFrame with one row per input ID (positional index): ``id`` (as given), ``barcode`` (the dashed upper-case
+    form, or the ID as it is) and ``change`` (``""`` when nothing changed, else a key of :data:`NORMALIZATIONS`).
+    Whether the result is a well-formed barcode is not checked here (:func:`parse_barcodes` does that).
+    """
+    text = pd.Series(pd.Index(ids if not isinstance(ids, str) else [ids], dtype=object).astype(str), dtype=object)
+    text = text.reset_index(drop=True)
+    tcga = text.str.match(_TCGA_ANY_FORM.pattern, case=False).to_numpy(dtype=bool)
+    dots = tcga & text.str.contains(".", regex=False).to_numpy(dtype=bool)
+    underscores = tcga & text.str.contains("_", regex=False).to_numpy(dtype=bool)
+    lower = tcga & (text != text.str.upper()).to_numpy(dtype=bool)
+    barcode = text.copy()
+    barcode[tcga] = text[tcga].str.replace(r"[._]", "-", regex=True).str.upper()
+    change = np.select([dots & lower, dots, underscores, lower], ["dots, lower case", "dots", "underscores",
+                                                                 "lower case"], default="")
+    return pd.DataFrame({"id": text.to_numpy(), "barcode": barcode.to_numpy(), "change": change.astype(object)})
+
+
+def looks_like_barcode(ids: Iterable[str]) -> np.ndarray:
+    """Whether each ID is meant as a TCGA barcode: it begins with ``TCGA`` and a separator, or like ``XXXX-XX-XXXX``.
+
+    Such an ID that does not parse is a malformed barcode (a reader reports it as an error); any other ID is
+    a sample ID of another kind and is used as it is.
+    """
+    text = pd.Series(pd.Index(ids, dtype=object).astype(str), dtype=object)
+    if not len(text):
+        return np.zeros(0, dtype=bool)
+    return (text.str.match(r"^tcga[-._]", case=False) | text.str.match(_DASHED_START.pattern)).to_numpy(dtype=bool)
+
+
+def sample_id_kinds(ids: Iterable[str]) -> np.ndarray:
+    """The kind of each sample ID: ``"tcga"`` (a well-formed barcode in any written form, see
+    :func:`normalize_barcodes`), ``"geo"`` (``GSM123456``), ``"metabric"`` (``MB-0001``) or ``"other"``."""
+    norm = normalize_barcodes(ids)
+    kinds = np.full(len(norm), "other", dtype=object)
+    if not len(norm):
+        return kinds
+    candidates = looks_like_barcode(norm["barcode"])
+    if candidates.any():
+        kinds[np.flatnonzero(candidates)[_valid_mask(norm["barcode"][candidates])]] = "tcga"
+    text = norm["id"]
+    other = kinds == "other"
+    kinds[other & text.str.match(_GEO_SAMPLE.pattern).to_numpy(dtype=bool)] = "geo"
+    kinds[other & text.str.match(_METABRIC.pattern, case=False).to_numpy(dtype=bool)] = "metabric"
+    return kinds
+
+
+def _valid_mask(barcodes: pd.Series) -> np.ndarray:
+    """Vectorised :func:`is_valid` (well-formed fields and known sample-type and analyte codes)."""
+    parsed = barcodes.astype(str).str.extract(_BARCODE.pattern)
+    ok = parsed["project"].notna()
+    ok &= parsed["sample_type_code"].isna() | parsed["sample_type_code"].isin(SAMPLE_TYPES.index)
+    ok &= parsed["analyte"].isna() | parsed["analyte"].isin(ANALYTES.index)
+    return ok.to_numpy(dtype=bool)
 
 
 def _truncate(barcodes, field: str, min_level: str):

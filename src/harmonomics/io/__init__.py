@@ -13,6 +13,7 @@ __getattr__, __dir__, __all__ = attach(
         "read_xena": "._xena",
         "read_firehose": "._firehose",
         "read_table": "._table",
+        "read_tables": "._table",
         "detect_format": "._detect",
         "stream_to_zarr": "._stream",
     },

@@ -16,7 +16,9 @@ import pandas as pd
 from .. import _keys
 from .._errors import EmptyInputError, FormatError
 from .._settings import settings
-from ..pp._harmonize import choose_samples, quiet_mudata, resolve_sample_types, sample_table
+from .. import barcodes as _bc
+from ..pp._harmonize import (KEY_LEVELS, choose_samples, quiet_mudata, resolve_sample_types, sample_table,
+                              writable_strings)
 
 logger = logging.getLogger(__name__)
 
@@ -210,14 +212,21 @@ def assemble(
     patient_clinical: pd.DataFrame | None = None,
     sample_clinical: pd.DataFrame | None = None,
     keep_all_aliquots: bool = False,
+    join_on: str = "sample",
 ):
-    """Choose one aliquot per sample per omic, apply the join, add clinical columns and build the store."""
+    """Choose one aliquot per sample per omic, apply the join, add clinical columns and build the store.
+
+    ``join_on="patient"`` keys every omic by patient (one row per patient and omic, see
+    :func:`~harmonomics.pp._harmonize.choose_samples`), so that omics keyed by aliquot, sample or patient meet.
+    """
     import anndata as ad
 
     from ..store import new_store
 
     if join not in JOINS:
         raise ValueError(f"join must be one of {JOINS}, got {join!r}")
+    if join_on not in KEY_LEVELS:
+        raise ValueError(f"join_on must be one of {KEY_LEVELS}, got {join_on!r}")
     codes = resolve_sample_types(sample_types)
     adatas: dict[str, ad.AnnData] = {}
     for block in blocks:
@@ -225,7 +234,7 @@ def assemble(
             continue
         pos, keys, rep = choose_samples(block.ids, omic=block.omic, analyte_kind=block.analyte_kind,
                                         sample_types=codes, source_files=block.source_files,
-                                        keep_all_aliquots=keep_all_aliquots)
+                                        keep_all_aliquots=keep_all_aliquots, key_level=join_on)
         report.extend(rep)
         if len(pos) == 0:
             report.add("file", block.omic, block.omic, "", "dropped",
@@ -233,9 +242,13 @@ def assemble(
             continue
         order = np.argsort(np.asarray(keys, dtype=str), kind="stable")
         pos, keys = pos[order], keys[order]
-        obs = pd.DataFrame({_keys.MOD_OBS_ALIQUOT: np.asarray(block.ids, dtype=object)[pos],
+        written = np.asarray(block.ids, dtype=object)[pos]
+        norm = _bc.normalize_barcodes(written)
+        obs = pd.DataFrame({_keys.MOD_OBS_ALIQUOT: norm["barcode"].to_numpy(dtype=object),
                             _keys.MOD_OBS_SOURCE_FILE: np.asarray(block.source_files, dtype=object)[pos]},
                            index=pd.Index(keys, dtype=object).astype(str))
+        if (norm["change"] != "").any():  # the ID as the file wrote it (R-style, lower case)
+            obs["id_as_written"] = norm["id"].to_numpy(dtype=object)
         if block.obs is not None:
             for c in block.obs.columns:
                 obs[c] = block.obs[c].to_numpy()[pos]
@@ -268,27 +281,38 @@ def assemble(
         all_keys = sorted(common)
 
     obs = sample_table(all_keys)
+    if join_on == "patient":
+        _samples_of_patients(obs, adatas, report)
+        if sample_clinical is not None and len(sample_clinical):
+            sample_clinical = _clinical_by_patient(sample_clinical, obs, report)
     if sample_clinical is not None and len(sample_clinical):
         for s in sample_clinical.index[~sample_clinical.index.isin(obs.index)]:
             report.add("sample", s, "clinical", s, "dropped", "clinical row without any omic data kept")
         extra = sample_clinical.reindex(obs.index)
+        added = {}
         for c in extra.columns:
-            if c in ("patient", "sample_type", "sample_type_code") and c in obs and obs[c].notna().all():
-                obs[f"{c}_clinical"] = extra[c].to_numpy()
-                continue
-            obs[c] = extra[c].to_numpy()
+            # the barcode's own values win; the source's spelling ("Primary Tumor") goes beside them
+            if c in ("patient", "sample", "sample_type", "sample_type_code") and c in obs and obs[c].notna().any():
+                added[f"{c}_clinical"] = extra[c].to_numpy()
+            elif c in obs.columns:
+                obs[c] = extra[c].to_numpy()
+            else:
+                added[c] = extra[c].to_numpy()
+        obs = _with_columns(obs, added)
     if patient_clinical is not None and len(patient_clinical):
         extra = patient_clinical.reindex(obs["patient"].to_numpy())
+        added = {}
         for c in extra.columns:
-            if c in ("patient", "sample_type", "sample_type_code") and c in obs and obs[c].notna().all():
-                obs[f"{c}_clinical"] = extra[c].to_numpy()
+            if c in ("patient", "sample", "sample_type", "sample_type_code") and c in obs and obs[c].notna().any():
+                added[f"{c}_clinical"] = extra[c].to_numpy()
             elif c in obs.columns:
                 if obs[c].isna().all():
                     obs[c] = extra[c].to_numpy()
                 else:
                     obs[c] = obs[c].where(obs[c].notna(), pd.Series(extra[c].to_numpy(), index=obs.index))
             else:
-                obs[c] = extra[c].to_numpy()
+                added[c] = extra[c].to_numpy()
+        obs = _with_columns(obs, added)
         have = set(obs["patient"])
         for p in patient_clinical.index:
             if p not in have:
@@ -297,6 +321,7 @@ def assemble(
         from ._clinical import normalize_pam50
 
         obs["pam50"] = normalize_pam50(obs["pam50"]).to_numpy()
+    obs = writable_obs(obs)
     for k in all_keys:
         omics = [n for n, a in adatas.items() if k in a.obs_names]
         report.add("sample", k, ",".join(omics), k, "kept", f"sample in {len(omics)} omic(s): {', '.join(omics)}")
@@ -306,11 +331,16 @@ def assemble(
     if sample_clinical is not None and len(sample_clinical):
         clinical_uns["clinical_samples"] = uns_table(sample_clinical)
     order = [m for m in _keys.MODALITIES if m in adatas] + [m for m in adatas if m not in _keys.MODALITIES]
+    # new_store adds obs columns one at a time; the clinical columns (a Xena matrix has ~150) are joined at once
+    base = [c for c in obs.columns if c in ("patient", "sample", "sample_type", "sample_type_code")]
     with quiet_mudata():
-        mdata = new_store({m: adatas[m] for m in order}, obs=obs, reader=reader, files=files,
+        mdata = new_store({m: adatas[m] for m in order}, obs=obs[base], reader=reader, files=files,
                           parameters={**parameters, "sample_types": _jsonable(sample_types), "join": join,
-                                      "keep_all_aliquots": bool(keep_all_aliquots)},
+                                      "keep_all_aliquots": bool(keep_all_aliquots), "join_on": join_on},
                           report=report.frame())
+    rest = [c for c in obs.columns if c not in base and c not in mdata.obs.columns]
+    if rest:
+        mdata.obs = pd.concat([mdata.obs, obs[rest].reindex(mdata.obs_names)], axis=1)
     for k, v in clinical_uns.items():
         mdata.uns[k] = v
     return mdata
@@ -398,13 +428,99 @@ def feature_names(symbols, entrez=None, *, path=None, header_line: int = 1) -> t
                           line=header_line + 1 + int(rows[1]))
     parsed = parse_gene_ids(idx)
     var = pd.DataFrame(index=idx)
-    var["symbol"] = np.where(parsed["id_type"].to_numpy() == "symbol|entrez", parsed["symbol"].to_numpy(),
-                             np.where(sym != "", sym, None)) if ent is not None else parsed["symbol"].to_numpy()
+    symbol = np.where(parsed["id_type"].to_numpy() == "symbol|entrez", parsed["symbol"].to_numpy(),
+                      np.where(sym != "", sym, None)) if ent is not None else parsed["symbol"].to_numpy()
+    var["symbol"] = _id_strings(symbol)
     if ent is not None:
-        var["entrez"] = np.where(ent != "", ent, None)
+        # Entrez IDs stay strings; blank and 0 (MAF's "unknown") are missing
+        var["entrez"] = _id_strings(np.where((ent != "") & (ent != "0"), ent, None))
     elif (parsed["entrez"].notna()).any():
-        var["entrez"] = parsed["entrez"].to_numpy()
+        var["entrez"] = _id_strings(parsed["entrez"].to_numpy())
     return idx, var
+
+
+def _with_columns(obs: pd.DataFrame, columns: dict) -> pd.DataFrame:
+    """``obs`` with new columns added at once (a clinical table can bring hundreds)."""
+    if not columns:
+        return obs
+    return pd.concat([obs, pd.DataFrame(columns, index=obs.index)], axis=1)
+
+
+def writable_obs(obs: pd.DataFrame) -> pd.DataFrame:
+    """Object columns as strings with missing values (never a mix of numbers and strings, never all None)."""
+    for c in obs.columns:
+        if obs[c].dtype == object:
+            values = obs[c].to_numpy(dtype=object)
+            present = values[~pd.isna(values)]
+            if len(present) and all(isinstance(v, (bool, np.bool_)) for v in present):
+                continue
+            if len(present) and all(isinstance(v, (int, float, np.number)) for v in present):
+                obs[c] = pd.to_numeric(obs[c], errors="coerce")
+                continue
+            obs[c] = writable_strings(values)
+    return obs
+
+
+def _clinical_by_patient(clinical: pd.DataFrame, obs: pd.DataFrame, report: Report) -> pd.DataFrame:
+    """A sample-keyed clinical table re-keyed by patient: the row of the sample the omics used, else the patient's
+    only row, else the lowest sample-type code; other rows are reported."""
+    ids = pd.Index(clinical.index.astype(str))
+    kinds = _bc.sample_id_kinds(ids)
+    patient = np.asarray(ids, dtype=object).copy()
+    if (kinds == "tcga").any():
+        patient[kinds == "tcga"] = _bc.parse_barcodes(ids[kinds == "tcga"])["patient"].to_numpy()
+    used = obs["sample"].astype(object).to_dict() if "sample" in obs else {}
+    table = pd.DataFrame({"pos": np.arange(len(ids)), "id": ids, "patient": patient,
+                          "used": [str(used.get(p)) == i[:15] for p, i in zip(patient, ids, strict=True)]})
+    table = table.sort_values(["patient", "used", "id"], ascending=[True, False, True], kind="mergesort")
+    keep = ~table["patient"].duplicated().to_numpy()
+    for r in table[~keep].itertuples(index=False):
+        report.add("sample", r.id, "clinical", r.patient, "dropped",
+                   "join_on='patient': another clinical row of this patient was used (the sample its omics came from, "
+                   "or the lowest sample-type code)")
+    out = clinical.iloc[table["pos"][keep].to_numpy()].copy()
+    out.index = pd.Index(table["patient"][keep].to_numpy(), dtype=object)
+    if "sample" not in out.columns:
+        out.insert(0, "sample", table["id"][keep].to_numpy())
+    return out
+
+
+def _id_strings(values) -> np.ndarray:
+    """An ID column for var: strings, None where missing; "" everywhere when every value is missing.
+
+    h5py cannot write an object column that holds no string at all (an all-blank Entrez column).
+    """
+    arr = np.asarray(values, dtype=object)
+    missing = pd.isna(arr)
+    if missing.all():
+        return np.full(len(arr), "", dtype=object)
+    return arr
+
+
+def _samples_of_patients(obs: pd.DataFrame, adatas: dict, report: Report) -> None:
+    """With one row per patient: the sample each omic used, and the sample type where the omics agree."""
+    used = pd.DataFrame({name: pd.Series(_bc.normalize_barcodes(a.obs[_keys.MOD_OBS_ALIQUOT])["barcode"].to_numpy(),
+                                         index=a.obs_names) for name, a in adatas.items()}).reindex(obs.index)
+    samples = pd.DataFrame(index=obs.index)
+    for name in used.columns:
+        column = used[name]
+        tcga = column.notna().to_numpy() & (_bc.sample_id_kinds(column.fillna("")) == "tcga")
+        values = np.full(len(column), None, dtype=object)
+        if tcga.any():
+            values[tcga] = _bc.parse_barcodes(column[tcga])["sample"].to_numpy()
+        samples[name] = values
+    distinct = samples.apply(lambda row: sorted({v for v in row if isinstance(v, str)}), axis=1)
+    sample = np.array([",".join(v) if v else None for v in distinct], dtype=object)
+    one = np.array([len(v) == 1 for v in distinct], dtype=bool)
+    for key, values in zip(obs.index[~one], distinct[~one], strict=True):
+        if len(values) > 1:
+            report.add("patient", key, ",".join(used.columns), key, "kept",
+                       f"join_on='patient': the omics come from different samples of this patient ({', '.join(values)}); "
+                       "no single sample type")
+    codes = np.array([v[0][13:15] if len(v) == 1 else None for v in distinct], dtype=object)
+    obs["sample"] = writable_strings(sample)
+    obs["sample_type_code"] = writable_strings(codes)
+    obs["sample_type"] = writable_strings(pd.Series(codes, dtype=object).map(_bc.SAMPLE_TYPES["letter_code"]).to_numpy())
 
 
 def matrix_block(omic: str, matrix, *, source_file: str, analyte_kind: str | None, var: pd.DataFrame,

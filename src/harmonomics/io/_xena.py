@@ -125,7 +125,6 @@ def xena_clinical(table: pd.DataFrame) -> pd.DataFrame:
         out["age"] = pd.to_numeric(df["age_at_initial_pathologic_diagnosis"], errors="coerce").to_numpy()
     if "pathologic_stage" in df:
         out["stage"] = df["pathologic_stage"].to_numpy()
-    for c in df.columns:
-        if c not in ("_PATIENT",) and c not in out.columns:
-            out[c] = df[c].to_numpy()
-    return out
+    # the source's other columns, added at once (a wide matrix has ~150 of them)
+    rest = [c for c in df.columns if c not in ("_PATIENT",) and c not in out.columns]
+    return pd.concat([out, df[rest]], axis=1)
