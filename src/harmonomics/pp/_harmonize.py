@@ -109,6 +109,20 @@ def choose_samples(
         for ident in unique:
             rows.append(_row("sample", ident, omic, ident, "kept", "not a TCGA barcode: the ID is the sample key"))
         return np.array([first_pos[i] for i in unique], dtype=int), keys, _frame(rows)
+    # other IDs beside TCGA barcodes (cBioPortal's TEST_SAMPLE_1): used as they are, outside the sample-type policy
+    other = [i for i in unique if not _TCGA.match(i)]
+    if other:
+        for ident in other:
+            rows.append(_row("sample", ident, omic, ident, "kept", "not a TCGA barcode: the ID is the sample key"))
+        tcga = [i for i in unique if _TCGA.match(i)]
+        pos, keys, rep = choose_samples(tcga, omic=omic, analyte_kind=analyte_kind, sample_types=sample_types,
+                                        source_files=[files[first_pos[i]] for i in tcga],
+                                        keep_all_aliquots=keep_all_aliquots)
+        pos = np.concatenate([np.array([first_pos[tcga[p]] for p in pos], dtype=int),
+                              np.array([first_pos[i] for i in other], dtype=int)])
+        keys = pd.Index([*keys, *other], dtype=object)
+        order = np.argsort(pos, kind="stable")
+        return pos[order], keys[order], pd.concat([_frame(rows), rep], ignore_index=True)
 
     try:
         parsed = _bc.parse_barcodes(unique)
@@ -183,6 +197,12 @@ def sample_table(keys: Sequence[str]) -> pd.DataFrame:
     """Global obs columns derived from sample keys: patient, sample_type, sample_type_code."""
     keys = pd.Index(keys, dtype=object)
     out = pd.DataFrame(index=keys)
+    if len(keys) and looks_like_tcga(list(keys)) and not all(_TCGA.match(str(k)) for k in keys):
+        # TCGA barcodes mixed with other IDs: the barcodes are parsed, the other IDs are their own patient
+        tcga = [k for k in keys if _TCGA.match(str(k))]
+        parsed = sample_table(tcga).reindex(keys)
+        parsed["patient"] = parsed["patient"].where(parsed["patient"].notna(), pd.Series(keys, index=keys))
+        return parsed
     if len(keys) and looks_like_tcga(list(keys)):
         parsed = _bc.parse_barcodes(keys)
         out["patient"] = parsed["patient"].to_numpy()
