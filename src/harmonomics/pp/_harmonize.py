@@ -63,6 +63,11 @@ def resolve_sample_types(sample_types: str | Sequence[str] | None) -> tuple[str,
     return tuple(sorted(codes)) if codes is not None else None
 
 
+def _other_id(ident: str) -> bool:
+    """An ID that is not (even a malformed) TCGA barcode, e.g. cBioPortal's ``TEST_SAMPLE_1`` or ``MB-0001``."""
+    return not _TCGA.match(ident) and not ident.upper().startswith("TCGA")
+
+
 def looks_like_tcga(ids: Sequence[str]) -> bool:
     """Whether IDs are TCGA-style barcodes (all of them start like ``TCGA-XX-XXXX``)."""
     ids = [str(i) for i in ids]
@@ -110,11 +115,11 @@ def choose_samples(
             rows.append(_row("sample", ident, omic, ident, "kept", "not a TCGA barcode: the ID is the sample key"))
         return np.array([first_pos[i] for i in unique], dtype=int), keys, _frame(rows)
     # other IDs beside TCGA barcodes (cBioPortal's TEST_SAMPLE_1): used as they are, outside the sample-type policy
-    other = [i for i in unique if not _TCGA.match(i)]
+    other = [i for i in unique if _other_id(i)]
     if other:
         for ident in other:
             rows.append(_row("sample", ident, omic, ident, "kept", "not a TCGA barcode: the ID is the sample key"))
-        tcga = [i for i in unique if _TCGA.match(i)]
+        tcga = [i for i in unique if not _other_id(i)]
         pos, keys, rep = choose_samples(tcga, omic=omic, analyte_kind=analyte_kind, sample_types=sample_types,
                                         source_files=[files[first_pos[i]] for i in tcga],
                                         keep_all_aliquots=keep_all_aliquots)
@@ -197,9 +202,9 @@ def sample_table(keys: Sequence[str]) -> pd.DataFrame:
     """Global obs columns derived from sample keys: patient, sample_type, sample_type_code."""
     keys = pd.Index(keys, dtype=object)
     out = pd.DataFrame(index=keys)
-    if len(keys) and looks_like_tcga(list(keys)) and not all(_TCGA.match(str(k)) for k in keys):
+    if len(keys) and looks_like_tcga(list(keys)) and any(_other_id(str(k)) for k in keys):
         # TCGA barcodes mixed with other IDs: the barcodes are parsed, the other IDs are their own patient
-        tcga = [k for k in keys if _TCGA.match(str(k))]
+        tcga = [k for k in keys if not _other_id(str(k))]
         parsed = sample_table(tcga).reindex(keys)
         parsed["patient"] = parsed["patient"].where(parsed["patient"].notna(), pd.Series(keys, index=keys))
         return parsed
