@@ -731,6 +731,11 @@ def _patients_of_other_ids(mdata, patient_clinical: pd.DataFrame | None) -> None
     if not differs.any():
         return
     obs.loc[differs, "patient"] = given[differs].to_numpy()
+    # those patients do have a sample now: drop assemble's "without any omic sample" rows for them
+    rep = mdata.uns[_keys.UNS_REPORT]
+    matched = (rep["level"] == "patient") & rep["item"].isin(set(given[differs])) & rep["reason"].str.contains(
+        "without any omic sample")
+    mdata.uns[_keys.UNS_REPORT] = rep.loc[~matched].reset_index(drop=True)
     if patient_clinical is not None and len(patient_clinical):
         extra = patient_clinical.reindex(obs.loc[differs, "patient"].to_numpy())
         for c in extra.columns:
