@@ -232,3 +232,14 @@ def test_no_reference_genome_means_hg19(tmp_path):
     assert m.uns["harmonomics"]["parameters"]["reference_genome"] == "hg19"
     files = pd.DataFrame(m.uns["harmonomics"]["files"]).set_index("path")
     assert files.at[str(tmp_path / "s" / "data_log2_cna.txt"), "build"] == "GRCh37"
+
+
+def test_maf_with_entrez_zero_everywhere_writes(tmp_path):
+    def zero(files):
+        files["data_mutations.txt"] = files["data_mutations.txt"].replace("\t7157\t", "\t0\t").replace("\t5290\t", "\t\t")
+
+    m = hm.io.read_cbioportal(write_study(tmp_path / "s", mutate=zero), omics=("mut",))
+    assert "entrez" not in m.mod["mut"].var
+    hm.store.write(m, tmp_path / "m.h5mu")
+    back = hm.store.read(tmp_path / "m.h5mu")
+    assert back.mod["mut"][S1, "TP53"].X[0, 0] == 1

@@ -667,15 +667,17 @@ def _mut_block(maf: pd.DataFrame, universe, fname: str, report: Report) -> Block
             report.add("sample", s, _keys.MUT, s, "kept", "in data_mutations.txt but not in cases_sequenced; added")
         samples = list(universe) + extra
     matrix, _, var = _mutation_arrays(maf, sample_column="Tumor_Sample_Barcode", samples=samples)
-    if "entrez" in var:
-        # Entrez_Gene_Id is often blank (or 0) in cBioPortal MAFs: keep the IDs that exist, as strings
-        entrez = var["entrez"].astype(object).where(var["entrez"].notna(), "").astype(str).str.strip()
-        entrez = entrez.where(~entrez.isin(["0", "nan", "None"]), "")
-        if (entrez == "").all():
-            var = var.drop(columns="entrez")
-            report.add("file", fname, _keys.MUT, "", "kept", "Entrez_Gene_Id is blank or 0 on every row: not kept")
+    # Entrez_Gene_Id (and Gene) are often blank or 0 in cBioPortal MAFs: keep the IDs that exist, as strings
+    for column, source in (("entrez", "Entrez_Gene_Id"), ("gene_id", "Gene")):
+        if column not in var:
+            continue
+        ids = var[column].astype(object).where(var[column].notna(), "").astype(str).str.strip()
+        ids = ids.where(~ids.isin(["0", "nan", "None", "NA"]), "")
+        if (ids == "").all():
+            var = var.drop(columns=column)
+            report.add("file", fname, _keys.MUT, "", "kept", f"{source} is blank or 0 on every row: not kept")
         else:
-            var["entrez"] = entrez.to_numpy(dtype=object)
+            var[column] = ids.to_numpy(dtype=object)
     return Block(omic=_keys.MUT, ids=samples, source_files=[fname] * len(samples), values=matrix, var=var,
                  uns={"maf": maf}, analyte_kind="dna")
 
