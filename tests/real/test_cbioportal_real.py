@@ -306,3 +306,16 @@ def test_cli_loads_study_es_0_into_a_store(cbio, tmp_path):
     rep = back.uns["harmonomics_report"]
     assert rep["reason"].str.startswith("not read").sum() >= 20
     assert "TEST_SAMPLE_1" in back.obs_names
+
+
+@pytest.mark.parametrize(("name", "fmt"), [
+    ("data_cna_discrete.txt", "cbioportal_cna_long"), ("data_cna_hg19.seg", "cbioportal_segments"),
+    ("data_cna_log2.txt", "cbioportal_matrix"), ("data_structural_variants.txt", "cbioportal_structural_variants"),
+    ("data_gene_panel_matrix.txt", "cbioportal_gene_panel_matrix"), ("data_gene_panel_testpanel1.txt",
+                                                                     "cbioportal_gene_panel"),
+    ("data_resource_sample.txt", "cbioportal_resource"), ("data_gsva_scores.txt", "cbioportal_gsva"),
+    ("data_gistic_genes_amp.txt", "cbioportal_gistic_genes"), ("data_treatment_ic50.txt", "cbioportal_generic_assay"),
+    ("data_clinical_samples.txt", "cbioportal_clinical"),
+])
+def test_detect_format_names_cbioportal_file_types(cbio, name, fmt):
+    assert hm.io.detect_format(cbio / "study_es_0" / name) == fmt

@@ -57,7 +57,7 @@ def _is_number_or_na(x: str) -> bool:
     return bool(_NUMBER.match(x)) or x in ("NA", "", "NaN", "nan")
 
 
-def _cbioportal_non_matrix(header: list[str], comments: list[str]) -> str | None:
+def _cbioportal_non_matrix(header: list[str], comments: list[str], second: list[str]) -> str | None:
     """cBioPortal files that are neither matrices, MAFs nor clinical attributes, told apart by their header."""
     cells = set(header)
     first = header[0]
@@ -67,7 +67,8 @@ def _cbioportal_non_matrix(header: list[str], comments: list[str]) -> str | None
         return "cbioportal_segments"
     if "Sample_Id" in cells and ("Site1_Hugo_Symbol" in cells or "Site1_Entrez_Gene_Id" in cells):
         return "cbioportal_structural_variants"
-    if first == "SAMPLE_ID" and not comments and "PATIENT_ID" not in cells:
+    if first == "SAMPLE_ID" and not comments and "PATIENT_ID" not in cells and len(second) > 1 and not all(
+            _is_number_or_na(x) for x in second[1:]):  # panel IDs, not numbers
         return "cbioportal_gene_panel_matrix"
     if "RESOURCE_ID" in cells:
         return "cbioportal_resource"
@@ -176,7 +177,7 @@ def detect_text(text: str, path: str | PathLike = "<text>", *, truncated: bool =
         "project.project_id" in header or ("project_id" in header and "case_id" in header)
     ):
         return "gdc_clinical"
-    cbioportal_other = _cbioportal_non_matrix(header, comments)
+    cbioportal_other = _cbioportal_non_matrix(header, comments, second)
     if cbioportal_other:
         return cbioportal_other
     if "PATIENT_ID" in header or ("SAMPLE_ID" in header and len(comments) >= 4):
