@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import harmonomics as hm
@@ -178,3 +179,67 @@ def test_meta_points_to_missing_file(tmp_path):
 
     with pytest.raises(FormatError, match=r"meta_rppa.txt: data_filename 'data_rppa.txt' does not exist"):
         hm.io.read_cbioportal(write_study(tmp_path / "s", mutate=bad))
+
+
+LONG_META = ("cancer_study_identifier: brca_test\ngenetic_alteration_type: COPY_NUMBER_ALTERATION\n"
+             "datatype: DISCRETE_LONG\nstable_id: gistic\ndata_filename: data_cna.txt\n")
+
+
+def _long_format(files, body):
+    files["meta_cna.txt"] = LONG_META
+    files["data_cna.txt"] = "Hugo_Symbol\tEntrez_Gene_Id\tSample_Id\tValue\tcbp_driver\n" + body
+
+
+def test_discrete_long_format(tmp_path):
+    body = f"TP53\t7157\t{S1}\t-1\t\nERBB2\t2064\t{S3}\t2\tPutative_Driver\nTP53\t7157\t{S3}\t0\t\n"
+    m = hm.io.read_cbioportal(write_study(tmp_path / "s", mutate=lambda f: _long_format(f, body)))
+    cnv = m.mod["cnv"]
+    assert cnv[S3, "ERBB2"].layers["gistic"][0, 0] == 2 and cnv[S1, "TP53"].layers["gistic"][0, 0] == -1
+    assert np.isnan(cnv[S1, "ERBB2"].layers["gistic"][0, 0])  # no row for that gene and sample
+    assert cnv[S3, "ERBB2"].X[0, 0] == 2.5  # log2 stays X
+    assert m.uns["harmonomics_report"]["reason"].str.contains("columns not read: cbp_driver").any()
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (f"TP53\t7157\t{S1}\t-1\t\nTP53\t7157\t{S1}\t0\t\n", r"data_cna.txt, line 3: gene 'TP53' of sample .* twice"),
+    (f"TP53\t7157\t{S1}\tamp\t\n", r"data_cna.txt, line 2, column 'Value': expected a number"),
+])
+def test_discrete_long_format_errors(tmp_path, body, message):
+    with pytest.raises(FormatError, match=message):
+        hm.io.read_cbioportal(write_study(tmp_path / "s", mutate=lambda f: _long_format(f, body)))
+
+
+def test_unknown_or_unread_types_are_reported_not_fatal(tmp_path):
+    def add(files):
+        files["meta_timeline.txt"] = ("cancer_study_identifier: brca_test\ngenetic_alteration_type: CLINICAL\n"
+                                      "datatype: TIMELINE\ndata_filename: data_timeline.txt\n")
+        files["data_timeline.txt"] = "PATIENT_ID\tSTART_DATE\tSTOP_DATE\tEVENT_TYPE\nTCGA-A1-A0SB\t0\t\tSTATUS\n"
+        files["meta_new.txt"] = ("cancer_study_identifier: brca_test\ngenetic_alteration_type: SOMETHING_NEW\n"
+                                 "datatype: WHATEVER\ndata_filename: data_new.txt\n")
+        files["data_new.txt"] = "anything at all\n"
+        files["data_orphan.txt"] = f"Hugo_Symbol\tEntrez_Gene_Id\t{S1}\nTP53\t7157\t1\n"
+
+    m = hm.io.read_cbioportal(write_study(tmp_path / "s", mutate=add))
+    rep = m.uns["harmonomics_report"].set_index("item")
+    assert rep.at["data_timeline.txt", "reason"].startswith("not read: timeline")
+    assert rep.at["data_new.txt", "reason"].startswith("not read: unknown type SOMETHING_NEW/WHATEVER")
+    assert "no meta file names this file" in rep.at["data_orphan.txt", "reason"]
+    assert set(m.mod) == {"rna", "cnv", "meth", "prot", "mut"}
+
+
+def test_no_reference_genome_means_hg19(tmp_path):
+    m = hm.io.read_cbioportal(write_study(tmp_path / "s"))
+    assert m.uns["harmonomics"]["parameters"]["reference_genome"] == "hg19"
+    files = pd.DataFrame(m.uns["harmonomics"]["files"]).set_index("path")
+    assert files.at[str(tmp_path / "s" / "data_log2_cna.txt"), "build"] == "GRCh37"
+
+
+def test_maf_with_entrez_zero_everywhere_writes(tmp_path):
+    def zero(files):
+        files["data_mutations.txt"] = files["data_mutations.txt"].replace("\t7157\t", "\t0\t").replace("\t5290\t", "\t\t")
+
+    m = hm.io.read_cbioportal(write_study(tmp_path / "s", mutate=zero), omics=("mut",))
+    assert "entrez" not in m.mod["mut"].var
+    hm.store.write(m, tmp_path / "m.h5mu")
+    back = hm.store.read(tmp_path / "m.h5mu")
+    assert back.mod["mut"][S1, "TP53"].X[0, 0] == 1

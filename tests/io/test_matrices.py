@@ -158,6 +158,12 @@ def test_read_table_bad_inputs(tmp_path):
     p.write_text(f"gene\t{S1}\tTCGA-A2-A0CM-1XA\nTP53\t1\t2\n")
     with pytest.raises(FormatError, match="TCGA-A2-A0CM-1XA"):
         hm.io.read_table(p, omic="rna")
+    # issue 14: an ID that is not a TCGA barcode beside barcodes is its own sample, reported, never fatal
+    p.write_text(f"gene\t{S1}\tnot-a-barcode\nTP53\t1\t2\n")
+    mixed = hm.io.read_table(p, omic="rna")
+    assert mixed.mod["rna"]["not-a-barcode", "TP53"].X[0, 0] == 2
+    rep = mixed.uns["harmonomics_report"]
+    assert ((rep["item"] == "not-a-barcode") & rep["reason"].str.contains("not a TCGA barcode")).any()
     p.write_text(f"gene\t{S1}\t{S2}\nTP53\t1\t2\nESR1\t3\n")
     with pytest.raises(FormatError, match="line 3: expected 3 tab-separated fields.*truncated"):
         hm.io.read_table(p, omic="rna")

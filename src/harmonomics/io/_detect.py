@@ -30,6 +30,16 @@ FORMATS: dict[str, tuple[str, str, str]] = {
     "cbioportal_generic_assay": ("cbioportal", "matrix", "cBioPortal generic-assay matrix"),
     "cbioportal_rppa": ("cbioportal", "prot", "cBioPortal RPPA matrix"),
     "cbioportal_mutations": ("cbioportal", "mut", "cBioPortal data_mutations MAF"),
+    "cbioportal_cna_long": ("cbioportal", "cnv", "cBioPortal discrete copy number, long format (Sample_Id, Value)"),
+    "cbioportal_segments": ("cbioportal", "segments", "cBioPortal .seg copy-number segments (ID chrom loc.start …)"),
+    "cbioportal_structural_variants": ("cbioportal", "structural_variants", "cBioPortal structural variants"),
+    "cbioportal_gene_panel": ("cbioportal", "gene_panel", "cBioPortal gene panel definition (stable_id, gene_list)"),
+    "cbioportal_gene_panel_matrix": ("cbioportal", "gene_panel_matrix", "cBioPortal gene panel matrix"),
+    "cbioportal_resource": ("cbioportal", "resource", "cBioPortal resource definitions or links (RESOURCE_ID)"),
+    "cbioportal_timeline": ("cbioportal", "timeline", "cBioPortal timeline (clinical events)"),
+    "cbioportal_gsva": ("cbioportal", "gsva", "cBioPortal GSVA scores or p-values (geneset_id)"),
+    "cbioportal_study_tags": ("cbioportal", "study_tags", "cBioPortal study tags (YAML named by meta_study.txt)"),
+    "cbioportal_gistic_genes": ("cbioportal", "gistic_genes", "cBioPortal GISTIC genes (amplified or deleted peaks)"),
     "xena_matrix": ("xena", "matrix", "UCSC Xena genomic matrix (first header cell `sample`)"),
     "xena_clinical": ("xena", "clinical", "UCSC Xena clinical matrix (first header cell `sampleID`)"),
     "xena_mutations": ("xena", "mut", "UCSC Xena mutation table (sample chr start end …)"),
@@ -45,6 +55,30 @@ _BARCODE = re.compile(r"^TCGA-[A-Z0-9]{2}-[A-Z0-9]{4}", re.IGNORECASE)
 
 def _is_number_or_na(x: str) -> bool:
     return bool(_NUMBER.match(x)) or x in ("NA", "", "NaN", "nan")
+
+
+def _cbioportal_non_matrix(header: list[str], comments: list[str], second: list[str]) -> str | None:
+    """cBioPortal files that are neither matrices, MAFs nor clinical attributes, told apart by their header."""
+    cells = set(header)
+    first = header[0]
+    if {"Sample_Id", "Value"} <= cells and ("Hugo_Symbol" in cells or "Entrez_Gene_Id" in cells):
+        return "cbioportal_cna_long"
+    if first == "ID" and {"chrom", "loc.start", "loc.end"} <= cells:
+        return "cbioportal_segments"
+    if "Sample_Id" in cells and ("Site1_Hugo_Symbol" in cells or "Site1_Entrez_Gene_Id" in cells):
+        return "cbioportal_structural_variants"
+    if first == "SAMPLE_ID" and not comments and "PATIENT_ID" not in cells and len(second) > 1 and not all(
+            _is_number_or_na(x) for x in second[1:]):  # panel IDs, not numbers
+        return "cbioportal_gene_panel_matrix"
+    if "RESOURCE_ID" in cells:
+        return "cbioportal_resource"
+    if "PATIENT_ID" in cells and "START_DATE" in cells and "EVENT_TYPE" in cells:
+        return "cbioportal_timeline"
+    if first == "geneset_id":
+        return "cbioportal_gsva"
+    if {"chromosome", "peak_start", "peak_end", "q_value"} <= cells:
+        return "cbioportal_gistic_genes"
+    return None
 
 
 def detect_format(path: str | PathLike) -> str:
@@ -143,6 +177,9 @@ def detect_text(text: str, path: str | PathLike = "<text>", *, truncated: bool =
         "project.project_id" in header or ("project_id" in header and "case_id" in header)
     ):
         return "gdc_clinical"
+    cbioportal_other = _cbioportal_non_matrix(header, comments, second)
+    if cbioportal_other:
+        return cbioportal_other
     if "PATIENT_ID" in header or ("SAMPLE_ID" in header and len(comments) >= 4):
         return "cbioportal_clinical"
     kv = [ln for ln in lines[: i + 20] if ln.strip()]
@@ -150,6 +187,8 @@ def detect_text(text: str, path: str | PathLike = "<text>", *, truncated: bool =
         keys = {ln.split(":", 1)[0].strip() for ln in kv}
         if "case_list_ids" in keys or "case_list_category" in keys:
             return "cbioportal_case_list"
+        if "gene_list" in keys and "stable_id" in keys:
+            return "cbioportal_gene_panel"
         if "cancer_study_identifier" in keys or "genetic_alteration_type" in keys or "type_of_cancer" in keys:
             return "cbioportal_meta"
     if first in ("Hugo_Symbol", "Entrez_Gene_Id"):

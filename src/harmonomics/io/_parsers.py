@@ -514,9 +514,14 @@ def parse_cbio_clinical(path: str | PathLike, *, data=None) -> tuple[pd.DataFram
     _check_missing_ids(tf, ids, key, "a cBioPortal clinical file")
     _check_unique(tf, ids, key, "a cBioPortal clinical file")
     dtypes = tf.comments[2].lstrip("#").split("\t") if len(tf.comments) == 4 else []
+    not_numbers = []  # (column, row, line, value) of NUMBER cells that are not numbers: the reader reports them
     for name, kind in zip(header, dtypes, strict=False):
         if kind.strip().upper() == "NUMBER":
-            df[name] = pd.to_numeric(df[name], errors="coerce")
+            numbers = pd.to_numeric(df[name], errors="coerce")
+            for row in np.flatnonzero(numbers.isna().to_numpy() & df[name].notna().to_numpy()):
+                not_numbers.append((name, int(row), locate_row(tf, int(row)), str(df[name].iat[row])))
+            df[name] = numbers
+    df.attrs["not_numbers"] = not_numbers
     return df, tf.comments
 
 
