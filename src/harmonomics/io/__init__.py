@@ -13,6 +13,8 @@ __getattr__, __dir__, __all__ = attach(
         "read_xena": "._xena",
         "read_firehose": "._firehose",
         "read_table": "._table",
+        "read_maf": "._maf",
+        "read_segments": "._segments",
         "detect_format": "._detect",
         "stream_to_zarr": "._stream",
     },
