@@ -53,7 +53,8 @@ def read_maf(
     MuData with one modality ``mut``: samples × genes 0/1 of protein-altering variants (Missense, Nonsense,
     frame shifts, in-frame indels, splice site, translation start, nonstop), ``var`` with ``n_mutated`` (and
     ``entrez``/``gene_id`` when the file has them). ``mod["mut"].obs``: ``aliquot``, ``source_file`` and
-    ``matched_normal`` (``Matched_Norm_Sample_Barcode``, when present). ``mod["mut"].uns["maf"]``: the long
+    ``matched_normal`` (``Matched_Norm_Sample_Barcode``, when present; a tumour called against two normals lists
+    both, comma-separated). ``mod["mut"].uns["maf"]``: the long
     table of every variant of the chosen aliquots, with ``sample`` and ``aliquot`` columns and a
     ``protein_change`` column taken from the first protein-change column present. ``mod["mut"].uns["build"]``:
     the genome build from ``NCBI_Build`` (``GRCh37``/``GRCh38``), when the file says; it is also recorded per
@@ -148,8 +149,9 @@ def mut_block(maf: pd.DataFrame, *, report: Report, ids: list[str] | None = None
     if normals is None and "Matched_Norm_Sample_Barcode" in maf:
         written = maf[["aliquot", "Matched_Norm_Sample_Barcode"]].dropna()
         written = written[written["Matched_Norm_Sample_Barcode"].astype(str).str.strip() != ""]
-        normal_of = dict(zip(written["aliquot"], written["Matched_Norm_Sample_Barcode"].astype(str).str.strip(),
-                             strict=True))
+        # a tumour called against two normals (e.g. blood 10A and tissue 11A) lists both, in order of appearance
+        normal_of = (written.assign(normal=written["Matched_Norm_Sample_Barcode"].astype(str).str.strip())
+                     .groupby("aliquot", sort=False)["normal"].agg(lambda x: ", ".join(dict.fromkeys(x))).to_dict())
         normals = [normal_of.get(a, "") for a in ids]
     obs = pd.DataFrame({"matched_normal": normals}) if normals is not None and any(normals) else None
     matrix, _, var = _mutation_arrays(maf, sample_column="aliquot", samples=ids)
@@ -178,6 +180,10 @@ def finish_mut(mdata) -> None:
     maf = maf[maf["aliquot"].isin(to_sample.index)].copy()
     maf.insert(0, "sample", maf["aliquot"].map(to_sample).to_numpy())
     mut.uns["maf"] = uns_table(maf.reset_index(drop=True))
+    if "n_mutated" in mut.var:  # counted before the aliquot choice: count the kept samples only
+        import numpy as np
+
+        mut.var["n_mutated"] = np.asarray(mut.X.sum(axis=0)).ravel()
 
 
 __all__ = ["read_maf"]
