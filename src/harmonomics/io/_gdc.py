@@ -124,21 +124,27 @@ def read_gdc(
     client
         A ``dask.distributed.Client`` for the streamed omics' parsing (see ``stream``).
     gene_coordinates
-        Gene coordinates (a TSV or DataFrame with a gene column and chromosome, start, end; a GDC gene-level
-        copy-number file is one) for a folder that holds copy-number segments but no gene-level copy-number
-        files: the ``cnv`` modality is then computed from the segments with
-        :func:`harmonomics.pp.segments_to_genes` (ASCAT ``Copy_Number`` when present, else SNP6
-        ``Segment_Mean``). Without it such segments stay a table in ``uns["cnv_segments"]``.
+        Gene coordinates for a folder that holds copy-number segments but no gene-level copy-number files: the
+        ``cnv`` modality is computed from the segments with :func:`harmonomics.pp.segments_to_genes` (ASCAT
+        ``Copy_Number`` when present, else SNP6 ``Segment_Mean``). Default: the GRCh38 coordinates shipped with
+        harmonomics (GENCODE v36, what GDC uses). A TSV or DataFrame with a gene column and chromosome, start, end
+        (a GDC gene-level copy-number file is one) replaces them; coordinates of another build are refused with
+        :class:`~harmonomics._errors.GenomeBuildError`.
 
     Returns
     -------
     MuData with modalities among rna (X and layers["counts"] = unstranded counts, layers such as
     ``tpm_unstranded``; var ``gene_name``, ``gene_type``), mirna (X = read counts, layers["rpm"]), meth (betas),
-    cnv (integer copy number; ``uns["segments"]`` when segment files exist), mut (0/1 protein-altering
-    mutations, ``uns["maf"]`` the long table of the chosen aliquots), prot (RPPA, outer join of the panels).
+    cnv (integer copy number; ``uns["segments"]`` when segment files exist; ``uns["build"]``), mut (0/1
+    protein-altering mutations, ``uns["maf"]`` the long table of the chosen aliquots), prot (RPPA, outer join of
+    the panels). A file that describes a tumour–normal pair (listed with both samples, in either order: ASCAT
+    gene-level copy number, masked MAF, segments) belongs to the tumour; its matched normal is recorded in the
+    modality's ``obs["matched_normal"]`` and never chosen as a sample. A MAF in neither the sample sheet nor the
+    metadata JSON (e.g. a folder of legacy TCGA MAFs) is read for the samples its ``Tumor_Sample_Barcode`` names.
     Global obs: patient, sample_type, sample_type_code and clinical columns (os_time, os_event, age, stage,
-    vital_status, ...). Per-modality obs: aliquot, source_file. ``uns["harmonomics"]`` (provenance with every
-    file's md5 and size) and ``uns["harmonomics_report"]``.
+    vital_status, ...). Per-modality obs: aliquot, source_file (and matched_normal). ``uns["harmonomics"]``
+    (provenance with every file's md5, size and, for segments and MAFs, genome build) and
+    ``uns["harmonomics_report"]``.
 
     Raises
     ------
@@ -152,6 +158,8 @@ def read_gdc(
         A barcode in the metadata or in a MAF disagrees with the sample sheet.
     MixedProjectsError
         The folder mixes files of several projects.
+    GenomeBuildError
+        ``gene_coordinates`` are not GRCh38, or a segment file's name says another build.
     """
     folder = Path(folder)
     if not folder.exists():
