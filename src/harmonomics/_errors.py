@@ -67,6 +67,11 @@ class MixedProjectsError(HarmonomicsError, ValueError):
     """One folder mixes files from several projects (e.g. TCGA-BRCA and TCGA-LUAD)."""
 
 
+class GenomeBuildError(HarmonomicsError, ValueError):
+    """The genome build of positional data is unknown, or data of one build (e.g. hg19 segments) would be mapped
+    onto coordinates of another (GRCh38)."""
+
+
 class StoreVersionError(HarmonomicsError, ValueError):
     """A store was written by a newer, unknown version of the format."""
 

@@ -143,8 +143,14 @@ def test_gdc_mess_present(cohort, shared_data):
     assert rna["Sample ID"].str[:15].duplicated().any()  # duplicate aliquots of one sample
     multi = sheet[sheet["Sample ID"].str.contains(", ")]
     assert set(multi["Data Type"]) == {"Masked Somatic Mutation", "Gene Level Copy Number"}
-    first, second = zip(*(s.split(", ") for s in multi["Sample ID"]), strict=True)
-    assert all(s[13:15] == "01" for s in first) and all(s[13:15] == "10" for s in second)
+    # a tumour–normal pair's file lists both samples in one row, in either order, as GDC does
+    pairs = [s.split(", ") for s in multi["Sample ID"]]
+    assert all(sorted(x[13:15] for x in pair) == ["01", "10"] for pair in pairs)
+    normal_first = [pair[0][13:15] == "10" for pair in pairs]
+    assert any(normal_first) and not all(normal_first)
+    for row in multi.itertuples():  # the other cells follow the same order
+        tissue = row._8.split(", ")
+        assert tissue == (["Normal", "Tumor"] if row._7.split(", ")[0][13:15] == "10" else ["Tumor", "Normal"])
     # patients missing an omic and clinical-only patients
     pts = _truth(cohort, "patients.tsv")
     clinical_only = set(pts.loc[pts["clinical_only"] == "1", "patient"])
@@ -227,8 +233,10 @@ def _rank(aliquot: str):
 def test_truth_aliquots_consistent(cohort):
     meta = json.loads(next(cohort.gdc.glob("metadata.cart.*.json")).read_text())
     entity = {}
-    for m in meta:
-        entity[m["associated_entities"][0]["entity_submitter_id"]] = m
+    for m in meta:  # a pair's file lists the tumour and the matched normal, in either order
+        for e in m["associated_entities"]:
+            if e["entity_submitter_id"][13:15] != "10":
+                entity[e["entity_submitter_id"]] = m
     chosen = _truth(cohort, "chosen_aliquots.tsv")
     dropped = _truth(cohort, "dropped_aliquots.tsv")
     assert not chosen.duplicated(["layout", "omic", "sample"]).any()

@@ -230,3 +230,41 @@ def test_harmonize_every_layout(stores, layout):
         # mutation symbols mapped to the STAR files' Ensembl IDs
         tp53 = rna.var_names[rna.var["symbol"] == "TP53"]
         assert len(tp53) == 1 and tp53[0] in m.mod["mut"].var_names
+
+
+def test_tumour_normal_pair_files_belong_to_the_tumour(cohort, stores):
+    """GDC lists an ASCAT copy-number file and a masked MAF with the tumour and its blood normal, in either order:
+    every tumour with such a file has its values, under its own aliquot, with the normal recorded beside it."""
+    import json
+
+    sheet = pd.read_csv(next(cohort.gdc.glob("gdc_sample_sheet.*.tsv")), sep="\t", dtype=str, keep_default_na=False)
+    meta = {m["file_id"]: m for m in json.loads(next(cohort.gdc.glob("metadata.cart.*.json")).read_text())}
+    store = stores["gdc"]
+    for data_type, omic in (("Gene Level Copy Number", "cnv"), ("Masked Somatic Mutation", "mut")):
+        rows = sheet[sheet["Data Type"] == data_type]
+        listed = [s.split(", ") for s in rows["Sample ID"]]
+        assert all(len(x) == 2 for x in listed)
+        assert {x[0][13:15] for x in listed} == {"01", "10"}  # the normal comes first in some rows
+        a = store.mod[omic]
+        for fid, samples in zip(rows["File ID"], listed, strict=True):
+            tumour_entity = next(e["entity_submitter_id"] for e in meta[fid]["associated_entities"]
+                                 if e["entity_submitter_id"][13:15] != "10")
+            normal_entity = next(e["entity_submitter_id"] for e in meta[fid]["associated_entities"]
+                                 if e["entity_submitter_id"][13:15] == "10")
+            tumour = next(s for s in samples if s[13:15] != "10")
+            assert tumour[:15] in a.obs_names, (omic, fid, samples)
+            hits = a.obs.index[a.obs["aliquot"] == tumour_entity]
+            if len(hits):  # (a duplicate aliquot of the sample may have been chosen instead; reported elsewhere)
+                assert a.obs.loc[hits[0], "matched_normal"] == normal_entity
+        assert not a.obs["aliquot"].str[13:15].eq("10").any()
+        assert not a.obs_names.str.endswith("-10").any()
+    # the truth's chosen copy-number aliquot of every tumour is the one read
+    chosen = _truth(cohort, "chosen_aliquots.tsv")
+    cnv = chosen[(chosen["layout"] == "gdc") & (chosen["omic"] == "cnv")]
+    a = store.mod["cnv"]
+    assert len(cnv) > 10
+    assert a.obs.loc[cnv["sample"], "aliquot"].tolist() == cnv["aliquot"].tolist()
+    assert np.isfinite(np.asarray(a.X)).any(axis=1).all()
+    report = store.uns["harmonomics_report"]
+    assert not report["reason"].str.contains("sample type 10").any()
+    assert report["reason"].str.contains("the matched normal .* is recorded in obs\\['matched_normal'\\]").sum() >= len(cnv)

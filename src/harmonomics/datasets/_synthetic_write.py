@@ -234,6 +234,7 @@ def write_gdc(ctx: Context) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     sheet, meta, manifest = [], [], []
     case_uuid = dict(zip(ctx.patients["patient"], ctx.patients["case_id"], strict=True))
+    pair_order = M.rng_for(ctx.seed, "gdc_pair_order")  # its own stream: the other draws stay as they were
     writers = {
         "rna": _gdc_star,
         "mirna": _gdc_mirna,
@@ -253,17 +254,6 @@ def write_gdc(ctx: Context) -> Path:
             cat, dtype, fmt, strategy, _ = GDC_TYPES[omic]
             tissue, descriptor, specimen = _sample_cells(a["code"])
             cells = [a["patient"], a["aliquot"][:16], tissue, descriptor, specimen, a["preservation"]]
-            if a["normal_aliquot"]:  # tumour and matched normal share the row, each cell "tumour, normal"
-                normal = [
-                    a["patient"],
-                    a["normal_aliquot"][:16],
-                    "Normal",
-                    "Not Applicable",
-                    "Peripheral Whole Blood",
-                    "Unknown",
-                ]
-                cells = [f"{t}, {n}" for t, n in zip(cells, normal, strict=True)]
-            sheet.append([a["file_id"], a["file_name"], cat, dtype, PROJECT, *cells])
             entities = [
                 {
                     "entity_submitter_id": a["aliquot"],
@@ -273,6 +263,16 @@ def write_gdc(ctx: Context) -> Path:
                 }
             ]
             if a["normal_aliquot"]:
+                # a tumour–normal pair's file (ASCAT gene-level CN, masked MAF): GDC lists both samples in one row,
+                # each cell "x, y", and in the metadata both entities, the tumour first or second
+                normal = [
+                    a["patient"],
+                    a["normal_aliquot"][:16],
+                    "Normal",
+                    "Not Applicable",
+                    "Peripheral Whole Blood",
+                    "Unknown",
+                ]
                 entities.append(
                     {
                         "entity_submitter_id": a["normal_aliquot"],
@@ -281,6 +281,12 @@ def write_gdc(ctx: Context) -> Path:
                         "case_id": case_uuid[a["patient"]],
                     }
                 )
+                pair = [cells, normal]
+                if pair_order.random() < 0.5:
+                    pair.reverse()
+                    entities.reverse()
+                cells = [f"{x}, {y}" for x, y in zip(*pair, strict=True)]
+            sheet.append([a["file_id"], a["file_name"], cat, dtype, PROJECT, *cells])
             meta.append(
                 {
                     "file_id": a["file_id"],

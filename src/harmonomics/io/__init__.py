@@ -14,6 +14,8 @@ __getattr__, __dir__, __all__ = attach(
         "read_firehose": "._firehose",
         "read_table": "._table",
         "read_tables": "._table",
+        "read_maf": "._maf",
+        "read_segments": "._segments",
         "detect_format": "._detect",
         "stream_to_zarr": "._stream",
     },

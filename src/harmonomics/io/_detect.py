@@ -12,7 +12,7 @@ from ._text import head_text
 # format name -> (source, omic or role, description)
 FORMATS: dict[str, tuple[str, str, str]] = {
     "gdc_star_counts": ("gdc", "rna", "GDC STAR gene counts (augmented_star_gene_counts.tsv)"),
-    "gdc_maf": ("gdc", "mut", "GDC masked somatic mutation MAF"),
+    "gdc_maf": ("gdc", "mut", "MAF (GDC masked somatic mutation, or a legacy TCGA / Firehose MAF)"),
     "gdc_gene_copy_number": ("gdc", "cnv", "GDC gene-level copy number (ASCAT)"),
     "gdc_segments": ("gdc", "segments", "copy-number segments (ASCAT or SNP6 DNAcopy)"),
     "gdc_meth_betas": ("gdc", "meth", "GDC SeSAMe level-3 methylation betas"),
@@ -79,6 +79,38 @@ def _cbioportal_non_matrix(header: list[str], comments: list[str], second: list[
     if {"chromosome", "peak_start", "peak_end", "q_value"} <= cells:
         return "cbioportal_gistic_genes"
     return None
+
+
+# columns that only a MAF has (besides the required Hugo_Symbol, Variant_Classification, Tumor_Sample_Barcode)
+_MAF_ONLY_COLUMNS = frozenset({
+    "Start_Position", "End_Position", "Reference_Allele", "Tumor_Seq_Allele1", "Tumor_Seq_Allele2", "Variant_Type",
+    "Matched_Norm_Sample_Barcode", "NCBI_Build", "HGVSp_Short", "t_alt_count", "Matched_Norm_Sample_UUID",
+})
+
+
+def _maf_kind(header: list[str], second: list[str], comments: list[str]) -> str:
+    """``gdc_maf`` for a GDC masked MAF or a legacy TCGA MAF, ``cbioportal_mutations`` for cBioPortal's.
+
+    GDC MAFs open with ``#version gdc-…``; cBioPortal's ``data_mutations`` with ``#version 2.x``. Legacy TCGA MAFs
+    (Firehose, TCGA portal, maftools' examples) have no ``#version`` line: they are told by TCGA barcodes of any
+    length (12, 15, 16 or 28 characters) in ``Tumor_Sample_Barcode``.
+    """
+    if any(c.startswith("#version gdc") for c in comments) or "Matched_Norm_Sample_UUID" in header:
+        return "gdc_maf"
+    if any(c.startswith("#version") for c in comments):
+        return "cbioportal_mutations"
+    column = header.index("Tumor_Sample_Barcode")
+    if len(second) > column and _BARCODE.match(second[column].strip()):
+        return "gdc_maf"
+    return "cbioportal_mutations"
+
+
+def _looks_like_maf(header: list[str], comments: list[str]) -> bool:
+    """A MAF header missing some required columns (so that the MAF parser, not a matrix reader, judges it)."""
+    if any(c.startswith("#version gdc") for c in comments) and "Hugo_Symbol" in header:
+        return True
+    return len(_MAF_ONLY_COLUMNS.intersection(header)) >= 3 and (
+        "Hugo_Symbol" in header or "Tumor_Sample_Barcode" in header or "Variant_Classification" in header)
 
 
 def detect_format(path: str | PathLike) -> str:
@@ -150,13 +182,9 @@ def detect_text(text: str, path: str | PathLike = "<text>", *, truncated: bool =
     second = body[1].split("\t") if len(body) > 1 else []
 
     if "Tumor_Sample_Barcode" in header and "Variant_Classification" in header:
-        if any(c.startswith("#version gdc") for c in comments) or "Matched_Norm_Sample_UUID" in header:
-            return "gdc_maf"
-        if len(second) > header.index("Tumor_Sample_Barcode"):
-            tsb = second[header.index("Tumor_Sample_Barcode")]
-            if len(tsb) >= 20:
-                return "gdc_maf"
-        return "cbioportal_mutations"
+        return _maf_kind(header, second, comments)
+    if _looks_like_maf(header, comments):
+        return "gdc_maf"  # a MAF that lacks required columns: its parser names them
     if "gene_id" in header and "unstranded" in header:
         return "gdc_star_counts"
     if "gene_id" in header and "copy_number" in header:

@@ -35,6 +35,8 @@ from ._build import (
     uns_table,
 )
 from ._detect import FORMATS, detect_bytes, detect_text
+from .._annotation import normalize_build
+from ._maf import finish_mut, mut_block
 from ._text import head_text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -122,21 +124,27 @@ def read_gdc(
     client
         A ``dask.distributed.Client`` for the streamed omics' parsing (see ``stream``).
     gene_coordinates
-        Gene coordinates (a TSV or DataFrame with a gene column and chromosome, start, end; a GDC gene-level
-        copy-number file is one) for a folder that holds copy-number segments but no gene-level copy-number
-        files: the ``cnv`` modality is then computed from the segments with
-        :func:`harmonomics.pp.segments_to_genes` (ASCAT ``Copy_Number`` when present, else SNP6
-        ``Segment_Mean``). Without it such segments stay a table in ``uns["cnv_segments"]``.
+        Gene coordinates for a folder that holds copy-number segments but no gene-level copy-number files: the
+        ``cnv`` modality is computed from the segments with :func:`harmonomics.pp.segments_to_genes` (ASCAT
+        ``Copy_Number`` when present, else SNP6 ``Segment_Mean``). Default: the GRCh38 coordinates shipped with
+        harmonomics (GENCODE v36, what GDC uses). A TSV or DataFrame with a gene column and chromosome, start, end
+        (a GDC gene-level copy-number file is one) replaces them; coordinates of another build are refused with
+        :class:`~harmonomics._errors.GenomeBuildError`.
 
     Returns
     -------
     MuData with modalities among rna (X and layers["counts"] = unstranded counts, layers such as
     ``tpm_unstranded``; var ``gene_name``, ``gene_type``), mirna (X = read counts, layers["rpm"]), meth (betas),
-    cnv (integer copy number; ``uns["segments"]`` when segment files exist), mut (0/1 protein-altering
-    mutations, ``uns["maf"]`` the long table of the chosen aliquots), prot (RPPA, outer join of the panels).
+    cnv (integer copy number; ``uns["segments"]`` when segment files exist; ``uns["build"]``), mut (0/1
+    protein-altering mutations, ``uns["maf"]`` the long table of the chosen aliquots), prot (RPPA, outer join of
+    the panels). A file that describes a tumour–normal pair (listed with both samples, in either order: ASCAT
+    gene-level copy number, masked MAF, segments) belongs to the tumour; its matched normal is recorded in the
+    modality's ``obs["matched_normal"]`` and never chosen as a sample. A MAF in neither the sample sheet nor the
+    metadata JSON (e.g. a folder of legacy TCGA MAFs) is read for the samples its ``Tumor_Sample_Barcode`` names.
     Global obs: patient, sample_type, sample_type_code and clinical columns (os_time, os_event, age, stage,
-    vital_status, ...). Per-modality obs: aliquot, source_file. ``uns["harmonomics"]`` (provenance with every
-    file's md5 and size) and ``uns["harmonomics_report"]``.
+    vital_status, ...). Per-modality obs: aliquot, source_file (and matched_normal). ``uns["harmonomics"]``
+    (provenance with every file's md5, size and, for segments and MAFs, genome build) and
+    ``uns["harmonomics_report"]``.
 
     Raises
     ------
@@ -150,6 +158,8 @@ def read_gdc(
         A barcode in the metadata or in a MAF disagrees with the sample sheet.
     MixedProjectsError
         The folder mixes files of several projects.
+    GenomeBuildError
+        ``gene_coordinates`` are not GRCh38, or a segment file's name says another build.
     """
     folder = Path(folder)
     if not folder.exists():
@@ -267,6 +277,7 @@ def read_gdc(
         return m, s
 
     blocks: list[Block] = []
+    builds: dict[str, str] = {}  # genome build of each file that has positions (segments, MAFs), for the provenance
     streamed: dict[str, Path] = {}
     segments = []
     for fmt, items in sorted(by_format.items()):
@@ -276,7 +287,9 @@ def read_gdc(
                 report.add("file", str(path), omic, "", "dropped", f"omic {omic!r} not requested (omics={omics})")
             continue
         if fmt == "gdc_maf":
-            blocks.append(_maf_block(items, lookup, sheet, maf_columns, report, folder))
+            block = _maf_block(items, lookup, report, folder, builds)
+            if block is not None:
+                blocks.append(block)
             continue
         if fmt == "gdc_segments":
             for path, data in items:
@@ -285,13 +298,16 @@ def read_gdc(
                 segments.append((path, seg))
             continue
         rows = []
+        normals = []
         for path, prof in items:
             m, s = lookup(path)
-            aliquot = _aliquot_for(path, m, s, omic, report)
+            aliquot, normal = _aliquot_for(path, m, s, omic, report)
             if aliquot is None:
                 continue
             rows.append((aliquot, _rel(path, folder), prof))
-            report.add("file", str(path), omic, aliquot, "kept", f"{FORMATS[fmt][2]} of aliquot {aliquot}")
+            normals.append(normal)
+            report.add("file", str(path), omic, aliquot, "kept", f"{FORMATS[fmt][2]} of aliquot {aliquot}"
+                       + _pair_note(normal))
         if not rows:
             continue
         if omic in stream:
@@ -302,6 +318,11 @@ def read_gdc(
             rows[0] = (rows[0][0], rows[0][1], parse_one(fmt, first, decompress(first, first.read_bytes()),
                                                          rna_layers=tuple(rna_layers), maf_columns=maf_columns))
         block = stack_profiles(omic, rows, analyte_kind=_ANALYTE[omic], outer=omic == _keys.PROT, what=f"{omic} file")
+        if any(normals):
+            block.obs = pd.DataFrame() if block.obs is None else block.obs
+            block.obs[_MATCHED_NORMAL] = normals
+        if omic == _keys.CNV:
+            block.uns["build"] = _GDC_BUILD  # GDC's gene-level copy number is on GENCODE v36
         if omic in (_keys.RNA, _keys.MIRNA):
             # raw counts in their own (integer) layer, so that an in-place change of X never alters them
             block.layers = {"counts": _integer_copy(block.values), **block.layers}
@@ -312,15 +333,13 @@ def read_gdc(
     if segments:
         # gene-level values come from the gene-level files; from the segments only where those are absent
         has_gene_level = any(b.omic == _keys.CNV for b in blocks)
-        if not has_gene_level and gene_coordinates is not None:
-            blocks.append(_segment_block(segments, gene_coordinates, lookup, report, folder))
+        if not has_gene_level:
+            blocks.append(_segment_block(segments, gene_coordinates, lookup, report, folder, builds))
         else:
-            where = "mod['cnv'].uns['segments']" if has_gene_level else "uns['cnv_segments']"
-            why = ("gene-level values come from the gene-level copy-number files" if has_gene_level else
-                   "pass gene_coordinates= for gene-level values")
             for path, _ in segments:
-                report.add("file", str(path), _keys.CNV, "", "kept", f"copy-number segments, kept as a table in {where} "
-                           f"({why})")
+                builds[str(path)] = _GDC_BUILD
+                report.add("file", str(path), _keys.CNV, "", "kept", "copy-number segments, kept as a table in "
+                           "mod['cnv'].uns['segments'] (gene-level values come from the gene-level copy-number files)")
         segments = [seg for _, seg in segments]
     if not blocks and streamed:
         from ..store import read
@@ -346,15 +365,18 @@ def read_gdc(
                 report.add("file", rec["File Name"], "", str(rec["Sample ID"])[:15], "dropped",
                            "listed in the sample sheet but missing from the folder")
 
+    files = file_records(records)
+    for record in files:
+        record["build"] = builds.get(record["path"], "")
     mdata = assemble(
         blocks, report=report, reader="harmonomics.io.read_gdc",
-        files=file_records(records),
+        files=files,
         parameters={"folder": str(folder), "omics": list(omics) if omics else "all", "rna_layers": list(rna_layers),
                     "maf_columns": maf_columns if isinstance(maf_columns, str) else list(maf_columns),
                     "metadata": bool(meta), "sample_sheet": sheet is not None},
         sample_types=sample_types, join=join, patient_clinical=patient_clinical, keep_all_aliquots=keep_all_aliquots,
     )
-    _finish_mut(mdata)
+    finish_mut(mdata)
     if streamed:
         mdata.uns["harmonomics"]["streamed"] = {omic: str(path) for omic, path in streamed.items()}
     if segments and _keys.CNV in mdata.mod:
@@ -532,66 +554,114 @@ def _check_projects(sheet, meta, clin_files, folder) -> None:
                                  "project per folder: read each project separately")
 
 
-def _aliquot_for(path: Path, m: dict | None, s: dict | None, omic: str, report: Report) -> str | None:
-    """The aliquot barcode of a single-sample file, cross-checked against the sample sheet."""
-    aliquot = None
+_MATCHED_NORMAL = "matched_normal"
+_GDC_BUILD = "GRCh38"  # GDC's harmonized data (GENCODE v36 gene model)
+
+
+def _sample_kind(barcode: str) -> str | None:
+    """``"tumour"`` (sample type 01–09), ``"normal"`` (10–19) or None (another type, or not a TCGA barcode)."""
+    import re
+
+    found = re.match(r"^TCGA-[A-Z0-9]{2}-[A-Z0-9]{4}-(\d{2})", barcode.strip(), re.IGNORECASE)
+    if found is None:
+        return None
+    code = int(found.group(1))
+    return "tumour" if 1 <= code <= 9 else "normal" if 10 <= code <= 19 else None
+
+
+def _pair(listed: list[str]) -> tuple[str, str]:
+    """(tumour, matched normal) among the samples a file lists; the normal is '' for a single-sample file.
+
+    GDC lists a tumour–normal pair's file (ASCAT gene-level copy number, masked MAF, segments) with both samples,
+    in either order: such a file describes the tumour, never the normal.
+    """
+    listed = [x.strip() for x in listed if x and x.strip()]
+    if len(listed) <= 1:
+        return (listed[0] if listed else ""), ""
+    tumours = [x for x in listed if _sample_kind(x) == "tumour"]
+    tumour = tumours[0] if tumours else listed[0]
+    return tumour, ", ".join(x for x in listed if x != tumour)
+
+
+def _pair_note(normal: str) -> str:
+    if not normal:
+        return ""
+    return (f"; a tumour–normal pair's file: it belongs to the tumour, the matched normal {normal} is recorded in "
+            "obs['matched_normal'] and never chosen as a sample")
+
+
+def _listed_samples(m: dict | None, s: dict | None) -> tuple[list[str] | None, str]:
+    """The samples the metadata JSON (aliquots) or else the sample sheet (vial-level IDs) list for a file."""
     if m is not None:
         ents = [e.get("entity_submitter_id") for e in m.get("associated_entities", []) if e.get("entity_submitter_id")]
         if not ents:
             raise FormatError(f"metadata record {m['file_id']} has no associated_entities[].entity_submitter_id; "
                               "expected the aliquot barcode", path=m.get("_json"))
-        aliquot = ents[0]
-        if s is not None:
-            sheet_ids = [x.strip() for x in str(s["Sample ID"]).split(",")]
-            if aliquot[:16] not in sheet_ids:
-                raise SampleMismatchError(
-                    f"{s['_sheet']}, line {s['_line']}: the sample sheet says file {path.name} is sample "
-                    f"{s['Sample ID']!r}, but the metadata JSON ({m.get('_json')}) gives aliquot {aliquot!r} "
-                    f"(sample {aliquot[:16]}); expected them to agree")
-    elif s is not None:
-        aliquot = str(s["Sample ID"]).split(",")[0].strip()
-        report.add("file", str(path), omic, aliquot[:15], "kept",
-                   "no metadata JSON record: sample from the sample sheet (vial level; no aliquot choice by analyte)")
-    else:
+        return ents, "metadata"
+    if s is not None:
+        return [x.strip() for x in str(s["Sample ID"]).split(",") if x.strip()], "sheet"
+    return None, ""
+
+
+def _check_sheet(path: Path, s: dict | None, m: dict | None, aliquot: str) -> None:
+    if s is None or m is None:
+        return
+    sheet_ids = [x.strip() for x in str(s["Sample ID"]).split(",")]
+    if aliquot[:16] not in sheet_ids:
+        raise SampleMismatchError(
+            f"{s['_sheet']}, line {s['_line']}: the sample sheet says file {path.name} is sample "
+            f"{s['Sample ID']!r}, but the metadata JSON ({m.get('_json')}) gives aliquot {aliquot!r} "
+            f"(sample {aliquot[:16]}); expected them to agree")
+
+
+def _aliquot_for(path: Path, m: dict | None, s: dict | None, omic: str, report: Report) -> tuple[str | None, str]:
+    """The aliquot barcode a file belongs to and its matched normal ('' if none), cross-checked with the sheet."""
+    listed, source = _listed_samples(m, s)
+    if listed is None:
         report.add("file", str(path), omic, "", "dropped",
                    "not in the sample sheet nor in the metadata JSON: cannot tell which sample it belongs to")
-        return None
-    return aliquot
+        return None, ""
+    aliquot, normal = _pair(listed)
+    _check_sheet(path, s, m, aliquot)
+    if source == "sheet":
+        report.add("file", str(path), omic, aliquot[:15], "kept",
+                   "no metadata JSON record: sample from the sample sheet (vial level; no aliquot choice by analyte)")
+    return aliquot, normal
 
 
-def _maf_block(items, lookup, sheet, maf_columns, report: Report, folder: Path) -> Block:
+def _maf_block(items, lookup, report: Report, folder: Path, builds: dict[str, str]) -> Block | None:
+    """The mut Block of the MAF files: each GDC MAF belongs to its pair's tumour; a MAF listed in neither the sample
+    sheet nor the metadata JSON is read for the samples its ``Tumor_Sample_Barcode`` names."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
-    from ..barcodes import parse_barcodes
-    from ..pp._transforms import _mutation_arrays
-
-    parsed_files = items
-    # the tumour aliquot of each file: the associated entity with a tumour sample type (one vectorised parse)
-    entities = {}
-    for path, _ in parsed_files:
-        m, _s = lookup(path)
-        if m is not None:
-            entities[path] = [e.get("entity_submitter_id") for e in m.get("associated_entities", []) if e.get("entity_submitter_id")]
-    all_ids = sorted({e for ents in entities.values() for e in ents})
-    codes = parse_barcodes(all_ids)["sample_type_code"].to_dict() if all_ids else {}
-    tables, ids, files = [], [], []
-    for path, table in parsed_files:
+    tables, ids, files, normals = [], [], [], []
+    for path, table in items:
         m, s = lookup(path)
-        tumour = None
-        if entities.get(path):
-            ents = entities[path]
-            tum = [e for e in ents if codes.get(e) is not None and int(codes[e]) < 10]
-            tumour = tum[0] if tum else ents[0]
-        in_file = pa.compute.unique(table.column("Tumor_Sample_Barcode")).to_pylist() if table.num_rows else []
-        if tumour is None:
-            if s is not None:
-                tumour = str(s["Sample ID"]).split(",")[0].strip()
-            elif len(in_file) == 1:
-                tumour = in_file[0]
-            else:
+        rel = _rel(path, folder)
+        n = table.num_rows
+        barcodes = pc.utf8_trim_whitespace(table.column("Tumor_Sample_Barcode").cast(pa.string()))
+        in_file = pc.unique(barcodes).to_pylist() if n else []
+        listed, _source = _listed_samples(m, s)
+        if listed is None:
+            # a MAF that names its own samples: a legacy TCGA / Firehose MAF, or a GDC MAF without its sample sheet
+            if not in_file:
                 report.add("file", str(path), _keys.MUT, "", "dropped",
-                           "MAF not in the sample sheet nor the metadata JSON and not one tumour sample")
+                           "MAF without variants, in neither the sample sheet nor the metadata JSON: no sample to "
+                           "give it to")
                 continue
+            table = table.append_column("aliquot", barcodes)
+            table = table.append_column("source_file", pa.array([rel] * n, type=pa.string()))
+            tables.append(table)
+            for barcode in in_file:
+                ids.append(barcode)
+                files.append(rel)
+                normals.append("")
+            report.add("file", str(path), _keys.MUT, "", "kept",
+                       f"MAF in neither the sample sheet nor the metadata JSON: read for the {len(in_file)} tumour "
+                       f"sample(s) its Tumor_Sample_Barcode names ({n} variants)")
+            continue
+        tumour, normal = _pair(listed)
         if len(in_file) == 1 and len(in_file[0]) > len(tumour) and in_file[0].startswith(tumour):
             tumour = in_file[0]  # only the sample sheet's vial-level ID: the MAF names the aliquot itself
         bad = [b for b in in_file if not (tumour.startswith(b) if len(b) < len(tumour) else b == tumour)]
@@ -599,43 +669,70 @@ def _maf_block(items, lookup, sheet, maf_columns, report: Report, folder: Path) 
             raise SampleMismatchError(
                 f"{path}: Tumor_Sample_Barcode {bad[0]!r} disagrees with the tumour aliquot {tumour!r} that the "
                 "metadata JSON / sample sheet give for this file; expected one tumour aliquot per GDC MAF")
-        if s is not None and m is not None:
-            sheet_ids = [x.strip() for x in str(s["Sample ID"]).split(",")]
-            if tumour[:16] not in sheet_ids:
-                raise SampleMismatchError(
-                    f"{s['_sheet']}, line {s['_line']}: the sample sheet lists {s['Sample ID']!r} for {path.name}, "
-                    f"but the metadata JSON gives tumour aliquot {tumour!r}; expected them to agree")
-        rel = _rel(path, folder)
-        n = table.num_rows
+        _check_sheet(path, s, m, tumour)
+        if normal and "Matched_Norm_Sample_Barcode" in table.column_names and n:
+            written = pc.unique(table.column("Matched_Norm_Sample_Barcode")).to_pylist()
+            if len(written) == 1 and written[0] and written[0].startswith(normal) and len(written[0]) > len(normal):
+                normal = written[0]  # the MAF names the normal's aliquot
         table = table.append_column("aliquot", pa.array([tumour] * n, type=pa.string()))
         table = table.append_column("source_file", pa.array([rel] * n, type=pa.string()))
         tables.append(table)
         ids.append(tumour)
         files.append(rel)
-        report.add("file", str(path), _keys.MUT, tumour, "kept", f"masked somatic MAF, {n} variants")
+        normals.append(normal)
+        report.add("file", str(path), _keys.MUT, tumour, "kept", f"masked somatic MAF, {n} variants" + _pair_note(normal))
+    if not ids:
+        return None
     maf = pa.concat_tables(tables, promote_options="default").to_pandas() if tables else pd.DataFrame()
-    matrix, _, var = _mutation_arrays(maf, sample_column="aliquot", samples=ids)
-    return Block(omic=_keys.MUT, ids=ids, source_files=files, values=matrix, var=var,
-                 uns={"maf": maf}, analyte_kind="dna")
+    block = mut_block(maf, report=report, ids=ids, files=files, normals=normals)
+    found = set()
+    if "NCBI_Build" in maf and len(maf):
+        for rel, written in maf.groupby("source_file", sort=False)["NCBI_Build"].first().items():
+            try:
+                build = normalize_build(written)
+            except ValueError:
+                build = None
+            if build is not None:
+                builds[str(folder / rel) if not Path(rel).is_absolute() else rel] = build
+                found.add(build)
+    if len(found) == 1:
+        block.uns["build"] = found.pop()
+    elif found:
+        report.add("file", str(folder), _keys.MUT, "", "kept",
+                   f"the MAF files are of several genome builds ({sorted(found)}); no single build is recorded")
+    return block
 
 
 def _segment_block(segments: list[tuple[Path, pd.DataFrame]], gene_coordinates, lookup, report: Report,
-                   folder: Path) -> Block:
-    """Gene-level copy number of each segment file's aliquot (see :func:`harmonomics.pp.segments_to_genes`)."""
+                   folder: Path, builds: dict[str, str]) -> Block:
+    """Gene-level copy number of each segment file's aliquot (see :func:`harmonomics.pp.segments_to_genes`).
+
+    GDC's segments are on GRCh38: without ``gene_coordinates`` the shipped GRCh38 (GENCODE v36) coordinates are
+    used; coordinates of another build, or a file whose name says another build, are refused.
+    """
     from ..barcodes import is_valid
-    from ..pp._segments import segments_to_genes
+    from ._segments import coordinates_for, genes_from_segments, segment_build
 
     # one unit per matrix: ASCAT total copy number when any file has it, else the SNP6 log2 ratio
     value = "Copy_Number" if any("Copy_Number" in seg for _, seg in segments) else "Segment_Mean"
-    used, aliquots, files = [], [], []
+    used, aliquots, files, normals = [], [], [], []
     for path, seg in segments:
+        build = segment_build(None, path.name, Report(), source=str(path), default=_GDC_BUILD)
+        if build != _GDC_BUILD:
+            from .._errors import GenomeBuildError
+
+            raise GenomeBuildError(
+                f"{path}: the file name says the segments are on {build}, but GDC files are on {_GDC_BUILD} and the "
+                "other segments of this folder are mapped onto GRCh38 gene coordinates; read this file on its own "
+                f"with hm.io.read_segments(path, build={build!r})")
+        builds[str(path)] = build
         if value not in seg:
             report.add("file", str(path), _keys.CNV, "", "kept",
                        f"copy-number segments without {value}, kept in the segments table only: the gene-level values "
                        f"use {value} from the other segment files")
             continue
         m, s = lookup(path)
-        aliquot = _aliquot_for(path, m, s, _keys.CNV, report)
+        aliquot, normal = _aliquot_for(path, m, s, _keys.CNV, report)
         if aliquot is None:
             continue
         written = [a for a in pd.unique(seg["aliquot"].astype(str)) if is_valid(a)]  # (real GDC files hold UUIDs)
@@ -645,29 +742,18 @@ def _segment_block(segments: list[tuple[Path, pd.DataFrame]], gene_coordinates, 
         used.append(seg.assign(_file=str(len(used))))
         aliquots.append(aliquot)
         files.append(_rel(path, folder))
+        normals.append(normal)
         report.add("file", str(path), _keys.CNV, aliquot, "kept",
                    f"copy-number segments of aliquot {aliquot}: gene-level {value} from the segment that overlaps the "
-                   "most of each gene")
+                   f"most of each gene, on {_GDC_BUILD} gene coordinates" + _pair_note(normal))
     if not used:
         raise FormatError("no copy-number segment file could be matched to a sample", path=folder)
-    genes = segments_to_genes(pd.concat(used, ignore_index=True), gene_coordinates, value=value,
-                              sample_column="_file")
+    coords = coordinates_for(_GDC_BUILD, gene_coordinates, report, source=str(folder))
+    genes = genes_from_segments(pd.concat(used, ignore_index=True), coords, value=value, sample_column="_file")
     rows = genes.obs_names.astype(int)  # files in the order they were added
+    obs = pd.DataFrame({_MATCHED_NORMAL: [normals[i] for i in rows]}) if any(normals) else None
     return Block(omic=_keys.CNV, ids=[aliquots[i] for i in rows], source_files=[files[i] for i in rows],
-                 values=np.asarray(genes.X), var=genes.var,
+                 values=np.asarray(genes.X), var=genes.var, obs=obs,
                  layers={"segment_min": genes.layers["min"], "segment_max": genes.layers["max"]},
-                 uns={"segments_to_genes": dict(genes.uns["segments_to_genes"])}, analyte_kind="dna")
-
-
-def _finish_mut(mdata) -> None:
-    """Keep only the chosen aliquots' rows in the long MAF table and add the sample key."""
-    if _keys.MUT not in mdata.mod:
-        return
-    mut = mdata.mod[_keys.MUT]
-    maf = mut.uns.get("maf")
-    if maf is None or not isinstance(maf, pd.DataFrame) or "aliquot" not in maf:
-        return
-    to_sample = pd.Series(mut.obs_names.to_numpy(), index=mut.obs["aliquot"].to_numpy())
-    maf = maf[maf["aliquot"].isin(to_sample.index)].copy()
-    maf.insert(0, "sample", maf["aliquot"].map(to_sample).to_numpy())
-    mut.uns["maf"] = uns_table(maf.reset_index(drop=True))
+                 uns={"segments_to_genes": dict(genes.uns["segments_to_genes"]), "build": _GDC_BUILD},
+                 analyte_kind="dna")

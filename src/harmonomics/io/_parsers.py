@@ -273,6 +273,12 @@ MAF_KEY_COLUMNS = (
     "Matched_Norm_Sample_Barcode",
     "HGVSc",
     "HGVSp_Short",
+    "HGVSp",
+    "Protein_Change",
+    "amino_acid_change_WU",
+    "amino_acid_change",
+    "NCBI_Build",
+    "End_position",
     "Transcript_ID",
     "t_depth",
     "t_ref_count",
@@ -283,9 +289,11 @@ MAF_KEY_COLUMNS = (
     "callers",
 )
 MAF_REQUIRED = ("Hugo_Symbol", "Variant_Classification", "Tumor_Sample_Barcode")
+# where MAFs of different origins write the protein change (GDC/cBioPortal, legacy TCGA, Firehose WUSTL), in order
+PROTEIN_CHANGE_COLUMNS = ("HGVSp_Short", "Protein_Change", "amino_acid_change_WU", "amino_acid_change", "HGVSp")
 
 
-MAF_INTEGER_COLUMNS = ("Start_Position", "End_Position", "t_depth", "t_ref_count", "t_alt_count", "n_depth")
+MAF_INTEGER_COLUMNS = ("Start_Position", "End_Position", "End_position", "t_depth", "t_ref_count", "t_alt_count", "n_depth")
 
 
 def maf_keep_columns(header: list[str], columns: str | tuple[str, ...]) -> list[str]:

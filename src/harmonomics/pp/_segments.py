@@ -90,7 +90,8 @@ def segments_to_genes(
     ----------
     segments
         One row per segment: a sample column (``aliquot``, ``GDC_Aliquot``, ``Sample`` or ``ID``), ``Chromosome``,
-        ``Start``, ``End`` and a value column. Segments of one sample must not overlap. Chromosomes may be
+        ``Start``, ``End`` and a value column. Segments of one sample must not overlap (consecutive segments that
+        share their end base, as Firehose/DNAcopy files have them, are accepted). Chromosomes may be
         written ``chr17`` or ``17`` (SNP6's ``23``/``24`` are X/Y).
     genes
         Gene coordinates: a DataFrame or a TSV (see :func:`read_gene_coordinates`); a GDC gene-level
@@ -152,7 +153,7 @@ def segments_to_genes(
         rows = np.flatnonzero(codes == k)
         order = rows[np.argsort(seg_lo[rows], kind="stable")]
         lo, hi, val = seg_lo[order], seg_hi[order], seg_value[order]
-        overlapping = np.flatnonzero(lo[1:] <= hi[:-1])
+        overlapping = np.flatnonzero(lo[1:] < hi[:-1])  # a shared end base (as DNAcopy writes) is no overlap
         if len(overlapping):
             a, b = order[overlapping[0]], order[overlapping[0] + 1]
             raise ValueError(f"sample {sample!r}: segments {segments['Chromosome'].iat[a]}:{segments['Start'].iat[a]}-"
