@@ -172,6 +172,19 @@ def test_harmonize_drops_empty_par_y_rows():
     assert "ENSG00000002586_PAR_Y" in m3.mod["rna"].var_names
 
 
+def test_harmonize_that_would_keep_no_sample_says_why():
+    from harmonomics._errors import InsufficientDataError
+
+    m = _store()
+    with pytest.raises(InsufficientDataError, match=r"sample_types=\('06',\) keeps none of the 3 samples, whose "
+                       r"types are 01, 11; .*sample_types=None"):
+        hm.pp.harmonize(m, sample_types=("06",))
+    assert m.n_obs == 3 and m.mod["rna"].n_obs == 3  # the store is left as it was
+    m.mod["meth"] = m.mod["meth"][:0].copy()  # no sample has every omic
+    with pytest.raises(InsufficientDataError, match=r"join='intersection' keeps none .*use join='union'"):
+        hm.pp.harmonize(m, join="intersection")
+
+
 def test_gistic_levels():
     from harmonomics.pp._transforms import gistic_levels
 

@@ -205,6 +205,23 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["level", "item", "omic", "sample", "action", "reason"])
 
 
+def _nothing_left(mdata, codes, sample_types) -> None:
+    """Raise :class:`InsufficientDataError` saying which rule removed every sample and what to pass instead."""
+    from .._errors import InsufficientDataError
+
+    if codes is not None and "sample_type_code" in mdata.obs:
+        present = mdata.obs["sample_type_code"].dropna().astype(str)
+        if not present.isin(codes).any():
+            raise InsufficientDataError(
+                f"sample_types={sample_types!r} keeps none of the {mdata.n_obs} samples, whose types are "
+                f"{', '.join(sorted(present.unique()))}; choose among those or keep the reader's choice (sample_types=None)"
+            )
+    raise InsufficientDataError(
+        f"join='intersection' keeps none of the {mdata.n_obs} samples: no sample has every omic "
+        f"({', '.join(mdata.mod)}); use join='union' (the default) or harmonize a store of fewer omics"
+    )
+
+
 def _apply_sample_policy(mdata, *, sample_types, join: str | None):
     """Drop samples of unwanted types / not in every omic from an existing store; return report rows."""
     rows: list[dict] = []
@@ -226,6 +243,8 @@ def _apply_sample_policy(mdata, *, sample_types, join: str | None):
         keep &= ~missing
     elif join not in (None, "union"):
         raise ValueError(f"join must be 'union' or 'intersection', got {join!r}")
+    if len(keep) and not keep.any():
+        _nothing_left(mdata, codes, sample_types)
     if not keep.all():
         kept = set(mdata.obs_names[keep.to_numpy()])
         for m, a in list(mdata.mod.items()):
