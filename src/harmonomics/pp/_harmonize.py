@@ -346,6 +346,12 @@ def harmonize(
     -------
     ``None`` (or the copy). Modifies the modalities as the steps say, appends report rows and records the
     parameters in ``uns["harmonomics"]["harmonize"]``.
+
+    Raises
+    ------
+    InsufficientDataError
+        ``sample_types`` or ``join`` would keep no sample (the store is left unchanged); the message names the
+        sample types the store has.
     """
     from .. import _keys
     from ..store import add_report_rows
