@@ -235,12 +235,14 @@ def _informative_features(m: str, mat: np.ndarray, names: list[str], mods: list[
     n_present = int((~np.isnan(mat).all(axis=1)).sum())
     if n_present < 2:
         raise InsufficientDataError(
-            f"view {m!r} has data for {n_present} of the {len(mat)} fitted sample(s); MOFA needs at least 2: {without}"
+            f"view {m!r} has data for {n_present} of the {len(mat)} fitted sample(s); MOFA needs at least 2: "
+            f"{without}"
         )
     all_missing = np.isnan(mat).all(axis=0)
     with np.errstate(invalid="ignore"):
         # max - min instead of the standard deviation: exact for constant columns, no rounding to 1e-17
-        spread = np.nanmax(np.where(all_missing, 0.0, mat), axis=0) - np.nanmin(np.where(all_missing, 0.0, mat), axis=0)
+        filled = np.where(all_missing, 0.0, mat)
+        spread = np.nanmax(filled, axis=0) - np.nanmin(filled, axis=0)
     constant = ~all_missing & (spread == 0)
     fitted = np.flatnonzero(~all_missing & ~constant)
     left_out = {reason: [names[j] for j in np.flatnonzero(mask)]

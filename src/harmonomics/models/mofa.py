@@ -268,7 +268,8 @@ def _report_left_out(mdata, inputs, key: str) -> None:
     report = mdata.uns.get(_keys.UNS_REPORT)
     if report is not None and len(report):
         report = pd.DataFrame(report)
-        mdata.uns[_keys.UNS_REPORT] = report[~report["reason"].astype(str).str.endswith(marker)].reset_index(drop=True)
+        earlier = report["reason"].astype(str).str.endswith(marker)
+        mdata.uns[_keys.UNS_REPORT] = report[~earlier].reset_index(drop=True)
     rows = []
     for v in inputs.views:
         for reason, feats in v.left_out.items():
@@ -404,8 +405,8 @@ def mofa(
       ``view_total_ss``, ``elbo``, ``elbo_iterations``, ``n_iterations``, ``converged``, ``options``,
       ``seed``, ``engine``, ``engine_info``, ``time_s``, ``versions``, ``model_file`` ("" when none),
       ``n_samples``, ``n_samples_per_view``, ``n_features_per_view`` (fitted), ``features_left_out``
-      (per view), ``samples_without_data``, ``feature_names_prefixed`` and ``projection`` (training centring, scaling,
-      noise precision, E[W^2] and factor prior needed by :func:`project`).
+      (per view), ``samples_without_data``, ``feature_names_prefixed`` and ``projection`` (training
+      centring, scaling, noise precision, E[W^2] and factor prior needed by :func:`project`).
 
     Raises
     ------

@@ -214,7 +214,8 @@ def _nothing_left(mdata, codes, sample_types) -> None:
         if not present.isin(codes).any():
             raise InsufficientDataError(
                 f"sample_types={sample_types!r} keeps none of the {mdata.n_obs} samples, whose types are "
-                f"{', '.join(sorted(present.unique()))}; choose among those or keep the reader's choice (sample_types=None)"
+                f"{', '.join(sorted(present.unique()))}; choose among those or keep the reader's choice "
+                "(sample_types=None)"
             )
     raise InsufficientDataError(
         f"join='intersection' keeps none of the {mdata.n_obs} samples: no sample has every omic "
