@@ -88,6 +88,13 @@ class ScaleError(HarmonomicsError, ValueError):
     """The data are on a different scale from the one a method expects."""
 
 
+class InsufficientDataError(HarmonomicsError, ValueError):
+    """The data are too few for a step (e.g. fewer than 2 samples, a view without any variable feature).
+
+    The message says what is lacking and what to do about it.
+    """
+
+
 class MissingResultError(HarmonomicsError, KeyError):
     """A function needs a result (e.g. a MOFA fit) that is not in the store."""
 

@@ -149,6 +149,42 @@ def test_harmonize_pipeline():
         hm.pp.harmonize(_store(), join="outer")
 
 
+def test_harmonize_drops_empty_par_y_rows():
+    m = _store()
+    counts = m.mod["rna"].layers["counts"]  # column 2 is the Y copy of CD99 (column 1): zero in every sample
+    assert (counts[:, 2] == 0).all() and (counts[:, 1] > 0).any()
+    hm.pp.harmonize(m)
+    rna = m.mod["rna"]
+    assert "ENSG00000002586_PAR_Y" not in rna.var_names and "ENSG00000002586" in rna.var_names
+    assert rna.n_vars == 4  # 6 read, the _PAR_Y row dropped, the two Y_RNA rows merged by symbol
+    rep = m.uns["harmonomics_report"]
+    row = rep[(rep["omic"] == "rna") & rep["reason"].str.contains("_PAR_Y copy", regex=False)]
+    assert row[["level", "item", "action"]].values.tolist() == [["feature", "1 features", "dropped"]]
+    assert "ENSG00000002586.20_PAR_Y" in row["reason"].iloc[0] and "3 samples" in row["reason"].iloc[0]
+    assert m.uns["harmonomics"]["harmonize"]["drop_empty_par_y"] is True
+    # a _PAR_Y row with counts is a feature like any other; the step can be switched off
+    m2 = _store()
+    m2.mod["rna"].X[1, 2] = 4.0
+    hm.pp.harmonize(m2)
+    assert "ENSG00000002586_PAR_Y" in m2.mod["rna"].var_names
+    m3 = _store()
+    hm.pp.harmonize(m3, drop_empty_par_y=False)
+    assert "ENSG00000002586_PAR_Y" in m3.mod["rna"].var_names
+
+
+def test_harmonize_that_would_keep_no_sample_says_why():
+    from harmonomics._errors import InsufficientDataError
+
+    m = _store()
+    with pytest.raises(InsufficientDataError, match=r"sample_types=\('06',\) keeps none of the 3 samples, whose "
+                       r"types are 01, 11; .*sample_types=None"):
+        hm.pp.harmonize(m, sample_types=("06",))
+    assert m.n_obs == 3 and m.mod["rna"].n_obs == 3  # the store is left as it was
+    m.mod["meth"] = m.mod["meth"][:0].copy()  # no sample has every omic
+    with pytest.raises(InsufficientDataError, match=r"join='intersection' keeps none .*use join='union'"):
+        hm.pp.harmonize(m, join="intersection")
+
+
 def test_gistic_levels():
     from harmonomics.pp._transforms import gistic_levels
 

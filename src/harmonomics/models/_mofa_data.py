@@ -13,12 +13,18 @@ import numpy as np
 import pandas as pd
 
 from .. import _keys
-from .._errors import FormatError, InsufficientMemoryError, MissingResultError
+from .._errors import FormatError, InsufficientDataError, InsufficientMemoryError, MissingResultError
 from ._memory import estimate_memory
 
 logger = logging.getLogger(__name__)
 
 LIKELIHOODS = ("gaussian", "bernoulli", "poisson")
+
+LEFT_OUT_REASONS = {
+    "all_missing": "missing in all {n} fitted samples of this omic",
+    "constant": "constant across the {n} fitted samples of this omic (zero variance)",
+}
+"""Why a feature is left out of a fit: it carries no information and would break the per-view scaling."""
 
 
 @dataclass
@@ -30,6 +36,9 @@ class View:
     likelihood: str
     data: np.ndarray  # n_fit x D, float64, NaN where the sample lacks the view
     n_present: int
+    n_vars: int = 0  # features of the modality, fitted or not
+    fitted: np.ndarray | None = None  # positions in the modality's var of the D fitted features
+    left_out: dict[str, list[str]] = field(default_factory=dict)  # reason -> features left out of the fit
 
 
 @dataclass
@@ -188,7 +197,10 @@ def build_inputs(mdata, mods: list[str], likelihoods: dict[str, str], groups_key
     fit_rows = np.concatenate(order) if order else np.zeros(0, dtype=int)
     groups = [g for g, idx in zip(groups, order) if len(idx)]
     if len(fit_rows) < 2:
-        raise ValueError(f"MOFA needs at least 2 samples with data; found {len(fit_rows)}")
+        raise InsufficientDataError(
+            f"MOFA needs at least 2 samples with data in the fitted views {mods}; found {len(fit_rows)}: "
+            "add samples or fit other modalities (mods=[...])"
+        )
 
     # feature names must be unique across views for mofapy2; prefix with the view name only if they clash
     all_feats = [f for m in mods for f in mdata.mod[m].var_names]
@@ -201,30 +213,53 @@ def build_inputs(mdata, mods: list[str], likelihoods: dict[str, str], groups_key
             dup = ad.var_names[ad.var_names.duplicated()][0]
             raise FormatError(f"modality {m!r} has duplicated feature {dup!r}")
         mat = full[m][fit_rows]
-        _check_view(m, mat, list(ad.var_names), likelihoods[m])
-        feats = [f"{m}:{f}" for f in ad.var_names] if clash else [str(f) for f in ad.var_names]
-        views.append(View(m, feats, likelihoods[m], mat, int((~np.isnan(mat).all(axis=1)).sum())))
+        names = [str(f) for f in ad.var_names]
+        fitted, left_out = _informative_features(m, mat, names, mods)
+        mat = mat[:, fitted]
+        _check_values(m, mat, likelihoods[m])
+        feats = [f"{m}:{names[j]}" if clash else names[j] for j in fitted]
+        views.append(View(m, feats, likelihoods[m], mat, int((~np.isnan(mat).all(axis=1)).sum()),
+                          n_vars=ad.n_vars, fitted=fitted, left_out=left_out))
     return Inputs(views, obs_names, fit_rows, groups, np.asarray(sample_groups), groups_key, no_data, clash)
 
 
-def _check_view(m: str, mat: np.ndarray, feats: list[str], lik: str) -> None:
+def _informative_features(m: str, mat: np.ndarray, names: list[str], mods: list[str]):
+    """Positions of the features that vary among the fitted samples, and the others by reason.
+
+    Features that are missing in every fitted sample or constant carry no information; they are left out of
+    the fit (reported by the caller) instead of stopping it. A view left with no feature, or with fewer than
+    two samples, cannot be fitted at all.
+    """
+    others = [x for x in mods if x != m]
+    without = f"fit without it (mods={others!r})" if others else "fit other modalities (mods=[...])"
     n_present = int((~np.isnan(mat).all(axis=1)).sum())
     if n_present < 2:
-        raise ValueError(f"view {m!r} has {n_present} sample(s) with data; MOFA needs at least 2")
-    all_nan = np.isnan(mat).all(axis=0)
-    if all_nan.any():
-        raise FormatError(
-            f"view {m!r}: feature {feats[int(np.flatnonzero(all_nan)[0])]!r} has no observed value; remove it before fitting"
+        raise InsufficientDataError(
+            f"view {m!r} has data for {n_present} of the {len(mat)} fitted sample(s); MOFA needs at least 2: "
+            f"{without}"
         )
+    all_missing = np.isnan(mat).all(axis=0)
     with np.errstate(invalid="ignore"):
-        sd = np.nanstd(mat, axis=0)
-    zero = sd == 0
-    if zero.any():
-        names = [feats[i] for i in np.flatnonzero(zero)[:5]]
-        raise FormatError(
-            f"view {m!r}: {int(zero.sum())} feature(s) have zero variance across samples (e.g. {names}); "
-            "remove constant features before fitting (they carry no information and break view scaling)"
+        # max - min instead of the standard deviation: exact for constant columns, no rounding to 1e-17
+        filled = np.where(all_missing, 0.0, mat)
+        spread = np.nanmax(filled, axis=0) - np.nanmin(filled, axis=0)
+    constant = ~all_missing & (spread == 0)
+    fitted = np.flatnonzero(~all_missing & ~constant)
+    left_out = {reason: [names[j] for j in np.flatnonzero(mask)]
+                for reason, mask in (("all_missing", all_missing), ("constant", constant)) if mask.any()}
+    if len(fitted) == 0:
+        raise InsufficientDataError(
+            f"view {m!r} has no feature that varies among its {n_present} samples "
+            f"({int(constant.sum())} constant, {int(all_missing.sum())} never observed): check what the modality "
+            f"holds, or {without}"
         )
+    if left_out:
+        logger.info("view %r: %d of %d features left out of the fit (%s)", m, len(names) - len(fitted), len(names),
+                    ", ".join(f"{len(v)} {k.replace('_', ' ')}" for k, v in left_out.items()))
+    return fitted, left_out
+
+
+def _check_values(m: str, mat: np.ndarray, lik: str) -> None:
     obs = mat[~np.isnan(mat)]
     if lik == "bernoulli" and not np.isin(obs, (0.0, 1.0)).all():
         bad = obs[~np.isin(obs, (0.0, 1.0))][0]
@@ -234,6 +269,22 @@ def _check_view(m: str, mat: np.ndarray, feats: list[str], lik: str) -> None:
     if lik == "poisson" and ((obs < 0).any() or (obs % 1 != 0).any()):
         raise FormatError(
             f"view {m!r} uses the poisson likelihood but holds non-count values; expected integers >= 0"
+        )
+
+
+def check_n_factors(inputs: Inputs, n_factors: int, init: str) -> None:
+    """Raise :class:`InsufficientDataError` when the data cannot support ``n_factors`` factors.
+
+    More factors than fitted samples cannot be told apart, and the PCA initialisation needs at least as many
+    samples and features as factors.
+    """
+    n_features = sum(len(v.features) for v in inputs.views)
+    limit = min(inputs.n_fit, n_features) if init == "pca" else inputs.n_fit
+    if n_factors > limit:
+        what = (f"{inputs.n_fit} fitted samples" if limit == inputs.n_fit
+                else f"{n_features} informative features")
+        raise InsufficientDataError(
+            f"n_factors={n_factors} is more than the {what} can support; use n_factors={limit} or fewer"
         )
 
 

@@ -112,7 +112,7 @@ def _fit(
     init="pca",
 ):
     """Validate, build the inputs, check memory and fit. Returns (inputs, result, options, entry point)."""
-    from ._mofa_data import build_inputs, check_memory, resolve_likelihoods, resolve_mods
+    from ._mofa_data import build_inputs, check_memory, check_n_factors, resolve_likelihoods, resolve_mods
     from ._mofa_run import CONVERGENCE_MODES, INITS, FitOptions, run
 
     if init not in INITS:
@@ -136,6 +136,7 @@ def _fit(
     mods = resolve_mods(mdata, mods)
     liks = resolve_likelihoods(mods, likelihoods)
     inputs = build_inputs(mdata, mods, liks, groups_key)
+    check_n_factors(inputs, n_factors, init)
     check_memory(
         inputs.n_fit,
         [v.data.shape[1] for v in inputs.views],
@@ -228,6 +229,8 @@ def _uns_record(inputs, res, opts, model_file: str) -> dict:
         "model_file": model_file,
         "n_samples": int(inputs.n_fit),
         "n_samples_per_view": {v.name: int(v.n_present) for v in inputs.views},
+        "n_features_per_view": {v.name: len(v.features) for v in inputs.views},
+        "features_left_out": {v.name: sum(len(f) for f in v.left_out.values()) for v in inputs.views},
         "samples_without_data": np.asarray(inputs.no_data, dtype=object)
         if inputs.no_data
         else np.zeros(0, dtype="U1"),
@@ -242,8 +245,41 @@ def _write_back(mdata, inputs, res, uns: dict, key: str) -> None:
     scores[inputs.fit_rows] = res.Z
     mdata.obsm[key] = scores
     for m, v in enumerate(inputs.views):
-        mdata.mod[v.name].varm[key] = np.asarray(res.W[m], dtype=np.float64)
+        # features left out of the fit have no weight: NaN rows keep varm aligned with var
+        w = np.full((v.n_vars, K), np.nan)
+        w[v.fitted] = np.asarray(res.W[m], dtype=np.float64)
+        mdata.mod[v.name].varm[key] = w
     mdata.uns[key] = uns
+    _report_left_out(mdata, inputs, key)
+
+
+_EXAMPLES = 5
+
+
+def _report_left_out(mdata, inputs, key: str) -> None:
+    """One report row per view and reason for the features left out of the fit under ``key``.
+
+    Rows of an earlier fit under the same key are replaced, so refitting does not pile them up.
+    """
+    from ..store import add_report_rows
+    from ._mofa_data import LEFT_OUT_REASONS
+
+    marker = f"left out of the MOFA fit {key!r}"
+    report = mdata.uns.get(_keys.UNS_REPORT)
+    if report is not None and len(report):
+        report = pd.DataFrame(report)
+        earlier = report["reason"].astype(str).str.endswith(marker)
+        mdata.uns[_keys.UNS_REPORT] = report[~earlier].reset_index(drop=True)
+    rows = []
+    for v in inputs.views:
+        for reason, feats in v.left_out.items():
+            examples = ", ".join(feats[:_EXAMPLES]) + (", ..." if len(feats) > _EXAMPLES else "")
+            rows.append({"level": "feature", "item": f"{len(feats)} features", "omic": v.name, "sample": "",
+                         "action": "dropped",
+                         "reason": f"{LEFT_OUT_REASONS[reason].format(n=v.n_present)} (e.g. {examples}); "
+                         f"weights NaN; {marker}"})
+    if rows:
+        add_report_rows(mdata, rows)
 
 
 def _write_model_file(ent, path: Path, uns: dict) -> None:
@@ -307,6 +343,11 @@ def mofa(
     sample absent from a view is missing in that view (never imputed, never dropped). Samples with no
     value in any fitted view are not fitted and get NaN scores (listed in ``uns[key]['samples_without_data']``).
 
+    Features that carry no information among the fitted samples (missing in all of them, or constant, such as
+    unexpressed genes or a gene mutated nowhere) are left out of the fit rather than stopping it: their
+    weights are NaN, they are counted in ``uns[key]['features_left_out']`` and each view and reason gets one
+    ``feature``/``dropped`` row in the harmonization report (with a few examples).
+
     Parameters
     ----------
     mdata
@@ -356,23 +397,26 @@ def mofa(
 
     - ``mdata.obsm[key_added]``: factor scores, float array n_obs x K, rows in ``mdata.obs`` order
       (NaN for samples without data);
-    - ``mdata.mod[m].varm[key_added]``: weights E[W], float array n_vars x K, for each fitted modality;
+    - ``mdata.mod[m].varm[key_added]``: weights E[W], float array n_vars x K, for each fitted modality
+      (NaN rows for the features left out of the fit);
     - ``mdata.uns[key_added]``: dict with ``factor_names``, ``views``, ``likelihoods``, ``groups_key``,
       ``groups``, ``r2_per_view_factor`` (DataFrame view x factor, 0..1), ``r2_per_view`` (dict),
       ``r2_per_factor`` (dict; ``sum_m SS_m R2_mk / sum_m SS_m``), ``r2_per_group_view_factor`` (tidy),
       ``view_total_ss``, ``elbo``, ``elbo_iterations``, ``n_iterations``, ``converged``, ``options``,
       ``seed``, ``engine``, ``engine_info``, ``time_s``, ``versions``, ``model_file`` ("" when none),
-      ``n_samples``, ``n_samples_per_view``, ``samples_without_data``, ``feature_names_prefixed`` and
-      ``projection`` (training centring, scaling,
-      noise precision, E[W^2] and factor prior needed by :func:`project`).
+      ``n_samples``, ``n_samples_per_view``, ``n_features_per_view`` (fitted), ``features_left_out``
+      (per view), ``samples_without_data``, ``feature_names_prefixed`` and ``projection`` (training
+      centring, scaling, noise precision, E[W^2] and factor prior needed by :func:`project`).
 
     Raises
     ------
     MissingResultError
         A modality in ``mods`` or the ``groups_key`` column does not exist.
     FormatError
-        A view holds constant features, all-missing features, infinite values, or values its likelihood
-        cannot model.
+        A view holds infinite values, or values its likelihood cannot model.
+    InsufficientDataError
+        Fewer than 2 samples with data (in all or in one view), a view with no feature that varies among
+        its samples, or more factors than samples; the message says what to change.
     InsufficientMemoryError
         The memory estimate for N, D and K exceeds the available memory.
     """
@@ -622,6 +666,50 @@ def _uns_from_foreign_file(mdata, f: dict, store_names: dict) -> dict:
     }
 
 
+PROJECTION_MIN_OVERLAP = 0.5
+"""Fraction of a view's trained features the new data should share; :func:`project` warns below it."""
+
+
+def _id_system(ids: Sequence[str]) -> str:
+    """What most of ``ids`` look like, in words (for messages)."""
+    from .._genes import parse_gene_ids
+
+    kinds = parse_gene_ids([str(i) for i in ids[:1000]])["id_type"].value_counts()
+    top = str(kinds.index[0]) if len(kinds) else ""
+    return {"ensembl": "Ensembl gene IDs", "symbol|entrez": "SYMBOL|ENTREZ IDs"}.get(top, "names such as symbols")
+
+
+def _check_overlap(view: str, trained: list[str], new: list[str], positions: np.ndarray) -> None:
+    """Raise when a present view shares no trained feature; warn when it shares fewer than the threshold."""
+    import warnings
+
+    from .._errors import GeneMappingError
+
+    shared = int((positions >= 0).sum())
+    if shared == 0:
+        was, now = _id_system(trained), _id_system(new)
+        cause = f"trained on {was}, given {now}" if was != now else "the two stores name the features differently"
+        to = "ensembl" if was.startswith("Ensembl") else "symbol"
+        raise GeneMappingError(
+            f"view {view!r}: none of the {len(trained)} trained features (e.g. {trained[0]!r}) is among the "
+            f"{len(new)} features of the new data (e.g. {new[0]!r}); likely cause: different ID systems ({cause}). "
+            f"Put the new data on the training IDs with hm.pp.harmonize_feature_ids(new_mdata, to={to!r}) (or fit "
+            "on a store harmonized the same way), or leave the modality out of the new data to project without it"
+        )
+    fraction = shared / len(trained)
+    if fraction < PROJECTION_MIN_OVERLAP:
+        warnings.warn(
+            f"view {view!r}: the new data has only {shared} of the {len(trained)} trained features "
+            f"({fraction:.0%}, below {PROJECTION_MIN_OVERLAP:.0%}); the others are treated as missing, so the "
+            "projected scores rest on few features. Check the feature IDs (hm.pp.harmonize_feature_ids)",
+            UserWarning,
+            stacklevel=3,
+        )
+    elif shared < len(trained):
+        logger.info("view %r: %d of %d trained features missing from the new data (treated as missing)",
+                    view, len(trained) - shared, len(trained))
+
+
 def project(
     new_mdata: MuData,
     trained_mdata: MuData,
@@ -650,7 +738,9 @@ def project(
     ----------
     new_mdata
         Store with the new samples (modalities named as the trained views; features matched by name,
-        missing features are treated as missing values; a missing modality as a missing view).
+        missing features are treated as missing values; a missing modality as a missing view). A modality
+        that is present must share features with the trained view: sharing none raises, sharing fewer than
+        :data:`PROJECTION_MIN_OVERLAP` (50 %) of them warns.
     trained_mdata
         Store holding the fit under ``key``.
     key
@@ -665,6 +755,19 @@ def project(
     ``None`` (or the modified copy); writes ``new_mdata.obsm[key_added]`` (n_obs x K, rows in
     ``new_mdata.obs`` order) and ``new_mdata.uns[key_added]`` (dict with ``factor_names``, ``projected_from``
     (= key), ``method``, ``views_used`` (samples with data per view), ``groups_used``).
+
+    Raises
+    ------
+    MissingResultError
+        No fit under ``key`` in ``trained_mdata``.
+    GeneMappingError
+        A modality of ``new_mdata`` shares no feature with its trained view (typically Ensembl IDs against
+        gene symbols); the message suggests :func:`harmonomics.pp.harmonize_feature_ids`.
+
+    Warns
+    -----
+    UserWarning
+        A modality shares fewer than :data:`PROJECTION_MIN_OVERLAP` of its trained view's features.
     """
     from ._mofa_math import project_views
 
@@ -725,17 +828,8 @@ def project(
                     f"sample {ad.obs_names[int(np.flatnonzero(rpos < 0)[0])]!r} of mod {m!r} is not in new_mdata.obs; call mdata.update()"
                 )
             cpos = pd.Index(ad.var_names).get_indexer(pd.Index(feats))
-            if (cpos < 0).all():
-                logger.warning(
-                    "view %r: none of the trained features is in the new data; treated as missing", m
-                )
-            else:
-                if (cpos < 0).any():
-                    logger.info(
-                        "view %r: %d trained features missing from the new data (treated as missing)",
-                        m,
-                        int((cpos < 0).sum()),
-                    )
+            if ad.n_obs and ad.n_vars:
+                _check_overlap(m, feats, list(ad.var_names), cpos)
                 x = ad.X.toarray() if hasattr(ad.X, "toarray") else np.asarray(ad.X, dtype=np.float64)
                 x = np.asarray(x, dtype=np.float64)
                 y[np.ix_(rpos, np.flatnonzero(cpos >= 0))] = x[:, cpos[cpos >= 0]]

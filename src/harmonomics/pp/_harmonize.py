@@ -313,6 +313,24 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["level", "item", "omic", "sample", "action", "reason"])
 
 
+def _nothing_left(mdata, codes, sample_types) -> None:
+    """Raise :class:`InsufficientDataError` saying which rule removed every sample and what to pass instead."""
+    from .._errors import InsufficientDataError
+
+    if codes is not None and "sample_type_code" in mdata.obs:
+        present = mdata.obs["sample_type_code"].dropna().astype(str)
+        if not present.isin(codes).any():
+            raise InsufficientDataError(
+                f"sample_types={sample_types!r} keeps none of the {mdata.n_obs} samples, whose types are "
+                f"{', '.join(sorted(present.unique()))}; choose among those or keep the reader's choice "
+                "(sample_types=None)"
+            )
+    raise InsufficientDataError(
+        f"join='intersection' keeps none of the {mdata.n_obs} samples: no sample has every omic "
+        f"({', '.join(mdata.mod)}); use join='union' (the default) or harmonize a store of fewer omics"
+    )
+
+
 def _apply_sample_policy(mdata, *, sample_types, join: str | None):
     """Drop samples of unwanted types / not in every omic from an existing store; return report rows."""
     rows: list[dict] = []
@@ -334,6 +352,8 @@ def _apply_sample_policy(mdata, *, sample_types, join: str | None):
         keep &= ~missing
     elif join not in (None, "union"):
         raise ValueError(f"join must be 'union' or 'intersection', got {join!r}")
+    if len(keep) and not keep.any():
+        _nothing_left(mdata, codes, sample_types)
     if not keep.all():
         kept = set(mdata.obs_names[keep.to_numpy()])
         for m, a in list(mdata.mod.items()):
@@ -344,6 +364,47 @@ def _apply_sample_policy(mdata, *, sample_types, join: str | None):
 
         with quiet_mudata():
             mdata.update()
+    return rows
+
+
+PAR_Y_SUFFIX = "_PAR_Y"
+_EXAMPLES = 5
+
+
+def _drop_empty_par_y(mdata) -> list[dict]:
+    """Drop the GENCODE ``_PAR_Y`` features that are zero (or missing) in every sample; return report rows.
+
+    GENCODE gives each gene of the pseudo-autosomal regions a second ID for its Y-chromosome copy
+    (``ENSG00000002586.20_PAR_Y``). References that mask that copy (GDC's GRCh38.d1.vd1 does) count every read
+    on the X copy, so the ``_PAR_Y`` row is all zero, and in a female cohort there is no Y copy at all. Such rows
+    carry nothing and a constant feature only gets in the way of a model. ``_PAR_Y`` rows with any count are
+    kept (as their own features).
+    """
+    from ._outofcore import _is_dask
+
+    replaced, rows = {}, []
+    for name, adata in mdata.mod.items():
+        par = np.flatnonzero(pd.Index(adata.var_names).astype(str).str.endswith(PAR_Y_SUFFIX))
+        if not len(par):
+            continue
+        x = adata.X[:, par]
+        if _is_dask(x):
+            x = x.compute()
+        x = x.toarray() if hasattr(x, "toarray") else np.asarray(x, dtype=np.float64)
+        empty = par[np.all((x == 0) | np.isnan(x), axis=0)]
+        if not len(empty):
+            continue
+        keep = np.ones(adata.n_vars, dtype=bool)
+        keep[empty] = False
+        replaced[name] = adata[:, keep].copy()
+        ids = [str(i) for i in adata.var_names[empty]]
+        examples = ", ".join(ids[:_EXAMPLES]) + (", ..." if len(ids) > _EXAMPLES else "")
+        rows.append(_row("feature", f"{len(ids)} features", name, "", "dropped",
+                         f"{PAR_Y_SUFFIX} copy of a pseudo-autosomal gene with no count in any of the "
+                         f"{adata.n_obs} samples (e.g. {examples}): its reads are counted on the X-chromosome "
+                         "copy, which is kept"))
+    if replaced:
+        replace_modalities(mdata, replaced)
     return rows
 
 
@@ -358,6 +419,7 @@ def harmonize(
     cnv: str | None = "log2ratio",
     n_top: int | dict[str, int] | None = None,
     balance: bool = False,
+    drop_empty_par_y: bool = True,
     copy: bool = False,
 ):
     """Harmonize a store read by a reader: samples, feature IDs, per-omic transforms, feature selection.
@@ -382,6 +444,10 @@ def harmonize(
         ``"log2ratio"``, ``"gistic"`` or ``None`` for integer copy numbers (relative values are left alone).
     n_top, balance
         Feature selection (:func:`select_features`, marking only); ``None`` skips it.
+    drop_empty_par_y
+        Drop the GENCODE ``_PAR_Y`` features (Y copies of pseudo-autosomal genes) that are zero in every kept
+        sample, as they are in GDC STAR files and in any female cohort; one report row per omic. ``_PAR_Y``
+        features with counts are kept.
     copy
         Return a modified copy.
 
@@ -389,6 +455,12 @@ def harmonize(
     -------
     ``None`` (or the copy). Modifies the modalities as the steps say, appends report rows and records the
     parameters in ``uns["harmonomics"]["harmonize"]``.
+
+    Raises
+    ------
+    InsufficientDataError
+        ``sample_types`` or ``join`` would keep no sample (the store is left unchanged); the message names the
+        sample types the store has.
     """
     from .. import _keys
     from ..store import add_report_rows
@@ -400,6 +472,8 @@ def harmonize(
         raise ValueError(f"meth must be 'beta' or 'm', got {meth!r}")
     mdata = store_to_modify(mdata, copy)
     rows = _apply_sample_policy(mdata, sample_types=sample_types, join=join)
+    if drop_empty_par_y:
+        rows += _drop_empty_par_y(mdata)
     if rows:
         add_report_rows(mdata, rows)
     if feature_ids is not None:
@@ -425,6 +499,7 @@ def harmonize(
     prov = mdata.uns.get(_keys.UNS_PROVENANCE, {})
     prov["harmonize"] = {"sample_types": "reader" if sample_types is None else (sample_types if isinstance(sample_types, str) else list(sample_types)),
                          "join": join or "union", "feature_ids": feature_ids or "none", "transforms": steps,
-                         "n_top": n_top if n_top is not None else "none", "balance": bool(balance)}
+                         "n_top": n_top if n_top is not None else "none", "balance": bool(balance),
+                         "drop_empty_par_y": bool(drop_empty_par_y)}
     mdata.uns[_keys.UNS_PROVENANCE] = prov
     return mdata if copy else None
