@@ -266,3 +266,60 @@ def test_report_exports_as_mapping_with_a_missing_file(tmp_path, store_small):
     section = _section(text, "exports")
     assert '<a href="../scores.tsv">factor scores</a>' in section
     assert "model (missing)" in section and "gone.hdf5" in section
+
+
+# ---------------------------------------------------------------- findings need FDR < 0.05
+def _survival_store(seed: int = 13, n: int = 160, k: int = 12):
+    """12 factors: Factor1 drives survival strongly, Factor7 weakly (raw Cox p < 0.05 but FDR > 0.05 for this seed)."""
+    import anndata as ad
+    import mudata as md
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n, k))
+    hazard = np.exp(0.9 * z[:, 0] + 0.2 * z[:, 6])
+    event_time, censor_time = rng.exponential(2000 / hazard), rng.uniform(300, 4000, n)
+    samples = [f"S{i:03d}" for i in range(n)]
+    rna = ad.AnnData(rng.normal(size=(n, 8)).astype("float32"), obs=pd.DataFrame(index=samples),
+                     var=pd.DataFrame(index=[f"G{i}" for i in range(8)]))  # fmt: skip
+    rna.varm["mofa"] = rng.normal(size=(8, k))
+    mdata = md.MuData({"rna": rna})
+    mdata.obsm["mofa"] = z
+    mdata.uns["mofa"] = {"factor_names": [f"Factor{i + 1}" for i in range(k)], "views": ["rna"]}
+    mdata.obs["os_time"] = np.minimum(event_time, censor_time).round()
+    mdata.obs["os_event"] = (event_time <= censor_time).astype(int)
+    return mdata
+
+
+def test_report_calls_only_fdr_significant_survival_factors(tmp_path):
+    mdata = _survival_store()
+    cox = hm.tl.survival(mdata.copy()).set_index("factor")
+    # the planted case: Factor7 is nominally significant but not after Benjamini–Hochberg over 12 factors
+    assert cox.at["Factor7", "pvalue"] < 0.05 < cox.at["Factor7", "fdr"]
+    assert cox.at["Factor1", "fdr"] < 1e-6
+    assert (cox.drop(["Factor1"])["fdr"] > 0.05).all()
+    text = hm.report(mdata, tmp_path / "r.html").read_text()
+    summary = _section(text, "summary")
+    findings = re.findall(r"<li>(.*?)</li>", summary, flags=re.S)
+    assert len(findings) == 1 and "<b>Factor1</b> is associated with overall survival" in findings[0]
+    f1 = cox.loc["Factor1"]
+    assert f"HR {f1['hr']:.2f} per SD" in findings[0] and "Cox model" in findings[0]
+    assert re.search(r"FDR [0-9.e-]+ over 12 factors", findings[0])
+    assert "Factor7" not in summary
+    # the factor table: green (sig) for Factor1's Cox FDR only; Factor7 is shown, not highlighted
+    factors = _section(text, "factors")
+    rows = {m.group(1): m.group(2) for m in re.finditer(r'href="#factor-(Factor\d+)">.*?</a></td>(.*?)</tr>', factors, flags=re.S)}
+    assert 'class="sig"' in rows["Factor1"]
+    assert 'class="sig"' not in rows["Factor7"] and "nominal Cox p &lt; 0.05 only" in rows["Factor7"]
+    assert factors.count('class="sig"') == 1
+    survival = _section(text, "survival")
+    assert "Cox FDR" in survival and "log-rank FDR" in survival and "Cox vs log-rank" in survival
+
+
+def test_report_findings_always_cite_an_fdr(full):
+    summary = _section(full["text"], "summary")
+    findings = re.findall(r"<li>(.*?)</li>", summary, flags=re.S)
+    assert findings
+    for item in findings:
+        assert "FDR" in item and ("test" in item or "Cox model" in item)
+        assert re.search(r"AUC|ρ|HR", item)  # an effect size
