@@ -4,11 +4,10 @@ readers written here, and mofax for the MOFA HDF5 model file."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pathlib import Path
-
 import pytest
 
 import harmonomics as hm

@@ -849,6 +849,7 @@ class _Report:
             if int((~both).sum()):
                 body += (f'<p class="muted">{int((~both).sum())} samples without a PAM50 call or an ROR-S group are '
                          "not counted.</p>")  # fmt: skip
+        body += self._published_labels() + self._receptor_status()
         return body
 
     def section_immune(self) -> str:
@@ -876,7 +877,97 @@ class _Report:
                         ["covariate", "factor", "Spearman ρ", "FDR"]].rename(columns={"covariate": "score",
                                                                                      "factor": "closest factor"})  # fmt: skip
                     body += "<p>The factor most correlated with each score:</p>" + _table(best)
+        body += self._published_purity()
         return body
+
+    # -- our calls against published ones (tl.compare_*; shown only when the store carries published columns)
+    def _published_labels(self) -> str:
+        from . import tl
+        from ._errors import MissingResultError
+
+        m = self.mdata
+        try:
+            stats = tl.compare_labels(m, key=_keys.KEY_PAM50)
+        except MissingResultError:
+            return ('<h3>Against published PAM50 labels</h3><p class="muted">The store carries published PAM50 labels '
+                    f"but no calls of ours to compare: run {_code('hm.tl.pam50(mdata)')}.</p>")  # fmt: skip
+        if stats.empty:
+            return ""
+        from .pl._reference import label_confusion
+
+        table = pd.DataFrame({
+            "published label": stats["reference"],
+            "agree / compared": [f"{a} / {n}" for a, n in zip(stats["n_agree"], stats["n_compared"], strict=True)],
+            "agreement": [_pct(x) for x in stats["agreement"]],
+            "Cohen's κ": [f"{k:.3f}" if np.isfinite(k) else "–" for k in stats["kappa"]],
+        })  # fmt: skip
+        figs = [_figure(label_confusion(m, r, key=_keys.KEY_PAM50), f"PAM50 confusion against {r}",
+                        f"Our calls (rows) against {_e(r)} (columns); samples with both.")
+                for r in stats.loc[stats["n_compared"] > 0, "reference"]]  # fmt: skip
+        return ("<h3>Against published PAM50 labels</h3>"
+                f"<p>Our calls ({_code('hm.tl.pam50')}) against each published label ({_code('hm.tl.compare_labels')}): "
+                "samples with both a call and a label; agreement is the share of identical labels, Cohen's κ the "
+                "agreement beyond chance (unweighted). TCGA 2012 names are mapped to the PAM50 labels (Luminal A → "
+                "LumA, …); Not_Applicable counts as no label.</p>"
+                + _table(table) + '<div class="grid2">' + "".join(figs) + "</div>")  # fmt: skip
+
+    def _receptor_status(self) -> str:
+        from . import tl
+
+        m = self.mdata
+        statuses = [c for c in ("er_status", "her2_status") if c in m.obs.columns and m.obs[c].notna().any()]
+        if not statuses:
+            return ""
+        stats = tl.compare_status(m)
+        if stats.empty:
+            return ('<h3>Receptor status against marker genes</h3><p class="muted">The store has '
+                    f"{_e(', '.join(statuses))} but no ESR1/ERBB2 feature in its rna or cnv modality.</p>")  # fmt: skip
+        from .pl._reference import status_markers
+
+        table = pd.DataFrame({
+            "status": stats["status_column"], "marker": [f"{f} ({md})" for f, md in zip(stats["feature"], stats["mod"], strict=True)],
+            "positive / negative": [f"{p} / {n}" for p, n in zip(stats["n_positive"], stats["n_negative"], strict=True)],
+            "median positive": stats["median_positive"], "median negative": stats["median_negative"],
+            "AUC": [f"{a:.3f}" for a in stats["auc"]], "Mann–Whitney p": [_fmt_p(p) for p in stats["pvalue"]],
+            "FDR": [_fmt_p(p) for p in stats["fdr"]],
+        })  # fmt: skip
+        return ("<h3>Receptor status against marker genes</h3>"
+                f"<p>Published ER and HER2 status against ESR1 and ERBB2 expression and ERBB2 copy number "
+                f"({_code('hm.tl.compare_status')}). AUC: the probability that a Positive sample has the higher value "
+                "(0.5: no separation). p: two-sided Mann–Whitney U test; FDR: Benjamini–Hochberg across the "
+                f"{len(stats)} comparisons of this table.</p>" + _table(table)
+                + _figure(status_markers(m), "marker values by receptor status",
+                          "Marker values per status (box: quartiles; points: samples)."))  # fmt: skip
+
+    def _published_purity(self) -> str:
+        from . import tl
+        from ._errors import MissingResultError
+        from .pl._reference import purity_comparison
+
+        m = self.mdata
+        try:
+            stats = tl.compare_purity(m)
+        except MissingResultError:
+            return ('<h3>Purity against published estimates</h3><p class="muted">The store carries published purity '
+                    f"but no ESTIMATE purity of ours: run {_code('hm.tl.immune_scores(mdata)')}.</p>")  # fmt: skip
+        if stats.empty:
+            return ""
+        table = pd.DataFrame({
+            "published": stats["reference"], "samples": stats["n"], "Spearman ρ": stats["spearman_rho"],
+            "Spearman p": [_fmt_p(p) for p in stats["spearman_pvalue"]], "Pearson r": stats["pearson_r"],
+            "Pearson p": [_fmt_p(p) for p in stats["pearson_pvalue"]], "mean |difference|": stats["mean_abs_diff"],
+            "mean difference (ours − published)": stats["mean_diff"],
+        })  # fmt: skip
+        parts = ["<h3>Purity against published estimates</h3>",
+                 f"<p>Our ESTIMATE purity ({_code('obsm["immune"]["estimate_purity"]')}) against the published "
+                 "ESTIMATE, ABSOLUTE and CPE purity (Aran et al. 2015) where the store has them "
+                 f"({_code('hm.tl.compare_purity')}); samples with both values. ESTIMATE against ESTIMATE checks the "
+                 "implementation; ABSOLUTE (from copy number) and CPE (a consensus) are independent estimates.</p>",
+                 _table(table, numeric_digits=3)]  # fmt: skip
+        if (stats["n"] >= 3).any():
+            parts.append(_figure(purity_comparison(m, references=list(stats.loc[stats["n"] >= 3, "reference"])),
+                                 "purity against published purity", "Dashed: identity line."))  # fmt: skip
+        return "".join(parts)
 
     def section_survival(self) -> str:
         m = self.mdata
