@@ -323,3 +323,34 @@ def test_report_findings_always_cite_an_fdr(full):
     for item in findings:
         assert "FDR" in item and ("test" in item or "Cox model" in item)
         assert re.search(r"AUC|ρ|HR", item)  # an effect size
+
+
+# ---------------------------------------------------------------- our calls against published labels (real data)
+def test_report_compares_with_published_labels(tmp_path, shared_data):
+    spec = importlib.util.spec_from_file_location("_reference_tests", Path(__file__).parent / "tl" / "test_reference.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    mdata = module.build_real_store(shared_data)
+    text = hm.report(mdata, tmp_path / "real.html").read_text()
+    assert 'class="note error"' not in text
+    subtypes = _section(text, "subtypes")
+    assert "Against published PAM50 labels" in subtypes
+    assert re.search(r"<td>pam50_xena</td><td>99 / 99</td><td>100.0%</td><td>1.000</td>", subtypes)
+    assert re.search(r"<td>pam50_tcga2012</td><td>63 / 67</td><td>94.0%</td><td>0\.9\d\d</td>", subtypes)
+    assert subtypes.count('alt="PAM50 confusion against') == 2
+    assert "Receptor status against marker genes" in subtypes and "ERBB2 (cnv)" in subtypes
+    assert "68 / 53" in subtypes and "39 / 82" in subtypes  # ER and HER2 positive / negative
+    immune = _section(text, "immune")
+    assert "Purity against published estimates" in immune
+    assert re.search(r"<td>purity_estimate</td><td class=\"num\">121</td><td class=\"num\">0\.99\d*</td>", immune)
+    assert 'alt="purity against published purity"' in immune
+    # a store without published columns says nothing about them
+    assert "Against published" not in _section(_plain_report(tmp_path), "subtypes")
+
+
+def _plain_report(tmp_path) -> str:
+    mdata = make_store(n=20, k=2)
+    for col in ("immune_class", "os_time", "os_event"):
+        del mdata.obs[col]
+    del mdata.obsm["mofa"], mdata.uns["mofa"]
+    return hm.report(mdata, tmp_path / "plain.html").read_text()

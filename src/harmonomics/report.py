@@ -959,7 +959,7 @@ class _Report:
             "mean difference (ours − published)": stats["mean_diff"],
         })  # fmt: skip
         parts = ["<h3>Purity against published estimates</h3>",
-                 f"<p>Our ESTIMATE purity ({_code('obsm["immune"]["estimate_purity"]')}) against the published "
+                 f"<p>Our ESTIMATE purity ({_slot('obsm', 'immune')}, column {_code('estimate_purity')}) against the published "
                  "ESTIMATE, ABSOLUTE and CPE purity (Aran et al. 2015) where the store has them "
                  f"({_code('hm.tl.compare_purity')}); samples with both values. ESTIMATE against ESTIMATE checks the "
                  "implementation; ABSOLUTE (from copy number) and CPE (a consensus) are independent estimates.</p>",
