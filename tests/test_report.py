@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -354,3 +355,43 @@ def _plain_report(tmp_path) -> str:
         del mdata.obs[col]
     del mdata.obsm["mofa"], mdata.uns["mofa"]
     return hm.report(mdata, tmp_path / "plain.html").read_text()
+
+
+# ---------------------------------------------------------------- polish: harmonization kinds, ROR table, ELBO axis
+def test_report_groups_harmonization_reasons_and_ror_has_no_nan(tmp_path, store_small):
+    mdata = store_small
+    rep = pd.DataFrame(mdata.uns["harmonomics_report"])
+    uuids = [f"{i:08x}-1111-2222-3333-{i:012x}" for i in range(30)]
+    mafs = pd.DataFrame({"level": "file", "item": [f"/data/gdc/{u}/{u}.wxs.aliquot_ensemble_masked.maf.gz" for u in uuids],
+                         "omic": "mut", "sample": "", "action": "kept",
+                         "reason": [f"masked somatic MAF, {100 + 7 * i:,} variants" for i in range(30)]})  # fmt: skip
+    mdata.uns["harmonomics_report"] = pd.concat([rep, mafs], ignore_index=True)
+    mdata.obs["pam50"] = pd.Categorical(["LumA", "Basal", None, "LumB"] * 5)
+    mdata.obs["pam50_ror_s_group"] = pd.Categorical(["low", "high", "high", None] * 5)
+    text = hm.report(mdata, tmp_path / "r.html").read_text()
+    cohort = _section(text, "cohort")
+    grouped = cohort.split("<details>")[0]
+    rows = re.findall(r"<tr><td>kept</td><td>file</td><td>mut</td><td>(.*?)</td><td class=\"num\">(\d+)</td><td>(.*?)</td>", grouped)
+    assert rows == [("masked somatic MAF, N variants", "30", f"{uuids[0]}.wxs.aliquot_ensemble_masked.maf.gz, "
+                     f"{uuids[1]}.wxs.aliquot_ensemble_masked.maf.gz, {uuids[2]}.wxs.aliquot_ensemble_masked.maf.gz …")]  # fmt: skip
+    assert "/data/gdc/" not in grouped
+    subtypes = _section(text, "subtypes")
+    ror = subtypes.split("Risk of recurrence")[1]
+    assert ">nan<" not in ror and "10 samples without a PAM50 call or an ROR-S group" in ror
+    assert re.search(r"<th>low</th><th>high</th>", ror)  # low → high order, only the groups present
+
+
+def test_elbo_figure_shows_every_iteration():
+    from harmonomics.report import _Report
+
+    elbo = -np.concatenate([[5e7, 2e6, 4e5], np.linspace(2e5, 1.5e5, 40)])
+    fig = _Report._elbo_figure(elbo, True, 43)
+    ax = fig.axes[0]
+    line = ax.get_lines()[0]
+    assert len(line.get_xdata()) == 43 and line.get_xdata()[0] == 1
+    low, high = ax.get_ylim()
+    assert low <= elbo.min() and high >= elbo.max()  # nothing cut off
+    assert ax.get_yscale() == "symlog"
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)

@@ -844,6 +844,8 @@ class _Report:
             both = m.obs[_keys.KEY_PAM50].notna() & m.obs[ror].notna()
             # crosstab drops missing values itself; say how many, never show them as a "nan" row
             ct = pd.crosstab(m.obs.loc[both, _keys.KEY_PAM50].astype(str), m.obs.loc[both, ror].astype(str))
+            order = [g for g in ("low", "medium", "high") if g in ct.columns]
+            ct = ct[order + [c for c in ct.columns if c not in order]]
             ct.index.name = "pam50 (rows) × ROR-S group"
             body += "<h3>Risk of recurrence (ROR-S)</h3>" + _table(ct, index=True)
             if int((~both).sum()):
