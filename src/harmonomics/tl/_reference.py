@@ -136,6 +136,15 @@ def compare_labels(
 def label_confusion(mdata: MuData, reference: str, *, key: str = _keys.KEY_PAM50) -> pd.DataFrame:
     """Confusion table of our calls against one published label, as a tidy long table.
 
+    Parameters
+    ----------
+    mdata
+        Store with our calls in ``obs[key]`` and the published label in ``obs[reference]``.
+    reference
+        obs column of the published label (compared after :func:`normalize_pam50`).
+    key
+        obs column of our calls.
+
     Returns
     -------
     One row per (our call, published label) pair over the labels seen on either side (PAM50 order first),
@@ -158,6 +167,15 @@ def purity_values(
     references: Sequence[str] | str | None = None,
 ) -> pd.DataFrame:
     """Our purity and each published purity, per sample (the data :func:`compare_purity` uses).
+
+    Parameters
+    ----------
+    mdata
+        Store with our purity in ``obsm[key][column]`` and published purity in obs.
+    key, column
+        Where our purity is.
+    references
+        obs columns of published purity (default: those of :data:`PUBLISHED_PURITY` the store has).
 
     Returns
     -------
@@ -269,6 +287,8 @@ def status_values(mdata: MuData, *, markers: Sequence[tuple[str, str, str]] | No
 
     Parameters
     ----------
+    mdata
+        Store with status columns in obs and the marker features in its modalities.
     markers
         ``(status column, modality, feature)`` triples (default :data:`STATUS_MARKERS`: ER vs ESR1 expression,
         HER2 vs ERBB2 expression and ERBB2 copy number). Triples whose column, modality or feature the store lacks
