@@ -4,6 +4,7 @@ readers written here, and mofax for the MOFA HDF5 model file."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -456,3 +457,22 @@ def test_export_all(mdata, tmp_path):
         hm.export.export_all(mdata, tmp_path / "x", formats=("xlsx",))
     with pytest.raises(MissingResultError):
         hm.export.export_all(mdata, tmp_path / "x", key="nope")
+
+
+def test_manifest_paths_are_relative_to_the_export_folder(mdata, tmp_path):
+    import json
+    import shutil
+
+    out = tmp_path / "out"
+    written = hm.export.export_all(mdata, out, formats=("tsv", "cbioportal"))
+    manifest = hm.export.write_manifest(written, out)
+    entries = json.loads(manifest.read_text())
+    assert set(entries) == set(written)
+    assert entries["cbioportal.clinical_data"] == Path(written["cbioportal.clinical_data"]).relative_to(out).as_posix()
+    assert entries["cbioportal.clinical_data"].startswith("cbioportal/")
+    assert not [p for p in entries.values() if p.startswith("/") or ".." in p.split("/")]
+    moved = tmp_path / "moved"
+    shutil.move(out, moved)  # the manifest stays true when the folder moves
+    assert all((moved / p).is_file() for p in entries.values())
+    with pytest.raises(ValueError, match="not inside the export folder"):
+        hm.export.write_manifest({"stray": tmp_path / "elsewhere.tsv"}, moved)

@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -266,3 +267,131 @@ def test_report_exports_as_mapping_with_a_missing_file(tmp_path, store_small):
     section = _section(text, "exports")
     assert '<a href="../scores.tsv">factor scores</a>' in section
     assert "model (missing)" in section and "gone.hdf5" in section
+
+
+# ---------------------------------------------------------------- findings need FDR < 0.05
+def _survival_store(seed: int = 13, n: int = 160, k: int = 12):
+    """12 factors: Factor1 drives survival strongly, Factor7 weakly (raw Cox p < 0.05 but FDR > 0.05 for this seed)."""
+    import anndata as ad
+    import mudata as md
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n, k))
+    hazard = np.exp(0.9 * z[:, 0] + 0.2 * z[:, 6])
+    event_time, censor_time = rng.exponential(2000 / hazard), rng.uniform(300, 4000, n)
+    samples = [f"S{i:03d}" for i in range(n)]
+    rna = ad.AnnData(rng.normal(size=(n, 8)).astype("float32"), obs=pd.DataFrame(index=samples),
+                     var=pd.DataFrame(index=[f"G{i}" for i in range(8)]))  # fmt: skip
+    rna.varm["mofa"] = rng.normal(size=(8, k))
+    mdata = md.MuData({"rna": rna})
+    mdata.obsm["mofa"] = z
+    mdata.uns["mofa"] = {"factor_names": [f"Factor{i + 1}" for i in range(k)], "views": ["rna"]}
+    mdata.obs["os_time"] = np.minimum(event_time, censor_time).round()
+    mdata.obs["os_event"] = (event_time <= censor_time).astype(int)
+    return mdata
+
+
+def test_report_calls_only_fdr_significant_survival_factors(tmp_path):
+    mdata = _survival_store()
+    cox = hm.tl.survival(mdata.copy()).set_index("factor")
+    # the planted case: Factor7 is nominally significant but not after Benjamini–Hochberg over 12 factors
+    assert cox.at["Factor7", "pvalue"] < 0.05 < cox.at["Factor7", "fdr"]
+    assert cox.at["Factor1", "fdr"] < 1e-6
+    assert (cox.drop(["Factor1"])["fdr"] > 0.05).all()
+    text = hm.report(mdata, tmp_path / "r.html").read_text()
+    summary = _section(text, "summary")
+    findings = re.findall(r"<li>(.*?)</li>", summary, flags=re.S)
+    assert len(findings) == 1 and "<b>Factor1</b> is associated with overall survival" in findings[0]
+    f1 = cox.loc["Factor1"]
+    assert f"HR {f1['hr']:.2f} per SD" in findings[0] and "Cox model" in findings[0]
+    assert re.search(r"FDR [0-9.e-]+ over 12 factors", findings[0])
+    assert "Factor7" not in summary
+    # the factor table: green (sig) for Factor1's Cox FDR only; Factor7 is shown, not highlighted
+    factors = _section(text, "factors")
+    rows = {m.group(1): m.group(2) for m in re.finditer(r'href="#factor-(Factor\d+)">.*?</a></td>(.*?)</tr>', factors, flags=re.S)}
+    assert 'class="sig"' in rows["Factor1"]
+    assert 'class="sig"' not in rows["Factor7"] and "nominal Cox p &lt; 0.05 only" in rows["Factor7"]
+    assert factors.count('class="sig"') == 1
+    survival = _section(text, "survival")
+    assert "Cox FDR" in survival and "log-rank FDR" in survival and "Cox vs log-rank" in survival
+
+
+def test_report_findings_always_cite_an_fdr(full):
+    summary = _section(full["text"], "summary")
+    findings = re.findall(r"<li>(.*?)</li>", summary, flags=re.S)
+    assert findings
+    for item in findings:
+        assert "FDR" in item and ("test" in item or "Cox model" in item)
+        assert re.search(r"AUC|ρ|HR", item)  # an effect size
+
+
+# ---------------------------------------------------------------- our calls against published labels (real data)
+def test_report_compares_with_published_labels(tmp_path, shared_data):
+    spec = importlib.util.spec_from_file_location("_reference_tests", Path(__file__).parent / "tl" / "test_reference.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    mdata = module.build_real_store(shared_data)
+    text = hm.report(mdata, tmp_path / "real.html").read_text()
+    assert 'class="note error"' not in text
+    subtypes = _section(text, "subtypes")
+    assert "Against published PAM50 labels" in subtypes
+    assert re.search(r"<td>pam50_xena</td><td>99 / 99</td><td>100.0%</td><td>1.000</td>", subtypes)
+    assert re.search(r"<td>pam50_tcga2012</td><td>63 / 67</td><td>94.0%</td><td>0\.9\d\d</td>", subtypes)
+    assert subtypes.count('alt="PAM50 confusion against') == 2
+    assert "Receptor status against marker genes" in subtypes and "ERBB2 (cnv)" in subtypes
+    assert "68 / 53" in subtypes and "39 / 82" in subtypes  # ER and HER2 positive / negative
+    immune = _section(text, "immune")
+    assert "Purity against published estimates" in immune
+    assert re.search(r"<td>purity_estimate</td><td class=\"num\">121</td><td class=\"num\">0\.99\d*</td>", immune)
+    assert 'alt="purity against published purity"' in immune
+    # a store without published columns says nothing about them
+    assert "Against published" not in _section(_plain_report(tmp_path), "subtypes")
+
+
+def _plain_report(tmp_path) -> str:
+    mdata = make_store(n=20, k=2)
+    for col in ("immune_class", "os_time", "os_event"):
+        del mdata.obs[col]
+    del mdata.obsm["mofa"], mdata.uns["mofa"]
+    return hm.report(mdata, tmp_path / "plain.html").read_text()
+
+
+# ---------------------------------------------------------------- polish: harmonization kinds, ROR table, ELBO axis
+def test_report_groups_harmonization_reasons_and_ror_has_no_nan(tmp_path, store_small):
+    mdata = store_small
+    rep = pd.DataFrame(mdata.uns["harmonomics_report"])
+    uuids = [f"{i:08x}-1111-2222-3333-{i:012x}" for i in range(30)]
+    mafs = pd.DataFrame({"level": "file", "item": [f"/data/gdc/{u}/{u}.wxs.aliquot_ensemble_masked.maf.gz" for u in uuids],
+                         "omic": "mut", "sample": "", "action": "kept",
+                         "reason": [f"masked somatic MAF, {100 + 7 * i:,} variants" for i in range(30)]})  # fmt: skip
+    mdata.uns["harmonomics_report"] = pd.concat([rep, mafs], ignore_index=True)
+    mdata.obs["pam50"] = pd.Categorical(["LumA", "Basal", None, "LumB"] * 5)
+    mdata.obs["pam50_ror_s_group"] = pd.Categorical(["low", "high", "high", None] * 5)
+    text = hm.report(mdata, tmp_path / "r.html").read_text()
+    cohort = _section(text, "cohort")
+    grouped = cohort.split("<details>")[0]
+    rows = re.findall(r"<tr><td>kept</td><td>file</td><td>mut</td><td>(.*?)</td><td class=\"num\">(\d+)</td><td>(.*?)</td>", grouped)
+    assert rows == [("masked somatic MAF, N variants", "30", f"{uuids[0]}.wxs.aliquot_ensemble_masked.maf.gz, "
+                     f"{uuids[1]}.wxs.aliquot_ensemble_masked.maf.gz, {uuids[2]}.wxs.aliquot_ensemble_masked.maf.gz …")]  # fmt: skip
+    assert "/data/gdc/" not in grouped
+    subtypes = _section(text, "subtypes")
+    ror = subtypes.split("Risk of recurrence")[1]
+    assert ">nan<" not in ror and "10 samples without a PAM50 call or an ROR-S group" in ror
+    assert re.search(r"<th>low</th><th>high</th>", ror)  # low → high order, only the groups present
+
+
+def test_elbo_figure_shows_every_iteration():
+    from harmonomics.report import _Report
+
+    elbo = -np.concatenate([[5e7, 2e6, 4e5], np.linspace(2e5, 1.5e5, 40)])
+    fig = _Report._elbo_figure(elbo, True, 43)
+    ax = fig.axes[0]
+    line = ax.get_lines()[0]
+    assert len(line.get_xdata()) == 43 and line.get_xdata()[0] == 1
+    low, high = ax.get_ylim()
+    assert low <= elbo.min() and high >= elbo.max()  # nothing cut off
+    assert ax.get_yscale() == "symlog"
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)

@@ -47,6 +47,7 @@ __all__ = [
     "immune_scores",
     "mofa_hdf5",
     "signature_scores",
+    "write_manifest",
     "write_table",
 ]
 
@@ -1025,3 +1026,39 @@ def export_all(
         written[f"{key}_model.hdf5"] = mofa_hdf5(mdata, out_dir / f"{key}_model.hdf5", key=key)
     logger.info("exported %d files to %s", len(written), out_dir)
     return written
+
+
+def write_manifest(written: Mapping[str, str | os.PathLike], out_dir: str | os.PathLike) -> Path:
+    """Write ``MANIFEST.json`` into ``out_dir``: ``{name: path}`` of the exported files, paths relative to ``out_dir``.
+
+    Relative paths keep the manifest true when the folder is moved, copied or archived.
+
+    Parameters
+    ----------
+    written
+        ``{name: path}`` as returned by :func:`export_all`.
+    out_dir
+        The export folder; every path must lie inside it.
+
+    Returns
+    -------
+    The path of the manifest.
+
+    Raises
+    ------
+    ValueError
+        A path lies outside ``out_dir``.
+    """
+    import json
+
+    root = Path(out_dir).resolve()
+    entries = {}
+    for name, path in written.items():
+        full = Path(path).resolve()
+        if not full.is_relative_to(root):
+            raise ValueError(f"MANIFEST.json: {name!r} at {str(path)!r} is not inside the export folder {str(root)!r}")
+        entries[str(name)] = full.relative_to(root).as_posix()
+    target = Path(out_dir) / "MANIFEST.json"
+    with _writing(target) as tmp:
+        tmp.write_text(json.dumps(entries, indent=1), encoding="utf-8")
+    return target

@@ -455,7 +455,7 @@ def run_step(step: str, config: Mapping[str, Any], cohort: str, *, force: bool =
     elif step == "export":
         mdata = hm.store.read(paths.annotated)
         written = hm.export.export_all(mdata, paths.exports, formats=config["export"]["formats"])
-        (paths.exports / "MANIFEST.json").write_text(json.dumps({k: str(v) for k, v in written.items()}, indent=1))
+        hm.export.write_manifest(written, paths.exports)
     else:
         mdata = hm.store.read(paths.annotated)
         hm.report(mdata, paths.report, exports=paths.exports if paths.exports.exists() else None,

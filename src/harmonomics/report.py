@@ -46,6 +46,11 @@ _MAX_FACTOR_DETAILS = 15
 _MAX_TABLE_ROWS = 500
 _TECHNICAL = {"split", "batch", "sample_type", "plate", "center", "tss"}  # covariates that flag batch effects
 _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+#: Findings and highlights: a test is called when its Benjamini–Hochberg FDR (within its family) is below this.
+_ALPHA = 0.05
+_SURVIVAL_COLUMNS = ("factor", "n", "n_events", "hr", "hr_lower", "hr_upper", "pvalue", "fdr", "logrank_pvalue",
+                     "logrank_fdr")  # fmt: skip
+_TEST_NAMES = {"kruskal": "Kruskal–Wallis", "spearman": "Spearman", "": "test"}
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -315,62 +320,47 @@ class _Report:
         return int(ok.sum()) >= 5
 
     def factor_survival(self) -> pd.DataFrame | None:
-        """Per factor: log-rank p of a median split, and the Cox hazard ratio per SD where available."""
+        """Per factor, from :func:`harmonomics.tl.survival`: the Cox model (HR per SD, Wald p, BH FDR over the
+        factors) and the log-rank test of a median split (p, BH FDR over the factors).
+
+        A table already in ``uns[f"{key}_survival"]`` with those columns is used as it is; otherwise it is
+        computed and the store is left as it was (the report never modifies the store).
+        """
         if self._surv_done:
             return self._surv
         self._surv_done = True
         if not self.has_model or not self.has_survival():
             return None
-        from .pl._survival import logrank_p, survival_groups
-
-        rows = []
-        try:
-            for f in self.factor_names():
-                df = survival_groups(self.mdata, f, key=self.key)
-                rows.append({"factor": f, "n": len(df), "events": int(df["event"].sum()), "logrank_p": logrank_p(df)})
-        except ImportError as err:
-            self._surv_note = f"Survival tests need lifelines: {_e(err)}"
-            return None
-        except Exception as err:  # noqa: BLE001 - e.g. malformed follow-up columns; reported, not fatal
-            logger.warning("report: survival tests failed: %s", err)
-            self._surv_note = f"Survival tests failed on this store: {_e(type(err).__name__)}: {_e(err)}"
-            return None
-        surv = pd.DataFrame(rows)
-        cox = self._cox()
-        if cox is not None:
-            surv = surv.merge(cox, on="factor", how="left")
-        self._surv = surv
-        return surv
-
-    def _cox(self) -> pd.DataFrame | None:
-        """Univariate Cox hazard ratio per SD of each factor (hm.tl.survival), or None.
-
-        A table already in ``uns[f"{key}_survival"]`` is used as it is; otherwise it is computed and the
-        store is left as it was (the report never modifies the store).
-        """
         stored = self.mdata.uns.get(f"{self.key}_survival")
-        table = stored if isinstance(stored, pd.DataFrame) and "hr" in stored.columns else None
-        if table is None:
+        if isinstance(stored, pd.DataFrame) and set(_SURVIVAL_COLUMNS) <= set(stored.columns):
+            table = stored
+        else:
             try:
-                from .tl import _survival as tl_surv
+                from . import tl
+                from ._errors import require
+
+                require("lifelines", extra="survival", purpose="survival tests in the report")
             except ImportError as err:
-                logger.info("report: no Cox models (%s)", err)
+                self._surv_note = f"Survival tests need lifelines: {_e(err)}"
                 return None
             tmp_key = f"_{self.key}_survival_report"
             had = tmp_key in self.mdata.uns
             try:
-                table = tl_surv.survival(self.mdata, key=self.key, key_added=tmp_key)
-            except Exception as err:  # noqa: BLE001 - survival is optional in a report
-                logger.info("report: Cox models failed: %s", err)
-                self._surv_note = f"Cox models could not be fitted: {_e(type(err).__name__)}: {_e(err)}"
+                table = tl.survival(self.mdata, key=self.key, key_added=tmp_key)
+            except Exception as err:  # noqa: BLE001 - e.g. malformed follow-up columns; reported, not fatal
+                logger.warning("report: survival tests failed: %s", err)
+                self._surv_note = f"Survival tests failed on this store: {_e(type(err).__name__)}: {_e(err)}"
                 return None
             finally:
                 if not had and tmp_key in self.mdata.uns:
                     del self.mdata.uns[tmp_key]
-        cols = {"hr": "hr_per_sd", "hr_lower": "hr_low", "hr_upper": "hr_high", "pvalue": "cox_p"}
-        if not set(cols) <= set(table.columns):
-            return None
-        return table[["factor", *cols]].rename(columns=cols).astype({"factor": str})
+        table = table[[*_SURVIVAL_COLUMNS, *(c for c in ("covariates", "note") if c in table.columns)]].copy()
+        table["factor"] = table["factor"].astype(str)
+        table["called"] = table["fdr"] < _ALPHA
+        table["agreement"] = [_agreement(r.fdr, r.logrank_fdr, r.pvalue, r.logrank_pvalue)
+                              for r in table.itertuples()]  # fmt: skip
+        self._surv = table
+        return table
 
     # ---- sections -----------------------------------------------------------------------------------------
     def render(self) -> str:
@@ -442,24 +432,39 @@ class _Report:
         return f'<div class="cards">{html_cards}</div>{highlights}'
 
     def _highlights(self) -> str:
+        """Key findings: only tests whose BH FDR (within their family) is below _ALPHA, each with its effect size,
+        its test and its FDR."""
         items = []
         summary = self.assoc_summary() if self.has_model else None
         if summary is not None:
-            sig = summary[summary["p"] < 0.05].sort_values("p")
+            sig = summary[summary["p"] < _ALPHA].sort_values("p")
+            n_tests = summary.groupby("test")["p"].apply(lambda p: int(p.notna().sum())).to_dict()
             for row in sig.head(6).itertuples():
-                what = (f"higher in {_e(row.level)}" if row.auc >= 0.5 else f"lower in {_e(row.level)}") if row.level \
-                    else (f"ρ = {row.rho:+.2f}" if np.isfinite(row.rho) else "")  # fmt: skip
+                test = _TEST_NAMES.get(row.test, row.test)
+                if row.level:
+                    effect = (f"{'higher' if row.auc >= 0.5 else 'lower'} in {_e(row.level)}, one-vs-rest AUC "
+                              f"{row.auc:.2f}")  # fmt: skip
+                else:
+                    effect = f"Spearman ρ = {row.rho:+.2f}" if np.isfinite(row.rho) else "no effect size"
                 batch = " — a possible batch effect" if row.covariate in _TECHNICAL else ""
                 items.append(f"<li><b>{_e(row.factor)}</b> is associated with <b>{_e(row.covariate)}</b> "
-                             f"({what}; FDR {_fmt_p(row.p)}){batch}</li>")  # fmt: skip
+                             f"({effect}; {_e(test)} test, FDR {_fmt_p(row.p)}, Benjamini–Hochberg over "
+                             f"{n_tests.get(row.test, 0)} {_e(test)} tests){batch}</li>")  # fmt: skip
         surv = self.factor_survival() if self.has_model else None
-        if surv is not None and "cox_p" in surv.columns:
-            for row in surv[surv["cox_p"] < 0.05].sort_values("cox_p").head(3).itertuples():
-                items.append(f"<li><b>{_e(row.factor)}</b> is associated with overall survival "
-                             f"(HR {row.hr_per_sd:.2f} per SD, p {_fmt_p(row.cox_p)})</li>")  # fmt: skip
+        if surv is not None:
+            for row in surv[surv["called"]].sort_values("fdr").head(3).itertuples():
+                disagree = "" if row.logrank_fdr < _ALPHA else " — the log-rank test of a median split does not agree"
+                items.append(f"<li><b>{_e(row.factor)}</b> is associated with overall survival (HR "
+                             f"{row.hr:.2f} per SD, 95% CI {row.hr_lower:.2f}–{row.hr_upper:.2f}; Cox model, "
+                             f"Wald p {_fmt_p(row.pvalue)}, FDR {_fmt_p(row.fdr)} over {int(surv['pvalue'].notna().sum())} "
+                             f"factors; log-rank FDR {_fmt_p(row.logrank_fdr)}){disagree}</li>")  # fmt: skip
         if not items:
-            return ""
-        return f'<div class="highlights"><h3>Key findings</h3><ul>{"".join(items)}</ul></div>'
+            return ('<div class="highlights"><h3>Key findings</h3><p class="muted">No test passes the threshold '
+                    f"(Benjamini–Hochberg FDR &lt; {_ALPHA:g} within its family of tests).</p></div>"
+                    if self.has_model else "")  # fmt: skip
+        return ('<div class="highlights"><h3>Key findings</h3><ul>' + "".join(items) + "</ul>"
+                f'<p class="muted">Listed: tests with a Benjamini–Hochberg FDR below {_ALPHA:g} within their family '
+                "(one family per test: Kruskal–Wallis, Spearman, Cox, log-rank).</p></div>")  # fmt: skip
 
     # -- cohort
     def section_cohort(self) -> str:
@@ -547,7 +552,7 @@ class _Report:
         notable = notable.assign(reason=notable["reason"].map(_reason_kind))
         grouped = (
             notable.groupby(["action", "level", "omic", "reason"], sort=False)
-            .agg(count=("item", "size"), examples=("item", lambda s: ", ".join(map(str, s.head(3))) + (" …" if len(s) > 3 else "")))
+            .agg(count=("item", "size"), examples=("item", lambda s: ", ".join(map(_short_item, s.head(3))) + (" …" if len(s) > 3 else "")))
             .reset_index()
             .sort_values(["action", "count"], ascending=[True, False])
         )  # fmt: skip
@@ -634,12 +639,13 @@ class _Report:
         ax.set_xlabel("iteration")
         ax.set_ylabel("ELBO")
         vals = elbo[ok]
-        if vals.size > 4:
-            # the first iterations sit far below the rest: scale the axis to the later ones
-            tail = vals[max(1, vals.size // 10):]
-            lo, hi = float(np.min(tail)), float(np.max(tail))
-            pad = 0.08 * (hi - lo) if hi > lo else max(abs(hi) * 1e-3, 1.0)
-            ax.set_ylim(lo - pad, hi + pad)
+        # every iteration is shown; when the first ones sit orders of magnitude away from the last, a symmetric log
+        # axis keeps both the early climb and the final plateau readable
+        if vals.size > 1:
+            magnitude = np.abs(vals[vals != 0])
+            if magnitude.size and magnitude.max() / magnitude.min() > 10:
+                ax.set_yscale("symlog", linthresh=float(magnitude.min()))
+                ax.set_ylabel("ELBO (symmetric log scale)")
         if converged is not None:
             n = int(n_iter) if n_iter is not None else int(it[-1]) if it.size else 0
             ax.set_title(f"{'converged' if bool(converged) else 'not converged'} after {n} iterations",
@@ -655,8 +661,10 @@ class _Report:
 
         parts = ["<p>One row per factor: how much variance it explains, and its strongest link to subtype, immune "
                  "status and survival. Associations are Kruskal–Wallis (categorical) or Spearman (numeric) tests, "
-                 "Benjamini–Hochberg adjusted; survival compares samples above and below the factor's median "
-                 "(log-rank) and fits a univariate Cox model per standard deviation.</p>"]  # fmt: skip
+                 "Benjamini–Hochberg adjusted within each test family. Survival: a univariate Cox model per standard "
+                 "deviation of the factor (the call) and a log-rank test of samples above vs below its median, each "
+                 f"Benjamini–Hochberg adjusted over the factors. Green: FDR &lt; {_ALPHA:g} (for survival: the Cox "
+                 "FDR); where the two survival tests disagree the cell says so.</p>"]  # fmt: skip
         parts.append(self._factor_table())
         table = self.associations()
         if table is None:
@@ -702,7 +710,7 @@ class _Report:
                 what = (f"{'↑' if r['auc'] >= 0.5 else '↓'} {r['level']}" if r["level"] else
                         (f"ρ {r['rho']:+.2f}" if np.isfinite(r["rho"]) else ""))  # fmt: skip
                 cov = "" if len(covs) == 1 else f"{r['covariate']} "
-                mark = "sig" if r["p"] < 0.05 else "ns"
+                mark = "sig" if r["p"] < _ALPHA else "ns"
                 texts.append(f'<span class="{mark}">{_e(cov)}{_e(what)} (FDR {_fmt_p(r["p"])})</span>')
             df[label] = texts
         surv = self.factor_survival()
@@ -711,15 +719,14 @@ class _Report:
             s = surv.set_index("factor")
             texts = []
             for f in names:
-                if f not in s.index:
+                if f not in s.index or not np.isfinite(s.at[f, "hr"]):
                     texts.append("–")
                     continue
                 r = s.loc[f]
-                txt = f"log-rank p {_fmt_p(r['logrank_p'])}"
-                if "hr_per_sd" in s.columns and np.isfinite(r.get("hr_per_sd", np.nan)):
-                    txt = f"HR {r['hr_per_sd']:.2f}/SD (p {_fmt_p(r['cox_p'])}); " + txt
-                p = min(r.get("cox_p", np.nan) if np.isfinite(r.get("cox_p", np.nan)) else 1.0, r["logrank_p"])
-                texts.append(f'<span class="{"sig" if p < 0.05 else "ns"}">{_e(txt)}</span>')
+                txt = (f"HR {r['hr']:.2f}/SD (Cox FDR {_fmt_p(r['fdr'])}); log-rank FDR {_fmt_p(r['logrank_fdr'])}")
+                if r["agreement"] not in ("both significant", "neither"):
+                    txt += f" — {r['agreement']}"
+                texts.append(f'<span class="{"sig" if bool(r["called"]) else "ns"}">{_e(txt)}</span>')
             df["survival"] = texts
             raw.append("survival")
         df["factor"] = [f'<a href="#factor-{_slug(f)}">{_e(f)}</a>' for f in names]
@@ -834,9 +841,17 @@ class _Report:
         )
         ror = f"{_keys.KEY_PAM50}_ror_s_group"
         if _keys.KEY_PAM50 in m.obs.columns and ror in m.obs.columns and m.obs[ror].notna().any():
-            ct = pd.crosstab(m.obs[_keys.KEY_PAM50].astype(str), m.obs[ror].astype(str))
+            both = m.obs[_keys.KEY_PAM50].notna() & m.obs[ror].notna()
+            # crosstab drops missing values itself; say how many, never show them as a "nan" row
+            ct = pd.crosstab(m.obs.loc[both, _keys.KEY_PAM50].astype(str), m.obs.loc[both, ror].astype(str))
+            order = [g for g in ("low", "medium", "high") if g in ct.columns]
+            ct = ct[order + [c for c in ct.columns if c not in order]]
             ct.index.name = "pam50 (rows) × ROR-S group"
             body += "<h3>Risk of recurrence (ROR-S)</h3>" + _table(ct, index=True)
+            if int((~both).sum()):
+                body += (f'<p class="muted">{int((~both).sum())} samples without a PAM50 call or an ROR-S group are '
+                         "not counted.</p>")  # fmt: skip
+        body += self._published_labels() + self._receptor_status()
         return body
 
     def section_immune(self) -> str:
@@ -864,7 +879,97 @@ class _Report:
                         ["covariate", "factor", "Spearman ρ", "FDR"]].rename(columns={"covariate": "score",
                                                                                      "factor": "closest factor"})  # fmt: skip
                     body += "<p>The factor most correlated with each score:</p>" + _table(best)
+        body += self._published_purity()
         return body
+
+    # -- our calls against published ones (tl.compare_*; shown only when the store carries published columns)
+    def _published_labels(self) -> str:
+        from . import tl
+        from ._errors import MissingResultError
+
+        m = self.mdata
+        try:
+            stats = tl.compare_labels(m, key=_keys.KEY_PAM50)
+        except MissingResultError:
+            return ('<h3>Against published PAM50 labels</h3><p class="muted">The store carries published PAM50 labels '
+                    f"but no calls of ours to compare: run {_code('hm.tl.pam50(mdata)')}.</p>")  # fmt: skip
+        if stats.empty:
+            return ""
+        from .pl._reference import label_confusion
+
+        table = pd.DataFrame({
+            "published label": stats["reference"],
+            "agree / compared": [f"{a} / {n}" for a, n in zip(stats["n_agree"], stats["n_compared"], strict=True)],
+            "agreement": [_pct(x) for x in stats["agreement"]],
+            "Cohen's κ": [f"{k:.3f}" if np.isfinite(k) else "–" for k in stats["kappa"]],
+        })  # fmt: skip
+        figs = [_figure(label_confusion(m, r, key=_keys.KEY_PAM50), f"PAM50 confusion against {r}",
+                        f"Our calls (rows) against {_e(r)} (columns); samples with both.")
+                for r in stats.loc[stats["n_compared"] > 0, "reference"]]  # fmt: skip
+        return ("<h3>Against published PAM50 labels</h3>"
+                f"<p>Our calls ({_code('hm.tl.pam50')}) against each published label ({_code('hm.tl.compare_labels')}): "
+                "samples with both a call and a label; agreement is the share of identical labels, Cohen's κ the "
+                "agreement beyond chance (unweighted). TCGA 2012 names are mapped to the PAM50 labels (Luminal A → "
+                "LumA, …); Not_Applicable counts as no label.</p>"
+                + _table(table) + '<div class="grid2">' + "".join(figs) + "</div>")  # fmt: skip
+
+    def _receptor_status(self) -> str:
+        from . import tl
+
+        m = self.mdata
+        statuses = [c for c in ("er_status", "her2_status") if c in m.obs.columns and m.obs[c].notna().any()]
+        if not statuses:
+            return ""
+        stats = tl.compare_status(m)
+        if stats.empty:
+            return ('<h3>Receptor status against marker genes</h3><p class="muted">The store has '
+                    f"{_e(', '.join(statuses))} but no ESR1/ERBB2 feature in its rna or cnv modality.</p>")  # fmt: skip
+        from .pl._reference import status_markers
+
+        table = pd.DataFrame({
+            "status": stats["status_column"], "marker": [f"{f} ({md})" for f, md in zip(stats["feature"], stats["mod"], strict=True)],
+            "positive / negative": [f"{p} / {n}" for p, n in zip(stats["n_positive"], stats["n_negative"], strict=True)],
+            "median positive": stats["median_positive"], "median negative": stats["median_negative"],
+            "AUC": [f"{a:.3f}" for a in stats["auc"]], "Mann–Whitney p": [_fmt_p(p) for p in stats["pvalue"]],
+            "FDR": [_fmt_p(p) for p in stats["fdr"]],
+        })  # fmt: skip
+        return ("<h3>Receptor status against marker genes</h3>"
+                f"<p>Published ER and HER2 status against ESR1 and ERBB2 expression and ERBB2 copy number "
+                f"({_code('hm.tl.compare_status')}). AUC: the probability that a Positive sample has the higher value "
+                "(0.5: no separation). p: two-sided Mann–Whitney U test; FDR: Benjamini–Hochberg across the "
+                f"{len(stats)} comparisons of this table.</p>" + _table(table)
+                + _figure(status_markers(m), "marker values by receptor status",
+                          "Marker values per status (box: quartiles; points: samples)."))  # fmt: skip
+
+    def _published_purity(self) -> str:
+        from . import tl
+        from ._errors import MissingResultError
+        from .pl._reference import purity_comparison
+
+        m = self.mdata
+        try:
+            stats = tl.compare_purity(m)
+        except MissingResultError:
+            return ('<h3>Purity against published estimates</h3><p class="muted">The store carries published purity '
+                    f"but no ESTIMATE purity of ours: run {_code('hm.tl.immune_scores(mdata)')}.</p>")  # fmt: skip
+        if stats.empty:
+            return ""
+        table = pd.DataFrame({
+            "published": stats["reference"], "samples": stats["n"], "Spearman ρ": stats["spearman_rho"],
+            "Spearman p": [_fmt_p(p) for p in stats["spearman_pvalue"]], "Pearson r": stats["pearson_r"],
+            "Pearson p": [_fmt_p(p) for p in stats["pearson_pvalue"]], "mean |difference|": stats["mean_abs_diff"],
+            "mean difference (ours − published)": stats["mean_diff"],
+        })  # fmt: skip
+        parts = ["<h3>Purity against published estimates</h3>",
+                 f"<p>Our ESTIMATE purity ({_slot('obsm', 'immune')}, column {_code('estimate_purity')}) against the published "
+                 "ESTIMATE, ABSOLUTE and CPE purity (Aran et al. 2015) where the store has them "
+                 f"({_code('hm.tl.compare_purity')}); samples with both values. ESTIMATE against ESTIMATE checks the "
+                 "implementation; ABSOLUTE (from copy number) and CPE (a consensus) are independent estimates.</p>",
+                 _table(table, numeric_digits=3)]  # fmt: skip
+        if (stats["n"] >= 3).any():
+            parts.append(_figure(purity_comparison(m, references=list(stats.loc[stats["n"] >= 3, "reference"])),
+                                 "purity against published purity", "Dashed: identity line."))  # fmt: skip
+        return "".join(parts)
 
     def section_survival(self) -> str:
         m = self.mdata
@@ -892,21 +997,29 @@ class _Report:
                                     f"Overall survival by {_e(col)}."))  # fmt: skip
         surv = self.factor_survival()
         if surv is not None and len(surv):
-            order = surv.sort_values("cox_p" if "cox_p" in surv.columns else "logrank_p")["factor"].head(2)
-            for f in order:
+            for f in surv.sort_values("pvalue")["factor"].head(2):
                 figs.append(_figure(kaplan_meier(m, f, key=self.key), f"Kaplan–Meier by {f}",
                                     f"Overall survival, samples above vs below the median of {_e(f)}."))  # fmt: skip
-            table = surv.copy()
-            for c in ("hr_per_sd", "hr_low", "hr_high"):
-                if c in table.columns:
-                    table[c] = [f"{v:.2f}" if np.isfinite(v) else "–" for v in table[c].astype(float)]
-            for c in ("logrank_p", "cox_p"):
-                if c in table.columns:
-                    table[c] = [_fmt_p(v) for v in table[c].astype(float)]
-            rename = {"logrank_p": "log-rank p (median split)", "hr_per_sd": "HR per SD", "hr_low": "95% CI low",
-                      "hr_high": "95% CI high", "cox_p": "Cox p"}  # fmt: skip
-            table = table.rename(columns=rename)
+            parts.append(f"<p>Per factor (from {_code('hm.tl.survival')}): a univariate Cox model (hazard ratio per "
+                         "standard deviation, Wald p) and a log-rank test of the samples above vs below the factor's "
+                         "median. Each test's p-values are Benjamini–Hochberg adjusted over the factors. A factor is "
+                         f"called associated with survival when its Cox FDR is below {_ALPHA:g}; the last column shows "
+                         "where the two tests disagree.</p>")  # fmt: skip
+            table = pd.DataFrame({
+                "factor": surv["factor"], "samples": surv["n"], "events": surv["n_events"],
+                "HR per SD": [f"{v:.2f}" if np.isfinite(v) else "–" for v in surv["hr"].astype(float)],
+                "95% CI": [f"{a:.2f}–{b:.2f}" if np.isfinite(a) else "–" for a, b in zip(surv["hr_lower"], surv["hr_upper"], strict=True)],
+                "Cox p": [_fmt_p(v) for v in surv["pvalue"].astype(float)],
+                "Cox FDR": [_fmt_p(v) for v in surv["fdr"].astype(float)],
+                "log-rank p (median split)": [_fmt_p(v) for v in surv["logrank_pvalue"].astype(float)],
+                "log-rank FDR": [_fmt_p(v) for v in surv["logrank_fdr"].astype(float)],
+                "called": ["yes" if c else "no" for c in surv["called"]],
+                "Cox vs log-rank": surv["agreement"],
+            })  # fmt: skip
             parts.append(_table(table))
+            covs = surv["covariates"].iloc[0] if "covariates" in surv.columns and len(surv) else ""
+            if isinstance(covs, str) and covs:
+                parts.append(f'<p class="muted">Cox models adjusted for {_e(covs.replace(";", ", "))}.</p>')
         if self._surv_note:
             parts.append(_note(self._surv_note))
         parts.append('<div class="grid2">' + "".join(figs) + "</div>")
@@ -939,15 +1052,16 @@ class _Report:
             if r2 is not None and f in r2.columns:
                 bits.append("R² " + ", ".join(f"{v} {_pct(r2.at[v, f])}" for v in r2.index))
             if summary is not None:
-                g = summary[(summary["factor"] == f) & (summary["p"] < 0.05)].sort_values("p")
+                g = summary[(summary["factor"] == f) & (summary["p"] < _ALPHA)].sort_values("p")
                 for r in g.head(4).itertuples():
                     what = (f"{'↑' if r.auc >= 0.5 else '↓'} {r.level}" if r.level else
                             (f"ρ {r.rho:+.2f}" if np.isfinite(r.rho) else ""))  # fmt: skip
                     bits.append(f"{r.covariate}: {what} (FDR {_fmt_p(r.p)})")
             if surv is not None and f in set(surv["factor"]):
                 s = surv.set_index("factor").loc[f]
-                if "hr_per_sd" in surv.columns and np.isfinite(s.get("hr_per_sd", np.nan)):
-                    bits.append(f"survival: HR {s['hr_per_sd']:.2f}/SD (p {_fmt_p(s['cox_p'])})")
+                if np.isfinite(s["hr"]):
+                    bits.append(f"survival: HR {s['hr']:.2f}/SD (Cox p {_fmt_p(s['pvalue'])}, FDR {_fmt_p(s['fdr'])}; "
+                                f"log-rank FDR {_fmt_p(s['logrank_fdr'])})")  # fmt: skip
             body = f'<h3 id="factor-{_slug(f)}">{_e(f)}</h3><p class="muted">{_e(" · ".join(bits))}</p>'
             if views:
                 body += _figure(top_weights(self.mdata, f, key=self.key, views=views, n_top=10),
@@ -1025,6 +1139,21 @@ class _Report:
                 parts.append("<h3>Factor model versions</h3>" + _table(pd.DataFrame(list(v.items()),
                                                                                    columns=["package", "version"])))  # fmt: skip
         return "".join(parts) or _note("The provenance record is empty.")
+
+
+def _agreement(cox_fdr: float, logrank_fdr: float, cox_p: float, logrank_p: float) -> str:
+    """How the Cox and log-rank tests of one factor compare: both called, one only, or nominal disagreement."""
+    cox_sig, lr_sig = bool(cox_fdr < _ALPHA), bool(logrank_fdr < _ALPHA)
+    if cox_sig and lr_sig:
+        return "both significant"
+    if cox_sig:
+        return "Cox only (log-rank FDR ≥ 0.05)"
+    if lr_sig:
+        return "log-rank only (Cox FDR ≥ 0.05): not called"
+    if (cox_p < _ALPHA) != (logrank_p < _ALPHA):
+        which = "Cox" if cox_p < _ALPHA else "log-rank"
+        return f"neither after FDR; nominal {which} p < 0.05 only"
+    return "neither"
 
 
 def _slug(text: str) -> str:
@@ -1146,9 +1275,21 @@ sys.modules[__name__].__class__ = _CallableModule
 
 _BARCODE_IN_TEXT = re.compile(r"TCGA-[A-Z0-9]{2}-[A-Z0-9]{4}(?:-[0-9]{2}[A-Z]?)?(?:-[0-9]{2}[A-Z]?)?(?:-[A-Z0-9]{4}-[0-9]{2})?")
 _FILE_IN_TEXT = re.compile(r"\s*\(file [^)]*\)|\s*\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\S*")
+_PATH_IN_TEXT = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][^\s,;()'\"]+)+")
+# a count before a plural noun ("1,234 variants", "12 rows"): varies per file, not per kind of decision
+_COUNT_IN_TEXT = re.compile(r"\b\d[\d,]*(?=\s+(?:[A-Za-z]+\s+)?[A-Za-z]+s\b)")
 
 
 def _reason_kind(reason: str) -> str:
-    """A report reason without the barcodes and file names it mentions, so that like decisions group together."""
+    """A report reason without the barcodes, file names, paths and counts it mentions, so that like decisions group
+    together (e.g. every "masked somatic MAF, N variants")."""
     text = _FILE_IN_TEXT.sub("", str(reason))
+    text = _PATH_IN_TEXT.sub("…", text)
+    text = _COUNT_IN_TEXT.sub("N", text)
     return _BARCODE_IN_TEXT.sub("…", text).strip()
+
+
+def _short_item(item: Any) -> str:
+    """A report item for an examples column: the file name of a path, the item itself otherwise."""
+    text = str(item)
+    return Path(text).name if ("/" in text or "\\" in text) else text

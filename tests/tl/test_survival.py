@@ -61,6 +61,8 @@ def test_cox_finds_planted_factor(store):
         "hr_upper",
         "pvalue",
         "fdr",
+        "logrank_pvalue",
+        "logrank_fdr",
         "concordance",
         "covariates",
         "note",
@@ -73,6 +75,19 @@ def test_cox_finds_planted_factor(store):
     assert (others["fdr"] > 0.01).all()
     assert table.loc[table["pvalue"].idxmin(), "factor"] == "Factor3"
     assert (table["n"] == 200).all() and table["n_events"].iloc[0] == mdata.obs["os_event"].sum()
+    # the log-rank column: the two-sample test of a median split, BH over the factors
+    from lifelines.statistics import logrank_test
+    from scipy.stats import false_discovery_control
+
+    z, t, e = mdata.obsm["mofa"], mdata.obs["os_time"].to_numpy(), mdata.obs["os_event"].to_numpy()
+    want = []
+    for j in range(4):
+        high = z[:, j] > np.median(z[:, j])
+        want.append(logrank_test(t[high], t[~high], e[high], e[~high]).p_value)
+    assert table["logrank_pvalue"].to_numpy() == pytest.approx(want)
+    assert table["logrank_fdr"].to_numpy() == pytest.approx(false_discovery_control(want, method="bh"))
+    assert table["fdr"].to_numpy() == pytest.approx(false_discovery_control(table["pvalue"], method="bh"))
+    assert f3["logrank_fdr"] < 1e-3
     # any DataFrame of scores in obsm works as key (e.g. signature scores)
     mdata.obsm["scores"] = pd.DataFrame(
         mdata.obsm["mofa"][:, 2:4], index=mdata.obs_names, columns=["risk", "other"]
@@ -149,10 +164,22 @@ def test_kaplan_meier_table(store):
     assert km3["n"].groupby(km3["group"]).first().sum() == pytest.approx(134, abs=2)
     # a numeric obs column works too
     assert set(hm.tl.kaplan_meier(mdata, "age")["group"]) == {"low", "high"}
+    # a categorical one gives one curve per level and the multivariate log-rank test
+    from lifelines.statistics import multivariate_logrank_test
+
+    by_stage = hm.tl.kaplan_meier(mdata, "stage")
+    assert list(dict.fromkeys(by_stage["group"])) == ["Stage_I", "Stage_II", "Stage_III"]
+    assert (by_stage["threshold"] == "").all()
+    want = multivariate_logrank_test(mdata.obs["os_time"], mdata.obs["stage"].astype(str), mdata.obs["os_event"])
+    assert by_stage["logrank_pvalue"].iloc[0] == pytest.approx(want.p_value)
+    counts = by_stage.groupby("group")["n"].first()
+    assert counts.to_dict() == mdata.obs["stage"].value_counts().to_dict()
     with pytest.raises(ValueError, match="quantile"):
         hm.tl.kaplan_meier(mdata, "Factor3", quantile=1.5)
     with pytest.raises(KeyError, match="neither a factor"):
         hm.tl.kaplan_meier(mdata, "Factor9")
+    with pytest.raises(ValueError, match="quantile"):
+        hm.tl.survival(mdata, quantile=0)
 
 
 def test_survival_from_gdc_fields():

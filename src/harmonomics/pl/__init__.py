@@ -12,5 +12,8 @@ __getattr__, __dir__, __all__ = attach(
         "associations": "._associations",
         "kaplan_meier": "._survival",
         "omics_overview": "._cohort",
+        "label_confusion": "._reference",
+        "purity_comparison": "._reference",
+        "status_markers": "._reference",
     },
 )

@@ -128,7 +128,8 @@ def summarise(table: pd.DataFrame, *, value: str = "fdr") -> pd.DataFrame:
 
     Overall test rows are those without a ``level`` (when a table has one-vs-rest detail rows per
     level as well); where a covariate has only per-level rows, the smallest value is used.
-    Columns of the result: ``factor``, ``covariate``, ``kind``, ``p``, ``label``, ``level``, ``auc``, ``rho``.
+    Columns of the result: ``factor``, ``covariate``, ``kind``, ``test`` (the table's test name, e.g.
+    ``kruskal`` or ``spearman``; empty when the table has none), ``p``, ``label``, ``level``, ``auc``, ``rho``.
     """
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"expected a DataFrame from hm.tl.associate, got {type(table).__name__}")
@@ -154,6 +155,7 @@ def summarise(table: pd.DataFrame, *, value: str = "fdr") -> pd.DataFrame:
         vals = pd.to_numeric(overall[value] if len(overall) else g[value], errors="coerce")
         p = float(vals.min()) if vals.notna().any() else np.nan
         kind = str(g["kind"].iloc[0]) if "kind" in g.columns else ""
+        test = str(g["test"].iloc[0]) if "test" in g.columns else ""
         rho = np.nan
         if "rho" in g.columns:
             r = pd.to_numeric(g["rho"], errors="coerce").dropna()
@@ -170,9 +172,9 @@ def summarise(table: pd.DataFrame, *, value: str = "fdr") -> pd.DataFrame:
             label = f"{u.shorten(level, 12)} {'↑' if auc >= 0.5 else '↓'}"
         else:
             label = ""
-        out.append({"factor": factor, "covariate": cov, "kind": kind, "p": p, "label": label,
+        out.append({"factor": factor, "covariate": cov, "kind": kind, "test": test, "p": p, "label": label,
                     "level": level, "auc": auc, "rho": rho})  # fmt: skip
-    return pd.DataFrame(out, columns=["factor", "covariate", "kind", "p", "label", "level", "auc", "rho"])
+    return pd.DataFrame(out, columns=["factor", "covariate", "kind", "test", "p", "label", "level", "auc", "rho"])
 
 
 def _natural(name: str):

@@ -33,5 +33,12 @@ __getattr__, __dir__, __all__ = attach(
         "kaplan_meier": "._survival",
         "survival_from_clinical": "._survival",
         "add_clinical_survival": "._survival",
+        # our calls against published ones
+        "compare_labels": "._reference",
+        "label_confusion": "._reference",
+        "compare_purity": "._reference",
+        "purity_values": "._reference",
+        "compare_status": "._reference",
+        "status_values": "._reference",
     },
 )

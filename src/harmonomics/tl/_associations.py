@@ -15,6 +15,7 @@ import pandas as pd
 
 from .. import _keys
 from .._errors import MissingResultError
+from ._multitest import bh_fdr
 
 if TYPE_CHECKING:  # pragma: no cover
     from anndata import AnnData
@@ -116,24 +117,6 @@ def resolve_covariate(mdata: MuData | AnnData, name: str) -> pd.Series:
 
 def _is_categorical(values: pd.Series) -> bool:
     return not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
-
-
-def _bh(pvalues: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (NaN stays NaN)."""
-    p = np.asarray(pvalues, dtype=float)
-    out = np.full(p.shape, np.nan)
-    ok = np.isfinite(p)
-    m = int(ok.sum())
-    if m == 0:
-        return out
-    q = p[ok]
-    order = np.argsort(q)
-    ranked = q[order] * m / np.arange(1, m + 1)
-    ranked = np.minimum.accumulate(ranked[::-1])[::-1]
-    adjusted = np.empty(m)
-    adjusted[order] = np.minimum(ranked, 1.0)
-    out[ok] = adjusted
-    return out
 
 
 def _categorical_rows(factor: str, covariate: str, x: np.ndarray, labels: pd.Series) -> list[dict]:
@@ -323,7 +306,7 @@ def associate(
         in_test = table["test"] == test
         # one p-value per factor x covariate test (categorical tests span several level rows)
         tests = table.loc[in_test, ["factor", "covariate", "pvalue"]].drop_duplicates(["factor", "covariate"])
-        tests["fdr"] = _bh(tests["pvalue"].to_numpy())
+        tests["fdr"] = bh_fdr(tests["pvalue"].to_numpy())
         merged = table.loc[in_test, ["factor", "covariate"]].merge(
             tests[["factor", "covariate", "fdr"]], how="left"
         )

@@ -20,8 +20,8 @@ import pandas as pd
 from .._errors import GeneMappingError, require
 from .._genes import symbols_for
 from .._progress import progress
+from ._multitest import bh_fdr
 from ._signatures import _factor_names, _fit_views, _select, _weights, gene_sets_dict
-from ._survival import _bh
 
 if TYPE_CHECKING:  # pragma: no cover
     from mudata import MuData
@@ -240,7 +240,7 @@ def enrichment(
                     "es": result["ES"].astype(float).to_numpy(),
                     "nes": nes,
                     "pvalue": pvalues,
-                    "fdr": _bh(pvalues),
+                    "fdr": bh_fdr(pvalues),
                     "direction": np.where(nes >= 0, "positive", "negative"),
                     "leading_edge": result["Lead_genes"].astype(str).to_numpy(),
                     "method": result["method"].to_numpy(),

@@ -16,8 +16,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .. import _keys
 from .._errors import MissingResultError, require
 from ..io._clinical import DAYS_PER_MONTH, MISSING_VALUES, survival_from_clinical  # noqa: F401 (re-exported)
+from ._associations import resolve_covariate
+from ._multitest import bh_fdr
 from ._signatures import _factor_names, _factor_scores, _select
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -143,17 +146,6 @@ def _covariate_frame(mdata: MuData, covariates: Iterable[str] | str | None) -> p
     return frame
 
 
-def _bh(pvalues: Sequence[float]) -> np.ndarray:
-    from scipy.stats import false_discovery_control
-
-    p = np.asarray(pvalues, dtype=float)
-    out = np.full(p.shape, np.nan)
-    ok = np.isfinite(p)
-    if ok.any():
-        out[ok] = false_discovery_control(p[ok], method="bh")
-    return out
-
-
 def survival(
     mdata: MuData,
     *,
@@ -164,12 +156,16 @@ def survival(
     factors: Iterable[str] | str | None = None,
     standardize: bool = True,
     penalizer: float = 0.0,
+    quantile: float = 0.5,
     key_added: str | None = None,
 ) -> pd.DataFrame:
-    """Cox proportional-hazards model of survival on each factor, optionally adjusted for covariates.
+    """Cox proportional-hazards model of survival on each factor, with a log-rank test beside it.
 
     One model per factor: ``hazard ~ factor + covariates`` (lifelines ``CoxPHFitter``), fitted on
-    the samples with a time, an event, a factor score and every covariate.
+    the samples with a time, an event, a factor score and every covariate. On the same samples the
+    factor is also split at its ``quantile`` (default: the median) and the two groups are compared
+    with the log-rank test (unadjusted), so that a reader can see when the two tests disagree.
+    Each test's p-values are Benjamini–Hochberg adjusted over the factors (one family per test).
 
     Parameters
     ----------
@@ -191,6 +187,8 @@ def survival(
         Scale each factor to unit standard deviation first, so the hazard ratio is per 1 SD.
     penalizer
         L2 penalty passed to lifelines (0: none).
+    quantile
+        Where each factor is split for the log-rank test: ``low`` (<= cut) vs ``high`` (> cut).
     key_added
         Where the table is written in ``uns`` (default ``f"{key}_survival"``).
 
@@ -198,9 +196,10 @@ def survival(
     -------
     Tidy table, one row per factor: ``factor``, ``n``, ``n_events``, ``hr`` (hazard ratio per 1 SD
     of the factor, or per unit with ``standardize=False``), ``hr_lower``, ``hr_upper`` (95% CI),
-    ``pvalue`` (Wald), ``fdr`` (Benjamini–Hochberg over the factors), ``concordance`` (Harrell's
-    C of the fitted model), ``covariates`` (the adjustment terms, ``;``-separated), ``note``
-    (convergence messages, empty if none).
+    ``pvalue`` (Cox Wald test), ``fdr`` (Benjamini–Hochberg over the factors), ``logrank_pvalue``
+    (log-rank test of the ``quantile`` split), ``logrank_fdr`` (Benjamini–Hochberg over the
+    factors), ``concordance`` (Harrell's C of the fitted Cox model), ``covariates`` (the adjustment
+    terms, ``;``-separated), ``note`` (convergence messages, empty if none).
 
     Writes ``mdata.uns[key_added]``: the same table.
 
@@ -214,6 +213,7 @@ def survival(
     lifelines = require("lifelines", extra="survival", purpose="Cox survival models")
     from lifelines.exceptions import ConvergenceError
 
+    _check_quantile(quantile)
     if penalizer < 0:
         raise ValueError(f"penalizer must be >= 0; got {penalizer}")
     scores = _factor_scores(mdata, key)
@@ -236,6 +236,7 @@ def survival(
             "hr_lower": np.nan,
             "hr_upper": np.nan,
             "pvalue": np.nan,
+            "logrank_pvalue": np.nan,
             "concordance": np.nan,
             "covariates": ";".join(cov.columns),
             "note": "",
@@ -255,6 +256,7 @@ def survival(
             row["note"] = "not fitted: the factor is constant"
             rows.append(row)
             continue
+        row["logrank_pvalue"] = _split_logrank(frame, quantile)
         if standardize:
             frame["_factor"] = (frame["_factor"] - frame["_factor"].mean()) / sd
         constant = [c for c in cov.columns if frame[c].nunique() < 2]
@@ -294,94 +296,152 @@ def survival(
             "hr_lower",
             "hr_upper",
             "pvalue",
+            "logrank_pvalue",
             "concordance",
             "covariates",
             "note",
         ],
     )
-    table.insert(7, "fdr", _bh(table["pvalue"]))
+    table.insert(7, "fdr", bh_fdr(table["pvalue"]))
+    table.insert(9, "logrank_fdr", bh_fdr(table["logrank_pvalue"]))
     mdata.uns[key_added or f"{key}_survival"] = table
     return table
 
 
-def _split_groups(values: pd.Series, quantile: float | Sequence[float]) -> tuple[pd.Series, str]:
+def _check_quantile(quantile: float | Sequence[float]) -> None:
     if isinstance(quantile, (int, float, np.floating)) and not isinstance(quantile, bool):
-        q = float(quantile)
-        if not 0 < q < 1:
+        if not 0 < float(quantile) < 1:
             raise ValueError(f"quantile must lie strictly between 0 and 1; got {quantile}")
-        cut = float(values.quantile(q))
-        groups = pd.Series(np.where(values > cut, "high", "low"), index=values.index)
-        return groups, f"{cut:.6g}"
+        return
     quantiles = [float(x) for x in quantile]
     if len(quantiles) != 2 or not 0 < quantiles[0] <= quantiles[1] < 1:
         raise ValueError(
             f"quantile must be a number in (0, 1) or two increasing numbers in (0, 1); got {quantile!r}"
         )
-    lo, hi = float(values.quantile(quantiles[0])), float(values.quantile(quantiles[1]))
+
+
+def _split_groups(values: pd.Series, quantile: float | Sequence[float]) -> tuple[pd.Series, str]:
+    _check_quantile(quantile)
+    if isinstance(quantile, (int, float, np.floating)):
+        cut = float(values.quantile(float(quantile)))
+        groups = pd.Series(np.where(values > cut, "high", "low"), index=values.index)
+        return groups, f"{cut:.6g}"
+    lo, hi = (float(values.quantile(float(q))) for q in quantile)
     groups = pd.Series(np.where(values <= lo, "low", np.where(values > hi, "high", "")), index=values.index)
     return groups[groups != ""], f"{lo:.6g};{hi:.6g}"
 
 
+def _logrank(times: pd.Series, events: pd.Series, groups: pd.Series) -> tuple[float, float]:
+    """Log-rank test across the groups: (statistic, p-value); NaN with fewer than two groups."""
+    from lifelines.statistics import logrank_test, multivariate_logrank_test
+
+    labels = list(dict.fromkeys(groups))
+    if len(labels) < 2:
+        return np.nan, np.nan
+    if len(labels) == 2:
+        a, b = (groups == labels[0]).to_numpy(), (groups == labels[1]).to_numpy()
+        test = logrank_test(times[a], times[b], event_observed_A=events[a], event_observed_B=events[b])
+    else:
+        test = multivariate_logrank_test(times, groups, events)
+    return float(test.test_statistic), float(test.p_value)
+
+
+def _split_logrank(frame: pd.DataFrame, quantile: float) -> float:
+    """Log-rank p-value of a complete-case frame (``_T``, ``_E``, ``_factor``) split at ``quantile``."""
+    groups, _ = _split_groups(frame["_factor"], quantile)
+    return _logrank(frame["_T"], frame["_E"], groups)[1]
+
+
+def _grouping(mdata: MuData, groupby: str, key: str) -> pd.Series:
+    """A factor of ``key``, an obs column or an ``"<obsm key>:<column>"`` column, indexed by sample."""
+    if key in mdata.obsm and groupby in _factor_names(mdata, key):
+        return _factor_scores(mdata, key)[groupby]
+    try:
+        values = resolve_covariate(mdata, groupby)
+    except KeyError as err:
+        available = _factor_names(mdata, key) if key in mdata.obsm else []
+        raise KeyError(
+            f"{groupby!r} is neither a factor of {key!r} ({available}) nor a per-sample variable: {err}"
+        ) from None
+    values = values.copy()
+    values.index = pd.Index(mdata.obs_names.astype(str))
+    return values
+
+
+def _levels(values: pd.Series) -> list[str]:
+    present = [str(v) for v in pd.unique(values.dropna())]
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return [str(c) for c in values.cat.categories if str(c) in present]
+    if set(present) <= set(_keys.PAM50_LABELS):
+        return [lv for lv in _keys.PAM50_LABELS if lv in present]
+    return sorted(present)
+
+
 def kaplan_meier(
     mdata: MuData,
-    factor: str,
+    groupby: str,
     *,
-    key: str = "mofa",
+    key: str = _keys.KEY_MOFA,
     time: str = "os_time",
     event: str = "os_event",
     quantile: float | Sequence[float] = 0.5,
 ) -> pd.DataFrame:
-    """Kaplan–Meier curves of samples split by a factor score (at the median or a chosen quantile).
+    """Kaplan–Meier curves per group, and the log-rank test between the groups.
 
     Parameters
     ----------
     mdata
-        Store with factor scores and survival columns (see :func:`survival`).
-    factor
-        Factor name (e.g. ``"Factor1"``) of the model ``key``, or a numeric obs column.
+        Store with survival columns in obs (see :func:`survival`).
+    groupby
+        What defines the groups: a factor of the model ``key`` (e.g. ``"Factor1"``) or a numeric
+        per-sample variable, split at ``quantile`` into ``low`` and ``high``; or a categorical
+        per-sample variable (``"pam50"``, ``"immune_class"``), one group per level. Per-sample
+        variables are obs columns or ``"<obsm key>:<column>"`` columns of obsm DataFrames.
     key
         Key of the factor model (or of a DataFrame of scores in obsm).
     time, event
         obs columns with survival time (days) and event (0/1).
     quantile
-        ``0.5`` splits at the median: ``low`` (<= cut) vs ``high`` (> cut). A pair such as
-        ``(1/3, 2/3)`` compares the bottom and top groups and leaves the middle out.
+        Numeric variables only. ``0.5`` splits at the median: ``low`` (<= cut) vs ``high`` (> cut).
+        A pair such as ``(1/3, 2/3)`` compares the bottom and top groups and leaves the middle out.
 
     Returns
     -------
     Tidy table, one row per group x time point of the step curve (starting at time 0):
-    ``factor``, ``group`` (``low``/``high``), ``threshold`` (the cut value(s)), ``time``,
-    ``survival``, ``ci_lower``, ``ci_upper`` (95%, exponential Greenwood), ``at_risk``,
+    ``variable`` (``groupby``), ``group``, ``threshold`` (the cut value(s); empty for categories),
+    ``time``, ``survival``, ``ci_lower``, ``ci_upper`` (95%, exponential Greenwood), ``at_risk``,
     ``events`` and ``censored`` at that time, ``n`` and ``n_events`` of the group, and
-    ``logrank_stat`` / ``logrank_pvalue`` of the two-group log-rank test (same on every row).
+    ``logrank_stat`` / ``logrank_pvalue`` of the log-rank test across all groups (the same on every
+    row; two groups: the two-sample test, more: the multivariate test). Groups appear in their
+    natural order (``low`` then ``high``; categorical order; PAM50 order; else sorted). Samples
+    without a time, an event or a group are left out.
     """
     lifelines = require("lifelines", extra="survival", purpose="Kaplan–Meier curves")
-    from lifelines.statistics import logrank_test
 
-    if not isinstance(factor, str):
-        raise TypeError(f"factor must be a name (e.g. 'Factor1'); got {factor!r}")
-    if key in mdata.obsm and factor in _factor_names(mdata, key):
-        values = _factor_scores(mdata, key)[factor]
-    elif factor in mdata.obs.columns and pd.api.types.is_numeric_dtype(mdata.obs[factor]):
-        values = mdata.obs[factor].astype(float)
-        values.index = pd.Index(mdata.obs_names.astype(str))
-    else:
-        available = _factor_names(mdata, key) if key in mdata.obsm else []
-        raise KeyError(f"{factor!r} is neither a factor of {key!r} ({available}) nor a numeric obs column")
+    if not isinstance(groupby, str):
+        raise TypeError(f"groupby must be a name (e.g. 'Factor1' or 'pam50'); got {groupby!r}")
+    values = _grouping(mdata, groupby, key)
     t, e = _outcome(mdata, time, event)
+    categorical = isinstance(values.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(values) \
+        or pd.api.types.is_bool_dtype(values)  # fmt: skip
     frame = pd.concat([t.rename("T"), e.rename("E"), values.rename("x")], axis=1).dropna()
     if frame.empty or frame["E"].sum() == 0:
-        raise ValueError(f"no samples with time, event and {factor!r}, or no events among them")
-    groups, threshold = _split_groups(frame["x"], quantile)
+        raise ValueError(f"no samples with {time!r}, {event!r} and {groupby!r}, or no events among them")
+    if categorical:
+        order = _levels(values)
+        groups, threshold = frame["x"].astype(str), ""
+    else:
+        groups, threshold = _split_groups(frame["x"].astype(float), quantile)
+        order = ["low", "high"]
+        if groups.nunique() < 2:
+            raise ValueError(
+                f"splitting {groupby!r} at quantile {quantile} gave a single group (too many tied scores?)"
+            )
     frame = frame.loc[groups.index].assign(group=groups)
-    if frame["group"].nunique() < 2:
-        raise ValueError(
-            f"splitting {factor!r} at quantile {quantile} gave a single group (too many tied scores?)"
-        )
-    low, high = frame[frame["group"] == "low"], frame[frame["group"] == "high"]
-    test = logrank_test(high["T"], low["T"], event_observed_A=high["E"], event_observed_B=low["E"])
+    stat, pvalue = _logrank(frame["T"], frame["E"], frame["group"])
     parts = []
-    for name, sub in (("low", low), ("high", high)):
+    for name in [g for g in order if g in set(frame["group"])]:
+        sub = frame[frame["group"] == name]
         km = lifelines.KaplanMeierFitter().fit(sub["T"], sub["E"], label=name)
         curve = km.survival_function_[name]
         ci = km.confidence_interval_
@@ -389,7 +449,7 @@ def kaplan_meier(
         parts.append(
             pd.DataFrame(
                 {
-                    "factor": factor,
+                    "variable": groupby,
                     "group": name,
                     "threshold": threshold,
                     "time": curve.index.to_numpy(float),
@@ -401,8 +461,8 @@ def kaplan_meier(
                     "censored": table["censored"].to_numpy(int),
                     "n": len(sub),
                     "n_events": int(sub["E"].sum()),
-                    "logrank_stat": float(test.test_statistic),
-                    "logrank_pvalue": float(test.p_value),
+                    "logrank_stat": stat,
+                    "logrank_pvalue": pvalue,
                 }
             )
         )
