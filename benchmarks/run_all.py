@@ -36,6 +36,7 @@ BENCHMARKS = [
     ("pam50", "PAM50 and the subtype classifier"),
     ("immune", "Immune scores"),
     ("end_to_end", "End to end: `harmonomics run` on a 1,000-patient GDC folder"),
+    ("real_cohort", "End to end on the real cohort: `harmonomics run` on tcga_brca_121 (the demo)"),
 ]
 
 

@@ -20,11 +20,14 @@ def notebook(cells):
 QUICKSTART = [
     """md:# harmonomics quick start: the bundled real TCGA-BRCA cohort
 
-Load the real three-omics cohort that ships with harmonomics, fit cross-omic factors, see which factors carry the
-PAM50 subtypes, score immune infiltration on real RNA-seq, and export the results for R.""",
+Load the real 121-patient cohort that ships with harmonomics (RNA-seq counts, RPPA, copy number, mutations, and the
+published clinical data), call PAM50 subtypes and compare them with the published calls, score immune infiltration
+and check purity against the published values, fit cross-omic factors, see what they mean, and export the results.""",
     """
 import tempfile
 from pathlib import Path
+
+import pandas as pd
 
 import harmonomics as hm
 
@@ -32,44 +35,60 @@ hm.settings.verbosity = 1  # no progress bars in the rendered notebook
 out = Path(tempfile.mkdtemp(prefix="harmonomics-quickstart-"))
 """,
     """md:## Load
-`tcga_brca_mini()` returns a MuData store: one AnnData per omic. The 70 test samples have no protein data: they
-are absent from `prot`, not filled with NaN.""",
+`tcga_brca_121()` returns a MuData store: one AnnData per omic. Samples without an omic are absent from it, not
+filled with NaN (100 of the 121 have RPPA). RNA holds log2(CPM + 1) in `X` and the raw counts in `layers["counts"]`.""",
     """
-mdata = hm.datasets.tcga_brca_mini()
+mdata = hm.datasets.tcga_brca_121()
 mdata
 """,
     """
-mdata.obs[["split", "pam50", "patient", "os_time", "os_event"]].head()
+mdata.obs[["pam50_xena", "pam50_tcga2012", "er_status", "her2_status", "os_time", "os_event", "purity_estimate"]].head()
+""",
+    """md:## PAM50 subtypes, against the published calls
+Our calls go to `obs["pam50"]`, with a confidence, the proliferation score and the risk of recurrence (ROR-S, ROR-P).""",
+    """
+hm.tl.pam50(mdata)
+pd.crosstab(mdata.obs["pam50"], mdata.obs["pam50_xena"])
+""",
+    """
+both = mdata.obs.dropna(subset=["pam50_tcga2012"])
+print(f"agreement with TCGA 2012: {(both['pam50'].astype(str) == both['pam50_tcga2012'].astype(str)).sum()} of {len(both)}")
+mdata.obs[["pam50", "pam50_confidence", "pam50_ror_s", "pam50_ror_s_group"]].head()
+""",
+    """md:## Immune infiltration and purity
+ESTIMATE, cytolytic activity, TIS, MCP-counter, Danaher cell types and PD-L1 (CD274), from the raw counts. ESTIMATE
+purity is compared with the published ESTIMATE purity of the same tumours.""",
+    """
+hm.tl.immune_scores(mdata, layer="counts")
+immune = mdata.obsm["immune"]
+print("Spearman vs published ESTIMATE purity:", round(immune["estimate_purity"].corr(mdata.obs["purity_estimate"], method="spearman"), 3))
+immune[["estimate_immune", "estimate_purity", "cyt", "tis", "pdl1"]].describe().round(2)
 """,
     """md:## Fit cross-omic factors
-MOFA+ (fast engine) over mRNA, miRNA and protein; samples missing protein are missing for the model, never imputed.""",
+MOFA+ (fast engine) over RNA, copy number, mutations and protein, on the 2,000 most variable features per omic.""",
     """
-hm.tl.mofa(mdata, n_factors=6, convergence="fast", seed=0)
+hm.pp.select_features(mdata, n_top=2000, subset=True)
+hm.tl.mofa(mdata, n_factors=8, convergence="fast", seed=0)
+hm.tl.immune_status(mdata)  # hot / intermediate / cold, and the most immune-related factor
 hm.get.variance_explained(mdata).head(8)
 """,
     """
 hm.pl.variance_explained(mdata)
 """,
-    """md:## Subtypes
-Which factor separates the PAM50 subtypes? `associate` gives a Kruskal–Wallis test per factor and one-vs-rest AUCs.""",
+    """md:## What the factors mean
+`associate` tests every factor against our PAM50 calls, the published labels, ER/HER2 status and the immune class
+(Kruskal–Wallis per factor, one-vs-rest AUCs, BH FDR).""",
     """
-assoc = hm.tl.associate(mdata, covariates=("pam50",))
+assoc = hm.tl.associate(mdata, covariates=("pam50", "pam50_xena", "er_status", "her2_status", "immune_class"))
 best = assoc[assoc["level"] == "Basal"].sort_values("auc", key=lambda a: (a - 0.5).abs(), ascending=False).head(3)
-best[["factor", "level", "auc", "pvalue", "fdr"]]
+best[["factor", "covariate", "level", "auc", "pvalue", "fdr"]]
 """,
     """
 top = best["factor"].iloc[0]
 hm.pl.factor_scatter(mdata, x=top, y=[f for f in mdata.uns["mofa"]["factor_names"] if f != top][0], color="pam50")
 """,
-    """md:## Immune status on real RNA-seq
-The mixOmics cohort has no immune genes among its 200 mRNAs, so immune scores use the 10 full transcriptomes that
-also ship with the package (5 tumours, 5 normals; RSEM counts).""",
-    """
-rnaseq = hm.datasets.tcga_brca_rnaseq10()
-hm.tl.immune_scores(rnaseq)
-rnaseq.obsm["immune"].join(rnaseq.obs["sample_type"])[["sample_type", "estimate_stromal", "estimate_immune", "estimate_purity", "cyt"]]
-""",
-    """md:## Survival and export""",
+    """md:## Survival and export
+13 of the 121 patients died during follow-up: a Cox model per factor, with its FDR.""",
     """
 hm.tl.survival(mdata)[["factor", "hr", "hr_lower", "hr_upper", "pvalue", "fdr", "concordance"]]
 """,

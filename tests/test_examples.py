@@ -33,6 +33,7 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
 
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv("PYTHONWARNINGS", "ignore")
+    monkeypatch.setenv("HARMONOMICS_CACHE", str(tmp_path / "cache"))  # bundled cohorts are cached here, not in ~
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
     client.execute()

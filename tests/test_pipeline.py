@@ -120,6 +120,44 @@ def test_run_then_reuse_then_force(tmp_path):
     assert (folder / ".harmonomics" / "load.json").stat().st_mtime_ns != stamps["load.json"]
 
 
+def test_real_cohort_runs_every_step_with_nothing_skipped(tmp_path, monkeypatch):
+    from harmonomics import cli
+
+    monkeypatch.setattr(hm.settings, "cache_dir", tmp_path / "cache")
+    covariates, _ = cli._DEMO_COHORTS["tcga_brca_121"]  # the demo's own covariates
+    path = _write_config(tmp_path, {"real": {"source": "tcga_brca_121"}}, export={"formats": ["tsv", "gmt"]})
+    config = yaml.safe_load(path.read_text())
+    config["fit"].update({"n_factors": 4, "features_per_omic": 500})
+    config["annotate"] = {"covariates": covariates}
+    path.write_text(yaml.safe_dump(config))
+    folder = pipeline.run(path)["real"]
+    back = hm.store.read(folder / "annotated.h5mu")
+    status = back.uns["harmonomics_annotate"]
+    assert status == {step: "done" for step in ("pam50", "immune_scores", "immune_status", "associations", "survival",
+                                                "signatures", "enrichment")}
+    assert {m: a.n_obs for m, a in back.mod.items()} == {"rna": 121, "cnv": 119, "mut": 110, "prot": 100}
+    assert back.obsm["mofa"].shape == (121, 4)
+    # our calls (obs["pam50"], with confidence and ROR) agree with the published Xena labels
+    labelled = back.obs["pam50_xena"].notna()
+    assert (back.obs.loc[labelled, "pam50"].astype(str) == back.obs.loc[labelled, "pam50_xena"].astype(str)).sum() >= 97
+    for column in ("pam50_confidence", "pam50_ror_s", "immune_class", "immune_pdl1_status"):
+        assert back.obs[column].notna().all(), column
+    # ESTIMATE ran on the counts: purity tracks the published values
+    purity = back.obsm["immune"]["estimate_purity"]
+    assert purity.corr(back.obs["purity_estimate"], method="spearman") >= 0.97
+    table = back.uns["mofa_associations"]
+    assert {"pam50", "pam50_xena", "pam50_tcga2012", "er_status", "her2_status", "immune_class"} <= set(table["covariate"])
+    assert len(back.uns["mofa_survival"]) == 4 and len(back.uns["mofa_enrichment"]) > 0
+    assert back.obsm["signature_scores"].shape[0] == 121
+    assert (folder / "report.html").stat().st_size > 100_000
+    assert (folder / "exports" / "signature_scores.tsv").is_file()
+
+
+def test_bundled_cohorts_need_no_path():
+    config = pipeline.load_config({"cohorts": {"a": {"source": "tcga_brca_121"}, "b": {"source": "tcga_brca_mini"}}})
+    assert config["cohorts"]["a"]["path"] is None and set(pipeline.BUNDLED_COHORTS) <= set(pipeline.SOURCES)
+
+
 def test_step_subcommands_chain(tmp_path, capsys):
     store = tmp_path / "mini.h5mu"
     assert cli.main(["-q", "load", "tcga_brca_mini", "--out", str(store)]) == 0

@@ -215,23 +215,33 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+_DEMO_COHORTS = {
+    # cohort: (association covariates, report title)
+    "tcga_brca_121": (["pam50", "pam50_xena", "pam50_tcga2012", "er_status", "her2_status", "immune_class", "stage",
+                       "age"], "harmonomics demo: TCGA-BRCA, 121 patients (RNA-seq counts, RPPA, copy number, mutations)"),
+    "tcga_brca_mini": (["pam50", "split", "stage", "age"], "harmonomics demo: TCGA-BRCA (mixOmics cohort)"),
+}
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from . import pipeline
 
     out = Path(args.out)
+    cohort = getattr(args, "cohort", "tcga_brca_121")
+    covariates, title = _DEMO_COHORTS[cohort]
     config = {
         "out": str(out.resolve()),
-        "cohorts": {"tcga_brca_mini": {"source": "tcga_brca_mini"}},
+        "cohorts": {cohort: {"source": cohort}},
         "fit": {"n_factors": args.n_factors, "features_per_omic": 2000},
-        "annotate": {"covariates": ["pam50", "split", "stage", "age"]},
-        "report": {"title": "harmonomics demo: TCGA-BRCA (mixOmics cohort)"},
+        "annotate": {"covariates": covariates},
+        "report": {"title": title},
     }
     results = pipeline.run(config, force=args.force)
-    folder = results["tcga_brca_mini"]
+    folder = results[cohort]
     import harmonomics as hm
 
     mdata = hm.store.read(folder / "annotated.h5mu")
-    print(f"harmonomics demo: {mdata.n_obs} samples, {len(mdata.mod)} omics")
+    print(f"harmonomics demo ({cohort}): {mdata.n_obs} samples, {len(mdata.mod)} omics")
     print(_omics_summary(mdata).to_string())
     for name, outcome in dict(mdata.uns.get("harmonomics_annotate", {})).items():
         print(f"{name}: {outcome}")
@@ -420,11 +430,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo = _add_subcommand(
         subparsers, "demo", _cmd_demo,
         help="run the whole analysis on the bundled real TCGA-BRCA cohort",
-        examples=["harmonomics demo", "harmonomics demo --out results/demo"],
+        examples=["harmonomics demo", "harmonomics demo --out results/demo", "harmonomics demo --cohort tcga_brca_mini"],
     )
     demo.add_argument("--out", default="harmonomics-demo", help="output folder (default: ./harmonomics-demo)")
     demo.add_argument("--n-factors", type=_positive_int, default=10)
     demo.add_argument("--force", action="store_true", help="recompute every step")
+    demo.add_argument("--cohort", choices=list(_DEMO_COHORTS), default="tcga_brca_121",
+                      help="bundled cohort (default: tcga_brca_121; tcga_brca_mini is the mixOmics DIABLO split)")
     return parser
 
 

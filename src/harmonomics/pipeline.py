@@ -22,12 +22,17 @@ from pathlib import Path
 from typing import Any
 
 from . import _keys
-from ._errors import GeneMappingError, HarmonomicsError, MissingResultError, ScaleError
+from ._errors import GeneMappingError, HarmonomicsError, MissingDependencyError, MissingResultError, ScaleError
 
 logger = logging.getLogger(__name__)
 
 STEPS = ("load", "fit", "annotate", "export", "report")
-SOURCES = ("gdc", "cbioportal", "xena", "firehose", "table", "store", "tcga_brca_mini")
+BUNDLED_COHORTS = {
+    "tcga_brca_121": "tcga_brca_121",  # the real 121-patient TCGA-BRCA cohort: rna counts, cnv, mut, prot, labels
+    "tcga_brca_mini": "tcga_brca_mini",  # the mixOmics DIABLO split: 200 genes, miRNA, protein
+}
+"""Sources that need no path: ``{source: function of hm.datasets}``."""
+SOURCES = ("gdc", "cbioportal", "xena", "firehose", "table", "store", *BUNDLED_COHORTS)
 
 
 class ConfigError(HarmonomicsError, ValueError):
@@ -39,7 +44,7 @@ class ConfigError(HarmonomicsError, ValueError):
 # ---------------------------------------------------------------------------------------------------------------
 _COHORT = {
     "source": (str, None, f"where the data come from: one of {', '.join(SOURCES)}"),
-    "path": (str, None, "the download folder, study folder, matrix file or store (not needed for tcga_brca_mini)"),
+    "path": (str, None, "the download folder, study folder, matrix file or store (not needed for the bundled cohorts)"),
     "options": (dict, {}, "keyword arguments for the reader, e.g. {sample_types: primary, join: union}"),
 }
 SCHEMA: dict[str, Any] = {
@@ -58,8 +63,10 @@ SCHEMA: dict[str, Any] = {
     "annotate": {
         "pam50": (bool, True, "call PAM50 subtypes from the rna omic (skipped when too few PAM50 genes)"),
         "immune": (bool, True, "immune scores and status from the rna omic (skipped when the genes are missing)"),
-        "covariates": (list, ["pam50", "immune_class"], "obs columns to associate with factors"),
+        "covariates": (list, ["pam50", "immune_class"], "obs columns to associate with factors (those absent are skipped)"),
         "survival": (bool, True, "Cox model per factor on os_time / os_event where present"),
+        "signatures": (bool, True, "top features of each factor (uns mofa_signatures) and their per-sample scores"),
+        "enrichment": (bool, True, "preranked enrichment of each factor's weights in the built-in gene sets"),
     },
     "export": {
         "formats": (list, ["tsv", "gmt", "gct", "cbioportal", "hdf5"], "export formats (see harmonomics export --help)"),
@@ -137,7 +144,7 @@ def load_config(config: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any]
             raise ConfigError(
                 f"config key 'cohorts.{name}.source' is {entry['source']!r}; allowed: {', '.join(SOURCES)}"
             )
-        if entry["source"] != "tcga_brca_mini":
+        if entry["source"] not in BUNDLED_COHORTS:
             if not entry["path"]:
                 raise ConfigError(f"config key 'cohorts.{name}.path' is required for source {entry['source']!r}")
             entry["path"] = str((base / entry["path"]).resolve())
@@ -196,7 +203,8 @@ def load_cohort(source: str, path: str | os.PathLike | None = None, *, options: 
     ----------
     source
         One of :data:`SOURCES`: ``gdc``, ``cbioportal``, ``xena``, ``firehose``, ``table``, ``store`` (an
-        existing h5mu/zarr/nc store) or ``tcga_brca_mini`` (the bundled cohort).
+        existing h5mu/zarr/nc store) or a bundled cohort of :data:`BUNDLED_COHORTS` (``tcga_brca_121``,
+        ``tcga_brca_mini``; no path).
     path
         The folder or file to read.
     options
@@ -216,8 +224,8 @@ def load_cohort(source: str, path: str | os.PathLike | None = None, *, options: 
     import harmonomics as hm
 
     options = dict(options or {})
-    if source == "tcga_brca_mini":
-        return hm.datasets.tcga_brca_mini()
+    if source in BUNDLED_COHORTS:
+        return getattr(hm.datasets, BUNDLED_COHORTS[source])(**options)
     if source not in SOURCES:
         raise ConfigError(f"unknown source {source!r}; allowed: {', '.join(SOURCES)}")
     if path is None or not Path(path).exists():
@@ -324,8 +332,9 @@ def annotate_step(mdata, annotate: Mapping[str, Any], *, expression=None) -> dic
         try:
             func()
             status[name] = "done"
-        except (GeneMappingError, ScaleError, MissingResultError, KeyError, ValueError) as err:
-            reason = str(err).split("; missing:")[0]  # the gene list stays in the log
+        except (GeneMappingError, ScaleError, MissingResultError, MissingDependencyError, KeyError, ValueError) as err:
+            # one line: the gene list and any detail stay in the log
+            reason = (str(err).split("; missing:")[0].strip().splitlines() or [type(err).__name__])[0]
             status[name] = f"skipped: {reason}"
             logger.warning("%s skipped: %s", name, err)
 
@@ -342,7 +351,10 @@ def annotate_step(mdata, annotate: Mapping[str, Any], *, expression=None) -> dic
             status["pam50"] = "skipped: the store has no rna omic"
     if annotate["immune"]:
         if has_rna:
-            attempt("immune_scores", lambda: _transfer_results(mdata, expression, hm.tl.immune_scores))
+            # raw counts when the reader kept them (ESTIMATE ranks, CYT/TIS/PD-L1 on CPM or TPM), else X
+            layer = "counts" if "counts" in expression.mod[_keys.RNA].layers else None
+            attempt("immune_scores", lambda: _transfer_results(
+                mdata, expression, lambda m: hm.tl.immune_scores(m, layer=layer)))
             if status.get("immune_scores") == "done" and _keys.KEY_MOFA in mdata.obsm:
                 attempt("immune_status", lambda: hm.tl.immune_status(mdata))
         else:
@@ -353,14 +365,49 @@ def annotate_step(mdata, annotate: Mapping[str, Any], *, expression=None) -> dic
         if absent:
             logger.info("associations: covariates %s are not in obs; skipped", absent)
         if covariates:
-            attempt("associations", lambda: hm.tl.associate(mdata, covariates=tuple(covariates)))
+            attempt("associations", lambda: _associations(mdata, covariates))
         if annotate["survival"]:
             if {"os_time", "os_event"} <= set(mdata.obs.columns) and mdata.obs["os_time"].notna().sum() >= 10:
                 attempt("survival", lambda: hm.tl.survival(mdata))
             else:
                 status["survival"] = "skipped: fewer than 10 samples with os_time / os_event"
+        if annotate.get("signatures", True):
+            attempt("signatures", lambda: _signatures(mdata))
+        if annotate.get("enrichment", True):
+            attempt("enrichment", lambda: _enrichment(mdata))
     mdata.uns["harmonomics_annotate"] = dict(status)
     return status
+
+
+def _associations(mdata, covariates: list[str]) -> None:
+    """Factor ↔ covariate tests (``hm.tl.associate``), kept in ``uns["mofa_associations"]`` for the report and exports."""
+    import harmonomics as hm
+    from .io._build import uns_table
+
+    table = hm.tl.associate(mdata, key=_keys.KEY_MOFA, covariates=tuple(covariates))
+    mdata.uns[f"{_keys.KEY_MOFA}_associations"] = uns_table(table.reset_index(drop=True))
+
+
+def _signatures(mdata) -> None:
+    """Each factor's top features (``uns["mofa_signatures"]``) and their scores per sample (``obsm["signature_scores"]``)."""
+    import harmonomics as hm
+
+    table = hm.tl.factor_signatures(mdata, key=_keys.KEY_MOFA)
+    hm.tl.score_signatures(mdata, table)
+
+
+def _enrichment(mdata) -> None:
+    """Preranked enrichment of the factor weights (``uns["mofa_enrichment"]``).
+
+    Mutation (0/1) and copy-number views are left out: genes of one segment, or never mutated, get the same
+    weight, so their rankings are mostly ties.
+    """
+    import harmonomics as hm
+
+    views = [str(v) for v in mdata.uns[_keys.KEY_MOFA]["views"] if v not in (_keys.MUT, _keys.CNV)]
+    if not views:
+        raise ValueError("no expression-like view in the fit (only copy number or mutations); nothing to rank")
+    hm.tl.enrichment(mdata, key=_keys.KEY_MOFA, views=views)
 
 
 # ---------------------------------------------------------------------------------------------------------------

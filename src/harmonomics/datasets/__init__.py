@@ -1,4 +1,4 @@
-"""Data sets: the bundled real TCGA-BRCA cohort and a synthetic cohort writer with known truth."""
+"""Data sets: the bundled real TCGA-BRCA cohorts and a synthetic cohort writer with known truth."""
 
 from .._lazy import attach
 
@@ -8,6 +8,7 @@ __getattr__, __dir__, __all__ = attach(
         "tcga_brca_mini": "._tcga_brca_mini",
         "tcga_brca_rnaseq10": "._tcga_brca_mini",
         "tcga_brca_clinical": "._tcga_brca_mini",
+        "tcga_brca_121": "._tcga_brca_121",
         "write_synthetic_cohort": "._synthetic",
     },
 )
