@@ -54,7 +54,7 @@ def test_rna_counts_and_rppa_equal_the_raw_files(cohort, raw):
     for gene, column in (("ESR1", "TCGA.A1.A0SD"), ("ERBB2", "TCGA.A2.A0CM"), ("CD274", "TCGA.E2.A1B5")):
         sample = column.replace(".", "-") + "-01"
         assert cohort["rna"][sample, gene].layers["counts"].item() == counts.at[gene, column]
-        assert cohort["rna"][sample].obs["aliquot"].item() == column
+        assert cohort["rna"][sample].obs["id_as_written"].item() == column
     # X is log2(CPM + 1) of the counts: the library size of one sample gives back its count
     sample, column = "TCGA-A1-A0SD-01", "TCGA.A1.A0SD"
     cpm = 2 ** cohort["rna"][sample, "ESR1"].X.item() - 1

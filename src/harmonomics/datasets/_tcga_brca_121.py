@@ -73,28 +73,31 @@ def _row(level: str, item: str, omic: str, sample: str, action: str, reason: str
     return {"level": level, "item": item, "omic": omic, "sample": sample, "action": action, "reason": reason}
 
 
+def _report_of(store: md.MuData) -> list[dict]:
+    """The reader's report rows other than plain "kept" ones (what was renamed, dropped or chosen)."""
+    report = store.uns[_keys.UNS_REPORT]
+    return report[report["action"] != "kept"].to_dict("records")
+
+
 def _read_rna() -> tuple[ad.AnnData, list[dict]]:
     """Raw counts, genes × 121 patients; columns are R-style dotted patient barcodes (``TCGA.A8.A08X``)."""
     from ..io import read_table
 
     path = data.path(_FOLDER, FILES[_keys.RNA])
-    # TODO(read_table dotted barcodes): read_table is learning R-style dotted barcodes and the patient join
-    # (read_tables(..., join_on="patient")); then the key glue below goes.
     with quiet_mudata():
-        rna = read_table(path, omic=_keys.RNA, orientation="features_x_samples", sample_types=None)[_keys.RNA].copy()
-    columns = rna.obs_names.to_numpy(dtype=object)
-    patients = pd.Index([str(c).replace(".", "-") for c in columns], dtype=object)
-    parsed = barcodes.parse_barcodes(patients)  # raises BarcodeError naming a malformed column
+        store = read_table(path, omic=_keys.RNA)  # dotted barcodes → dashed patient barcodes, reported
+    rna = store[_keys.RNA].copy()
+    patients = rna.obs_names
+    parsed = barcodes.parse_barcodes(patients)
     if (parsed["level"] != "patient").any():
-        bad = patients[(parsed["level"] != "patient").to_numpy()][0]
-        raise FormatError(f"RNA column {bad!r}: expected a 12-character patient barcode", path=path, line=1)
-    # the source holds primary tumours only: the patient's RNA is its primary-tumour sample (type 01)
+        bad = rna.obs["id_as_written"].to_numpy()[(parsed["level"] != "patient").to_numpy()][0]
+        raise FormatError(f"RNA column {bad!r}: expected a patient barcode", path=path, line=1)
+    # the source holds primary tumours only (data README): a patient's RNA is its primary-tumour sample (type 01)
     rna.obs_names = pd.Index([f"{p}-{_PRIMARY_TUMOUR}" for p in patients], dtype=object)
-    rna.obs[_keys.MOD_OBS_ALIQUOT] = columns
-    rows = [_row("sample", str(c), _keys.RNA, s, "renamed",
-                 f"patient barcode {c} (R make.names form) is the patient's primary-tumour sample {s}: the RNA "
-                 "source holds primary tumours only")
-            for c, s in zip(columns, rna.obs_names, strict=True)]
+    rows = _report_of(store)
+    rows.append(_row("sample", f"{len(patients)} patients", _keys.RNA, "", "renamed",
+                     f"the RNA columns are patient barcodes (e.g. {patients[0]}); the source holds primary tumours "
+                     f"only, so each is keyed as the patient's primary-tumour sample (e.g. {rna.obs_names[0]})"))
     return rna, rows
 
 
@@ -104,9 +107,8 @@ def _read_prot() -> tuple[ad.AnnData, list[dict]]:
 
     path = data.path(_FOLDER, FILES[_keys.PROT])
     with quiet_mudata():
-        store = read_table(path, omic=_keys.PROT, orientation="samples_x_features", sample_types="primary")
-    rows = [r for r in store.uns[_keys.UNS_REPORT].to_dict("records") if r["action"] != "kept"]
-    return store[_keys.PROT].copy(), rows
+        store = read_table(path, omic=_keys.PROT, sample_types="primary")
+    return store[_keys.PROT].copy(), _report_of(store)
 
 
 def _read_cnv(genes: pd.Index) -> tuple[ad.AnnData, list[dict]]:
@@ -114,88 +116,30 @@ def _read_cnv(genes: pd.Index) -> tuple[ad.AnnData, list[dict]]:
 
     Only the genes of the RNA table are kept, so that rna and cnv share one gene space (ERBB2 in both).
     """
-    from .._annotation import gene_coordinates
-    from ..io._parsers import parse_segments
-    from ..pp import segments_to_genes
+    from ..io import read_segments
 
     path = data.path(_FOLDER, FILES[_keys.CNV])
-    # TODO(read_segments): switch to hm.io.read_segments(path, build="hg19") when it is merged.
-    segments = parse_segments(path)
-    segments, rows = _split_shared_boundaries(segments)
-    coordinates = gene_coordinates("GRCh37", id_type="symbol")
-    located = genes[genes.isin(coordinates.index)]
-    # symbols as the gene IDs (without the Ensembl column segments_to_genes would key genes by Ensembl ID)
-    cnv = segments_to_genes(segments, coordinates.loc[located, ["chromosome", "start", "end"]])
-    aliquots = cnv.obs_names.to_numpy(dtype=object)
-    samples = _primary_samples(aliquots, path, what="CNV aliquot")
-    cnv.obs_names = samples
-    cnv.obs[_keys.MOD_OBS_ALIQUOT] = aliquots
-    cnv.obs[_keys.MOD_OBS_SOURCE_FILE] = path.name
-    cnv.uns["scale"] = "log2"  # Segment_Mean is log2(copy number / 2)
-    cnv.uns["genome_build"] = "GRCh37"
-    rows.append(_row("feature", f"{len(genes) - len(located)} genes", _keys.CNV, "", "dropped",
-                     f"{len(genes) - len(located)} RNA genes have no GRCh37 (Ensembl 75) coordinate, so no copy number"))
+    with quiet_mudata():
+        store = read_segments(path, build="hg19")  # nothing in the file says its build: the data README does
+    cnv = store[_keys.CNV]
+    located = cnv.var_names.isin(genes)
+    cnv = cnv[:, located].copy()
+    rows = _report_of(store)
+    n_unlocated = len(genes) - int(located.sum())
+    rows.append(_row("feature", f"{n_unlocated} genes", _keys.CNV, "", "dropped",
+                     f"{n_unlocated} RNA genes have no GRCh37 (Ensembl 75) coordinate under their symbol, so no copy "
+                     "number; cnv keeps the genes of the RNA table"))
     return cnv, rows
-
-
-def _split_shared_boundaries(segments: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
-    """Give a base that ends one segment and starts the next (one pair in this file) to the earlier segment.
-
-    segments_to_genes refuses overlapping segments; a shared boundary base is DNAcopy's writing, not an overlap.
-    """
-    ordered = segments.sort_values(["aliquot", "Chromosome", "Start"], kind="stable")
-    previous_end = ordered.groupby(["aliquot", "Chromosome"], sort=False)["End"].shift()
-    shared = ordered.index[(ordered["Start"] == previous_end).to_numpy()]
-    rows = []
-    segments = segments.copy()
-    for i in shared:
-        seg = segments.loc[i]
-        rows.append(_row("sample", f"segment {seg['Chromosome']}:{int(seg['Start'])}-{int(seg['End'])}", _keys.CNV,
-                         barcodes.to_sample(seg["aliquot"]), "kept",
-                         f"starts on the last base of the previous segment of {seg['aliquot']}; that base is given to "
-                         "the earlier segment"))
-        segments.loc[i, "Start"] = seg["Start"] + 1
-    return segments, rows
 
 
 def _read_mut() -> tuple[ad.AnnData, list[dict]]:
     """The MAF → samples × genes 0/1 (protein-altering variants); ``uns["maf"]`` the long table."""
-    import anndata as ad
-
-    from ..io._build import uns_table
-    from ..io._parsers import parse_maf
-    from ..pp import mutation_matrix
+    from ..io import read_maf
 
     path = data.path(_FOLDER, FILES[_keys.MUT])
-    # TODO(read_maf): switch to hm.io.read_maf(path) (a MAF without a sample sheet) when it is merged.
-    maf, _ = parse_maf(path, columns="all")
-    aliquots = pd.unique(maf["Tumor_Sample_Barcode"])
-    samples = _primary_samples(aliquots, path, what="Tumor_Sample_Barcode")
-    matrix = mutation_matrix(maf, samples=list(aliquots))
-    mut = ad.AnnData(
-        X=matrix.to_numpy(dtype=np.float64),
-        obs=pd.DataFrame({_keys.MOD_OBS_ALIQUOT: aliquots, _keys.MOD_OBS_SOURCE_FILE: path.name}, index=samples),
-        var=pd.DataFrame({"n_mutated": matrix.sum(axis=0).to_numpy(dtype=np.int64)},
-                         index=pd.Index(matrix.columns.astype(str), dtype=object)),
-    )
-    mut.uns["scale"] = "binary"
-    maf.insert(0, "sample", pd.Series(maf["Tumor_Sample_Barcode"]).map(dict(zip(aliquots, samples, strict=True))))
-    mut.uns["maf"] = uns_table(maf)
-    return mut, []
-
-
-def _primary_samples(aliquots, path, *, what: str) -> pd.Index:
-    """15-character sample keys of primary-tumour barcodes, one per sample (as the data README promises)."""
-    parsed = barcodes.parse_barcodes(pd.Index(aliquots, dtype=object))
-    other = np.flatnonzero(parsed["sample_type_code"].to_numpy() != _PRIMARY_TUMOUR)
-    if len(other):
-        raise FormatError(f"{what} {aliquots[other[0]]!r} is not a primary tumour (type 01); expected only "
-                          "primary-tumour samples in this cohort", path=path)
-    samples = pd.Index(parsed["sample"].to_numpy(), dtype=object)
-    if not samples.is_unique:
-        raise FormatError(f"two {what}s of sample {samples[samples.duplicated()][0]!r}; expected one per sample",
-                          path=path)
-    return samples
+    with quiet_mudata():
+        store = read_maf(path, columns="all")
+    return store[_keys.MUT].copy(), _report_of(store)
 
 
 def _read_clinical() -> tuple[pd.DataFrame, pd.DataFrame]:
