@@ -224,10 +224,13 @@ def test_factors_rule_learns_what_the_window_rule_leaves_half_learned(slow_weak,
     state = slow_weak_factors.engine_info["stopping_state"]
     assert slow_weak_factors.engine_info["stopping"]["rule"] == "factors"
     assert state["stopped_at"] == slow_weak_factors.n_iter
-    # at the window rule's stop the factors were still moving; at its own stop they were at rest
-    moving = dict(state["movement"])
-    assert moving[window.n_iter] > 1e-4
+    # at the window rule's stop a factor was still moving, and faster and faster (leaving a saddle); at the
+    # factors rule's own stop every watched factor was at rest
+    moving, growing = dict(state["movement"]), dict(state["growing"])
+    assert moving[window.n_iter] > 1e-5 or window.n_iter in growing
+    assert sum(window.n_iter <= it < state["stopped_at"] for it in growing) >= 5
     assert state["movement"][-1][1] < 1e-5 and state["movement"][-2][1] < 1e-5
+    assert state["stopped_at"] not in growing
 
 
 def test_factors_rule_reaches_mofapy2s_default_solution(slow_weak, slow_weak_factors):

@@ -812,11 +812,13 @@ class StoppingRule:
     the arbitrary offset of the ELBO). With ``factor_tol`` set it also measures how far the answer moved
     since the previous evaluation,
 
-        move_t = max over active factors k of (1 - |corr(Z_t[:, k], Z_{t-1}[:, k])|,
-                                               1 - |cos(W_t[:, k], W_{t-1}[:, k])|)
+        move_t = max over factors k with share_k >= min_share of
+                 max(1 - |corr(Z_t[:, k], Z_{t-1}[:, k])|, 1 - |cos(W_t[:, k], W_{t-1}[:, k])|)
 
-    (W: all views stacked). An ELBO curve can be flat while a weak factor is still being learned; the
-    factors then still move, and ``move_t`` says so. The fit stops when ``rate_t < tol`` (and
+    (W: all views stacked; ``share_k = |Z_k|^2 |W_k|^2 / sum_j |Z_j|^2 |W_j|^2``, the factor's part of the
+    fitted signal). An ELBO curve can be flat while a weak factor is still being learned; the factors then
+    still move, and ``move_t`` says so. Surplus factors that model noise (a share of ~1e-4) keep rotating
+    slowly long after the others have settled; ``min_share`` leaves them out. The fit stops when ``rate_t < tol`` (and
     ``move_t < factor_tol``) at ``patience`` consecutive evaluations, never before ``min_iter`` iterations
     nor before one full window after mofapy2 starts the spike-and-slab (``ThetaW``) updates
     (``startSparsity``). ``maxiter`` still bounds the fit.
@@ -833,6 +835,8 @@ class StoppingRule:
         Never stop before this iteration.
     factor_tol
         Threshold on ``move_t`` (``None``: ELBO only, the former "window" rule).
+    min_share
+        Factors below this share of the fitted signal are not watched (0: all factors).
     name
         Label recorded with the fit.
     """
@@ -842,6 +846,7 @@ class StoppingRule:
     patience: int = 2
     min_iter: int = 50
     factor_tol: float | None = None
+    min_share: float = 0.0
     name: str = "elbo_window"
 
     def __post_init__(self):
@@ -857,6 +862,8 @@ class StoppingRule:
             isinstance(self.factor_tol, (int, float)) and np.isfinite(self.factor_tol) and self.factor_tol > 0
         ):
             raise ValueError(f"StoppingRule.factor_tol must be None or a positive number, got {self.factor_tol!r}")
+        if not (isinstance(self.min_share, (int, float)) and 0 <= self.min_share < 1):
+            raise ValueError(f"StoppingRule.min_share must be a number in [0, 1), got {self.min_share!r}")
 
     def as_dict(self) -> dict:
         return {
@@ -866,18 +873,20 @@ class StoppingRule:
             "patience": self.patience,
             "min_iter": self.min_iter,
             "factor_tol": self.factor_tol,
+            "min_share": self.min_share,
         }
 
 
-# named rules. "factors" (the default of hm.tl.mofa with the fast engine): ELBO window and factors at rest
-# (1e-5 per 5 iterations); "factors_strict": ten times stricter, used where the default was not validated
-# against mofapy2 (benchmarks/results/engine_grid.md); "window": the ELBO-only rule of earlier releases.
+# named rules. "factors" (the default of hm.tl.mofa with the fast engine): ELBO window and the factors that
+# carry >= 0.1 % of the fitted signal at rest (1e-5 per check); "factors_strict": every factor, ten times
+# stricter, used where the default was not checked against mofapy2 (benchmarks/results/engine_grid.md);
+# "window": the ELBO-only rule of earlier releases.
 STOPPING_RULES = {
     "window": {"name": "elbo_window"},
-    "factors": {"factor_tol": 1e-5, "name": "factors"},
-    "factors_strict": {"factor_tol": 1e-6, "tol": 2e-7, "name": "factors_strict"},
+    "factors": {"factor_tol": 1e-5, "min_share": 1e-3, "name": "factors"},
+    "factors_strict": {"factor_tol": 1e-6, "tol": 2e-7, "min_share": 0.0, "name": "factors_strict"},
 }
-_RULE_FIELDS = {"tol", "window", "patience", "min_iter", "factor_tol", "name"}
+_RULE_FIELDS = {"tol", "window", "patience", "min_iter", "factor_tol", "min_share", "name"}
 
 
 def _parse_stopping(stopping) -> StoppingRule | None:
@@ -904,30 +913,35 @@ def _parse_stopping(stopping) -> StoppingRule | None:
     )
 
 
-def _unit_columns(a: np.ndarray, *, centre: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Columns scaled to unit norm (centred first when asked) and the mask of non-zero columns."""
+def _unit_columns(a: np.ndarray, *, centre: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Columns scaled to unit norm (centred first when asked), their norms and the mask of non-zero columns."""
     a = np.asarray(a, dtype=np.float64)
     if centre:
         a = a - a.mean(axis=0)
     norm = np.sqrt(np.einsum("ij,ij->j", a, a))
     ok = norm > 1e-12 * max(float(norm.max(initial=0.0)), 1e-300)
-    return a / np.where(ok, norm, 1.0), ok
+    return a / np.where(ok, norm, 1.0), norm, ok
 
 
-def factor_movement(model, state: dict) -> float:
-    """``move_t`` of :class:`StoppingRule`: how far Z and W moved since the previous call (inf the first time)."""
+def factor_movement(model, state: dict, min_share: float = 0.0) -> np.ndarray:
+    """Per factor, how far Z and W moved since the previous call (NaN: not watched or not comparable).
+
+    Returns an empty array the first time and after factors were dropped (nothing to compare with).
+    """
     Z = model.nodes["Z"].getExpectation()
     W = np.concatenate([np.asarray(w) for w in model.nodes["W"].getExpectation()], axis=0)
-    z, zok = _unit_columns(Z, centre=True)
-    w, wok = _unit_columns(W, centre=False)
+    z, zn, zok = _unit_columns(Z, centre=True)
+    w, wn, wok = _unit_columns(W, centre=False)
     prev = state.get("previous")
     state["previous"] = (z, zok, w, wok)
     if prev is None or prev[0].shape != z.shape or prev[2].shape != w.shape:
-        return float("inf")  # first check, or factors were dropped: no comparison
-    ok_z, ok_w = zok & prev[1], wok & prev[3]
-    mz = 1.0 - np.abs(np.einsum("ij,ij->j", z, prev[0]))[ok_z]
-    mw = 1.0 - np.abs(np.einsum("ij,ij->j", w, prev[2]))[ok_w]
-    return float(max(mz.max(initial=0.0), mw.max(initial=0.0)))
+        return np.zeros(0)  # first check, or factors were dropped: no comparison
+    signal = (zn * wn) ** 2
+    total = signal.sum()
+    watched = signal >= min_share * total if total > 0 else np.ones(signal.size, dtype=bool)
+    mz = np.where(zok & prev[1], 1.0 - np.abs(np.einsum("ij,ij->j", z, prev[0])), 0.0)
+    mw = np.where(wok & prev[3], 1.0 - np.abs(np.einsum("ij,ij->j", w, prev[2])), 0.0)
+    return np.where(watched, np.maximum(mz, mw), np.nan)
 
 
 def _install_stopping(model, rule: StoppingRule, state: dict) -> None:
@@ -949,7 +963,23 @@ def _install_stopping(model, rule: StoppingRule, state: dict) -> None:
         converged = False
         # never before min_iter, nor before a full window after the spike-and-slab updates start
         earliest = max(rule.min_iter, int(self.options.get("start_sparsity", 0)) + lag * freq)
-        move = factor_movement(self, state) if rule.factor_tol is not None else None
+        move, growing_now = None, False
+        if rule.factor_tol is not None:
+            per_factor = factor_movement(self, state, rule.min_share)
+            before = state.get("per_factor")
+            state["per_factor"] = per_factor
+            if per_factor.size == 0 or np.isnan(per_factor).all():
+                move = float("inf") if per_factor.size == 0 else 0.0
+            else:
+                move = float(np.nanmax(per_factor))
+                # a factor whose movement grows is leaving a saddle (being learned), however small the
+                # movement still is: not at rest. Below factor_tol / 100 the movement is round-off.
+                if before is not None and before.shape == per_factor.shape:
+                    with np.errstate(invalid="ignore"):
+                        growing = (per_factor > before) & (per_factor > rule.factor_tol * 1e-2)
+                    if growing.any():
+                        state["growing"].append((it, int(np.flatnonzero(growing)[0])))
+                        growing_now = True
         if t - lag >= 1 and it >= earliest:
             gain = tr[t] - tr[t - lag]
             scale = abs(tr[t] - tr[0]) or 1.0
@@ -958,7 +988,7 @@ def _install_stopping(model, rule: StoppingRule, state: dict) -> None:
             ok = rate < rule.tol
             if move is not None:
                 state["movement"].append((it, move))
-                ok = ok and move < rule.factor_tol
+                ok = ok and move < rule.factor_tol and not growing_now
             state["below"] = state["below"] + 1 if ok else 0
             converged = state["below"] >= rule.patience
         if converged:
@@ -1057,7 +1087,7 @@ def accelerate(model, *, float32: bool = False, xp=None, stopping=None) -> dict:
 
     model.removeInactiveFactors = types.MethodType(removeInactiveFactors, model)
 
-    state = {"trace": [], "rates": [], "movement": [], "below": 0, "stopped_at": None}
+    state = {"trace": [], "rates": [], "movement": [], "growing": [], "below": 0, "stopped_at": None}
     if rule is not None:
         _install_stopping(model, rule, state)
     info = {
