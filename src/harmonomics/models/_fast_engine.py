@@ -817,10 +817,12 @@ class StoppingRule:
 
     (W: all views stacked; ``share_k = |Z_k|^2 |W_k|^2 / sum_j |Z_j|^2 |W_j|^2``, the factor's part of the
     fitted signal). An ELBO curve can be flat while a weak factor is still being learned; the factors then
-    still move, and ``move_t`` says so. Surplus factors that model noise (a share of ~1e-4) keep rotating
-    slowly long after the others have settled; ``min_share`` leaves them out. The fit stops when ``rate_t < tol`` (and
-    ``move_t < factor_tol``) at ``patience`` consecutive evaluations, never before ``min_iter`` iterations
-    nor before one full window after mofapy2 starts the spike-and-slab (``ThetaW``) updates
+    still move, and ``move_t`` says so. A factor being learned leaves a saddle: its movement grows from tiny
+    values, so a watched factor whose movement grows (and exceeds ``factor_tol / 100``) also blocks the stop.
+    Surplus factors that model noise (a share of ~1e-4) keep rotating slowly long after the others have
+    settled; ``min_share`` leaves them out. The fit stops when ``rate_t < tol`` (and ``move_t < factor_tol``
+    with no watched factor speeding up) at ``patience`` consecutive evaluations, never before ``min_iter``
+    iterations nor before one full window after mofapy2 starts the spike-and-slab (``ThetaW``) updates
     (``startSparsity``). ``maxiter`` still bounds the fit.
 
     Parameters
@@ -861,7 +863,9 @@ class StoppingRule:
         if self.factor_tol is not None and not (
             isinstance(self.factor_tol, (int, float)) and np.isfinite(self.factor_tol) and self.factor_tol > 0
         ):
-            raise ValueError(f"StoppingRule.factor_tol must be None or a positive number, got {self.factor_tol!r}")
+            raise ValueError(
+                f"StoppingRule.factor_tol must be None or a positive number, got {self.factor_tol!r}"
+            )
         if not (isinstance(self.min_share, (int, float)) and 0 <= self.min_share < 1):
             raise ValueError(f"StoppingRule.min_share must be a number in [0, 1), got {self.min_share!r}")
 
@@ -914,7 +918,7 @@ def _parse_stopping(stopping) -> StoppingRule | None:
 
 
 def _unit_columns(a: np.ndarray, *, centre: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Columns scaled to unit norm (centred first when asked), their norms and the mask of non-zero columns."""
+    """Columns scaled to unit norm (centred first when asked), their norms, the mask of non-zero columns."""
     a = np.asarray(a, dtype=np.float64)
     if centre:
         a = a - a.mean(axis=0)

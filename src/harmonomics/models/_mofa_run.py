@@ -230,7 +230,7 @@ def random_initial_factors(n_samples: int, n_factors: int, *, seed: int) -> np.n
 
 
 def _build_model(ent, initial_factors) -> None:
-    """``entry_point.build`` with the factors initialised by ``initial_factors(data)`` instead of sklearn's PCA.
+    """``entry_point.build``, the factors initialised by ``initial_factors(data)`` instead of sklearn's PCA.
 
     A subclass of mofapy2's model builder (no mofapy2 class is modified); everything but the initial mean of
     Z is built by mofapy2's own code, so the PCA of the full data is never computed.
@@ -298,11 +298,11 @@ def build_entry_point(inputs: Inputs, opts: FitOptions, *, bar=None):
         if opts.init == "pca":
             ent.build()  # mofapy2's own PCA initialisation
         elif opts.init == "svd":
-            _build_model(
-                ent, lambda data: svd_initial_factors(data, opts.n_factors, seed=opts.seed, float32=opts.float32)
-            )
+            K, seed, f32 = opts.n_factors, opts.seed, opts.float32
+            _build_model(ent, lambda data: svd_initial_factors(data, K, seed=seed, float32=f32))
         elif opts.init == "random":
-            _build_model(ent, lambda data: random_initial_factors(data[0].shape[0], opts.n_factors, seed=opts.seed))
+            K, seed = opts.n_factors, opts.seed
+            _build_model(ent, lambda data: random_initial_factors(data[0].shape[0], K, seed=seed))
         else:
             raise ValueError(f"init must be one of {INITS[1:]} here, got {opts.init!r}")
     return ent
@@ -342,7 +342,7 @@ def run(inputs: Inputs, opts: FitOptions) -> tuple[FitResult, object]:
             }
         else:
             engine_info = {"backend": "cupy" if opts.gpu else "numpy", "float32": bool(opts.float32)}
-        t1 = time.perf_counter()  # the build (data handed over, processed, initialised; engine set up) ends here
+        t1 = time.perf_counter()  # end of the build: data handed over, processed, initialised; engine set up
         with quiet_mofapy2(bar) as stream:
             ent.run()
         if not ent.model.trained:

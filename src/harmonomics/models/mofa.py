@@ -131,7 +131,8 @@ def _fit(
         engine = "mofapy2"
     if convergence in ENGINE_STOPPING_RULES and engine != "fast":
         raise ValueError(
-            f"convergence={convergence!r} is a stopping rule of the fast engine; use engine='fast' or a mofapy2 mode"
+            f"convergence={convergence!r} is a stopping rule of the fast engine; "
+            "use engine='fast' or a mofapy2 mode"
         )
     if init == "auto":
         init = "svd" if engine == "fast" else "pca"
@@ -181,8 +182,8 @@ def _resolve_convergence(convergence: str, engine: str, n_samples: int, n_featur
     if n_samples <= max_n and n_features <= max_d:
         return "factors", f"auto: checked against mofapy2's default solution up to N={max_n}, D={max_d}"
     reason = (
-        f"auto: N={n_samples}, D={n_features} is beyond the sizes where the 'factors' rule was checked against "
-        f"mofapy2 (N<={max_n}, D<={max_d}); using the stricter 'factors_strict' rule"
+        f"auto: N={n_samples}, D={n_features} is beyond the sizes where the 'factors' rule was checked "
+        f"against mofapy2 (N<={max_n}, D<={max_d}); using the stricter 'factors_strict' rule"
     )
     logger.info("MOFA stopping rule: %s", reason)
     return "factors_strict", reason
