@@ -364,3 +364,17 @@ def test_gpu_equivalence(small, small_ref):
     for k in range(small_ref.Z.shape[1]):
         if small_ref.Z[:, k].std() > 1e-10:
             assert abs(np.corrcoef(small_ref.Z[:, k], new32.Z[:, k])[0, 1]) >= 0.999
+
+
+def test_auto_takes_the_strict_rule_beyond_the_checked_sizes(caplog):
+    from harmonomics.models.mofa import FACTORS_RULE_CHECKED_UP_TO, _resolve_convergence
+
+    max_n, max_d = FACTORS_RULE_CHECKED_UP_TO
+    assert _resolve_convergence("auto", "fast", max_n, max_d)[0] == "factors"
+    assert _resolve_convergence("auto", "mofapy2", 10 * max_n, max_d)[0] == "medium"
+    assert _resolve_convergence("window", "fast", 10 * max_n, max_d) == ("window", "asked for")
+    with caplog.at_level("INFO", logger="harmonomics.models.mofa"):
+        rule, reason = _resolve_convergence("auto", "fast", max_n + 1, max_d)
+    assert rule == "factors_strict" and "beyond the sizes" in reason
+    assert reason in caplog.text
+    assert _resolve_convergence("auto", "fast", max_n, max_d + 1)[0] == "factors_strict"
