@@ -176,6 +176,91 @@ def test_window_stopping_rule(small):
     assert res2.n_iter >= res.n_iter
 
 
+# A planted model on which the ELBO-only window rule stops while two planted factors are still being learned
+# (max |r| 0.71 and 0.76 at its stop; 0.997 and 0.998 once the factors are at rest): the TCGA-BRCA view design
+# at a quarter of the width, N=500, simulator seed 1, hm.tl.mofa's defaults (K=15, scale_views, seed 0).
+SLOW_WEAK = {"n_factors": 15, "seed": 0, "maxiter": 1000, "scale_views": True}
+SLOW_FACTORS = [3, 7]  # the planted factors the window rule leaves half-learned
+
+
+@pytest.fixture(scope="module")
+def slow_weak():
+    views = (1250, 1250, 50, 500, 50)
+    return simulate(500, views, ("gaussian",) * 4 + ("bernoulli",), n_factors=10, missing_fraction=0.1, seed=1)
+
+
+@pytest.fixture(scope="module")
+def slow_weak_factors(slow_weak):
+    """The fast engine's default: randomized-SVD initialisation and the "factors" rule."""
+    return fit(slow_weak.data, slow_weak.likelihoods, stopping="factors", init="svd", **SLOW_WEAK)
+
+
+def _planted_matches(planted: np.ndarray, ref: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """Per planted factor learned by ``ref`` (max |r| >= 0.5): |corr| of the ``ref`` and ``new`` factors that match it.
+
+    The factors that carry no planted signal (K=15 fitted for 10 planted) model noise and depend on the
+    initialisation; they are not compared.
+    """
+
+    def unit(z):
+        z = z - z.mean(axis=0)
+        sd = np.sqrt((z * z).sum(axis=0))
+        return z / np.where(sd > 0, sd, 1.0)
+
+    p, a, b = unit(planted), unit(ref), unit(new)
+    ca, cb = np.abs(p.T @ a), np.abs(p.T @ b)
+    learned = ca.max(axis=1) >= 0.5
+    ia, ib = ca.argmax(axis=1)[learned], cb.argmax(axis=1)[learned]
+    return np.abs(np.einsum("nk,nk->k", a[:, ia], b[:, ib]))
+
+
+def test_factors_rule_learns_what_the_window_rule_leaves_half_learned(slow_weak, slow_weak_factors):
+    window = fit(slow_weak.data, slow_weak.likelihoods, stopping="window", init="svd", **SLOW_WEAK)
+    rec_window = recovery(slow_weak.Z, window.Z)
+    rec_factors = recovery(slow_weak.Z, slow_weak_factors.Z)
+    assert rec_window[SLOW_FACTORS].max() < 0.8  # the ELBO curve said stop; two factors were half-learned
+    assert rec_factors[SLOW_FACTORS].min() > 0.99  # the factors rule waits until they are learned
+    assert slow_weak_factors.n_iter > window.n_iter
+    state = slow_weak_factors.engine_info["stopping_state"]
+    assert slow_weak_factors.engine_info["stopping"]["rule"] == "factors"
+    assert state["stopped_at"] == slow_weak_factors.n_iter
+    # at the window rule's stop a factor was still moving, and faster and faster (leaving a saddle); at the
+    # factors rule's own stop every watched factor was at rest
+    moving, growing = dict(state["movement"]), dict(state["growing"])
+    assert moving[window.n_iter] > 1e-5 or window.n_iter in growing
+    assert sum(window.n_iter <= it < state["stopped_at"] for it in growing) >= 5
+    assert state["movement"][-1][1] < 1e-5 and state["movement"][-2][1] < 1e-5
+    assert state["stopped_at"] not in growing
+
+
+def test_factors_rule_reaches_mofapy2s_default_solution(slow_weak, slow_weak_factors):
+    """Against mofapy2's default fit (its PCA initialisation, "medium"): same factors, same recovery.
+
+    The reference runs the fast engine under mofapy2's own convergence test, which is mofapy2's fit to
+    round-off (test_equivalence_float64).
+    """
+    ref = fit(slow_weak.data, slow_weak.likelihoods, convergence_mode="medium", init="pca", **SLOW_WEAK)
+    corr = _planted_matches(slow_weak.Z, ref.Z, slow_weak_factors.Z)
+    assert corr.size == 10 and corr.min() >= 0.99
+    rec_ref, rec_new = recovery(slow_weak.Z, ref.Z), recovery(slow_weak.Z, slow_weak_factors.Z)
+    np.testing.assert_allclose(rec_new, rec_ref, atol=0.01)
+
+
+def test_svd_initialisation_spans_the_pca_subspace(small):
+    """The randomized SVD gives the leading principal subspace of mofapy2's PCA initialisation."""
+    pca = build(small.data, small.likelihoods, n_factors=5, seed=1, maxiter=3, init="pca")
+    svd = build(small.data, small.likelihoods, n_factors=5, seed=1, maxiter=3, init="svd")
+    a = np.asarray(pca.model.nodes["Z"].getExpectation())
+    b = np.asarray(svd.model.nodes["Z"].getExpectation())
+    assert a.shape == b.shape == (120, 5)
+    assert np.allclose(b.min(axis=0), -1) and np.allclose(b.max(axis=0), 1)  # scaled as mofapy2 scales
+    qa, _ = np.linalg.qr(a - a.mean(axis=0))
+    qb, _ = np.linalg.qr(b - b.mean(axis=0))
+    cosines = np.linalg.svd(qa.T @ qb, compute_uv=False)  # cosines of the principal angles
+    assert cosines[:2].min() > 0.99  # the leading components; the rest differ by the randomized error
+    assert cosines.min() > 0.8  # a random 5-dimensional subspace of R^120 has its largest cosine near 0.3, its smallest near 0
+
+
 @pytest.fixture(scope="module")
 def unbuilt_model(small):
     """A built, never accelerated model: argument validation happens before accelerate() touches it."""
@@ -184,7 +269,16 @@ def unbuilt_model(small):
 
 @pytest.mark.parametrize(
     "bad",
-    ["sometimes", {"tol": -1}, {"window": 0}, {"patience": 1.5}, {"min_iter": -3}, {"bogus": 1}, 3],
+    [
+        "sometimes",
+        {"tol": -1},
+        {"window": 0},
+        {"patience": 1.5},
+        {"min_iter": -3},
+        {"factor_tol": 0},
+        {"bogus": 1},
+        3,
+    ],
 )
 def test_bad_stopping(bad, unbuilt_model):
     with pytest.raises(ValueError):
@@ -270,3 +364,17 @@ def test_gpu_equivalence(small, small_ref):
     for k in range(small_ref.Z.shape[1]):
         if small_ref.Z[:, k].std() > 1e-10:
             assert abs(np.corrcoef(small_ref.Z[:, k], new32.Z[:, k])[0, 1]) >= 0.999
+
+
+def test_auto_takes_the_strict_rule_beyond_the_checked_sizes(caplog):
+    from harmonomics.models.mofa import FACTORS_RULE_CHECKED_UP_TO, _resolve_convergence
+
+    max_n, max_d = FACTORS_RULE_CHECKED_UP_TO
+    assert _resolve_convergence("auto", "fast", max_n, max_d)[0] == "factors"
+    assert _resolve_convergence("auto", "mofapy2", 10 * max_n, max_d)[0] == "medium"
+    assert _resolve_convergence("window", "fast", 10 * max_n, max_d) == ("window", "asked for")
+    with caplog.at_level("INFO", logger="harmonomics.models.mofa"):
+        rule, reason = _resolve_convergence("auto", "fast", max_n + 1, max_d)
+    assert rule == "factors_strict" and "beyond the sizes" in reason
+    assert reason in caplog.text
+    assert _resolve_convergence("auto", "fast", max_n, max_d + 1)[0] == "factors_strict"

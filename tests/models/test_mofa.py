@@ -454,16 +454,24 @@ def test_fast_engine_matches_mofapy2(planted):
         assert abs(np.corrcoef(a.obsm["mofa"][:, k], b.obsm["mofa"][:, k])[0, 1]) >= 0.999
 
 
-def test_default_stopping_is_the_window_rule_with_the_fast_engine(planted):
-    """convergence="auto": the window rule for the fast engine (fewer iterations), medium for mofapy2."""
-    window = hm.tl.mofa(planted[0], n_factors=3, seed=2, copy=True)
+def test_default_stopping_is_the_factors_rule_with_the_fast_engine(planted):
+    """convergence="auto": the "factors" rule for the fast engine, medium for mofapy2; same factors as medium."""
+    auto = hm.tl.mofa(planted[0], n_factors=3, seed=2, copy=True)
     medium = hm.tl.mofa(planted[0], n_factors=3, seed=2, convergence="medium", copy=True)
-    assert window.uns["mofa"]["options"]["convergence"] == "window"
-    assert window.uns["mofa"]["converged"] and medium.uns["mofa"]["converged"]
-    assert window.uns["mofa"]["n_iterations"] <= medium.uns["mofa"]["n_iterations"]
+    uns = auto.uns["mofa"]
+    assert uns["options"]["convergence"] == "factors" and uns["options"]["init"] == "svd"
+    assert uns["stopping"]["rule"] == "factors" and uns["stopping"]["reason"].startswith("auto: checked")
+    assert uns["stopping"]["stopped_at"] == uns["n_iterations"]
+    assert uns["stopping"]["last_factor_movement"] < uns["stopping"]["factor_tol"] == 1e-5
+    assert uns["converged"] and medium.uns["mofa"]["converged"]
+    assert uns["time_build_s"] > 0 and uns["time_train_s"] > 0
+    assert uns["time_build_s"] + uns["time_train_s"] <= uns["time_s"]
     for k in range(3):  # the same factors
-        assert abs(np.corrcoef(window.obsm["mofa"][:, k], medium.obsm["mofa"][:, k])[0, 1]) >= 0.99
-    with pytest.raises(ValueError, match="window' is the fast engine's stopping rule"):
+        assert abs(np.corrcoef(auto.obsm["mofa"][:, k], medium.obsm["mofa"][:, k])[0, 1]) >= 0.99
+    assert hm.tl.mofa(planted[0], engine="mofapy2", n_factors=2, max_iter=3, copy=True).uns["mofa"]["options"][
+        "init"
+    ] == "pca"
+    with pytest.raises(ValueError, match="'window' is a stopping rule of the fast engine"):
         hm.tl.mofa(planted[0], engine="mofapy2", convergence="window")
 
 
@@ -485,7 +493,7 @@ def test_bad_input_fit(planted, monkeypatch):
     with pytest.raises(ValueError, match="engine must be one of"):
         hm.tl.mofa(mdata, engine="torch")
     with pytest.raises(ValueError, match="init must be one of"):
-        hm.tl.mofa(mdata, init="svd", **FAST)
+        hm.tl.mofa(mdata, init="lanczos", **FAST)
     with pytest.raises(ValueError, match="likelihood 'normal'"):
         hm.tl.mofa(mdata, likelihoods={"rna": "normal"}, **FAST)
     with pytest.raises(ValueError, match="is a folder"):

@@ -34,16 +34,18 @@ from typing import Any
 
 import numpy as np
 
+from .._errors import HarmonomicsError
+
 logger = logging.getLogger(__name__)
 
-__all__ = ["EngineError", "StoppingRule", "accelerate"]
+__all__ = ["STOPPING_RULES", "EngineError", "StoppingRule", "accelerate", "factor_movement"]
 
 # entries gathered at a time when correcting for scattered missing values (bounds temporaries to
 # _CHUNK x K floats)
 _CHUNK = 1 << 16
 
 
-class EngineError(ValueError):
+class EngineError(HarmonomicsError, ValueError):
     """The model uses a mofapy2 feature the fast engine does not implement."""
 
 
@@ -801,7 +803,7 @@ def _variance_explained(self, total=False):
 # --------------------------------------------------------------------------------------------------
 @dataclass
 class StoppingRule:
-    """Relative-ELBO-change-over-a-window stopping rule.
+    """Stopping rule judged by the ELBO curve and, optionally, by the answer (the factors) itself.
 
     At every ELBO evaluation ``t`` (every ``freqELBO`` iterations) the rule computes the mean relative
     ELBO gain per iteration over the last ``window`` iterations,
@@ -809,26 +811,47 @@ class StoppingRule:
         rate_t = (ELBO_t - ELBO_{t-window}) / (window * |ELBO_t - ELBO_0|)
 
     (the scale ``|ELBO_t - ELBO_0|`` is the total gain since initialisation, so the rule does not depend on
-    the arbitrary offset of the ELBO) and stops when ``rate_t < tol`` at ``patience`` consecutive
-    evaluations, and never before ``min_iter`` iterations nor before one full window after mofapy2 starts
-    the spike-and-slab (``ThetaW``) updates (``startSparsity``). ``maxiter`` still bounds the fit.
+    the arbitrary offset of the ELBO). With ``factor_tol`` set it also measures how far the answer moved
+    since the previous evaluation,
+
+        move_t = max over factors k with share_k >= min_share of
+                 max(1 - |corr(Z_t[:, k], Z_{t-1}[:, k])|, 1 - |cos(W_t[:, k], W_{t-1}[:, k])|)
+
+    (W: all views stacked; ``share_k = |Z_k|^2 |W_k|^2 / sum_j |Z_j|^2 |W_j|^2``, the factor's part of the
+    fitted signal). An ELBO curve can be flat while a weak factor is still being learned; the factors then
+    still move, and ``move_t`` says so. A factor being learned leaves a saddle: its movement grows from tiny
+    values, so a watched factor whose movement grows (and exceeds ``factor_tol / 100``) also blocks the stop.
+    Surplus factors that model noise (a share of ~1e-4) keep rotating slowly long after the others have
+    settled; ``min_share`` leaves them out. The fit stops when ``rate_t < tol`` (and ``move_t < factor_tol``
+    with no watched factor speeding up) at ``patience`` consecutive evaluations, never before ``min_iter``
+    iterations nor before one full window after mofapy2 starts the spike-and-slab (``ThetaW``) updates
+    (``startSparsity``). ``maxiter`` still bounds the fit.
 
     Parameters
     ----------
     tol
-        Threshold on the relative gain per iteration.
+        Threshold on the relative ELBO gain per iteration.
     window
         Window length in iterations (rounded up to a multiple of freqELBO).
     patience
-        Consecutive evaluations below ``tol`` needed to stop.
+        Consecutive evaluations below the thresholds needed to stop.
     min_iter
         Never stop before this iteration.
+    factor_tol
+        Threshold on ``move_t`` (``None``: ELBO only, the former "window" rule).
+    min_share
+        Factors below this share of the fitted signal are not watched (0: all factors).
+    name
+        Label recorded with the fit.
     """
 
     tol: float = 5e-7
     window: int = 10
     patience: int = 2
     min_iter: int = 50
+    factor_tol: float | None = None
+    min_share: float = 0.0
+    name: str = "elbo_window"
 
     def __post_init__(self):
         if not (isinstance(self.tol, (int, float)) and np.isfinite(self.tol) and self.tol > 0):
@@ -839,15 +862,37 @@ class StoppingRule:
                 raise ValueError(f"StoppingRule.{name} must be a positive integer, got {val!r}")
         if not isinstance(self.min_iter, (int, np.integer)) or self.min_iter < 0:
             raise ValueError(f"StoppingRule.min_iter must be a non-negative integer, got {self.min_iter!r}")
+        if self.factor_tol is not None and not (
+            isinstance(self.factor_tol, (int, float)) and np.isfinite(self.factor_tol) and self.factor_tol > 0
+        ):
+            raise ValueError(
+                f"StoppingRule.factor_tol must be None or a positive number, got {self.factor_tol!r}"
+            )
+        if not (isinstance(self.min_share, (int, float)) and 0 <= self.min_share < 1):
+            raise ValueError(f"StoppingRule.min_share must be a number in [0, 1), got {self.min_share!r}")
 
     def as_dict(self) -> dict:
         return {
-            "rule": "elbo_window",
+            "rule": self.name,
             "tol": self.tol,
             "window": self.window,
             "patience": self.patience,
             "min_iter": self.min_iter,
+            "factor_tol": self.factor_tol,
+            "min_share": self.min_share,
         }
+
+
+# named rules. "factors" (the default of hm.tl.mofa with the fast engine): ELBO window and the factors that
+# carry >= 0.1 % of the fitted signal at rest (1e-5 per check); "factors_strict": every factor, ten times
+# stricter, used where the default was not checked against mofapy2 (benchmarks/results/engine_grid.md);
+# "window": the ELBO-only rule of earlier releases.
+STOPPING_RULES = {
+    "window": {"name": "elbo_window"},
+    "factors": {"factor_tol": 1e-5, "min_share": 1e-3, "name": "factors"},
+    "factors_strict": {"factor_tol": 1e-6, "tol": 2e-7, "min_share": 0.0, "name": "factors_strict"},
+}
+_RULE_FIELDS = {"tol", "window", "patience", "min_iter", "factor_tol", "min_share", "name"}
 
 
 def _parse_stopping(stopping) -> StoppingRule | None:
@@ -855,21 +900,54 @@ def _parse_stopping(stopping) -> StoppingRule | None:
         return None
     if isinstance(stopping, StoppingRule):
         return stopping
-    if stopping in ("window", "elbo_window", "auto"):
-        return StoppingRule()
+    if isinstance(stopping, str):
+        key = {"elbo_window": "window", "auto": "factors"}.get(stopping, stopping)
+        if key in STOPPING_RULES:
+            return StoppingRule(**STOPPING_RULES[key])
     if isinstance(stopping, dict):
         kw = dict(stopping)
-        kw.pop("rule", None)
-        unknown = set(kw) - {"tol", "window", "patience", "min_iter"}
+        rule = kw.pop("rule", None)
+        unknown = set(kw) - _RULE_FIELDS
         if unknown:
-            raise ValueError(
-                f"unknown stopping option(s) {sorted(unknown)}; expected tol, window, patience, min_iter"
-            )
+            raise ValueError(f"unknown stopping option(s) {sorted(unknown)}; expected {sorted(_RULE_FIELDS)}")
+        if rule is not None and "name" not in kw:
+            kw["name"] = str(rule)
         return StoppingRule(**kw)
     raise ValueError(
-        f"stopping must be None/'mofapy2' (mofapy2's convergence_mode), 'window', a dict of StoppingRule "
-        f"fields or a StoppingRule, got {stopping!r}"
+        f"stopping must be None/'mofapy2' (mofapy2's convergence_mode), one of {sorted(STOPPING_RULES)}, "
+        f"a dict of StoppingRule fields or a StoppingRule, got {stopping!r}"
     )
+
+
+def _unit_columns(a: np.ndarray, *, centre: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Columns scaled to unit norm (centred first when asked), their norms, the mask of non-zero columns."""
+    a = np.asarray(a, dtype=np.float64)
+    if centre:
+        a = a - a.mean(axis=0)
+    norm = np.sqrt(np.einsum("ij,ij->j", a, a))
+    ok = norm > 1e-12 * max(float(norm.max(initial=0.0)), 1e-300)
+    return a / np.where(ok, norm, 1.0), norm, ok
+
+
+def factor_movement(model, state: dict, min_share: float = 0.0) -> np.ndarray:
+    """Per factor, how far Z and W moved since the previous call (NaN: not watched or not comparable).
+
+    Returns an empty array the first time and after factors were dropped (nothing to compare with).
+    """
+    Z = model.nodes["Z"].getExpectation()
+    W = np.concatenate([np.asarray(w) for w in model.nodes["W"].getExpectation()], axis=0)
+    z, zn, zok = _unit_columns(Z, centre=True)
+    w, wn, wok = _unit_columns(W, centre=False)
+    prev = state.get("previous")
+    state["previous"] = (z, zok, w, wok)
+    if prev is None or prev[0].shape != z.shape or prev[2].shape != w.shape:
+        return np.zeros(0)  # first check, or factors were dropped: no comparison
+    signal = (zn * wn) ** 2
+    total = signal.sum()
+    watched = signal >= min_share * total if total > 0 else np.ones(signal.size, dtype=bool)
+    mz = np.where(zok & prev[1], 1.0 - np.abs(np.einsum("ij,ij->j", z, prev[0])), 0.0)
+    mw = np.where(wok & prev[3], 1.0 - np.abs(np.einsum("ij,ij->j", w, prev[2])), 0.0)
+    return np.where(watched, np.maximum(mz, mw), np.nan)
 
 
 def _install_stopping(model, rule: StoppingRule, state: dict) -> None:
@@ -891,15 +969,33 @@ def _install_stopping(model, rule: StoppingRule, state: dict) -> None:
         converged = False
         # never before min_iter, nor before a full window after the spike-and-slab updates start
         earliest = max(rule.min_iter, int(self.options.get("start_sparsity", 0)) + lag * freq)
+        move, growing_now = None, False
+        if rule.factor_tol is not None:
+            per_factor = factor_movement(self, state, rule.min_share)
+            before = state.get("per_factor")
+            state["per_factor"] = per_factor
+            if per_factor.size == 0 or np.isnan(per_factor).all():
+                move = float("inf") if per_factor.size == 0 else 0.0
+            else:
+                move = float(np.nanmax(per_factor))
+                # a factor whose movement grows is leaving a saddle (being learned), however small the
+                # movement still is: not at rest. Below factor_tol / 100 the movement is round-off.
+                if before is not None and before.shape == per_factor.shape:
+                    with np.errstate(invalid="ignore"):
+                        growing = (per_factor > before) & (per_factor > rule.factor_tol * 1e-2)
+                    if growing.any():
+                        state["growing"].append((it, int(np.flatnonzero(growing)[0])))
+                        growing_now = True
         if t - lag >= 1 and it >= earliest:
             gain = tr[t] - tr[t - lag]
             scale = abs(tr[t] - tr[0]) or 1.0
             rate = gain / (lag * freq * scale)
             state["rates"].append((it, rate))
-            if rate < rule.tol:
-                state["below"] += 1
-            else:
-                state["below"] = 0
+            ok = rate < rule.tol
+            if move is not None:
+                state["movement"].append((it, move))
+                ok = ok and move < rule.factor_tol and not growing_now
+            state["below"] = state["below"] + 1 if ok else 0
             converged = state["below"] >= rule.patience
         if converged:
             state["stopped_at"] = it
@@ -932,9 +1028,10 @@ def accelerate(model, *, float32: bool = False, xp=None, stopping=None) -> dict:
         Array module for the heavy products: ``None`` (cupy if importable with a visible GPU, else
         numpy), ``"numpy"``, ``"cupy"`` or the module itself.
     stopping
-        ``None`` or ``"mofapy2"``: keep mofapy2's ``convergence_mode`` rule. ``"window"`` (default
-        :class:`StoppingRule`), a dict of :class:`StoppingRule` fields, or a :class:`StoppingRule`:
-        use the relative-ELBO-window rule instead (``forceiter``/``min_iter``/``maxiter`` still apply).
+        ``None`` or ``"mofapy2"``: keep mofapy2's ``convergence_mode`` rule. A name of
+        :data:`STOPPING_RULES` (``"factors"``: ELBO window and factors at rest; ``"factors_strict"``;
+        ``"window"``: ELBO only), a dict of :class:`StoppingRule` fields or a :class:`StoppingRule`: use
+        that rule instead (``forceiter``/``min_iter``/``maxiter`` still apply).
 
     Returns
     -------
@@ -942,7 +1039,7 @@ def accelerate(model, *, float32: bool = False, xp=None, stopping=None) -> dict:
         Engine description, also stored as ``model._hm_fast_engine_info``: ``engine``, ``float32``,
         ``backend`` ("numpy"/"cupy"), ``views`` (likelihood per view), ``n_scattered_missing`` (per view),
         ``stopping`` (dict or None) and ``stopping_state`` (live dict: ``trace`` of ELBO totals, ``rates``,
-        ``stopped_at``).
+        ``movement``, ``stopped_at``).
 
     Raises
     ------
@@ -996,7 +1093,7 @@ def accelerate(model, *, float32: bool = False, xp=None, stopping=None) -> dict:
 
     model.removeInactiveFactors = types.MethodType(removeInactiveFactors, model)
 
-    state = {"trace": [], "rates": [], "below": 0, "stopped_at": None}
+    state = {"trace": [], "rates": [], "movement": [], "growing": [], "below": 0, "stopped_at": None}
     if rule is not None:
         _install_stopping(model, rule, state)
     info = {

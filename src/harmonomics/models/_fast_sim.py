@@ -130,8 +130,14 @@ def build(
     use_float32: bool = False,
     nostop: bool = False,
     weight_views: bool = False,
+    scale_views: bool = False,
+    init: str = "pca",
 ):
-    """Build (not train) a mofapy2 entry point on ``data``; mofapy2's console output is swallowed."""
+    """Build (not train) a mofapy2 entry point on ``data``; mofapy2's console output is swallowed.
+
+    ``init``: ``"pca"`` (mofapy2's own build and PCA initialisation) or ``"svd"`` (what ``hm.tl.mofa`` does
+    with the fast engine: the truncated randomized SVD of ``_mofa_run.svd_initial_factors``).
+    """
     from mofapy2.run.entry_point import entry_point
 
     data = [np.array(d, dtype=np.float64, copy=True) for d in data]
@@ -144,7 +150,7 @@ def build(
         nested = [[d[groups == g] for g in gnames] for d in data]
     with contextlib.redirect_stdout(io.StringIO()):
         ent = entry_point()
-        ent.set_data_options(scale_views=False, center_groups=True, use_float32=use_float32)
+        ent.set_data_options(scale_views=scale_views, center_groups=True, use_float32=use_float32)
         ent.set_data_matrix(
             nested,
             likelihoods=list(likelihoods),
@@ -171,7 +177,14 @@ def build(
             nostop=nostop,
             weight_views=weight_views,
         )
-        ent.build()
+        if init == "pca":
+            ent.build()
+        elif init == "svd":
+            from ._mofa_run import _build_model, svd_initial_factors
+
+            _build_model(ent, lambda d: svd_initial_factors(d, n_factors, seed=seed, float32=use_float32))
+        else:
+            raise ValueError(f"init must be 'pca' or 'svd', got {init!r}")
     return ent
 
 

@@ -276,10 +276,10 @@ def check_n_factors(inputs: Inputs, n_factors: int, init: str) -> None:
     """Raise :class:`InsufficientDataError` when the data cannot support ``n_factors`` factors.
 
     More factors than fitted samples cannot be told apart, and the PCA initialisation needs at least as many
-    samples and features as factors.
+    samples and features as factors (so does the truncated SVD one).
     """
     n_features = sum(len(v.features) for v in inputs.views)
-    limit = min(inputs.n_fit, n_features) if init == "pca" else inputs.n_fit
+    limit = min(inputs.n_fit, n_features) if init in ("pca", "svd") else inputs.n_fit
     if n_factors > limit:
         what = (f"{inputs.n_fit} fitted samples" if limit == inputs.n_fit
                 else f"{n_features} informative features")

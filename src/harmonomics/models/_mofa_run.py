@@ -21,8 +21,10 @@ from ._mofa_data import Inputs
 logger = logging.getLogger(__name__)
 
 MOFAPY2_CONVERGENCE_MODES = ("fast", "medium", "slow")
-# "window": the fast engine's stopping rule (docs/engine.md); "auto": window for the fast engine, medium otherwise
-CONVERGENCE_MODES = ("auto", *MOFAPY2_CONVERGENCE_MODES, "window")
+# the fast engine's own rules (docs/engine.md, _fast_engine.STOPPING_RULES); "auto": "factors" for the fast
+# engine ("factors_strict" beyond the sizes where it was checked against mofapy2), "medium" otherwise
+ENGINE_STOPPING_RULES = ("factors", "factors_strict", "window")
+CONVERGENCE_MODES = ("auto", *MOFAPY2_CONVERGENCE_MODES, *ENGINE_STOPPING_RULES)
 _ITER_ELBO = re.compile(r"^Iteration (\d+): time=[^,]*, ELBO=([^,]+),")
 _ITER = re.compile(r"^Iteration (\d+):")
 
@@ -183,13 +185,87 @@ def _replicate_processing(inputs: Inputs, opts: FitOptions) -> tuple[list[np.nda
     return centres, scales
 
 
+def svd_initial_factors(data: list[np.ndarray], n_factors: int, *, seed: int, float32: bool) -> np.ndarray:
+    """Initial factor means from a truncated randomized SVD of the concatenated views.
+
+    The same construction as mofapy2's PCA initialisation (missing values imputed by the feature mean,
+    features centred, scores of the leading components scaled to [-1, 1] per factor), with a randomized
+    range finder (two power iterations) instead of sklearn's PCA, and in float32 when asked. Its cost is
+    about that of two or three engine iterations; the initial subspace differs from the exact PCA by the
+    randomized error only, which the training removes (tests/models/test_fast_engine.py, engine grid).
+    """
+    from sklearn.utils.extmath import randomized_svd
+
+    dtype = np.float32 if float32 else np.float64
+    X = np.concatenate([np.asarray(d, dtype=dtype) for d in data], axis=1)  # the one copy: imputed in place
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-missing column (a group without this view)
+        mean = np.nanmean(X, axis=0)
+    mean = np.nan_to_num(mean)
+    holes = np.isnan(X)
+    if holes.any():
+        X[holes] = np.broadcast_to(mean, X.shape)[holes]
+    del holes
+    X -= mean
+    K = min(int(n_factors), min(X.shape))
+    U, S, _ = randomized_svd(X, K, n_oversamples=10, n_iter=2, random_state=int(seed))
+    del X
+    q = (U * S).astype(np.float64)
+    if K < n_factors:  # fewer components than factors: fill with noise (mofapy2 cannot do better)
+        rng = np.random.default_rng(seed)
+        q = np.concatenate([q, rng.standard_normal((q.shape[0], n_factors - K))], axis=1)
+    ptp = np.ptp(q, axis=0)
+    return 2.0 * (q - q.min(axis=0)) / np.where(ptp > 0, ptp, 1.0) - 1.0
+
+
+def random_initial_factors(n_samples: int, n_factors: int, *, seed: int) -> np.ndarray:
+    """Seeded standard-normal initial factors scaled to [-1, 1] per factor (as mofapy2 scales its PCA).
+
+    mofapy2 initialises E[Z] with the (deterministic) principal components of the data, so fits that
+    differ only in ``seed`` come out (nearly) identical; drawing the initial factors from the seed makes
+    refits with different seeds explore different starting points, as a stability analysis needs.
+    """
+    z = np.random.default_rng(seed).standard_normal((n_samples, n_factors))
+    return 2.0 * (z - z.min(axis=0)) / np.ptp(z, axis=0) - 1.0
+
+
+def _build_model(ent, initial_factors) -> None:
+    """``entry_point.build``, the factors initialised by ``initial_factors(data)`` instead of sklearn's PCA.
+
+    A subclass of mofapy2's model builder (no mofapy2 class is modified); everything but the initial mean of
+    Z is built by mofapy2's own code, so the PCA of the full data is never computed.
+    """
+    from mofapy2.build_model.build_model import buildBiofam
+    from mofapy2.core.BayesNet import BayesNet, StochasticBayesNet
+
+    class _Builder(buildBiofam):
+        def build_Z(self):
+            if self.model_opts["spikeslab_factors"]:
+                return super().build_Z()
+            self.init_model.initZ(
+                qmean=initial_factors(self.data),
+                weight_views=self.train_opts["weight_views"],
+            )
+
+    tmp = _Builder(ent.data, ent.dimensionalities, ent.data_opts, ent.model_opts, ent.train_opts)
+    tmp.main()
+    ent.model_builder = tmp
+    net = StochasticBayesNet if ent.train_opts["stochastic"] else BayesNet
+    ent.model = net(ent.dimensionalities, tmp.get_nodes())
+
+
 def build_entry_point(inputs: Inputs, opts: FitOptions, *, bar=None):
     """Create and build a mofapy2 entry point for ``inputs`` (what the benchmark's direct fit does too)."""
     entry_point = import_entry_point()
     with quiet_mofapy2(bar):
         ent = entry_point()
         ent.set_data_options(scale_views=opts.scale_views, use_float32=opts.float32)
-        data = [[v.data[inputs.sample_groups == g] for g in inputs.groups] for v in inputs.views]  # copies
+        one_group = len(inputs.groups) == 1
+        # one group: hand the views over as they are (mofapy2 copies them anyway); else one slice per group
+        data = [
+            [v.data] if one_group else [v.data[inputs.sample_groups == g] for g in inputs.groups]
+            for v in inputs.views
+        ]
         ent.set_data_matrix(
             data,
             likelihoods=[v.likelihood for v in inputs.views],
@@ -200,6 +276,7 @@ def build_entry_point(inputs: Inputs, opts: FitOptions, *, bar=None):
             ],
             features_names=[list(v.features) for v in inputs.views],
         )
+        del data
         ent.set_model_options(
             factors=opts.n_factors,
             spikeslab_weights=opts.spikeslab_weights,
@@ -208,7 +285,7 @@ def build_entry_point(inputs: Inputs, opts: FitOptions, *, bar=None):
         )
         ent.set_train_options(
             iter=opts.max_iter,
-            # with the window rule, mofapy2's own test is replaced by the engine's (accelerate(stopping=...))
+            # with the engine's own rules, mofapy2's test is replaced (accelerate(stopping=...))
             convergence_mode=opts.convergence if opts.convergence in MOFAPY2_CONVERGENCE_MODES else "medium",
             startELBO=opts.start_elbo,
             freqELBO=opts.freq_elbo,
@@ -218,29 +295,21 @@ def build_entry_point(inputs: Inputs, opts: FitOptions, *, bar=None):
             verbose=False,
             quiet=False,
         )
-        ent.build()
+        if opts.init == "pca":
+            ent.build()  # mofapy2's own PCA initialisation
+        elif opts.init == "svd":
+            K, seed, f32 = opts.n_factors, opts.seed, opts.float32
+            _build_model(ent, lambda data: svd_initial_factors(data, K, seed=seed, float32=f32))
+        elif opts.init == "random":
+            K, seed = opts.n_factors, opts.seed
+            _build_model(ent, lambda data: random_initial_factors(data[0].shape[0], K, seed=seed))
+        else:
+            raise ValueError(f"init must be one of {INITS[1:]} here, got {opts.init!r}")
     return ent
 
 
-INITS = ("pca", "random")
-
-
-def random_init(model, seed: int) -> None:
-    """Replace mofapy2's PCA initialisation of the factors by seeded standard-normal draws.
-
-    mofapy2 initialises E[Z] with the (deterministic) principal components of the data, so fits that
-    differ only in ``seed`` come out (nearly) identical. Drawing the initial factors from the seed makes
-    refits with different seeds explore different starting points, as a stability analysis needs.
-    Values are scaled to [-1, 1] per factor, as mofapy2 scales its PCA initialisation.
-    """
-    znode = model.nodes["Z"]
-    q = znode.Q.getParameters()
-    mean = np.asarray(q["mean"])
-    rng = np.random.default_rng(seed)
-    z = rng.standard_normal(mean.shape)
-    z = 2.0 * (z - z.min(axis=0)) / np.ptp(z, axis=0) - 1.0
-    znode.Q.setParameters(mean=z.astype(mean.dtype), var=np.asarray(q["var"]))
-    znode.updateExpectations()
+# "auto": "svd" with the fast engine, "pca" (mofapy2's own, bit for bit) with engine="mofapy2"
+INITS = ("auto", "pca", "svd", "random")
 
 
 def run(inputs: Inputs, opts: FitOptions) -> tuple[FitResult, object]:
@@ -255,8 +324,7 @@ def run(inputs: Inputs, opts: FitOptions) -> tuple[FitResult, object]:
     bar = progress_bar(desc=f"MOFA ({opts.engine})", total=opts.max_iter - 1, unit="iter")
     try:
         ent = build_entry_point(inputs, opts, bar=bar)
-        if opts.init == "random":
-            random_init(ent.model, opts.seed)
+        stopping_info = None
         if opts.engine == "fast":
             from ._fast_engine import accelerate
 
@@ -265,22 +333,34 @@ def run(inputs: Inputs, opts: FitOptions) -> tuple[FitResult, object]:
                 ent.model,
                 float32=opts.float32,
                 xp=xp if xp is not None else "numpy",
-                stopping="window" if opts.convergence == "window" else None,
+                stopping=opts.convergence if opts.convergence in ENGINE_STOPPING_RULES else None,
             )
+            stopping_info = info
             engine_info = {
                 "backend": str(info.get("backend", "")),
                 "float32": bool(info.get("float32", opts.float32)),
             }
         else:
             engine_info = {"backend": "cupy" if opts.gpu else "numpy", "float32": bool(opts.float32)}
+        t1 = time.perf_counter()  # end of the build: data handed over, processed, initialised; engine set up
         with quiet_mofapy2(bar) as stream:
             ent.run()
         if not ent.model.trained:
             raise RuntimeError("mofapy2 stopped before the end of training (interrupted)")
-        time_s = time.perf_counter() - t0
-        res = extract(ent, inputs, opts, time_s=time_s)
+        t2 = time.perf_counter()
+        res = extract(ent, inputs, opts, time_s=t2 - t0)
         res.extra["converged_printed"] = stream.converged_printed
         res.extra["engine_info"] = engine_info
+        res.extra["time_build_s"] = t1 - t0
+        res.extra["time_train_s"] = t2 - t1
+        if stopping_info is not None and stopping_info.get("stopping"):
+            st = stopping_info["stopping_state"]
+            res.extra["stopping"] = {
+                **stopping_info["stopping"],
+                "stopped_at": st["stopped_at"],
+                "last_elbo_rate": float(st["rates"][-1][1]) if st["rates"] else float("nan"),
+                "last_factor_movement": float(st["movement"][-1][1]) if st["movement"] else float("nan"),
+            }
     finally:
         bar.close()
         np.random.set_state(state)

@@ -109,11 +109,11 @@ def _fit(
     float32,
     gpu,
     engine,
-    init="pca",
+    init="auto",
 ):
     """Validate, build the inputs, check memory and fit. Returns (inputs, result, options, entry point)."""
     from ._mofa_data import build_inputs, check_memory, check_n_factors, resolve_likelihoods, resolve_mods
-    from ._mofa_run import CONVERGENCE_MODES, INITS, FitOptions, run
+    from ._mofa_run import CONVERGENCE_MODES, ENGINE_STOPPING_RULES, INITS, FitOptions, run
 
     if init not in INITS:
         raise ValueError(f"init must be one of {INITS}, got {init!r}")
@@ -129,14 +129,20 @@ def _fit(
             "the fast engine (harmonomics.models._fast_engine) is not available; fitting with mofapy2's own updates"
         )
         engine = "mofapy2"
-    if convergence == "auto":
-        convergence = "window" if engine == "fast" else "medium"
-    if convergence == "window" and engine != "fast":
-        raise ValueError("convergence='window' is the fast engine's stopping rule; use engine='fast' or a mofapy2 mode")
+    if convergence in ENGINE_STOPPING_RULES and engine != "fast":
+        raise ValueError(
+            f"convergence={convergence!r} is a stopping rule of the fast engine; "
+            "use engine='fast' or a mofapy2 mode"
+        )
+    if init == "auto":
+        init = "svd" if engine == "fast" else "pca"
     mods = resolve_mods(mdata, mods)
     liks = resolve_likelihoods(mods, likelihoods)
     inputs = build_inputs(mdata, mods, liks, groups_key)
     check_n_factors(inputs, n_factors, init)
+    convergence, stopping_reason = _resolve_convergence(
+        convergence, engine, inputs.n_fit, sum(v.data.shape[1] for v in inputs.views)
+    )
     check_memory(
         inputs.n_fit,
         [v.data.shape[1] for v in inputs.views],
@@ -158,7 +164,30 @@ def _fit(
         init=init,
     )
     res, ent = run(inputs, opts)
+    res.extra["stopping_reason"] = stopping_reason
     return inputs, res, opts, ent
+
+
+# the largest model (samples, features) on which convergence="factors" was checked against mofapy2's default
+# ("medium") solution; benchmarks/results/engine_grid.md. Beyond it "auto" takes the stricter rule.
+FACTORS_RULE_CHECKED_UP_TO = (5000, 50000)
+
+
+def _resolve_convergence(convergence: str, engine: str, n_samples: int, n_features: int) -> tuple[str, str]:
+    """The stopping rule "auto" stands for, and why (recorded in ``uns[key]['stopping']``)."""
+    if convergence != "auto":
+        return convergence, "asked for"
+    if engine != "fast":
+        return "medium", "auto: mofapy2's default mode with engine='mofapy2'"
+    max_n, max_d = FACTORS_RULE_CHECKED_UP_TO
+    if n_samples <= max_n and n_features <= max_d:
+        return "factors", f"auto: checked against mofapy2's default solution up to N={max_n}, D={max_d}"
+    reason = (
+        f"auto: N={n_samples}, D={n_features} is beyond the sizes where the 'factors' rule was checked "
+        f"against mofapy2 (N<={max_n}, D<={max_d}); using the stricter 'factors_strict' rule"
+    )
+    logger.info("MOFA stopping rule: %s", reason)
+    return "factors_strict", reason
 
 
 def _uns_record(inputs, res, opts, model_file: str) -> dict:
@@ -225,6 +254,9 @@ def _uns_record(inputs, res, opts, model_file: str) -> dict:
         "engine": opts.engine,
         "engine_info": dict(res.extra.get("engine_info", {})),
         "time_s": float(res.time_s),
+        "time_build_s": float(res.extra.get("time_build_s", float("nan"))),
+        "time_train_s": float(res.extra.get("time_train_s", float("nan"))),
+        "stopping": _stopping_record(opts, res),
         "versions": _versions(),
         "model_file": model_file,
         "n_samples": int(inputs.n_fit),
@@ -236,6 +268,24 @@ def _uns_record(inputs, res, opts, model_file: str) -> dict:
         else np.zeros(0, dtype="U1"),
         "feature_names_prefixed": bool(inputs.prefixed),
         "projection": projection,
+    }
+
+
+def _stopping_record(opts, res) -> dict:
+    """The stopping rule of a fit, its thresholds and where it stopped (no None: uns is written to h5mu)."""
+    st = res.extra.get("stopping") or {}
+    nan = float("nan")
+    factor_tol = st.get("factor_tol")
+    stopped_at = st.get("stopped_at")
+    return {
+        "rule": str(st.get("rule", opts.convergence)),
+        "convergence": str(opts.convergence),
+        "reason": str(res.extra.get("stopping_reason", "asked for")),
+        "elbo_tol": float(st.get("tol", nan)),
+        "factor_tol": float(factor_tol) if factor_tol is not None else nan,
+        "stopped_at": int(stopped_at) if stopped_at is not None else -1,
+        "last_elbo_rate": float(st.get("last_elbo_rate", nan)),
+        "last_factor_movement": float(st.get("last_factor_movement", nan)),
     }
 
 
@@ -329,7 +379,7 @@ def mofa(
     seed: int = 0,
     convergence: str = "auto",
     max_iter: int = 1000,
-    init: str = "pca",
+    init: str = "auto",
     float32: bool = False,
     gpu: bool = False,
     engine: str = "fast",
@@ -366,16 +416,22 @@ def mofa(
     seed
         Seed of mofapy2's initialisation. Same seed, same result.
     convergence
-        When to stop. ``"auto"`` (default): ``"window"`` with the fast engine, ``"medium"`` with mofapy2.
-        ``"fast"``, ``"medium"``, ``"slow"``: mofapy2's modes (relative ELBO change thresholds 0.0005 %,
-        0.00005 %, 0.000005 %). ``"window"`` (fast engine only): the relative ELBO change per iteration over a
-        window of 10 iterations below 5e-7 at two consecutive checks; it recovers what ``"medium"`` recovers
-        in about 40 % fewer iterations (docs/engine.md).
+        When to stop. ``"auto"`` (default): ``"factors"`` with the fast engine (``"factors_strict"`` beyond
+        the sizes where ``"factors"`` was checked against mofapy2, logged and recorded in
+        ``uns[key]['stopping']``), ``"medium"`` with mofapy2. ``"fast"``, ``"medium"``, ``"slow"``: mofapy2's
+        modes (relative ELBO change thresholds 0.0005 %, 0.00005 %, 0.000005 %). Fast engine only:
+        ``"factors"``: the relative ELBO change per iteration over 10 iterations below 5e-7 *and* factor
+        scores and weights at rest (every factor's 1 - |corr| between checks 5 iterations apart below 1e-5),
+        at two consecutive checks; ``"factors_strict"``: the same with 2e-7 and 1e-6; ``"window"``: the
+        ELBO part alone (stops early when a weak factor is still being learned; docs/engine.md).
     max_iter
         Maximum number of iterations.
     init
-        Initial factors: ``"pca"`` (mofapy2's default: principal components of the data, so the result
-        hardly depends on ``seed``) or ``"random"`` (standard-normal draws from ``seed``).
+        Initial factors: ``"auto"`` (default): ``"svd"`` with the fast engine, ``"pca"`` with mofapy2.
+        ``"pca"``: mofapy2's own (sklearn PCA of the mean-imputed data; the result hardly depends on
+        ``seed``); ``"svd"``: the same scores from a truncated randomized SVD (two power iterations, float32
+        with ``float32=True``), several times cheaper on wide data; ``"random"``: standard-normal draws from
+        ``seed``.
     float32
         Compute in single precision (less memory, faster; slightly different numbers).
     gpu
@@ -403,7 +459,9 @@ def mofa(
       ``groups``, ``r2_per_view_factor`` (DataFrame view x factor, 0..1), ``r2_per_view`` (dict),
       ``r2_per_factor`` (dict; ``sum_m SS_m R2_mk / sum_m SS_m``), ``r2_per_group_view_factor`` (tidy),
       ``view_total_ss``, ``elbo``, ``elbo_iterations``, ``n_iterations``, ``converged``, ``options``,
-      ``seed``, ``engine``, ``engine_info``, ``time_s``, ``versions``, ``model_file`` ("" when none),
+      ``seed``, ``engine``, ``engine_info``, ``time_s`` (whole fit), ``time_build_s`` (before the first
+      iteration: data hand-over, processing, initialisation), ``time_train_s``, ``stopping`` (rule,
+      ``reason``, thresholds, ``stopped_at``), ``versions``, ``model_file`` ("" when none),
       ``n_samples``, ``n_samples_per_view``, ``n_features_per_view`` (fitted), ``features_left_out``
       (per view), ``samples_without_data``, ``feature_names_prefixed`` and ``projection`` (training
       centring, scaling, noise precision, E[W^2] and factor prior needed by :func:`project`).
@@ -445,13 +503,15 @@ def mofa(
         logger.info("MOFA model file written to %s", path)
     _write_back(mdata, inputs, res, uns, key_added)
     logger.info(
-        "MOFA: %d factors on %d samples, %d views, %d iterations (%s) in %.1f s",
+        "MOFA: %d factors on %d samples, %d views, %d iterations (%s, %s) in %.1f s (build %.1f s)",
         res.Z.shape[1],
         inputs.n_fit,
         len(inputs.views),
         res.n_iterations,
         "converged" if res.converged else "not converged",
+        opts.convergence,
         res.time_s,
+        uns["time_build_s"],
     )
     if not res.converged:
         logger.warning(
