@@ -40,7 +40,7 @@ _SOURCES = {
     _keys.MUT: "RTCGA.mutations.20160128 MAF (WUSTL calls)",
 }
 _PRIMARY_TUMOUR = "01"  # every sample of the cohort is a primary solid tumour (data README)
-_BUILD_VERSION = 1  # bump when the store built from the same files changes, so that old caches are not reused
+_BUILD_VERSION = 2  # bump when the store built from the same files changes, so that old caches are not reused
 
 # Source aliquots left out when the cohort was assembled (data README, "Choosing samples and the aliquots not
 # used"); they are not in the shipped files, so the report lists them from here.
