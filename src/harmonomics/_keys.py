@@ -44,3 +44,10 @@ KEY_IMMUNE = "immune"
 
 # Canonical PAM50 labels.
 PAM50_LABELS = ("LumA", "LumB", "Her2", "Basal", "Normal")
+
+# MOFA convergence modes: mofapy2's own, and the fast engine's stopping rules (docs/engine.md,
+# models/_fast_engine.STOPPING_RULES). "auto": "factors" for the fast engine ("factors_strict" beyond the sizes where
+# it was checked against mofapy2), "medium" otherwise.
+MOFAPY2_CONVERGENCE_MODES = ("fast", "medium", "slow")
+ENGINE_STOPPING_RULES = ("factors", "factors_strict", "window")
+CONVERGENCE_MODES = ("auto", *MOFAPY2_CONVERGENCE_MODES, *ENGINE_STOPPING_RULES)

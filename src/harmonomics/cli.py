@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from ._errors import HarmonomicsError
+from ._keys import CONVERGENCE_MODES
+from .pipeline import SOURCES
 from ._version import __version__
 
 logger = logging.getLogger("harmonomics")
@@ -352,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
             "harmonomics load --config config.yaml --cohort brca",
         ],
     )
-    load.add_argument("source", nargs="?", choices=["gdc", "cbioportal", "xena", "firehose", "table", "store", "tcga_brca_mini"],
+    load.add_argument("source", nargs="?", choices=list(SOURCES),
                       help="kind of input")
     load.add_argument("path", nargs="?", help="folder or file to read")
     load.add_argument("--out", help="store to write (.h5mu, .zarr or .nc)")
@@ -370,7 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--n-factors", type=_positive_int, default=10)
     fit.add_argument("--engine", choices=["fast", "mofapy2"], default="fast")
     fit.add_argument("--seed", type=_non_negative_int, default=0)
-    fit.add_argument("--convergence", choices=["auto", "fast", "medium", "slow", "window"], default="auto",
+    fit.add_argument("--convergence", choices=list(CONVERGENCE_MODES), default="auto",
                      help="stopping rule (default: the window rule with the fast engine, medium with mofapy2)")
     fit.add_argument("--float32", action="store_true", help="fit in single precision")
     fit.add_argument("--mods", nargs="+", help="omics to use (default: all)")

@@ -15,16 +15,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._keys import CONVERGENCE_MODES, ENGINE_STOPPING_RULES, MOFAPY2_CONVERGENCE_MODES  # noqa: F401 (re-exported)
 from .._progress import progress_bar
 from ._mofa_data import Inputs
 
 logger = logging.getLogger(__name__)
 
-MOFAPY2_CONVERGENCE_MODES = ("fast", "medium", "slow")
-# the fast engine's own rules (docs/engine.md, _fast_engine.STOPPING_RULES); "auto": "factors" for the fast
-# engine ("factors_strict" beyond the sizes where it was checked against mofapy2), "medium" otherwise
-ENGINE_STOPPING_RULES = ("factors", "factors_strict", "window")
-CONVERGENCE_MODES = ("auto", *MOFAPY2_CONVERGENCE_MODES, *ENGINE_STOPPING_RULES)
 _ITER_ELBO = re.compile(r"^Iteration (\d+): time=[^,]*, ELBO=([^,]+),")
 _ITER = re.compile(r"^Iteration (\d+):")
 
