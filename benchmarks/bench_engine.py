@@ -508,7 +508,7 @@ def render_md(r) -> str:
             f"Budget of the issue: ten mofapy2 iterations in this run = {f['budget_ten_mofapy2_iterations_s']:.1f} s; "
             f"hm.tl.mofa's default whole fit {h['wall_s']:.1f} s: "
             + ("within" if f["hm_default_within_budget"] else "**over**")
-            + " budget. MOFA-FLEX: not run (see benchmarks/README.md)."
+            + " budget. MOFA-FLEX: `bench_mofaflex.py` (results/mofaflex.md), in its own environment."
         ),
     ]
     lines += ["", m["note"] + ".", ""]
