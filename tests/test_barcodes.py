@@ -239,7 +239,7 @@ def test_sample_id_kinds_and_barcode_lookalikes():
 
 def test_choose_samples_uses_other_ids_as_they_are_and_counts_them():
     from harmonomics._errors import FormatError
-    from harmonomics.pp._harmonize import choose_samples, sample_table
+    from harmonomics.samples import choose_samples, sample_table
 
     ids = ["TCGA.A1.A0SB.01A.11R.A144.07", "MB-0001", "GSM1", "tumour 3", "TCGA-A1-A0SB-01A-21R-A144-07"]
     pos, keys, report = choose_samples(ids, omic="rna", analyte_kind="rna", sample_types=("01",))

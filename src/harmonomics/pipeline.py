@@ -294,7 +294,7 @@ def _add_streamed_omics(mdata, n_top: int) -> None:
     Their feature variances are computed out of core and only the ``n_top`` most variable features are loaded.
     """
     import harmonomics as hm
-    from .pp._harmonize import replace_modalities
+    from .store import replace_modalities
 
     streamed = dict(mdata.uns.get(_keys.UNS_PROVENANCE, {}).get("streamed", {}) or {})
     for omic, path in streamed.items():

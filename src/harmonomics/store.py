@@ -178,6 +178,36 @@ def add_report_rows(mdata: md.MuData, rows: pd.DataFrame | list[dict[str, Any]])
     mdata.uns[_keys.UNS_REPORT] = _normalise_report(combined.reindex(columns=list(dict.fromkeys([*REPORT_COLUMNS, *combined.columns]))))
 
 
+def store_to_modify(mdata: md.MuData, copy: bool) -> md.MuData:
+    """``mdata`` itself, or (with ``copy``) a copy of it made without mudata's shared-feature warnings."""
+    if not copy:
+        return mdata
+    with quiet_mudata():
+        return mdata.copy()
+
+
+def replace_modalities(mdata: md.MuData, new: Mapping[str, ad.AnnData]) -> None:
+    """Put new AnnData objects (features renamed or subset) into ``mdata`` and refresh it in place.
+
+    mudata cannot update a store whose features were renamed and filtered at once. Emptying every modality's
+    features first (a pure filter) and then putting the modalities back (pure additions) rebuilds the global
+    ``var`` (which harmonomics does not use) in modality order through mudata's public API; ``varmap``/``varm``
+    are rebuilt from the modalities.
+    """
+    modalities = {**dict(mdata.mod), **dict(new)}
+    for key in list(mdata.varmap.keys()):
+        del mdata.varmap[key]
+    for key in list(mdata.varm.keys()):
+        del mdata.varm[key]
+    with quiet_mudata():
+        for name, adata in modalities.items():
+            mdata.mod[name] = adata[:, []].copy()
+        mdata.update()
+        for name, adata in modalities.items():
+            mdata.mod[name] = adata
+        mdata.update()
+
+
 def validate(mdata: md.MuData) -> None:
     """Check that a MuData follows the store layout; raise :class:`StoreFormatError` saying what is wrong."""
     if not mdata.mod:

@@ -9,7 +9,7 @@ import pytest
 
 import harmonomics as hm
 from harmonomics._errors import FormatError, MissingResultError, ScaleError
-from harmonomics.pp._harmonize import quiet_mudata
+from harmonomics._compat import quiet_mudata
 from harmonomics.store import new_store
 
 SAMPLES = ["TCGA-A1-A0SB-01", "TCGA-A2-A0CM-01", "TCGA-A2-A0CM-11"]

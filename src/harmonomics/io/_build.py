@@ -17,8 +17,8 @@ from .. import _keys
 from .._errors import EmptyInputError, FormatError
 from .._settings import settings
 from .. import barcodes as _bc
-from ..pp._harmonize import (KEY_LEVELS, choose_samples, quiet_mudata, resolve_sample_types, sample_table,
-                              writable_strings)
+from .._compat import quiet_mudata
+from ..samples import KEY_LEVELS, choose_samples, resolve_sample_types, sample_table, writable_strings
 
 logger = logging.getLogger(__name__)
 
@@ -217,7 +217,7 @@ def assemble(
     """Choose one aliquot per sample per omic, apply the join, add clinical columns and build the store.
 
     ``join_on="patient"`` keys every omic by patient (one row per patient and omic, see
-    :func:`~harmonomics.pp._harmonize.choose_samples`), so that omics keyed by aliquot, sample or patient meet.
+    :func:`~harmonomics.samples.choose_samples`), so that omics keyed by aliquot, sample or patient meet.
     """
     import anndata as ad
 

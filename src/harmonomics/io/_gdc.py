@@ -416,7 +416,7 @@ def _chunks(paths: list[Path], max_bytes: int):
 # ----------------------------------------------------------------------------------------------------------
 def _stream_omic(omic: str, rows: list, out: Path, folder: Path, sample_types, report: Report, client: Any) -> Path:
     """Choose one aliquot per sample among ``rows`` (aliquot, file, _) and stream the chosen files to zarr."""
-    from ..pp._harmonize import choose_samples, resolve_sample_types
+    from ..samples import choose_samples, resolve_sample_types
     from ._stream import stream_to_zarr
 
     aliquots = [aliquot for aliquot, _, _ in rows]

@@ -12,7 +12,7 @@ import pandas as pd
 
 from .. import _keys
 from .._genes import alias_table, known_ensembl_to_symbol, parse_gene_ids
-from ._harmonize import replace_modalities, store_to_modify
+from ..store import replace_modalities, store_to_modify
 
 if TYPE_CHECKING:  # pragma: no cover
     import anndata as ad

@@ -10,7 +10,7 @@ import pandas as pd
 
 from .. import _keys
 from .._errors import MissingResultError
-from ._harmonize import replace_modalities, store_to_modify
+from ..store import replace_modalities, store_to_modify
 from ._outofcore import _is_dask, feature_stats
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -11,7 +11,7 @@ import pandas as pd
 
 from .. import _keys
 from .._errors import FormatError, MissingResultError, ScaleError
-from ._harmonize import store_to_modify
+from ..store import store_to_modify
 
 if TYPE_CHECKING:  # pragma: no cover
     import mudata as md
