@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .. import data
-from ..pp._transforms import PROTEIN_ALTERING
+from .._mutations import PROTEIN_ALTERING
 
 SUBTYPES = ("LumA", "LumB", "Her2", "Basal", "Normal")
 SUBTYPE_FREQ = (0.38, 0.22, 0.12, 0.18, 0.10)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import _parsers as P
-from ._text import TextFile, arrow_options, open_text
+from .._text import TextFile, arrow_options, open_text
 
 # (path, decompressed bytes) of one file
 Item = tuple[Path, bytes]
@@ -71,7 +71,7 @@ def batch_tables(
 ) -> list[TableBatch]:
     """Group ``texts`` by their header line and parse each group's bodies in one pyarrow pass.
 
-    ``options(header)`` gives the :func:`~harmonomics.io._text.arrow_options` keywords for a header, or
+    ``options(header)`` gives the :func:`~harmonomics._text.arrow_options` keywords for a header, or
     ``None`` when files with that header must be parsed one by one (e.g. a required column is missing, so that
     the per-file parser names it). ``marker_column`` is a string column that is read (it carries the marker
     rows that separate the files). Files that are ``None`` or have no body are left out; so is every file of a

@@ -22,7 +22,7 @@ from . import _parsers as P
 from ._build import Block, Report, assemble, feature_names, md5_and_bytes, read_input, uns_table
 from ._clinical import pam50_column, survival_from_months
 from ._detect import FORMATS, detect_bytes
-from ._text import arrow_table, locate_row, open_text, require_columns
+from .._text import arrow_table, locate_row, open_text, require_columns
 
 if TYPE_CHECKING:  # pragma: no cover
     import mudata as md
@@ -472,7 +472,7 @@ def _read_cna_long(state: _Study, dpath: Path, data: bytes, fmt: str, meta: dict
 def _read_segments(state: _Study, dpath: Path, data: bytes, fmt: str, meta: dict, mpath: Path, kind: Kind) -> None:
     """A ``.seg`` file → gene-level segment means through the shipped coordinates of the file's own build."""
     from .._annotation import gene_coordinates, normalize_build
-    from ..pp._segments import segments_to_genes
+    from .._segments import segments_to_genes
 
     if fmt not in ("cbioportal_segments", "gdc_segments"):
         raise FormatError(f"{mpath.name} says SEG but the content looks like {fmt}; expected the columns "
@@ -654,7 +654,7 @@ def _usable_rppa_rows(refs: np.ndarray, tf, fname: str, omic: str, report: Repor
 
 
 def _mut_block(maf: pd.DataFrame, universe, fname: str, report: Report) -> Block:
-    from ..pp._transforms import _mutation_arrays
+    from .._mutations import mutation_arrays
 
     in_maf = list(pd.unique(maf["Tumor_Sample_Barcode"])) if len(maf) else []
     if universe is None:
@@ -666,7 +666,7 @@ def _mut_block(maf: pd.DataFrame, universe, fname: str, report: Report) -> Block
         for s in extra:
             report.add("sample", s, _keys.MUT, s, "kept", "in data_mutations.txt but not in cases_sequenced; added")
         samples = list(universe) + extra
-    matrix, _, var = _mutation_arrays(maf, sample_column="Tumor_Sample_Barcode", samples=samples)
+    matrix, _, var = mutation_arrays(maf, sample_column="Tumor_Sample_Barcode", samples=samples)
     # Entrez_Gene_Id (and Gene) are often blank or 0 in cBioPortal MAFs: keep the IDs that exist, as strings
     for column, source in (("entrez", "Entrez_Gene_Id"), ("gene_id", "Gene")):
         if column not in var:

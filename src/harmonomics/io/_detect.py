@@ -7,7 +7,7 @@ from os import PathLike
 from pathlib import Path
 
 from .._errors import EmptyInputError, UnknownFormatError
-from ._text import head_text
+from .._text import head_text
 
 # format name -> (source, omic or role, description)
 FORMATS: dict[str, tuple[str, str, str]] = {

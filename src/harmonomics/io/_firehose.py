@@ -17,7 +17,7 @@ from ._build import Block, Report, assemble, feature_names, file_records
 from ._clinical import pam50_column, survival_from_days
 from ._detect import FORMATS
 from ._matrices import ANALYTE, check_omic, detected_files, list_files, omic_from_content, omic_from_name
-from ._text import arrow_table
+from .._text import arrow_table
 
 if TYPE_CHECKING:  # pragma: no cover
     import mudata as md

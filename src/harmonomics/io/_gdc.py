@@ -37,7 +37,7 @@ from ._build import (
 from ._detect import FORMATS, detect_bytes, detect_text
 from .._annotation import normalize_build
 from ._maf import finish_mut, mut_block
-from ._text import head_text
+from .._text import head_text
 
 if TYPE_CHECKING:  # pragma: no cover
     import mudata as md

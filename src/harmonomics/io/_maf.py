@@ -138,7 +138,7 @@ def mut_block(maf: pd.DataFrame, *, report: Report, ids: list[str] | None = None
     ``files``. ``obs["matched_normal"]`` holds ``normals`` or, by default, each aliquot's
     ``Matched_Norm_Sample_Barcode``.
     """
-    from ..pp._transforms import _mutation_arrays
+    from .._mutations import mutation_arrays
 
     maf = add_protein_change(maf)
     if ids is None:
@@ -154,7 +154,7 @@ def mut_block(maf: pd.DataFrame, *, report: Report, ids: list[str] | None = None
                      .groupby("aliquot", sort=False)["normal"].agg(lambda x: ", ".join(dict.fromkeys(x))).to_dict())
         normals = [normal_of.get(a, "") for a in ids]
     obs = pd.DataFrame({"matched_normal": normals}) if normals is not None and any(normals) else None
-    matrix, _, var = _mutation_arrays(maf, sample_column="aliquot", samples=ids)
+    matrix, _, var = mutation_arrays(maf, sample_column="aliquot", samples=ids)
     for column in var.columns:  # h5mu cannot write an object column holding None (e.g. a blank Entrez_Gene_Id)
         if var[column].dtype == object:
             var[column] = var[column].where(var[column].notna(), "").astype(str)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import EmptyInputError, FormatError
-from ._text import (
+from .._text import (
     NULL_VALUES,
     TextFile,
     arrow_table,

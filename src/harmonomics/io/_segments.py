@@ -227,7 +227,7 @@ def coordinates_build(coords: pd.DataFrame) -> str | None:
 def coordinates_for(build: str, gene_coordinates, report: Report, *, source: str) -> pd.DataFrame:
     """The gene coordinates to map ``build`` segments with: the shipped table, or the user's of the same build."""
     from .._annotation import gene_coordinates as shipped_coordinates
-    from ..pp._segments import read_gene_coordinates
+    from .._segments import read_gene_coordinates
 
     if gene_coordinates is None:
         coords = shipped_coordinates(build).drop(columns="build")
@@ -257,7 +257,7 @@ def genes_from_segments(segments: pd.DataFrame, coords: pd.DataFrame, *, value: 
                         sample_column: str = "aliquot") -> ad.AnnData:
     """:func:`harmonomics.pp.segments_to_genes` on segments whose value column is checked first."""
     from .._errors import FormatError
-    from ..pp._segments import SEGMENT_VALUES, segments_to_genes
+    from .._segments import SEGMENT_VALUES, segments_to_genes
 
     value = value or next((c for c in SEGMENT_VALUES if c in segments.columns), None)
     if value is None or value not in segments.columns:

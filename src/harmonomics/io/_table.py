@@ -27,7 +27,7 @@ from .._genes import feature_id_kinds
 from . import _parsers as P
 from ._build import Block, Report, assemble, feature_names, file_records, read_input
 from ._matrices import ANALYTE, check_omic
-from ._text import NULL_VALUES, open_text
+from .._text import NULL_VALUES, open_text
 
 if TYPE_CHECKING:  # pragma: no cover
     import mudata as md
@@ -411,7 +411,7 @@ def _load_clinical(source, *, sep: str | None) -> tuple[pd.DataFrame, str, str, 
         tf = open_text(path, data=data, comment="#")
         sep = sep or _sniff_sep(tf.first_line)
         header = [h.strip().strip('"') for h in tf.header(sep)]
-        from ._text import arrow_table
+        from .._text import arrow_table
 
         table = arrow_table(tf, column_names=header, strings=header, what="a clinical table", delimiter=sep)
         df = table.to_pandas().set_index(header[0])

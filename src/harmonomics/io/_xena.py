@@ -72,7 +72,7 @@ def read_xena(
         if fmt == "xena_clinical":
             tf = P.open_text(p, data=data, comment=None)
             header = tf.header()
-            from ._text import arrow_table
+            from .._text import arrow_table
 
             table = arrow_table(tf, column_names=header, strings=header, what="a Xena clinical matrix").to_pandas()
             dup = table["sampleID"].duplicated()

@@ -11,7 +11,7 @@ __getattr__, __dir__, __all__ = attach(
         "beta_to_m": "._transforms",
         "mutation_matrix": "._transforms",
         "harmonize_feature_ids": "._feature_ids",
-        "segments_to_genes": "._segments",
+        "segments_to_genes": ".._segments",  # the core lives below io and pp
         "feature_stats": "._outofcore",
         "top_variance_features": "._outofcore",
     },

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._errors import EmptyInputError, FormatError
+from ._errors import EmptyInputError, FormatError
 
 # Strings read as missing values across the public formats.
 NULL_VALUES = ["", "NA", "NaN", "nan", "'--", "--", "[Not Available]", "[Not Applicable]", "[Unknown]", "null", "None"]

@@ -1,4 +1,7 @@
-"""Copy-number segments → gene-level values (for downloads that hold segments but no gene-level files)."""
+"""Copy-number segments → gene-level values (for downloads that hold segments but no gene-level files).
+
+The core shared by the segment readers (``hm.io``) and :func:`harmonomics.pp.segments_to_genes`, below both.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .._errors import FormatError
+from ._errors import FormatError
 
 if TYPE_CHECKING:  # pragma: no cover
     import anndata as ad
@@ -41,7 +44,7 @@ def read_gene_coordinates(source: str | PathLike | pd.DataFrame) -> pd.DataFrame
         if named_index and not any(c in table.columns for c in _GENE_ID_COLUMNS[:3]):
             table.insert(0, "gene_id", table.index.astype(str))  # the gene IDs are the index
     else:
-        from ..io._text import arrow_table, open_text
+        from ._text import arrow_table, open_text
 
         tf = open_text(source)
         header = tf.header()
