@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from os import PathLike
 from pathlib import Path
 
@@ -51,34 +52,11 @@ FORMATS: dict[str, tuple[str, str, str]] = {
 _PROBE = re.compile(r"^(cg\d+|ch\.\w+|rs\d+|ch\d+\S*)$")
 _NUMBER = re.compile(r"^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 _BARCODE = re.compile(r"^TCGA-[A-Z0-9]{2}-[A-Z0-9]{4}", re.IGNORECASE)
+_PATIENT = re.compile(r"^tcga-[a-z0-9]{2}-[a-z0-9]{4}$", re.IGNORECASE)
 
 
 def _is_number_or_na(x: str) -> bool:
     return bool(_NUMBER.match(x)) or x in ("NA", "", "NaN", "nan")
-
-
-def _cbioportal_non_matrix(header: list[str], comments: list[str], second: list[str]) -> str | None:
-    """cBioPortal files that are neither matrices, MAFs nor clinical attributes, told apart by their header."""
-    cells = set(header)
-    first = header[0]
-    if {"Sample_Id", "Value"} <= cells and ("Hugo_Symbol" in cells or "Entrez_Gene_Id" in cells):
-        return "cbioportal_cna_long"
-    if first == "ID" and {"chrom", "loc.start", "loc.end"} <= cells:
-        return "cbioportal_segments"
-    if "Sample_Id" in cells and ("Site1_Hugo_Symbol" in cells or "Site1_Entrez_Gene_Id" in cells):
-        return "cbioportal_structural_variants"
-    if first == "SAMPLE_ID" and not comments and "PATIENT_ID" not in cells and len(second) > 1 and not all(
-            _is_number_or_na(x) for x in second[1:]):  # panel IDs, not numbers
-        return "cbioportal_gene_panel_matrix"
-    if "RESOURCE_ID" in cells:
-        return "cbioportal_resource"
-    if "PATIENT_ID" in cells and "START_DATE" in cells and "EVENT_TYPE" in cells:
-        return "cbioportal_timeline"
-    if first == "geneset_id":
-        return "cbioportal_gsva"
-    if {"chromosome", "peak_start", "peak_end", "q_value"} <= cells:
-        return "cbioportal_gistic_genes"
-    return None
 
 
 # columns that only a MAF has (besides the required Hugo_Symbol, Variant_Classification, Tumor_Sample_Barcode)
@@ -152,115 +130,169 @@ def detect_bytes(data: bytes, path: str | PathLike) -> str:
     return detect_text(data[:SNIFF_BYTES].decode("utf-8", errors="replace"), path, truncated=len(data) > SNIFF_BYTES)
 
 
+class Head:
+    """The beginning of a text file as the sniffers see it: comment preamble, header cells, first data row."""
+
+    def __init__(self, text: str, path: Path, *, truncated: bool) -> None:
+        self.text = text
+        self.path = path
+        # the comment preamble, the header and a few rows decide the format: no need to split the whole window
+        lines = text.split("\n", SNIFF_LINES)
+        if len(lines) > SNIFF_LINES or (len(lines) > 1 and truncated):
+            lines = lines[:-1]  # the rest of the text, or a last line cut by the sniffing window
+        self.lines = [ln.rstrip("\r") for ln in lines]
+        n_comments = 0
+        while n_comments < len(self.lines) and self.lines[n_comments].startswith("#"):
+            n_comments += 1
+        self.comments = self.lines[:n_comments]
+        self.body = [ln for ln in self.lines[n_comments:] if ln.strip()]
+        self.header = self.body[0].split("\t") if self.body else []
+        self.cells = frozenset(self.header)
+        self.first = self.header[0] if self.header else ""
+        self.second = self.body[1].split("\t") if len(self.body) > 1 else []
+        self.keys = self._key_value_keys(n_comments)
+
+    def _key_value_keys(self, n_comments: int) -> frozenset[str]:
+        """The keys of a ``key: value`` file (cBioPortal meta files, case lists, gene panels); empty otherwise."""
+        kv = [ln for ln in self.lines[: n_comments + 20] if ln.strip()]
+        if kv and all(re.match(r"^[A-Za-z_][\w.]*\s*:", ln) for ln in kv[: min(len(kv), 5)]):
+            return frozenset(ln.split(":", 1)[0].strip() for ln in kv)
+        return frozenset()
+
+
+Sniff = Callable[[Head], bool]
+
+
+def _is_maf(h: Head) -> bool:
+    return "Tumor_Sample_Barcode" in h.cells and "Variant_Classification" in h.cells
+
+
+def _gdc_maf(h: Head) -> bool:
+    if _is_maf(h):
+        return _maf_kind(h.header, h.second, h.comments) == "gdc_maf"
+    return _looks_like_maf(h.header, h.comments)  # a MAF that lacks required columns: its parser names them
+
+
+def _cbioportal_mutations(h: Head) -> bool:
+    return _is_maf(h) and _maf_kind(h.header, h.second, h.comments) == "cbioportal_mutations"
+
+
+def _gdc_clinical(h: Head) -> bool:
+    return bool({"cases.submitter_id", "case_submitter_id", "project.project_id"} & h.cells) or (
+        {"project_id", "case_id"} <= h.cells)
+
+
+def _cbioportal_gene_panel_matrix(h: Head) -> bool:
+    return (h.first == "SAMPLE_ID" and not h.comments and "PATIENT_ID" not in h.cells and len(h.second) > 1
+            and not all(_is_number_or_na(x) for x in h.second[1:]))  # panel IDs, not numbers
+
+
+def _hybridization_ref_matrix(h: Head) -> bool:
+    """A Firehose ``Hybridization REF`` file with samples as columns (not a clinical matrix of patients)."""
+    if h.first != "Hybridization REF" or (len(h.header) > 1 and _PATIENT.match(h.header[1])):
+        return False
+    return bool(h.second and h.second[0] in ("gene_id", "Composite Element REF", "miRNA_ID", "gene")) or (
+        len(h.header) > 1 and bool(_BARCODE.match(h.header[1])))
+
+
+def _firehose_matrix(h: Head) -> bool:
+    return _hybridization_ref_matrix(h) or (
+        h.first in ("gene", "Gene", "gene_id") and bool(h.second) and "|" in h.second[0])
+
+
+def _firehose_clinical(h: Head) -> bool:
+    return (h.first == "Hybridization REF" and not _hybridization_ref_matrix(h)) or h.first == "bcr_patient_barcode"
+
+
+def _gdc_annotations(h: Head) -> bool:
+    if h.first == "annotation_id" or "annotation" in h.first.lower() and "notes" in h.text.lower()[:2000]:
+        return True
+    first_line = set(h.text.split("\n", 1)[0].split("\t"))
+    return {"entity_submitter_id", "category", "classification"} <= first_line  # annotations.txt beside a file
+
+
+def _table(h: Head) -> bool:
+    """A plain delimited table: several columns, numbers in the body."""
+    for sep in ("\t", ",", ";"):
+        cells = h.body[0].split(sep)
+        if len(cells) >= 2 and len(h.body) >= 2:
+            row = h.body[1].split(sep)
+            if len(row) == len(cells) and sum(_is_number_or_na(c) for c in row[1:]) >= max(1, (len(row) - 1) // 2):
+                return True
+    return False
+
+
+JSON_SNIFFERS: list[tuple[str, Sniff]] = [
+    ("gdc_metadata", lambda h: '"file_id"' in h.text[:5000] or '"associated_entities"' in h.text[:20000]),
+]
+"""The formats of JSON files, with the test that recognises each."""
+
+SNIFFERS: list[tuple[str, Sniff]] = [
+    ("gdc_maf", _gdc_maf),
+    ("cbioportal_mutations", _cbioportal_mutations),
+    ("gdc_star_counts", lambda h: {"gene_id", "unstranded"} <= h.cells),
+    ("gdc_gene_copy_number", lambda h: {"gene_id", "copy_number"} <= h.cells),
+    ("gdc_segments", lambda h: {"Chromosome", "Start", "End"} <= h.cells and h.first in ("GDC_Aliquot", "Sample", "ID")),
+    ("gdc_rppa", lambda h: {"AGID", "protein_expression"} <= h.cells),
+    ("gdc_mirna", lambda h: {"miRNA_ID", "read_count"} <= h.cells),
+    ("gdc_meth_betas", lambda h: len(h.header) == 2 and bool(_PROBE.match(h.first)) and _is_number_or_na(h.header[1])),
+    ("gdc_sample_sheet", lambda h: h.first in ("File ID", "file_id") and "File Name" in h.cells),
+    ("gdc_manifest", lambda h: h.header[:4] == ["id", "filename", "md5", "size"]),
+    ("gdc_clinical", _gdc_clinical),
+    ("cbioportal_cna_long", lambda h: {"Sample_Id", "Value"} <= h.cells and bool({"Hugo_Symbol", "Entrez_Gene_Id"} & h.cells)),
+    ("cbioportal_segments", lambda h: h.first == "ID" and {"chrom", "loc.start", "loc.end"} <= h.cells),
+    ("cbioportal_structural_variants",
+     lambda h: "Sample_Id" in h.cells and bool({"Site1_Hugo_Symbol", "Site1_Entrez_Gene_Id"} & h.cells)),
+    ("cbioportal_gene_panel_matrix", _cbioportal_gene_panel_matrix),
+    ("cbioportal_resource", lambda h: "RESOURCE_ID" in h.cells),
+    ("cbioportal_timeline", lambda h: {"PATIENT_ID", "START_DATE", "EVENT_TYPE"} <= h.cells),
+    ("cbioportal_gsva", lambda h: h.first == "geneset_id"),
+    ("cbioportal_gistic_genes", lambda h: {"chromosome", "peak_start", "peak_end", "q_value"} <= h.cells),
+    ("cbioportal_clinical", lambda h: "PATIENT_ID" in h.cells or ("SAMPLE_ID" in h.cells and len(h.comments) >= 4)),
+    ("cbioportal_case_list", lambda h: bool({"case_list_ids", "case_list_category"} & h.keys)),
+    ("cbioportal_gene_panel", lambda h: {"gene_list", "stable_id"} <= h.keys),
+    ("cbioportal_meta",
+     lambda h: bool({"cancer_study_identifier", "genetic_alteration_type", "type_of_cancer"} & h.keys)),
+    ("cbioportal_matrix", lambda h: h.first in ("Hugo_Symbol", "Entrez_Gene_Id")),
+    ("cbioportal_generic_assay", lambda h: h.first == "ENTITY_STABLE_ID"),
+    ("cbioportal_rppa", lambda h: h.first in ("Composite.Element.REF", "Composite Element REF") and len(h.header) > 1
+     and bool(_BARCODE.match(h.header[1]))),
+    ("xena_clinical", lambda h: h.first == "sampleID"),
+    ("xena_mutations", lambda h: h.first == "sample" and {"chr", "start"} <= h.cells),
+    ("xena_matrix", lambda h: h.first == "sample"),
+    ("firehose_matrix", _firehose_matrix),
+    ("firehose_clinical", _firehose_clinical),
+    ("gdc_annotations", _gdc_annotations),
+    ("table", _table),
+]
+"""The formats of text files, each with the test that recognises it, in order: the first that says yes names the
+file (a MAF before anything with a sample column, named headers before the generic matrices, a plain table last)."""
+
+
 def detect_text(text: str, path: str | PathLike = "<text>", *, truncated: bool = False) -> str:
-    """:func:`detect_format` on the first bytes of a file, already decoded (``truncated``: more follows)."""
+    """:func:`detect_format` on the first bytes of a file, already decoded (``truncated``: more follows).
+
+    The format is the first of :data:`SNIFFERS` (:data:`JSON_SNIFFERS` for a JSON file) whose test accepts the
+    file's :class:`Head`.
+    """
     path = path if isinstance(path, Path) else Path(path)
     if not text.strip():
         raise EmptyInputError("the file holds only whitespace", path=path)
-    # the comment preamble, the header and a few rows decide the format: no need to split the whole window
-    lines = text.split("\n", SNIFF_LINES)
-    if len(lines) > SNIFF_LINES or (len(lines) > 1 and truncated):
-        lines = lines[:-1]  # the rest of the text, or a last line cut by the sniffing window
-    lines = [ln.rstrip("\r") for ln in lines]
-    stripped = text.lstrip()
-    if stripped[:1] in "[{":
-        if '"file_id"' in text[:5000] or '"associated_entities"' in text[:20000]:
-            return "gdc_metadata"
+    head = Head(text, path, truncated=truncated)
+    if text.lstrip()[:1] in "[{":
+        for name, sniff in JSON_SNIFFERS:
+            if sniff(head):
+                return name
         raise UnknownFormatError("a JSON file that is not a GDC metadata export (no file_id / associated_entities)",
                                  path=path)
-
-    comments = []
-    i = 0
-    while i < len(lines) and lines[i].startswith("#"):
-        comments.append(lines[i])
-        i += 1
-    body = [ln for ln in lines[i:] if ln.strip()]
-    if not body:
-        raise EmptyInputError(f"the file has {len(comments)} comment line(s) and nothing else", path=path)
-    header = body[0].split("\t")
-    first = header[0]
-    second = body[1].split("\t") if len(body) > 1 else []
-
-    if "Tumor_Sample_Barcode" in header and "Variant_Classification" in header:
-        return _maf_kind(header, second, comments)
-    if _looks_like_maf(header, comments):
-        return "gdc_maf"  # a MAF that lacks required columns: its parser names them
-    if "gene_id" in header and "unstranded" in header:
-        return "gdc_star_counts"
-    if "gene_id" in header and "copy_number" in header:
-        return "gdc_gene_copy_number"
-    if {"Chromosome", "Start", "End"} <= set(header) and (first in ("GDC_Aliquot", "Sample", "ID")):
-        return "gdc_segments"
-    if "AGID" in header and "protein_expression" in header:
-        return "gdc_rppa"
-    if "miRNA_ID" in header and "read_count" in header:
-        return "gdc_mirna"
-    if len(header) == 2 and _PROBE.match(first) and _is_number_or_na(header[1]):
-        return "gdc_meth_betas"
-    if first in ("File ID", "file_id") and "File Name" in header:
-        return "gdc_sample_sheet"
-    if header[:4] == ["id", "filename", "md5", "size"]:
-        return "gdc_manifest"
-    if any(h in header for h in ("cases.submitter_id", "case_submitter_id")) or (
-        "project.project_id" in header or ("project_id" in header and "case_id" in header)
-    ):
-        return "gdc_clinical"
-    cbioportal_other = _cbioportal_non_matrix(header, comments, second)
-    if cbioportal_other:
-        return cbioportal_other
-    if "PATIENT_ID" in header or ("SAMPLE_ID" in header and len(comments) >= 4):
-        return "cbioportal_clinical"
-    kv = [ln for ln in lines[: i + 20] if ln.strip()]
-    if kv and all(re.match(r"^[A-Za-z_][\w.]*\s*:", ln) for ln in kv[: min(len(kv), 5)]):
-        keys = {ln.split(":", 1)[0].strip() for ln in kv}
-        if "case_list_ids" in keys or "case_list_category" in keys:
-            return "cbioportal_case_list"
-        if "gene_list" in keys and "stable_id" in keys:
-            return "cbioportal_gene_panel"
-        if "cancer_study_identifier" in keys or "genetic_alteration_type" in keys or "type_of_cancer" in keys:
-            return "cbioportal_meta"
-    if first in ("Hugo_Symbol", "Entrez_Gene_Id"):
-        return "cbioportal_matrix"
-    if first == "ENTITY_STABLE_ID":
-        return "cbioportal_generic_assay"
-    if first in ("Composite.Element.REF", "Composite Element REF") and len(header) > 1 and _BARCODE.match(header[1]):
-        return "cbioportal_rppa"
-    if first == "sampleID":
-        return "xena_clinical"
-    if first == "sample" and {"chr", "start"} <= set(header):
-        return "xena_mutations"
-    if first == "sample":
-        return "xena_matrix"
-    if first == "Hybridization REF":
-        if len(header) > 1 and re.match(r"^tcga-[a-z0-9]{2}-[a-z0-9]{4}$", header[1], re.IGNORECASE):
-            return "firehose_clinical"
-        if second and second[0] in ("gene_id", "Composite Element REF", "miRNA_ID", "gene"):
-            return "firehose_matrix"
-        if len(header) > 1 and _BARCODE.match(header[1]):
-            if second and not _is_number_or_na(second[1] if len(second) > 1 else ""):
-                return "firehose_matrix"
-            return "firehose_matrix"
-        return "firehose_clinical"
-    if first in ("gene", "Gene", "gene_id") and second and "|" in second[0]:
-        return "firehose_matrix"
-    if first in ("bcr_patient_barcode",):
-        return "firehose_clinical"
-    if first == "annotation_id" or "annotation" in first.lower() and "notes" in text.lower()[:2000]:
-        return "gdc_annotations"
-    header_cells = set(text.split("\n", 1)[0].split("\t"))
-    if {"entity_submitter_id", "category", "classification"} <= header_cells:  # annotations.txt beside a file
-        return "gdc_annotations"
-    # plain delimited table: several columns, numbers in the body
-    for sep in ("\t", ",", ";"):
-        cells = body[0].split(sep)
-        if len(cells) >= 2 and len(body) >= 2:
-            row = body[1].split(sep)
-            if len(row) == len(cells) and sum(_is_number_or_na(c) for c in row[1:]) >= max(1, (len(row) - 1) // 2):
-                return "table"
-    shown = body[0][:100]
+    if not head.body:
+        raise EmptyInputError(f"the file has {len(head.comments)} comment line(s) and nothing else", path=path)
+    for name, sniff in SNIFFERS:
+        if sniff(head):
+            return name
     raise UnknownFormatError(
-        f"unknown format: the first line is {shown!r}; expected a GDC, cBioPortal, Xena or Firehose file or a "
-        "delimited table of numbers (see docs/readers.md for the recognised formats)",
+        f"unknown format: the first line is {head.body[0][:100]!r}; expected a GDC, cBioPortal, Xena or Firehose "
+        "file or a delimited table of numbers (see docs/readers.md for the recognised formats)",
         path=path,
-        line=len(comments) + 1,
+        line=len(head.comments) + 1,
     )
