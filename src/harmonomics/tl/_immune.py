@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +30,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 logger = logging.getLogger(__name__)
 
-METHODS = ("estimate", "cyt", "tis", "mcp", "danaher", "pdl1")
 SCALES = ("auto", "counts", "tpm", "log2")
 
 #: A sample whose largest value is at most this is taken as log2 scale (log2(1e6 TPM + 1) = 19.9).
@@ -239,18 +239,238 @@ def _feature_entrez(var_names: pd.Index, var: pd.DataFrame) -> np.ndarray | None
 
 
 # --------------------------------------------------------------------------------------------- scoring
-def _too_few(score: str, n_found: int, n_wanted: int, need: int, missing: Sequence[str]) -> None:
-    warnings.warn(
-        f"immune score {score!r}: only {n_found} of its {n_wanted} genes were found "
-        f"(at least {need} needed); "
-        f"the score is NaN. Missing: {', '.join(missing[:20])}{' ...' if len(missing) > 20 else ''}",
-        UserWarning,
-        stacklevel=4,  # warn -> _too_few -> record -> immune_scores -> caller
-    )
+def _too_few(score: str, n_found: int, n_wanted: int, need: int, missing: Sequence[str]) -> str:
+    """The warning for a score left with too few of its genes."""
+    return (f"immune score {score!r}: only {n_found} of its {n_wanted} genes were found "
+            f"(at least {need} needed); "
+            f"the score is NaN. Missing: {', '.join(missing[:20])}{' ...' if len(missing) > 20 else ''}")
 
 
 def _needed(n_wanted: int, min_fraction: float) -> int:
     return max(1, int(np.ceil(min_fraction * n_wanted)))
+
+
+@dataclass
+class _Expression:
+    """One modality's expression on its detected scale, with TPM-like and log2(TPM + 1) views of its columns."""
+
+    values: np.ndarray
+    scale: str
+    lengths: np.ndarray | None
+
+    def __post_init__(self) -> None:
+        self.rate_sum = None
+        if self.scale == "counts":
+            # per-sample denominators, computed once: TPM from counts / length, else counts per million
+            values, lengths = self.values, self.lengths
+            rate_sum = (values / lengths[None, :]).sum(axis=1) if lengths is not None else values.sum(axis=1)
+            self.rate_sum = np.where(rate_sum > 0, rate_sum, np.nan)[:, None]
+
+    def linear(self, cols: np.ndarray) -> np.ndarray:
+        """TPM-like values for the given columns."""
+        if self.scale == "log2":
+            return np.clip(np.exp2(self.values[:, cols]) - 1.0, 0.0, None)
+        if self.scale == "tpm":
+            return self.values[:, cols]
+        numerator = self.values[:, cols] / self.lengths[None, cols] if self.lengths is not None else self.values[:, cols]
+        return numerator / self.rate_sum * 1e6
+
+    def log2p(self, cols: np.ndarray) -> np.ndarray:
+        """log2(TPM + 1) (or the log2 input itself)."""
+        if self.scale == "log2":
+            return self.values[:, cols]
+        return np.log2(self.linear(cols) + 1.0)
+
+
+@dataclass
+class _Run:
+    """What every immune method reads (expression, located genes, options) and writes (scores, summary)."""
+
+    expression: _Expression
+    symbols: pd.Series
+    first_pos: pd.Series
+    var_names: pd.Index
+    sets: pd.DataFrame
+    mod: str
+    min_fraction: float
+    estimate_genes: str
+    n_obs: int
+    results: dict[str, np.ndarray] = field(default_factory=dict)
+    summary: list[dict[str, Any]] = field(default_factory=list)
+    estimate_info: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # emitted by immune_scores, in the order they arose
+
+    def nan(self) -> np.ndarray:
+        return np.full(self.n_obs, np.nan)
+
+    def needed(self, n_wanted: int) -> int:
+        return _needed(n_wanted, self.min_fraction)
+
+    def record(self, method: str, score: str, wanted: int, found: int, need: int, ok: bool, missing: list[str]) -> None:
+        self.summary.append({"method": method, "score": score, "n_genes": wanted, "n_found": found, "min_genes": need,
+                             "status": "ok" if ok else "too few genes", "missing": ",".join(missing)})
+        if missing:
+            logger.info("immune score %r: %d of %d genes missing: %s", score, len(missing), wanted, ", ".join(missing))
+        if not ok:
+            self.warnings.append(_too_few(score, found, wanted, need, missing))
+
+    def signature_scores(self, method: str, block: pd.DataFrame, *, all_genes: bool):
+        """Each score of ``block`` with enough signature genes found, with those genes; NaN for the others."""
+        for score, genes_block in block.groupby("score", sort=False):
+            signature = genes_block[genes_block["role"] == "signature"]
+            found = signature[signature["found"]]
+            missing = signature.loc[~signature["found"], "gene"].tolist()
+            need = len(signature) if all_genes else self.needed(len(signature))
+            ok = len(found) >= need
+            self.record(method, score, len(signature), len(found), need, ok, missing)
+            if ok:
+                yield score, found
+            else:
+                self.results[score] = self.nan()
+
+
+#: ``{method: function(run, genes of the method)}``: each writes its scores into ``run.results``.
+_METHODS: dict[str, Callable[[_Run, pd.DataFrame], None]] = {}
+
+
+def _method(name: str):
+    """Register an immune score method under ``name`` (the order of registration is the order of METHODS)."""
+    def register(function):
+        _METHODS[name] = function
+        return function
+    return register
+
+
+@_method("estimate")
+def _estimate_scores(run: _Run, block: pd.DataFrame) -> None:
+    """ESTIMATE stromal and immune ssGSEA scores, their sum and purity (Yoshihara et al. 2013)."""
+    matched = _estimate.match_common_genes(run.symbols)
+    n_common = len(matched)
+    n_total = _estimate.common_genes()["hgnc_symbol"].nunique()
+    if run.estimate_genes == "common":
+        columns = matched["position"].to_numpy(dtype=int)
+        lookup = pd.Series(np.arange(n_common), index=pd.Index(matched["hgnc_symbol"]))
+        found_map = dict(zip(matched["hgnc_symbol"], matched["feature"], strict=True))
+    else:  # every measured feature is in the ranking; signature genes by symbol
+        columns = np.arange(len(run.var_names))
+        lookup = run.first_pos
+        found_map = {g: run.var_names[int(p)] for g, p in run.first_pos.items()}
+    idx, usable = {}, {}
+    sets = run.sets
+    for name, genes in _estimate.signatures().items():
+        score = f"estimate_{name}"
+        hit = lookup.reindex(list(genes)).to_numpy(dtype=float)
+        missing = [g for g, h in zip(genes, hit, strict=True) if not np.isfinite(h)]
+        need = run.needed(len(genes))
+        ok = (len(genes) - len(missing)) >= need
+        run.record("estimate", score, len(genes), len(genes) - len(missing), need, ok, missing)
+        # the block's found/feature columns follow the match used (synonyms included)
+        rows = block.index[block["score"] == score]
+        sets.loc[rows, "found"] = [g in found_map for g in sets.loc[rows, "gene"]]
+        sets.loc[rows, "feature"] = [found_map.get(g, "") for g in sets.loc[rows, "gene"]]
+        idx[name] = hit[np.isfinite(hit)].astype(int)
+        usable[name] = ok
+    if run.estimate_genes == "common" and n_common < MIN_COMMON_GENES and any(usable.values()):
+        run.warnings.append(
+            f"ESTIMATE: only {n_common} of the {n_total} ESTIMATE common genes are in modality {run.mod!r}; "
+            "the scores are not on the published ESTIMATE scale and the stromal and immune genes "
+            "compete for ranks in so small a gene universe. For a small gene panel pass "
+            "estimate_genes='all' (rank every measured gene) or use a full transcriptome."
+        )
+    wanted_sets = {name: cols for name, cols in idx.items() if usable[name]}
+    scores = _estimate.ssgsea_scores(run.expression.values[:, columns], wanted_sets) if wanted_sets else {}
+    for name in ("stromal", "immune"):
+        run.results[f"estimate_{name}"] = scores.get(name, run.nan())
+    run.results["estimate_score"] = run.results["estimate_stromal"] + run.results["estimate_immune"]
+    run.results["estimate_purity"] = _estimate.purity(run.results["estimate_score"])
+    run.estimate_info = {
+        "genes": run.estimate_genes,
+        "n_genes_ranked": int(len(columns)),
+        "n_common_genes": int(n_common),
+        "n_common_genes_total": int(n_total),
+        "n_via_synonym": int((matched["via"] == "synonym").sum()) if run.estimate_genes == "common" else 0,
+        "input": "values as given (ranks per sample: counts, CPM, log2 counts give the same scores)",
+        "purity_formula": "cos(0.6049872018 + 0.0001467884 * estimate_score)",
+        "purity_note": PURITY_NOTE,
+    }
+
+
+@_method("cyt")
+def _cytolytic_activity(run: _Run, block: pd.DataFrame) -> None:
+    """Geometric mean of GZMA and PRF1 in TPM + 0.01 (Rooney et al. 2015); every gene is needed."""
+    for score, found in run.signature_scores("cyt", block, all_genes=True):
+        tpm = run.expression.linear(found["position"].to_numpy(dtype=int)) + CYT_OFFSET
+        run.results[score] = np.sqrt(tpm.prod(axis=1))
+
+
+@_method("tis")
+def _tumour_inflammation_signature(run: _Run, block: pd.DataFrame) -> None:
+    """Weighted sum of log10 signature genes less the mean of log10 housekeeping genes (Danaher et al. 2018)."""
+    for score, genes_block in block.groupby("score", sort=False):
+        signature = genes_block[genes_block["role"] == "signature"]
+        found = signature[signature["found"]]
+        need = run.needed(len(signature))
+        ok = len(found) >= need
+        hk = genes_block[genes_block["role"] == "housekeeping"]
+        hk_found = hk[hk["found"]]
+        hk_need = run.needed(len(hk))
+        ok_hk = len(hk_found) >= hk_need
+        run.record("tis", score, len(signature), len(found), need, ok,
+                   signature.loc[~signature["found"], "gene"].tolist())
+        run.record("tis", "tis_housekeeping", len(hk), len(hk_found), hk_need, ok_hk, hk.loc[~hk["found"], "gene"].tolist())
+        if not (ok and ok_hk):
+            run.results[score] = run.nan()
+            continue
+        log10 = run.expression.log2p(found["position"].to_numpy(dtype=int)) * np.log10(2.0)
+        hk_mean = (run.expression.log2p(hk_found["position"].to_numpy(dtype=int)) * np.log10(2.0)).mean(
+            axis=1, keepdims=True)
+        run.results[score] = ((log10 - hk_mean) * found["weight"].to_numpy()[None, :]).sum(axis=1)
+
+
+def _mean_log2(method: str):
+    """Mean log2(TPM + 1) of each population's markers (MCP-counter, Danaher cell types)."""
+    def mean_log2(run: _Run, block: pd.DataFrame) -> None:
+        for score, found in run.signature_scores(method, block, all_genes=False):
+            run.results[score] = run.expression.log2p(found["position"].to_numpy(dtype=int)).mean(axis=1)
+    mean_log2.__doc__ = f"{method}: mean log2(TPM + 1) of each population's markers."
+    return mean_log2
+
+
+_method("mcp")(_mean_log2("mcp"))
+_method("danaher")(_mean_log2("danaher"))
+
+
+@_method("pdl1")
+def _pdl1(run: _Run, block: pd.DataFrame) -> None:
+    """log2(TPM + 1) of CD274."""
+    for score, found in run.signature_scores("pdl1", block, all_genes=True):
+        run.results[score] = run.expression.log2p(found["position"].to_numpy(dtype=int))[:, 0]
+
+
+METHODS = tuple(_METHODS)
+
+
+def _locate_genes(sets: pd.DataFrame, first_pos: pd.Series, var_names: pd.Index, var: pd.DataFrame) -> pd.DataFrame:
+    """The gene-set table with ``found``, ``feature`` and ``position`` of each gene: by symbol, else by Entrez ID."""
+    sets = sets.copy()
+    pos = first_pos.reindex(sets["gene"].to_numpy())
+    sets["found"] = pos.notna().to_numpy()
+    sets["feature"] = [var_names[int(p)] if np.isfinite(p) else "" for p in pos.to_numpy(dtype=float)]
+    sets["position"] = pos.to_numpy(dtype=float)
+    # genes not found by symbol but with a known Entrez ID (MCP-counter): SYMBOL|ENTREZ IDs or var["entrez"]
+    retry = ~sets["found"].to_numpy() & sets["entrez"].notna().to_numpy()
+    if retry.any():
+        entrez_ids = _feature_entrez(var_names, var)
+        if entrez_ids is not None:
+            by_entrez = pd.Series(np.arange(len(var_names)), index=pd.Index(entrez_ids))
+            by_entrez = by_entrez[by_entrez.index.notna() & ~by_entrez.index.duplicated(keep="first")]
+            hit = by_entrez.reindex(sets.loc[retry, "entrez"].to_numpy()).to_numpy(dtype=float)
+            rows = sets.index[retry][np.isfinite(hit)]
+            hit = hit[np.isfinite(hit)]
+            sets.loc[rows, "found"] = True
+            sets.loc[rows, "position"] = hit
+            sets.loc[rows, "feature"] = [var_names[int(p)] for p in hit]
+    return sets.drop(columns="entrez")
 
 
 def immune_scores(
@@ -377,172 +597,22 @@ def immune_scores(
                 "instead of TPM"
             )
 
-    if detected == "counts":
-        # per-sample denominators, computed once: TPM from counts / length, else counts per million
-        rate_sum = (values / lengths[None, :]).sum(axis=1) if lengths is not None else values.sum(axis=1)
-        rate_sum = np.where(rate_sum > 0, rate_sum, np.nan)[:, None]
-
-    def linear(cols: np.ndarray) -> np.ndarray:
-        """TPM-like values for the given columns."""
-        if detected == "log2":
-            return np.clip(np.exp2(values[:, cols]) - 1.0, 0.0, None)
-        if detected == "tpm":
-            return values[:, cols]
-        numerator = values[:, cols] / lengths[None, cols] if lengths is not None else values[:, cols]
-        return numerator / rate_sum * 1e6
-
-    def log2p(cols: np.ndarray) -> np.ndarray:
-        """log2(TPM + 1) (or the log2 input itself)."""
-        if detected == "log2":
-            return values[:, cols]
-        return np.log2(linear(cols) + 1.0)
-
-    # first feature per symbol
+    # ---- genes: first feature per symbol, then each method from the registry
     known = symbols.notna().to_numpy()
     first_pos = pd.Series(np.flatnonzero(known), index=pd.Index(symbols.to_numpy()[known]))
     first_pos = first_pos[~first_pos.index.duplicated(keep="first")]
-
     sets = gene_sets()
-    sets = sets[sets["method"].isin(methods)].copy()
-    pos = first_pos.reindex(sets["gene"].to_numpy())
-    sets["found"] = pos.notna().to_numpy()
-    sets["feature"] = [var_names[int(p)] if np.isfinite(p) else "" for p in pos.to_numpy(dtype=float)]
-    sets["position"] = pos.to_numpy(dtype=float)
-    # genes not found by symbol but with a known Entrez ID (MCP-counter): SYMBOL|ENTREZ IDs or var["entrez"]
-    retry = ~sets["found"].to_numpy() & sets["entrez"].notna().to_numpy()
-    if retry.any():
-        entrez_ids = _feature_entrez(var_names, adata.var)
-        if entrez_ids is not None:
-            by_entrez = pd.Series(np.arange(len(var_names)), index=pd.Index(entrez_ids))
-            by_entrez = by_entrez[by_entrez.index.notna() & ~by_entrez.index.duplicated(keep="first")]
-            hit = by_entrez.reindex(sets.loc[retry, "entrez"].to_numpy()).to_numpy(dtype=float)
-            rows = sets.index[retry][np.isfinite(hit)]
-            hit = hit[np.isfinite(hit)]
-            sets.loc[rows, "found"] = True
-            sets.loc[rows, "position"] = hit
-            sets.loc[rows, "feature"] = [var_names[int(p)] for p in hit]
-    sets = sets.drop(columns="entrez")
-
-    results: dict[str, np.ndarray] = {}
-    summary: list[dict[str, Any]] = []
-    n = len(obs_names)
-    nan = np.full(n, np.nan)
-    estimate_info: dict[str, Any] = {}
-
-    def record(method: str, score: str, wanted: int, found: int, need: int, ok: bool, missing: list[str]):
-        summary.append(
-            {
-                "method": method,
-                "score": score,
-                "n_genes": wanted,
-                "n_found": found,
-                "min_genes": need,
-                "status": "ok" if ok else "too few genes",
-                "missing": ",".join(missing),
-            }
-        )
-        if missing:
-            logger.info(
-                "immune score %r: %d of %d genes missing: %s", score, len(missing), wanted, ", ".join(missing)
-            )
-        if not ok:
-            _too_few(score, found, wanted, need, missing)
-
+    sets = _locate_genes(sets[sets["method"].isin(methods)], first_pos, var_names, adata.var)
+    run = _Run(expression=_Expression(values, detected, lengths), symbols=symbols, first_pos=first_pos,
+               var_names=var_names, sets=sets, mod=mod, min_fraction=min_fraction, estimate_genes=estimate_genes,
+               n_obs=len(obs_names))
     for method in methods:
-        block = sets[sets["method"] == method]
-        if method == "estimate":
-            matched = _estimate.match_common_genes(symbols)
-            n_common = len(matched)
-            n_total = _estimate.common_genes()["hgnc_symbol"].nunique()
-            if estimate_genes == "common":
-                columns = matched["position"].to_numpy(dtype=int)
-                lookup = pd.Series(np.arange(n_common), index=pd.Index(matched["hgnc_symbol"]))
-                found_map = dict(zip(matched["hgnc_symbol"], matched["feature"], strict=True))
-            else:  # every measured feature is in the ranking; signature genes by symbol
-                columns = np.arange(len(var_names))
-                lookup = first_pos
-                found_map = {g: var_names[int(p)] for g, p in first_pos.items()}
-            idx, usable = {}, {}
-            for name, genes in _estimate.signatures().items():
-                score = f"estimate_{name}"
-                hit = lookup.reindex(list(genes)).to_numpy(dtype=float)
-                missing = [g for g, h in zip(genes, hit, strict=True) if not np.isfinite(h)]
-                need = _needed(len(genes), min_fraction)
-                ok = (len(genes) - len(missing)) >= need
-                record(method, score, len(genes), len(genes) - len(missing), need, ok, missing)
-                # the block's found/feature columns follow the match used (synonyms included)
-                rows = block.index[block["score"] == score]
-                sets.loc[rows, "found"] = [g in found_map for g in sets.loc[rows, "gene"]]
-                sets.loc[rows, "feature"] = [found_map.get(g, "") for g in sets.loc[rows, "gene"]]
-                idx[name] = hit[np.isfinite(hit)].astype(int)
-                usable[name] = ok
-            if estimate_genes == "common" and n_common < MIN_COMMON_GENES and any(usable.values()):
-                warnings.warn(
-                    f"ESTIMATE: only {n_common} of the {n_total} ESTIMATE common genes are in modality "
-                    f"{mod!r}; "
-                    "the scores are not on the published ESTIMATE scale and the stromal and immune genes "
-                    "compete for ranks in so small a gene universe. For a small gene panel pass "
-                    "estimate_genes='all' (rank every measured gene) or use a full transcriptome.",
-                    UserWarning,
-                    stacklevel=2,
-                )
-            wanted_sets = {name: cols for name, cols in idx.items() if usable[name]}
-            scores = _estimate.ssgsea_scores(values[:, columns], wanted_sets) if wanted_sets else {}
-            for name in ("stromal", "immune"):
-                results[f"estimate_{name}"] = scores.get(name, nan.copy())
-            results["estimate_score"] = results["estimate_stromal"] + results["estimate_immune"]
-            results["estimate_purity"] = _estimate.purity(results["estimate_score"])
-            estimate_info = {
-                "genes": estimate_genes,
-                "n_genes_ranked": int(len(columns)),
-                "n_common_genes": int(n_common),
-                "n_common_genes_total": int(n_total),
-                "n_via_synonym": int((matched["via"] == "synonym").sum())
-                if estimate_genes == "common"
-                else 0,
-                "input": "values as given (ranks per sample: counts, CPM, log2 counts give the same scores)",
-                "purity_formula": "cos(0.6049872018 + 0.0001467884 * estimate_score)",
-                "purity_note": PURITY_NOTE,
-            }
-            continue
+        _METHODS[method](run, run.sets[run.sets["method"] == method])
+    for message in run.warnings:
+        warnings.warn(message, UserWarning, stacklevel=2)
+    results, sets = run.results, run.sets
 
-        for score, genes_block in block.groupby("score", sort=False):
-            signature = genes_block[genes_block["role"] == "signature"]
-            found = signature[signature["found"]]
-            missing = signature.loc[~signature["found"], "gene"].tolist()
-            need = len(signature) if method in ("cyt", "pdl1") else _needed(len(signature), min_fraction)
-            ok = len(found) >= need
-            if method == "tis":
-                hk = genes_block[genes_block["role"] == "housekeeping"]
-                hk_found = hk[hk["found"]]
-                hk_need = _needed(len(hk), min_fraction)
-                hk_missing = hk.loc[~hk["found"], "gene"].tolist()
-                ok_hk = len(hk_found) >= hk_need
-                record(method, score, len(signature), len(found), need, ok, missing)
-                record(method, "tis_housekeeping", len(hk), len(hk_found), hk_need, ok_hk, hk_missing)
-                if ok and ok_hk:
-                    cols = found["position"].to_numpy(dtype=int)
-                    hk_cols = hk_found["position"].to_numpy(dtype=int)
-                    log10 = log2p(cols) * np.log10(2.0)
-                    hk_mean = (log2p(hk_cols) * np.log10(2.0)).mean(axis=1, keepdims=True)
-                    results[score] = ((log10 - hk_mean) * found["weight"].to_numpy()[None, :]).sum(axis=1)
-                else:
-                    results[score] = nan.copy()
-                continue
-            record(method, score, len(signature), len(found), need, ok, missing)
-            if not ok:
-                results[score] = nan.copy()
-                continue
-            cols = found["position"].to_numpy(dtype=int)
-            if method == "cyt":
-                tpm = linear(cols) + CYT_OFFSET
-                results[score] = np.sqrt(tpm.prod(axis=1))
-            elif method == "pdl1":
-                results[score] = log2p(cols)[:, 0]
-            else:  # mcp, danaher: mean log2 expression of the markers
-                results[score] = log2p(cols).mean(axis=1)
-
-    summary_df = pd.DataFrame(summary)
+    summary_df = pd.DataFrame(run.summary)
     if not any(np.isfinite(v).any() for v in results.values()):
         raise GeneMappingError(
             f"no immune score could be computed on modality {mod!r}: too few signature genes found "
@@ -572,8 +642,8 @@ def immune_scores(
         "columns": list(frame.columns),
     }
     uns = {"params": params, "genes": genes_table, "summary": summary_df}
-    if estimate_info:
-        uns["estimate"] = estimate_info
+    if run.estimate_info:
+        uns["estimate"] = run.estimate_info
 
     _write(mdata, adata, frame, key_added, uns, pdl1_threshold if "pdl1" in methods else None)
     return mdata if copy else None
