@@ -128,23 +128,43 @@ def test_report_on_partial_store(tmp_path, strip):
 
 
 def test_report_survives_a_failing_analysis(tmp_path, monkeypatch, caplog):
+    """An analysis the store's data cannot support (a harmonomics error) becomes a note on the page."""
+    from harmonomics._errors import InsufficientDataError
     from harmonomics.tl import _associations
 
-    def boom(*args, **kwargs):
-        raise RuntimeError("simulated failure")
+    def too_few(*args, **kwargs):
+        raise InsufficientDataError("simulated: too few samples")
 
-    monkeypatch.setattr(_associations, "associate", boom)
+    monkeypatch.setattr(_associations, "associate", too_few)
     mdata = make_store(n=30, k=2)
     for col in ("pam50", "immune_class", "os_time", "os_event"):  # fewer figures: keep the test fast
         del mdata.obs[col]
-    mdata.uns["mofa"]["r2_per_view_factor"] = "garbage"
+    del mdata.uns["mofa"]["r2_per_view_factor"]
     text = hm.report(mdata, tmp_path / "r.html").read_text()
-    assert "hm.tl.associate failed on this store: RuntimeError: simulated failure" in text
+    assert "hm.tl.associate failed on this store: InsufficientDataError: simulated: too few samples" in text
+    assert "No variance-explained table" in text
     for sid in SECTIONS:
         _section(text, sid)
     import matplotlib.pyplot as plt
 
     assert plt.get_fignums() == []  # no figure left open
+
+
+def test_report_does_not_hide_a_programming_error(tmp_path, monkeypatch):
+    from harmonomics.tl import _associations
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(_associations, "associate", boom)
+    mdata = make_store(n=30, k=2)
+    for col in ("pam50", "immune_class", "os_time", "os_event"):
+        del mdata.obs[col]
+    with pytest.raises(RuntimeError, match="simulated bug"):
+        hm.report(mdata, tmp_path / "r.html")
+    import matplotlib.pyplot as plt
+
+    assert plt.get_fignums() == []  # figures of the failed section are closed
 
 
 def test_report_reads_a_store_file(tmp_path):
@@ -168,10 +188,12 @@ def test_report_bad_input(tmp_path, store_small):
     assert not list(tmp_path.iterdir())  # nothing half-written
 
 
-def test_hm_report_stays_callable(tmp_path, store_small):
-    import harmonomics.report  # noqa: F401 - binds the submodule on the package
+def test_hm_report_is_the_function(tmp_path, store_small):
+    import types
 
-    assert callable(hm.report)
+    import harmonomics._report  # noqa: F401 - binds the private module on the package, not `report`
+
+    assert isinstance(hm.report, types.FunctionType) and type(harmonomics._report) is types.ModuleType
     assert hm.report(store_small, tmp_path / "a.html").is_file()
 
 
@@ -382,7 +404,7 @@ def test_report_groups_harmonization_reasons_and_ror_has_no_nan(tmp_path, store_
 
 
 def test_elbo_figure_shows_every_iteration():
-    from harmonomics.report import _Report
+    from harmonomics._report import _Report
 
     elbo = -np.concatenate([[5e7, 2e6, 4e5], np.linspace(2e5, 1.5e5, 40)])
     fig = _Report._elbo_figure(elbo, True, 43)

@@ -32,25 +32,24 @@ _LAZY_SUBMODULES = (
     "pl",
     "export",
     "datasets",
-    "report",
 )
 
 if TYPE_CHECKING:  # pragma: no cover - for static analysers only
     from . import barcodes, datasets, export, get, io, models, pl, pp, store, tl  # noqa: F401
-    from .report import report  # noqa: F401
+    from ._report import report  # noqa: F401
 
-__all__ = ["__version__", "settings", *_LAZY_SUBMODULES]
+__all__ = ["__version__", "settings", "report", *_LAZY_SUBMODULES]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "report":
+        # `hm.report(mdata, path)` is a function; it lives in the private module _report so that no submodule
+        # named `report` can shadow it on the package
+        from ._report import report
+
+        return report
     if name in _LAZY_SUBMODULES:
-        module = importlib.import_module(f".{name}", __name__)
-        if name == "report":
-            # `hm.report(mdata, path)` is the function; importing the submodule bound the module to this name,
-            # so rebind the function (the module stays importable as harmonomics.report, and is callable too)
-            globals()["report"] = module.report
-            return module.report
-        return module
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'harmonomics' has no attribute {name!r}")
 
 

@@ -22,8 +22,6 @@ import io
 import logging
 import os
 import re
-import sys
-import types
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -33,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from . import _keys
+from ._errors import HarmonomicsError, MissingResultError
 from ._version import __version__
 
 logger = logging.getLogger(__name__)
@@ -295,7 +294,7 @@ class _Report:
             return None
         try:
             self._assoc = tl_assoc.associate(self.mdata, key=self.key, covariates=tuple(covs))
-        except Exception as err:  # noqa: BLE001 - a report must not fail on one analysis
+        except HarmonomicsError as err:  # the store's data do not allow the tests; the page says why
             logger.warning("report: hm.tl.associate failed: %s", err)
             self._assoc_note = f"hm.tl.associate failed on this store: {_e(type(err).__name__)}: {_e(err)}"
             self._assoc = None
@@ -347,7 +346,7 @@ class _Report:
             had = tmp_key in self.mdata.uns
             try:
                 table = tl.survival(self.mdata, key=self.key, key_added=tmp_key)
-            except Exception as err:  # noqa: BLE001 - e.g. malformed follow-up columns; reported, not fatal
+            except HarmonomicsError as err:  # e.g. too few events; the page says why
                 logger.warning("report: survival tests failed: %s", err)
                 self._surv_note = f"Survival tests failed on this store: {_e(type(err).__name__)}: {_e(err)}"
                 return None
@@ -383,7 +382,7 @@ class _Report:
             open_before = set(plt.get_fignums())
             try:
                 body = build()
-            except Exception as err:  # noqa: BLE001 - one broken section must not lose the whole report
+            except HarmonomicsError as err:  # one section the store's data cannot support; the others still show
                 logger.warning("report: section %r could not be built: %s", sid, err, exc_info=True)
                 body = _note(
                     f"This section could not be built: {_e(type(err).__name__)}: {_e(err)}", "error"
@@ -597,7 +596,8 @@ class _Report:
         parts.append(_table(pd.DataFrame(facts, columns=["", "value"]), cls="kv"))
         try:
             r2 = r2_table(m, self.key)
-        except Exception as err:  # noqa: BLE001
+        except MissingResultError as err:
+            logger.info("report: no variance-explained table: %s", err)
             parts.append(_note(f"No variance-explained table: {_e(err)}", "warn"))
             r2 = None
         if r2 is not None:
@@ -691,8 +691,8 @@ class _Report:
             tot = as_series(info.get("r2_per_factor"), r2.columns)
             df["R² (all views)"] = [_pct(tot[f]) if tot is not None and f in tot.index else "–" for f in names]
             df["main view"] = [f"{r2[f].idxmax()} ({_pct(r2[f].max())})" if f in r2.columns else "–" for f in names]
-        except Exception:  # noqa: BLE001 - R² is optional here
-            pass
+        except MissingResultError as err:  # R² is optional here
+            logger.info("report: factor table without R²: %s", err)
         summary = self.assoc_summary()
         for label, covs in (("subtype", [_keys.KEY_PAM50]), ("immune", self._immune_covariates())):
             if summary is None or not covs:
@@ -885,8 +885,6 @@ class _Report:
     # -- our calls against published ones (tl.compare_*; shown only when the store carries published columns)
     def _published_labels(self) -> str:
         from . import tl
-        from ._errors import MissingResultError
-
         m = self.mdata
         try:
             stats = tl.compare_labels(m, key=_keys.KEY_PAM50)
@@ -943,7 +941,6 @@ class _Report:
 
     def _published_purity(self) -> str:
         from . import tl
-        from ._errors import MissingResultError
         from .pl._reference import purity_comparison
 
         m = self.mdata
@@ -1039,8 +1036,8 @@ class _Report:
             from .pl._utils import r2_table
 
             r2 = r2_table(self.mdata, self.key)
-        except Exception:  # noqa: BLE001
-            pass
+        except MissingResultError as err:  # R² is optional here
+            logger.info("report: factor details without R²: %s", err)
         parts = ["<p>The features with the largest weights on each factor, per view (scaled to the view's largest "
                  "absolute weight; red: positive, blue: negative). Samples with high scores on a factor have high "
                  "values of its positive-weight features.</p>"]  # fmt: skip
@@ -1256,21 +1253,6 @@ _PAGE = """<!DOCTYPE html>
 </body>
 </html>
 """
-
-
-class _CallableModule(types.ModuleType):
-    """Lets ``hm.report(mdata, path)`` work even where ``harmonomics.report`` resolves to this module.
-
-    Importing a submodule binds it as an attribute of its package, so after ``import harmonomics.report``
-    (or the first lazy access) ``hm.report`` is the module, not the function; calling the module calls
-    :func:`report`.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Path:
-        return report(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
 
 
 _BARCODE_IN_TEXT = re.compile(r"TCGA-[A-Z0-9]{2}-[A-Z0-9]{4}(?:-[0-9]{2}[A-Z]?)?(?:-[0-9]{2}[A-Z]?)?(?:-[A-Z0-9]{4}-[0-9]{2})?")
