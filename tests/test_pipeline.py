@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -218,3 +220,34 @@ def test_run_with_methylation_streamed_to_zarr(tmp_path):
     fitted = hm.store.read(folder / "fitted.h5mu")
     assert "meth" in fitted.uns["mofa"]["views"]
     assert fitted["meth"].n_vars == FAST_FIT["features_per_omic"]
+
+
+def _annotate_only_pam50(monkeypatch, error):
+    import anndata as ad
+
+    from harmonomics.pipeline import annotate_step
+
+    def failing_pam50(mdata, **kwargs):
+        raise error
+
+    monkeypatch.setattr(hm.tl, "pam50", failing_pam50)
+    rna = ad.AnnData(np.ones((3, 2)), obs=pd.DataFrame(index=["s1", "s2", "s3"]), var=pd.DataFrame(index=["A", "B"]))
+    mdata = hm.store.new_store({"rna": rna})
+    annotate = {"pam50": True, "immune": False, "covariates": [], "survival": False}
+    return mdata, annotate_step(mdata, annotate)
+
+
+def test_annotate_records_a_package_error_by_its_reason(monkeypatch):
+    from harmonomics._errors import GeneMappingError
+
+    error = GeneMappingError("PAM50: too few genes; missing: ['ESR1', 'PGR']", reason="PAM50: too few genes",
+                             missing=["ESR1", "PGR"])  # fmt: skip
+    mdata, status = _annotate_only_pam50(monkeypatch, error)
+    assert status == {"pam50": "skipped: PAM50: too few genes"}
+    assert mdata.uns["harmonomics_annotate"] == status
+
+
+@pytest.mark.parametrize("bug", [KeyError("obs column"), ValueError("could not broadcast")])
+def test_annotate_does_not_hide_a_programming_error(monkeypatch, bug):
+    with pytest.raises(type(bug)):
+        _annotate_only_pam50(monkeypatch, bug)

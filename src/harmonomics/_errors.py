@@ -11,7 +11,29 @@ from os import PathLike
 
 
 class HarmonomicsError(Exception):
-    """Base class of every harmonomics error."""
+    """Base class of every harmonomics error.
+
+    Parameters
+    ----------
+    *args
+        The message (what was wrong, where, and what was expected).
+    reason
+        A one-line summary for tables and status records (e.g. the pipeline's ``"skipped: <reason>"``), when the
+        message is longer or carries details (gene lists) that belong in the log only. Default: the message's
+        first line.
+    """
+
+    def __init__(self, *args: object, reason: str | None = None) -> None:
+        super().__init__(*args)
+        self._reason = reason
+
+    @property
+    def reason(self) -> str:
+        """One line saying what went wrong, without the details of the full message."""
+        if self._reason is not None:
+            return self._reason
+        first = str(self.args[0]).strip().splitlines() if self.args else []
+        return first[0] if first else type(self).__name__
 
 
 class FormatError(HarmonomicsError, ValueError):
@@ -81,7 +103,14 @@ class StoreFormatError(HarmonomicsError, ValueError):
 
 
 class GeneMappingError(HarmonomicsError, ValueError):
-    """Too few of the genes a method needs could be found in the data."""
+    """Too few of the genes a method needs could be found in the data.
+
+    ``missing`` holds the genes that were not found (empty when not given).
+    """
+
+    def __init__(self, *args: object, reason: str | None = None, missing: list[str] | None = None) -> None:
+        super().__init__(*args, reason=reason)
+        self.missing = list(missing or [])
 
 
 class ScaleError(HarmonomicsError, ValueError):

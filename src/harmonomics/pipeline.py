@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import _keys
-from ._errors import GeneMappingError, HarmonomicsError, MissingDependencyError, MissingResultError, ScaleError
+from ._errors import HarmonomicsError
 
 logger = logging.getLogger(__name__)
 
@@ -332,10 +332,9 @@ def annotate_step(mdata, annotate: Mapping[str, Any], *, expression=None) -> dic
         try:
             func()
             status[name] = "done"
-        except (GeneMappingError, ScaleError, MissingResultError, MissingDependencyError, KeyError, ValueError) as err:
+        except HarmonomicsError as err:  # the data do not allow this analysis; anything else is a bug and raises
             # one line: the gene list and any detail stay in the log
-            reason = (str(err).split("; missing:")[0].strip().splitlines() or [type(err).__name__])[0]
-            status[name] = f"skipped: {reason}"
+            status[name] = f"skipped: {err.reason}"
             logger.warning("%s skipped: %s", name, err)
 
     has_rna = _keys.RNA in expression.mod

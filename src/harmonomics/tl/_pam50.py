@@ -357,10 +357,12 @@ def pam50(
     values = values[:, keep]
     missing = [g for g in genes if g not in used]
     if len(used) < MIN_GENES:
+        too_few = f"PAM50: only {len(used)} of the 50 PAM50 genes found in modality {mod!r} (need at least {MIN_GENES})"
         raise GeneMappingError(
-            f"PAM50: only {len(used)} of the 50 PAM50 genes found in modality {mod!r} "
-            f"(need at least {MIN_GENES}); missing: {missing}. Expected gene symbols, Ensembl IDs "
-            f"or SYMBOL|ENTREZ IDs (feature IDs seen: {list(adata.var_names[:3])}...)"
+            f"{too_few}; missing: {missing}. Expected gene symbols, Ensembl IDs "
+            f"or SYMBOL|ENTREZ IDs (feature IDs seen: {list(adata.var_names[:3])}...)",
+            reason=too_few,
+            missing=missing,
         )
     if missing:
         warnings.warn(
