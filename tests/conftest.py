@@ -15,6 +15,39 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+# Optional dependencies a test may skip without, outside CI as inside: the `gpu` extra (cupy) is not part of
+# `.[all]`, which CI installs. Every other extra is in `all`, so a missing import there is a broken install.
+SKIPPABLE_IN_CI = ("cupy",)
+
+
+def _import_skip_forbidden(report) -> bool:
+    """A skip from ``pytest.importorskip`` of a module CI must have."""
+    if not (_in_ci() and report.skipped and isinstance(report.longrepr, tuple)):
+        return False
+    reason = str(report.longrepr[2])
+    return "could not import" in reason and not any(f"'{name}" in reason for name in SKIPPABLE_IN_CI)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    outcome = yield
+    report = outcome.get_result()
+    if _import_skip_forbidden(report):
+        report.outcome = "failed"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if _import_skip_forbidden(report):
+        report.outcome = "failed"
+
+
 @pytest.fixture(autouse=True)
 def _quiet_settings():
     import harmonomics as hm
@@ -32,7 +65,7 @@ def shared_data() -> Path:
     """The project's shared real-data folder (../shared/data)."""
     if not SHARED_DATA.is_dir():
         message = f"shared data folder not found at {SHARED_DATA}"
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        if _in_ci():
             pytest.fail(message + " (CI must run with ../shared/data beside the clone)")
         pytest.skip(message)
     return SHARED_DATA

@@ -7,8 +7,6 @@ import tracemalloc
 import numpy as np
 import pytest
 
-pytest.importorskip("mofapy2")
-
 from harmonomics.models._fast_engine import EngineError, StoppingRule, accelerate
 from harmonomics.models._fast_sim import build, fit, recovery, simulate
 from harmonomics.models._memory import estimate_memory, memory_breakdown

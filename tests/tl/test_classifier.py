@@ -175,7 +175,6 @@ def test_bad_inputs():
 
 @pytest.fixture(scope="module")
 def brca_split():
-    pytest.importorskip("harmonomics.models.mofa")
     mdata = hm.datasets.tcga_brca_mini()
     train = mdata[mdata.obs["split"] == "train"].copy()
     test = mdata[mdata.obs["split"] == "test"].copy()
