@@ -13,7 +13,8 @@ import harmonomics as hm
 
 
 def test_import_is_light():
-    code = "import sys, harmonomics; heavy = [m for m in ('anndata', 'mudata', 'scanpy', 'mofapy2', 'matplotlib', 'sklearn') if m in sys.modules]; print(heavy)"
+    heavy = ("anndata", "mudata", "mofapy2", "matplotlib", "sklearn")
+    code = f"import sys, harmonomics; print([m for m in {heavy!r} if m in sys.modules])"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
 
@@ -43,15 +44,19 @@ def test_api_conventions(name, func):
     ]
     assert len(positional) <= 3, f"{name} has {len(positional)} positional parameters"
     for parameter in positional:
-        assert not isinstance(parameter.default, bool), f"{name}: boolean {parameter.name!r} must be keyword-only"
+        assert not isinstance(parameter.default, bool), (
+            f"{name}: boolean {parameter.name!r} must be keyword-only"
+        )
     doc = inspect.getdoc(func) or ""
-    assert "Parameters\n----------" in doc or not signature.parameters, f"{name} lacks a numpydoc Parameters section"
+    assert "Parameters\n----------" in doc or not signature.parameters, (
+        f"{name} lacks a numpydoc Parameters section"
+    )
     assert "Returns\n-------" in doc, f"{name} lacks a numpydoc Returns section"
 
 
 def test_tl_key_added_and_copy(name, func):
-    """scanpy-style tools: ``key_added`` and ``copy`` are keyword-only; ``copy`` defaults to False and, since the
-    function then edits in place, the annotated return includes ``None`` (or the table it also returns)."""
+    """scanpy-style tools: ``key_added`` and ``copy`` are keyword-only; ``copy`` defaults to False and,
+    since the function then edits in place, the annotated return includes ``None`` (or a table)."""
     parameters = inspect.signature(func).parameters
     if "key_added" in parameters:
         key_added = parameters["key_added"]
@@ -59,7 +64,8 @@ def test_tl_key_added_and_copy(name, func):
         assert key_added.default is None or isinstance(key_added.default, str), f"{name}: key_added default"
     if "copy" in parameters:
         copy = parameters["copy"]
-        assert copy.kind is copy.KEYWORD_ONLY and copy.default is False, f"{name}: copy must be keyword-only, False"
+        assert copy.kind is copy.KEYWORD_ONLY, f"{name}: copy must be keyword-only"
+        assert copy.default is False, f"{name}: copy must default to False"
         returned = str(inspect.signature(func).return_annotation)
         assert "None" in returned or "DataFrame" in returned, f"{name}: with copy=False it returns {returned}"
 

@@ -18,9 +18,9 @@ class HarmonomicsError(Exception):
     *args
         The message (what was wrong, where, and what was expected).
     reason
-        A one-line summary for tables and status records (e.g. the pipeline's ``"skipped: <reason>"``), when the
-        message is longer or carries details (gene lists) that belong in the log only. Default: the message's
-        first line.
+        A one-line summary for tables and status records (e.g. the pipeline's ``"skipped: <reason>"``), when
+        the message is longer or carries details (gene lists) that belong in the log only. Default: the
+        message's first line.
     """
 
     def __init__(self, *args: object, reason: str | None = None) -> None:
@@ -90,8 +90,8 @@ class MixedProjectsError(HarmonomicsError, ValueError):
 
 
 class GenomeBuildError(HarmonomicsError, ValueError):
-    """The genome build of positional data is unknown, or data of one build (e.g. hg19 segments) would be mapped
-    onto coordinates of another (GRCh38)."""
+    """The genome build of positional data is unknown, or data of one build (e.g. hg19 segments) would be
+    mapped onto coordinates of another (GRCh38)."""
 
 
 class StoreVersionError(HarmonomicsError, ValueError):
@@ -157,7 +157,8 @@ def require(module: str, *, extra: str, purpose: str):
         return importlib.import_module(module)
     except ImportError as err:  # pragma: no cover - exercised only where the extra is missing
         raise MissingDependencyError(
-            f"{purpose} needs the optional package {module!r}: install it with `pip install harmonomics[{extra}]`"
+            f"{purpose} needs the optional package {module!r}: "
+            f"install it with `pip install harmonomics[{extra}]`"
         ) from err
 
 
