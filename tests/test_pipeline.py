@@ -231,7 +231,8 @@ def _annotate_only_pam50(monkeypatch, error):
         raise error
 
     monkeypatch.setattr(hm.tl, "pam50", failing_pam50)
-    rna = ad.AnnData(np.ones((3, 2)), obs=pd.DataFrame(index=["s1", "s2", "s3"]), var=pd.DataFrame(index=["A", "B"]))
+    samples, genes = pd.DataFrame(index=["s1", "s2", "s3"]), pd.DataFrame(index=["A", "B"])
+    rna = ad.AnnData(np.ones((3, 2)), obs=samples, var=genes)
     mdata = hm.store.new_store({"rna": rna})
     annotate = {"pam50": True, "immune": False, "covariates": [], "survival": False}
     return mdata, annotate_step(mdata, annotate)

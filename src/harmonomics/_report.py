@@ -263,10 +263,10 @@ class _Report:
     def _immune_score_names(self) -> list[str]:
         """Columns of obsm["immune"], as covariate names (bare unless another obsm table has the same column)."""
         m = self.mdata
-        immune = m.obsm[_keys.KEY_IMMUNE] if _keys.KEY_IMMUNE in m.obsm else None
+        immune = m.obsm.get(_keys.KEY_IMMUNE)
         if not isinstance(immune, pd.DataFrame):
             return []
-        others = {str(c) for k in m.obsm.keys() if k != _keys.KEY_IMMUNE and isinstance(m.obsm[k], pd.DataFrame)
+        others = {str(c) for k in m.obsm if k != _keys.KEY_IMMUNE and isinstance(m.obsm[k], pd.DataFrame)
                   for c in m.obsm[k].columns}  # fmt: skip
         names = []
         for c in immune.columns:
@@ -382,7 +382,7 @@ class _Report:
             open_before = set(plt.get_fignums())
             try:
                 body = build()
-            except HarmonomicsError as err:  # one section the store's data cannot support; the others still show
+            except HarmonomicsError as err:  # the store's data cannot support this section; others still show
                 logger.warning("report: section %r could not be built: %s", sid, err, exc_info=True)
                 body = _note(
                     f"This section could not be built: {_e(type(err).__name__)}: {_e(err)}", "error"
@@ -392,7 +392,7 @@ class _Report:
                     plt.close(num)
             parts.append(f'<section id="{sid}"><h2>{_e(heading)}</h2>{body}</section>')
         nav = "".join(f'<a href="#{sid}">{_e(h)}</a>' for sid, h, _ in sections)
-        now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         return _PAGE.format(
             csp=_CSP,
             title=_e(self.title),

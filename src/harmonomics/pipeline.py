@@ -332,7 +332,7 @@ def annotate_step(mdata, annotate: Mapping[str, Any], *, expression=None) -> dic
         try:
             func()
             status[name] = "done"
-        except HarmonomicsError as err:  # the data do not allow this analysis; anything else is a bug and raises
+        except HarmonomicsError as err:  # the data do not allow this analysis; anything else is a bug
             # one line: the gene list and any detail stay in the log
             status[name] = f"skipped: {err.reason}"
             logger.warning("%s skipped: %s", name, err)
