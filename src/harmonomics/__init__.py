@@ -5,7 +5,7 @@ The package is read top-down in the order the data flows::
     io  ->  pp  ->  store  ->  models / tl  ->  pl / export / report
 
 ``import harmonomics as hm`` is cheap: the submodules (and the heavy libraries
-they use: anndata, mudata, scanpy, mofapy2) are imported on first attribute
+they use: anndata, mudata, mofapy2) are imported on first attribute
 access, e.g. ``hm.io.read_gdc`` or ``hm.tl.mofa``.
 """
 
