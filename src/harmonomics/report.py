@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import _keys
+from . import _keys, _results
 from ._version import __version__
 
 logger = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def report(
     mdata: Any,
     path: str | os.PathLike,
     *,
-    key: str = "mofa",
+    key: str = _keys.KEY_MOFA,
     exports: str | os.PathLike | Sequence[str | os.PathLike] | Mapping[str, str | os.PathLike] | None = None,
     title: str | None = None,
 ) -> Path:
@@ -242,14 +242,10 @@ class _Report:
 
     # ---- shared computations (each at most once) ------------------------------------------------------------
     def factor_names(self) -> list[str]:
-        from .pl._utils import factor_names
-
-        return factor_names(self.mdata, self.key)
+        return _results.factor_names(self.mdata, self.key)
 
     def scores(self) -> pd.DataFrame:
-        from .pl._utils import mofa_scores
-
-        return mofa_scores(self.mdata, self.key)
+        return _results.factor_scores(self.mdata, self.key)
 
     def covariates(self) -> list[str]:
         """Per-sample variables worth testing against the factors, present in this store."""
