@@ -99,6 +99,23 @@ def factor_scores(mdata: Any, key: str = _keys.KEY_MOFA) -> pd.DataFrame:
     return pd.DataFrame(values, index=pd.Index(mdata.obs_names.astype(str), name=SAMPLE_INDEX), columns=names)
 
 
+def r2_table(mdata: Any, key: str = _keys.KEY_MOFA) -> pd.DataFrame:
+    """``uns[key]["r2_per_view_factor"]`` as a DataFrame view × factor (fractions 0..1)."""
+    info = model_info(mdata, key)
+    r2 = info.get("r2_per_view_factor")
+    if r2 is None:
+        raise MissingResultError(f"mdata.uns[{key!r}] has no 'r2_per_view_factor' table (view × factor R²)")
+    if isinstance(r2, pd.DataFrame):
+        out = r2.copy()
+    else:
+        arr = np.asarray(r2, dtype=float)
+        views = [str(v) for v in np.asarray(info.get("views", [f"view{i}" for i in range(arr.shape[0])])).ravel()]
+        out = pd.DataFrame(arr, index=views, columns=factor_names(mdata, key)[: arr.shape[1]])
+    out.index = out.index.astype(str)
+    out.columns = out.columns.astype(str)
+    return out.astype(float)
+
+
 def fit_views(mdata: Any, key: str = _keys.KEY_MOFA) -> list[str]:
     """Views (modalities) that hold weights ``varm[key]`` of the fit, in the fit's order (``uns[key]["views"]``)."""
     info = mdata.uns.get(key, {})

@@ -319,13 +319,13 @@ def gmt(
     The path written.
     """
     from ._gmt import write_gmt
-    from .tl._signatures import _signature_table
+    from .tl._signatures import signature_table
 
     if ids not in ("symbol", "feature"):
         raise ValueError(f"ids must be 'symbol' or 'feature'; got {ids!r}")
     table = mdata.uns.get(f"{key}_signatures")
     if not isinstance(table, pd.DataFrame) or table.empty:
-        table = _signature_table(mdata, key, n_top, None, None)
+        table = signature_table(mdata, key, n_top, None, None)
     sets: dict[str, list[str]] = {}
     descriptions: dict[str, str] = {}
     for (factor, view, side), frame in table.groupby(["factor", "view", "side"], sort=False):

@@ -565,7 +565,8 @@ class _Report:
             return _note(f"No factor model under key {_code(self.key)}: run {_code(f'hm.tl.mofa(mdata, key_added={self.key!r})')} "
                          "to fit one. The factor, subtype, immune and survival sections need it.", "warn")  # fmt: skip
         from .pl._factors import variance_explained
-        from .pl._utils import as_series, r2_table
+        from ._results import r2_table
+        from .pl._utils import as_series
 
         m, info = self.mdata, self.mdata.uns[self.key]
         names = self.factor_names()
@@ -677,7 +678,8 @@ class _Report:
         return "".join(parts)
 
     def _factor_table(self) -> str:
-        from .pl._utils import as_series, r2_table
+        from ._results import r2_table
+        from .pl._utils import as_series
 
         names = self.factor_names()
         info = self.mdata.uns[self.key]
@@ -1032,7 +1034,7 @@ class _Report:
         surv = self.factor_survival()
         r2 = None
         try:
-            from .pl._utils import r2_table
+            from ._results import r2_table
 
             r2 = r2_table(self.mdata, self.key)
         except Exception:  # noqa: BLE001

@@ -54,7 +54,7 @@ def variance_explained(
     import matplotlib.pyplot as plt
 
     u.check_ax(ax)
-    r2 = u.r2_table(mdata, key) * 100.0
+    r2 = _results.r2_table(mdata, key) * 100.0
     info = _results.model_info(mdata, key)
     if r2.size == 0:
         raise MissingResultError(f"mdata.uns[{key!r}]['r2_per_view_factor'] is empty")

@@ -13,8 +13,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import _keys, _results
-from .._errors import MissingResultError
 
 logger = logging.getLogger(__name__)
 
@@ -45,23 +43,6 @@ def resolve_factor(factor: str | int, names: Sequence[str]) -> str:
     if isinstance(factor, str) and factor in names:
         return factor
     raise ValueError(f"unknown factor {factor!r}: expected one of {list(names)} or a number 1..{len(names)}")
-
-
-def r2_table(mdata: Any, key: str = _keys.KEY_MOFA) -> pd.DataFrame:
-    """``uns[key]["r2_per_view_factor"]`` as a DataFrame view × factor (fractions 0..1)."""
-    info = _results.model_info(mdata, key)
-    r2 = info.get("r2_per_view_factor")
-    if r2 is None:
-        raise MissingResultError(f"mdata.uns[{key!r}] has no 'r2_per_view_factor' table (view × factor R²)")
-    if isinstance(r2, pd.DataFrame):
-        out = r2.copy()
-    else:
-        arr = np.asarray(r2, dtype=float)
-        views = [str(v) for v in np.asarray(info.get("views", [f"view{i}" for i in range(arr.shape[0])])).ravel()]
-        out = pd.DataFrame(arr, index=views, columns=_results.factor_names(mdata, key)[: arr.shape[1]])
-    out.index = out.index.astype(str)
-    out.columns = out.columns.astype(str)
-    return out.astype(float)
 
 
 def as_series(obj: Any, index: Sequence[str]) -> pd.Series | None:

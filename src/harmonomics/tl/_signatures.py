@@ -36,13 +36,14 @@ SIDES = ("positive", "negative")
 # ---------------------------------------------------------------------------------------------
 
 
-def _signature_table(
+def signature_table(
     mdata: MuData,
     key: str,
     n_top: int,
     views: Iterable[str] | str | None,
     factors: Iterable[str] | str | None,
 ) -> pd.DataFrame:
+    """The table of :func:`factor_signatures`, computed without writing it to the store (used by the exports)."""
     if not isinstance(n_top, (int, np.integer)) or isinstance(n_top, bool) or n_top < 1:
         raise ValueError(f"n_top must be a positive integer; got {n_top!r}")
     names = factor_names(mdata, key)
@@ -129,7 +130,7 @@ def factor_signatures(
     KeyError
         An unknown view or factor was asked for.
     """
-    table = _signature_table(mdata, key, n_top, views, factors)
+    table = signature_table(mdata, key, n_top, views, factors)
     mdata.uns[key_added or f"{key}_signatures"] = table
     logger.info("factor signatures: %d rows for key %r (n_top=%d)", len(table), key, n_top)
     return table
