@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import _keys
+from . import _keys, _results
 from ._errors import HarmonomicsError, MissingResultError
 from ._version import __version__
 
@@ -59,7 +59,7 @@ def report(
     mdata: Any,
     path: str | os.PathLike,
     *,
-    key: str = "mofa",
+    key: str = _keys.KEY_MOFA,
     exports: str | os.PathLike | Sequence[str | os.PathLike] | Mapping[str, str | os.PathLike] | None = None,
     title: str | None = None,
 ) -> Path:
@@ -241,14 +241,10 @@ class _Report:
 
     # ---- shared computations (each at most once) ------------------------------------------------------------
     def factor_names(self) -> list[str]:
-        from .pl._utils import factor_names
-
-        return factor_names(self.mdata, self.key)
+        return _results.factor_names(self.mdata, self.key)
 
     def scores(self) -> pd.DataFrame:
-        from .pl._utils import mofa_scores
-
-        return mofa_scores(self.mdata, self.key)
+        return _results.factor_scores(self.mdata, self.key)
 
     def covariates(self) -> list[str]:
         """Per-sample variables worth testing against the factors, present in this store."""
@@ -568,7 +564,8 @@ class _Report:
             return _note(f"No factor model under key {_code(self.key)}: run {_code(f'hm.tl.mofa(mdata, key_added={self.key!r})')} "
                          "to fit one. The factor, subtype, immune and survival sections need it.", "warn")  # fmt: skip
         from .pl._factors import variance_explained
-        from .pl._utils import as_series, r2_table
+        from ._results import r2_table
+        from .pl._utils import as_series
 
         m, info = self.mdata, self.mdata.uns[self.key]
         names = self.factor_names()
@@ -681,7 +678,8 @@ class _Report:
         return "".join(parts)
 
     def _factor_table(self) -> str:
-        from .pl._utils import as_series, r2_table
+        from ._results import r2_table
+        from .pl._utils import as_series
 
         names = self.factor_names()
         info = self.mdata.uns[self.key]
@@ -1033,7 +1031,7 @@ class _Report:
         surv = self.factor_survival()
         r2 = None
         try:
-            from .pl._utils import r2_table
+            from ._results import r2_table
 
             r2 = r2_table(self.mdata, self.key)
         except MissingResultError as err:  # R² is optional here

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from ._errors import HarmonomicsError
-from ._keys import CONVERGENCE_MODES
+from ._keys import CONVERGENCE_MODES, KEY_MOFA
 from .pipeline import SOURCES
 from ._version import __version__
 
@@ -155,8 +155,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     mdata = hm.store.read(store)
     fit_step(mdata, fit)
     hm.store.write(mdata, out)
-    r2 = mdata.uns["mofa"].get("r2_per_view")
-    print(f"fitted {fit['n_factors']} factors on {', '.join(mdata.uns['mofa']['views'])} -> {out}")
+    r2 = mdata.uns[KEY_MOFA].get("r2_per_view")
+    print(f"fitted {fit['n_factors']} factors on {', '.join(mdata.uns[KEY_MOFA]['views'])} -> {out}")
     if r2 is not None:
         print("variance explained per omic: " + ", ".join(f"{k} {float(v):.2f}" for k, v in dict(r2).items()))
     return 0
@@ -405,7 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", help="output folder")
     export.add_argument("--formats", nargs="+", default=["tsv", "gmt", "gct", "cbioportal", "hdf5"],
                         help="any of csv tsv parquet gmt gct cbioportal hdf5")
-    export.add_argument("--key", default="mofa", help="factor model to export")
+    export.add_argument("--key", default=KEY_MOFA, help="factor model to export")
     step_options(export)
 
     report = _add_subcommand(
@@ -417,7 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", help="HTML file to write")
     report.add_argument("--exports", help="folder of exported files to link")
     report.add_argument("--title")
-    report.add_argument("--key", default="mofa")
+    report.add_argument("--key", default=KEY_MOFA)
     step_options(report)
 
     run = _add_subcommand(

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from . import _keys, _results
 from ._errors import MissingResultError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -153,7 +154,7 @@ def _obsm_frame(mdata: MuData, key: str, what: str) -> pd.DataFrame:
 
 
 def factor_scores(
-    mdata: MuData, path: str | os.PathLike, *, key: str = "mofa", format: str | None = None
+    mdata: MuData, path: str | os.PathLike, *, key: str = _keys.KEY_MOFA, format: str | None = None
 ) -> Path:
     """Write factor scores (samples x factors) as a table.
 
@@ -174,9 +175,7 @@ def factor_scores(
     -------
     The path written.
     """
-    from .tl._signatures import _factor_scores
-
-    return write_table(_with_ids(mdata, _factor_scores(mdata, key)), path, format=format)
+    return write_table(_with_ids(mdata, _results.factor_scores(mdata, key)), path, format=format)
 
 
 def signature_scores(
@@ -292,7 +291,7 @@ def gmt(
     mdata: MuData,
     path: str | os.PathLike,
     *,
-    key: str = "mofa",
+    key: str = _keys.KEY_MOFA,
     n_top: int = 50,
     ids: str = "symbol",
 ) -> Path:
@@ -320,13 +319,13 @@ def gmt(
     The path written.
     """
     from ._gmt import write_gmt
-    from .tl._signatures import _signature_table
+    from .tl._signatures import signature_table
 
     if ids not in ("symbol", "feature"):
         raise ValueError(f"ids must be 'symbol' or 'feature'; got {ids!r}")
     table = mdata.uns.get(f"{key}_signatures")
     if not isinstance(table, pd.DataFrame) or table.empty:
-        table = _signature_table(mdata, key, n_top, None, None)
+        table = signature_table(mdata, key, n_top, None, None)
     sets: dict[str, list[str]] = {}
     descriptions: dict[str, str] = {}
     for (factor, view, side), frame in table.groupby(["factor", "view", "side"], sort=False):
@@ -480,7 +479,7 @@ def cbioportal(
     mdata: MuData,
     out_dir: str | os.PathLike,
     *,
-    key: str = "mofa",
+    key: str = _keys.KEY_MOFA,
     study_id: str = "brca_tcga_pan_can_atlas_2018",
     calls: bool = True,
     signatures: str | None = "signature_scores",
@@ -519,8 +518,6 @@ def cbioportal(
     -------
     ``{"clinical_data", "clinical_meta", "generic_assay_data", "generic_assay_meta": path}``.
     """
-    from .tl._signatures import _factor_scores
-
     if not _CBIO_ID.match(study_id):
         raise ValueError(
             f"study_id {study_id!r} may only hold letters, digits, points, underscores and hyphens"
@@ -531,7 +528,7 @@ def cbioportal(
         )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    scores = _factor_scores(mdata, key)
+    scores = _results.factor_scores(mdata, key)
     samples = mdata.obs_names.astype(str).tolist()
     patients = _patients(mdata)
     _check_cbio_ids(samples, "sample ID")
@@ -706,7 +703,7 @@ def mofa_hdf5(
     mdata: MuData,
     path: str | os.PathLike,
     *,
-    key: str = "mofa",
+    key: str = _keys.KEY_MOFA,
     include_data: bool = True,
     metadata: Iterable[str] | None = None,
 ) -> Path:
@@ -742,10 +739,8 @@ def mofa_hdf5(
     """
     import h5py
 
-    from .tl._signatures import _factor_scores, _fit_views, _weights
-
-    scores = _factor_scores(mdata, key)
-    views = _fit_views(mdata, key)
+    scores = _results.factor_scores(mdata, key)
+    views = _results.fit_views(mdata, key)
     info = mdata.uns.get(key, {})
     info = info if isinstance(info, Mapping) else {}
     scores = scores.loc[np.isfinite(scores.to_numpy()).any(axis=1)]
@@ -777,7 +772,7 @@ def mofa_hdf5(
         samples = scores.index.tolist()
         r2_total: dict[str, dict[str, float]] = {g: {} for g in groups}  # from the written data, per group
         for view in views:
-            weights = _weights(mdata, key, view)
+            weights = _results.view_weights(mdata, key, view)
             weights = weights.loc[np.isfinite(weights.to_numpy()).any(axis=1)]
             features_grp.create_dataset(
                 view, data=np.array(weights.index.astype(str).tolist(), dtype=object), dtype=string
@@ -949,7 +944,7 @@ def export_all(
     mdata: MuData,
     out_dir: str | os.PathLike,
     *,
-    key: str = "mofa",
+    key: str = _keys.KEY_MOFA,
     formats: Iterable[str] = DEFAULT_FORMATS,
     study_id: str = "brca_tcga_pan_can_atlas_2018",
     mod: str = "rna",
@@ -987,13 +982,12 @@ def export_all(
     MissingResultError
         No factor model under ``key``.
     """
-    from .tl._signatures import _factor_names
 
     formats = [formats] if isinstance(formats, str) else list(formats)
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ValueError(f"unknown export format(s) {unknown}; choose from {FORMATS}")
-    _factor_names(mdata, key)  # fail early without a model
+    _results.factor_names(mdata, key)  # fail early without a model
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}

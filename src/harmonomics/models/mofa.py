@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .. import _keys
+from .. import _keys, _results
 from .._errors import FormatError, MissingResultError, StoreFormatError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -1065,19 +1065,14 @@ def factor_scores(mdata: MuData, *, key: str = _keys.KEY_MOFA, wide: bool = Fals
     samples in ``mdata.obs`` order; or, with ``wide=True``, a samples x factors DataFrame.
     """
     uns = _get_uns(mdata, key)
-    if key not in mdata.obsm:
-        raise MissingResultError(
-            f"mdata.obsm has no {key!r} (uns[{key!r}] exists but the scores are missing)"
-        )
-    names = list(uns["factor_names"])
-    z = np.asarray(mdata.obsm[key], dtype=np.float64)
-    w = pd.DataFrame(z, index=pd.Index(mdata.obs_names, name="sample"), columns=names)
+    w = _results.factor_scores(mdata, key)
+    names = list(w.columns)
     if wide:
         return w
-    long = w.reset_index().melt(id_vars="sample", var_name="factor", value_name="score")
+    long = w.reset_index().melt(id_vars=_results.SAMPLE_INDEX, var_name="factor", value_name="score")
     gkey = uns.get("groups_key", "") or ""
     if gkey and gkey in mdata.obs.columns:
-        long.insert(1, "group", mdata.obs[gkey].astype(str).reindex(long["sample"]).to_numpy())
+        long.insert(1, "group", mdata.obs[gkey].astype(str).reindex(long[_results.SAMPLE_INDEX]).to_numpy())
     long["factor"] = pd.Categorical(long["factor"], categories=names, ordered=True)
     return long.reset_index(drop=True)
 
@@ -1116,10 +1111,7 @@ def weights(
         views = mods
     parts = []
     for m in views:
-        if m not in mdata.mod or key not in mdata.mod[m].varm:
-            raise MissingResultError(f"mod[{m!r}].varm[{key!r}] is missing")
-        w = pd.DataFrame(np.asarray(mdata.mod[m].varm[key], dtype=np.float64), columns=names)
-        w.insert(0, "feature", np.asarray(mdata.mod[m].var_names, dtype=object))
+        w = _results.view_weights(mdata, key, m).rename_axis("feature").reset_index()
         w.insert(0, "view", m)
         parts.append(w)
     wide_df = pd.concat(parts, ignore_index=True)

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import _keys
 from . import _utils as u
 
 logger = logging.getLogger(__name__)
@@ -21,7 +22,7 @@ _REQUIRED = ("factor", "covariate")
 def associations(
     data: Any,
     *,
-    key: str = "mofa",
+    key: str = _keys.KEY_MOFA,
     covariates: Sequence[str] | None = None,
     value: str = "fdr",
     alpha: float = 0.05,

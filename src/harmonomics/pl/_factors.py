@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import _keys, _results
 from .._errors import MissingResultError
 from . import _utils as u
 
@@ -19,7 +20,7 @@ logger = logging.getLogger(__name__)
 def variance_explained(
     mdata: Any,
     *,
-    key: str = "mofa",
+    key: str = _keys.KEY_MOFA,
     totals: bool = True,
     annotate: bool = True,
     cmap: str = "Blues",
@@ -53,8 +54,8 @@ def variance_explained(
     import matplotlib.pyplot as plt
 
     u.check_ax(ax)
-    r2 = u.r2_table(mdata, key) * 100.0
-    info = u.mofa_info(mdata, key)
+    r2 = _results.r2_table(mdata, key) * 100.0
+    info = _results.model_info(mdata, key)
     if r2.size == 0:
         raise MissingResultError(f"mdata.uns[{key!r}]['r2_per_view_factor'] is empty")
     view_tot = u.as_series(info.get("r2_per_view"), r2.index)
@@ -130,7 +131,7 @@ def factor_scatter(
     x: str | int = 1,
     y: str | int = 2,
     *,
-    key: str = "mofa",
+    key: str = _keys.KEY_MOFA,
     color: str | Sequence[str] | None = None,
     palette: Mapping[str, str] | Sequence[str] | str | None = None,
     size: float | None = None,
@@ -172,7 +173,7 @@ def factor_scatter(
     The new :class:`~matplotlib.figure.Figure`, or ``ax`` when one was given.
     """
     u.check_ax(ax)
-    scores = u.mofa_scores(mdata, key)
+    scores = _results.factor_scores(mdata, key)
     names = list(scores.columns)
     fx, fy = u.resolve_factor(x, names), u.resolve_factor(y, names)
     colors: list[str | None]
@@ -237,7 +238,7 @@ def top_weights(
     mdata: Any,
     factor: str | int = 1,
     *,
-    key: str = "mofa",
+    key: str = _keys.KEY_MOFA,
     views: Sequence[str] | None = None,
     n_top: int = 10,
     scale: bool = True,
@@ -276,7 +277,7 @@ def top_weights(
     u.check_ax(ax)
     if not isinstance(n_top, (int, np.integer)) or isinstance(n_top, bool) or n_top < 1:
         raise ValueError(f"n_top must be a positive integer, got {n_top!r}")
-    names = u.factor_names(mdata, key)
+    names = _results.factor_names(mdata, key)
     fname = u.resolve_factor(factor, names)
     j = names.index(fname)
     with_weights = [m for m in mdata.mod if key in mdata.mod[m].varm]

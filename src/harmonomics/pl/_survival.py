@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import _keys
 from . import _utils as u
 
 logger = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ def kaplan_meier(
     *,
     time: str = "os_time",
     event: str = "os_event",
-    key: str = "mofa",
+    key: str = _keys.KEY_MOFA,
     quantile: float | Sequence[float] = 0.5,
     years: bool = True,
     risk_table: bool = True,

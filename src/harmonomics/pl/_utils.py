@@ -1,7 +1,6 @@
 """Shared helpers for the plotting functions (private).
 
-Everything here reads the store layout of docs/store.md (``obsm[key]``, ``mod[m].varm[key]``,
-``uns[key]``) and never writes to it.
+Nothing here writes to the store; a fit is read through ``harmonomics._results`` (docs/store.md, "Results").
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._errors import MissingResultError
 
 logger = logging.getLogger(__name__)
 
@@ -36,59 +34,6 @@ QUALITATIVE = (
 )  # fmt: skip
 
 
-def mofa_scores(mdata: Any, key: str = "mofa") -> pd.DataFrame:
-    """Factor scores ``obsm[key]`` as a DataFrame (samples × factors) with the factor names as columns.
-
-    Raises
-    ------
-    MissingResultError
-        If ``obsm[key]`` is absent.
-    """
-    if key not in mdata.obsm:
-        raise MissingResultError(
-            f"no factor scores in mdata.obsm[{key!r}]: run hm.tl.mofa(mdata, key_added={key!r}) first "
-            f"(obsm keys present: {sorted(mdata.obsm.keys())})"
-        )
-    scores = mdata.obsm[key]
-    names = factor_names(mdata, key)
-    if isinstance(scores, pd.DataFrame):
-        out = scores.copy()
-        if len(names) == out.shape[1]:
-            out.columns = names
-        out.index = mdata.obs_names
-        return out
-    arr = np.asarray(scores, dtype=float)
-    if arr.ndim != 2:
-        raise MissingResultError(f"mdata.obsm[{key!r}] should be a 2-D array of factor scores, got shape {arr.shape}")
-    if len(names) != arr.shape[1]:
-        names = [f"Factor{i + 1}" for i in range(arr.shape[1])]
-    return pd.DataFrame(arr, index=mdata.obs_names, columns=names)
-
-
-def mofa_info(mdata: Any, key: str = "mofa") -> Mapping[str, Any]:
-    """The ``uns[key]`` dict of a factor model (raises MissingResultError when absent)."""
-    info = mdata.uns.get(key)
-    if not isinstance(info, Mapping):
-        raise MissingResultError(
-            f"no factor model in mdata.uns[{key!r}]: run hm.tl.mofa(mdata, key_added={key!r}) first "
-            f"(uns keys present: {sorted(mdata.uns.keys())})"
-        )
-    return info
-
-
-def factor_names(mdata: Any, key: str = "mofa") -> list[str]:
-    """Factor names from ``uns[key]["factor_names"]`` (or Factor1..K from the score columns)."""
-    info = mdata.uns.get(key)
-    if isinstance(info, Mapping) and info.get("factor_names") is not None:
-        return [str(x) for x in np.asarray(info["factor_names"]).ravel()]
-    if key in mdata.obsm:
-        scores = mdata.obsm[key]
-        if isinstance(scores, pd.DataFrame):
-            return [str(c) for c in scores.columns]
-        return [f"Factor{i + 1}" for i in range(np.asarray(scores).shape[1])]
-    raise MissingResultError(f"no factor model under key {key!r}: run hm.tl.mofa(mdata, key_added={key!r}) first")
-
-
 def resolve_factor(factor: str | int, names: Sequence[str]) -> str:
     """A factor given by name (``"Factor3"``) or 1-based number (``3``) → its name."""
     if isinstance(factor, (int, np.integer)) and not isinstance(factor, bool):
@@ -98,23 +43,6 @@ def resolve_factor(factor: str | int, names: Sequence[str]) -> str:
     if isinstance(factor, str) and factor in names:
         return factor
     raise ValueError(f"unknown factor {factor!r}: expected one of {list(names)} or a number 1..{len(names)}")
-
-
-def r2_table(mdata: Any, key: str = "mofa") -> pd.DataFrame:
-    """``uns[key]["r2_per_view_factor"]`` as a DataFrame view × factor (fractions 0..1)."""
-    info = mofa_info(mdata, key)
-    r2 = info.get("r2_per_view_factor")
-    if r2 is None:
-        raise MissingResultError(f"mdata.uns[{key!r}] has no 'r2_per_view_factor' table (view × factor R²)")
-    if isinstance(r2, pd.DataFrame):
-        out = r2.copy()
-    else:
-        arr = np.asarray(r2, dtype=float)
-        views = [str(v) for v in np.asarray(info.get("views", [f"view{i}" for i in range(arr.shape[0])])).ravel()]
-        out = pd.DataFrame(arr, index=views, columns=factor_names(mdata, key)[: arr.shape[1]])
-    out.index = out.index.astype(str)
-    out.columns = out.columns.astype(str)
-    return out.astype(float)
 
 
 def as_series(obj: Any, index: Sequence[str]) -> pd.Series | None:

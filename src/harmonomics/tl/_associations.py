@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .. import _keys
-from .._errors import MissingResultError
+from .._results import factor_scores
 from ._multitest import bh_fdr
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -39,38 +39,6 @@ COLUMNS = [
     "level_pvalue",
     "rho",
 ]
-
-
-def factor_scores(mdata: MuData | AnnData, key: str = _keys.KEY_MOFA) -> pd.DataFrame:
-    """Factor scores ``obsm[key]`` as a DataFrame (samples x factors) named from ``uns[key]["factor_names"]``.
-
-    Raises
-    ------
-    MissingResultError
-        No ``obsm[key]`` in the store.
-    """
-    if key not in mdata.obsm:
-        raise MissingResultError(
-            f"no factor scores obsm[{key!r}] in the store (obsm holds {list(mdata.obsm.keys())}); "
-            f"run hm.tl.mofa(mdata, key_added={key!r}) or hm.tl.project first"
-        )
-    scores = mdata.obsm[key]
-    if isinstance(scores, pd.DataFrame):
-        return scores.astype(float)
-    scores = np.asarray(scores, dtype=float)
-    if scores.ndim != 2:
-        raise ValueError(f"obsm[{key!r}] must be a 2-D array samples x factors, got shape {scores.shape}")
-    names = None
-    info = mdata.uns.get(key) if hasattr(mdata, "uns") else None
-    if isinstance(info, dict) and "factor_names" in info:
-        names = [str(n) for n in np.asarray(info["factor_names"]).tolist()]
-        if len(names) != scores.shape[1]:
-            raise ValueError(
-                f"uns[{key!r}]['factor_names'] has {len(names)} names but obsm[{key!r}] has {scores.shape[1]} columns"
-            )
-    if names is None:
-        names = [f"Factor{i + 1}" for i in range(scores.shape[1])]
-    return pd.DataFrame(scores, index=pd.Index(mdata.obs_names), columns=names)
 
 
 def resolve_covariate(mdata: MuData | AnnData, name: str) -> pd.Series:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from .. import _keys
 from .._errors import MissingResultError
-from ._associations import factor_scores
+from .._results import factor_scores
 
 if TYPE_CHECKING:  # pragma: no cover
     from mudata import MuData

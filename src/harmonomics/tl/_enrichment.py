@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .. import _keys
 from .._errors import GeneMappingError, require
 from .._genes import symbols_for
 from .._progress import progress
 from ._multitest import bh_fdr
-from ._signatures import _factor_names, _fit_views, _select, _weights, gene_sets_dict
+from .._results import factor_names, fit_views, select, view_weights
+from ._signatures import gene_sets_dict
 
 if TYPE_CHECKING:  # pragma: no cover
     from mudata import MuData
@@ -45,7 +47,7 @@ COLUMNS = [
 
 def _ranking(mdata: MuData, key: str, view: str) -> pd.DataFrame:
     """Weights of a view indexed by gene symbol (duplicates: the feature with the largest |weight| per factor kept)."""
-    weights = _weights(mdata, key, view)
+    weights = view_weights(mdata, key, view)
     adata = mdata.mod[view]
     symbols = symbols_for(adata.var_names.astype(str), adata.var).to_numpy()
     keep = np.array([isinstance(s, str) and s != "" for s in symbols])
@@ -88,7 +90,7 @@ def _prerank(gseapy, rnk, gene_sets, method, min_size, max_size, permutation_num
 def enrichment(
     mdata: MuData,
     *,
-    key: str = "mofa",
+    key: str = _keys.KEY_MOFA,
     gene_sets: Any = "builtin",
     views: Iterable[str] | str | None = None,
     factors: Iterable[str] | str | None = None,
@@ -167,10 +169,10 @@ def enrichment(
     if not 0 <= eps < 1:
         raise ValueError(f"eps must lie in [0, 1); got {eps!r}")
     sets = gene_sets_dict(gene_sets)
-    names = _factor_names(mdata, key)
-    factors = _select(factors, names, "factor(s)")
+    names = factor_names(mdata, key)
+    factors = select(factors, names, "factor(s)")
     explicit = views is not None
-    views = _select(views, _fit_views(mdata, key), "view(s)")
+    views = select(views, fit_views(mdata, key), "view(s)")
 
     rows = []
     tested_any = False

@@ -1,7 +1,7 @@
 """Factor signatures (top-weighted features per factor and view) and per-sample signature scores.
 
-Also the gene sets shipped with the package (:func:`builtin_gene_sets`) and the small helpers
-that read a MOFA fit from the store (shared by enrichment, survival and the exports).
+Also the gene sets shipped with the package (:func:`builtin_gene_sets`). The fit is read through
+``harmonomics._results``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import logging
 import os
 import re
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .._errors import FormatError, GeneMappingError, MissingResultError
+from .. import _keys
+from .._errors import FormatError, GeneMappingError
+from .._results import factor_names, fit_views, select, view_weights
 from .._genes import alias_table, strip_ensembl_version, symbols_for
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,106 +32,26 @@ logger = logging.getLogger(__name__)
 SIDES = ("positive", "negative")
 
 # ---------------------------------------------------------------------------------------------
-# Reading a MOFA fit from the store (layout: docs/dev/helpers_contract.md, "The store")
-# ---------------------------------------------------------------------------------------------
-
-
-def _factor_names(mdata: MuData, key: str) -> list[str]:
-    """Factor names of the fit stored under ``key``; raise MissingResultError when there is none."""
-    if key not in mdata.obsm:
-        raise MissingResultError(
-            f"no factor model under key {key!r}: mdata.obsm[{key!r}] is missing; run hm.tl.mofa(mdata, key_added={key!r}) first"
-        )
-    if isinstance(mdata.obsm[key], pd.DataFrame):  # e.g. signature or immune scores
-        return [str(c) for c in mdata.obsm[key].columns]
-    scores = np.asarray(mdata.obsm[key])
-    if scores.ndim != 2:
-        raise MissingResultError(
-            f"mdata.obsm[{key!r}] should be a samples x factors matrix; it has shape {scores.shape}"
-        )
-    info = mdata.uns.get(key, {}) if hasattr(mdata, "uns") else {}
-    names = info.get("factor_names") if isinstance(info, Mapping) else None
-    if names is None:
-        names = [f"Factor{i + 1}" for i in range(scores.shape[1])]
-    names = [str(n) for n in np.asarray(names).tolist()]
-    if len(names) != scores.shape[1]:
-        raise MissingResultError(
-            f"mdata.uns[{key!r}]['factor_names'] has {len(names)} names but mdata.obsm[{key!r}] has {scores.shape[1]} columns"
-        )
-    return names
-
-
-def _factor_scores(mdata: MuData, key: str) -> pd.DataFrame:
-    """Factor scores as a DataFrame (samples in obs order x factor names)."""
-    names = _factor_names(mdata, key)
-    values = np.asarray(
-        mdata.obsm[key].to_numpy() if isinstance(mdata.obsm[key], pd.DataFrame) else mdata.obsm[key],
-        dtype=float,
-    )
-    return pd.DataFrame(values, index=pd.Index(mdata.obs_names.astype(str), name="sample_id"), columns=names)
-
-
-def _fit_views(mdata: MuData, key: str) -> list[str]:
-    """Views (modalities) that hold weights of the fit ``key``, in the fit's order."""
-    info = mdata.uns.get(key, {})
-    views = info.get("views") if isinstance(info, Mapping) else None
-    if views is None:
-        views = list(mdata.mod)
-    views = [str(v) for v in np.asarray(views).tolist()]
-    found = [v for v in views if v in mdata.mod and key in mdata.mod[v].varm]
-    if not found:
-        raise MissingResultError(
-            f"no modality holds weights of the fit {key!r} (mdata.mod[view].varm[{key!r}]); views listed: {views}"
-        )
-    return found
-
-
-def _weights(mdata: MuData, key: str, view: str) -> pd.DataFrame:
-    """Weights of one view: features x factor names."""
-    names = _factor_names(mdata, key)
-    if view not in mdata.mod:
-        raise KeyError(f"no modality {view!r} in the store; modalities: {list(mdata.mod)}")
-    adata = mdata.mod[view]
-    if key not in adata.varm:
-        raise MissingResultError(f"modality {view!r} has no weights under varm[{key!r}]")
-    values = np.asarray(adata.varm[key], dtype=float)
-    if values.shape != (adata.n_vars, len(names)):
-        raise MissingResultError(
-            f"mdata.mod[{view!r}].varm[{key!r}] has shape {values.shape}; expected {(adata.n_vars, len(names))}"
-        )
-    return pd.DataFrame(values, index=pd.Index(adata.var_names.astype(str)), columns=names)
-
-
-def _select(requested: Iterable[str] | str | None, available: Sequence[str], what: str) -> list[str]:
-    if requested is None:
-        return list(available)
-    requested = [requested] if isinstance(requested, str) else [str(r) for r in requested]
-    missing = [r for r in requested if r not in available]
-    if missing:
-        raise KeyError(f"unknown {what} {missing}; available: {list(available)}")
-    return requested
-
-
-# ---------------------------------------------------------------------------------------------
 # Factor signatures
 # ---------------------------------------------------------------------------------------------
 
 
-def _signature_table(
+def signature_table(
     mdata: MuData,
     key: str,
     n_top: int,
     views: Iterable[str] | str | None,
     factors: Iterable[str] | str | None,
 ) -> pd.DataFrame:
+    """The table of :func:`factor_signatures`, computed without writing it to the store (used by the exports)."""
     if not isinstance(n_top, (int, np.integer)) or isinstance(n_top, bool) or n_top < 1:
         raise ValueError(f"n_top must be a positive integer; got {n_top!r}")
-    names = _factor_names(mdata, key)
-    views = _select(views, _fit_views(mdata, key), "view(s)")
-    factors = _select(factors, names, "factor(s)")
+    names = factor_names(mdata, key)
+    views = select(views, fit_views(mdata, key), "view(s)")
+    factors = select(factors, names, "factor(s)")
     rows = []
     for view in views:
-        weights = _weights(mdata, key, view)
+        weights = view_weights(mdata, key, view)
         adata = mdata.mod[view]
         symbols = symbols_for(adata.var_names.astype(str), adata.var)
         symbols = pd.Series(symbols.to_numpy(), index=weights.index)
@@ -168,7 +90,7 @@ def _signature_table(
 def factor_signatures(
     mdata: MuData,
     *,
-    key: str = "mofa",
+    key: str = _keys.KEY_MOFA,
     n_top: int = 50,
     views: Iterable[str] | str | None = None,
     factors: Iterable[str] | str | None = None,
@@ -208,7 +130,7 @@ def factor_signatures(
     KeyError
         An unknown view or factor was asked for.
     """
-    table = _signature_table(mdata, key, n_top, views, factors)
+    table = signature_table(mdata, key, n_top, views, factors)
     mdata.uns[key_added or f"{key}_signatures"] = table
     logger.info("factor signatures: %d rows for key %r (n_top=%d)", len(table), key, n_top)
     return table

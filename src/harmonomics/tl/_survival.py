@@ -18,10 +18,10 @@ import pandas as pd
 
 from .. import _keys
 from .._errors import MissingResultError, require
+from .._results import factor_names, factor_scores, select
 from ..io._clinical import DAYS_PER_MONTH, MISSING_VALUES, survival_from_clinical  # noqa: F401 (re-exported)
 from ._associations import resolve_covariate
 from ._multitest import bh_fdr
-from ._signatures import _factor_names, _factor_scores, _select
 
 if TYPE_CHECKING:  # pragma: no cover
     from mudata import MuData
@@ -149,7 +149,7 @@ def _covariate_frame(mdata: MuData, covariates: Iterable[str] | str | None) -> p
 def survival(
     mdata: MuData,
     *,
-    key: str = "mofa",
+    key: str = _keys.KEY_MOFA,
     time: str = "os_time",
     event: str = "os_event",
     covariates: Iterable[str] | str | None = None,
@@ -216,8 +216,8 @@ def survival(
     _check_quantile(quantile)
     if penalizer < 0:
         raise ValueError(f"penalizer must be >= 0; got {penalizer}")
-    scores = _factor_scores(mdata, key)
-    factors = _select(factors, list(scores.columns), "factor(s)")
+    scores = factor_scores(mdata, key)
+    factors = select(factors, list(scores.columns), "factor(s)")
     t, e = _outcome(mdata, time, event)
     cov = _covariate_frame(mdata, covariates)
     if e[t.notna()].sum() == 0:
@@ -354,12 +354,12 @@ def _split_logrank(frame: pd.DataFrame, quantile: float) -> float:
 
 def _grouping(mdata: MuData, groupby: str, key: str) -> pd.Series:
     """A factor of ``key``, an obs column or an ``"<obsm key>:<column>"`` column, indexed by sample."""
-    if key in mdata.obsm and groupby in _factor_names(mdata, key):
-        return _factor_scores(mdata, key)[groupby]
+    if key in mdata.obsm and groupby in factor_names(mdata, key):
+        return factor_scores(mdata, key)[groupby]
     try:
         values = resolve_covariate(mdata, groupby)
     except KeyError as err:
-        available = _factor_names(mdata, key) if key in mdata.obsm else []
+        available = factor_names(mdata, key) if key in mdata.obsm else []
         raise KeyError(
             f"{groupby!r} is neither a factor of {key!r} ({available}) nor a per-sample variable: {err}"
         ) from None
