@@ -54,6 +54,10 @@ def test_api_conventions(name, func):
     assert "Returns\n-------" in doc, f"{name} lacks a numpydoc Returns section"
 
 
+TOOLS = [(name, func) for name, func in _public_functions() if name.startswith("tl.")]
+
+
+@pytest.mark.parametrize(("name", "func"), TOOLS)
 def test_tl_key_added_and_copy(name, func):
     """scanpy-style tools: ``key_added`` and ``copy`` are keyword-only; ``copy`` defaults to False and,
     since the function then edits in place, the annotated return includes ``None`` (or a table)."""
