@@ -951,15 +951,18 @@ class _Report:
             return ""
         table = pd.DataFrame({
             "published": stats["reference"], "samples": stats["n"], "Spearman ρ": stats["spearman_rho"],
-            "Spearman p": [_fmt_p(p) for p in stats["spearman_pvalue"]], "Pearson r": stats["pearson_r"],
-            "Pearson p": [_fmt_p(p) for p in stats["pearson_pvalue"]], "mean |difference|": stats["mean_abs_diff"],
+            "Spearman p": [_fmt_p(p) for p in stats["spearman_pvalue"]],
+            "Spearman FDR": [_fmt_p(p) for p in stats["spearman_fdr"]], "Pearson r": stats["pearson_r"],
+            "Pearson p": [_fmt_p(p) for p in stats["pearson_pvalue"]],
+            "Pearson FDR": [_fmt_p(p) for p in stats["pearson_fdr"]], "mean |difference|": stats["mean_abs_diff"],
             "mean difference (ours − published)": stats["mean_diff"],
         })  # fmt: skip
         parts = ["<h3>Purity against published estimates</h3>",
                  f"<p>Our ESTIMATE purity ({_slot('obsm', 'immune')}, column {_code('estimate_purity')}) against the published "
                  "ESTIMATE, ABSOLUTE and CPE purity (Aran et al. 2015) where the store has them "
                  f"({_code('hm.tl.compare_purity')}); samples with both values. ESTIMATE against ESTIMATE checks the "
-                 "implementation; ABSOLUTE (from copy number) and CPE (a consensus) are independent estimates.</p>",
+                 "implementation; ABSOLUTE (from copy number) and CPE (a consensus) are independent estimates. FDR: "
+                 "Benjamini–Hochberg across the references of this table, per test.</p>",
                  _table(table, numeric_digits=3)]  # fmt: skip
         if (stats["n"] >= 3).any():
             parts.append(_figure(purity_comparison(m, references=list(stats.loc[stats["n"] >= 3, "reference"])),

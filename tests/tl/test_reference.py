@@ -83,6 +83,13 @@ def test_estimate_purity_against_published(real):
     assert est["spearman_rho"] > 0.99 and est["pearson_r"] > 0.99
     assert est["mean_abs_diff"] == pytest.approx(0.010, abs=0.001)
     assert stats.loc["purity_absolute", "spearman_rho"] > 0.5 and stats.loc["purity_cpe", "spearman_rho"] > 0.7
+    for test in ("spearman", "pearson"):  # BH across the three references, by hand: min over k >= i of p_(k)·m/k
+        p = stats[f"{test}_pvalue"].to_numpy()
+        order = np.argsort(p)
+        scaled = p[order] * len(p) / np.arange(1, len(p) + 1)
+        expected = np.empty_like(p)
+        expected[order] = np.minimum.accumulate(scaled[::-1])[::-1].clip(max=1)
+        np.testing.assert_allclose(stats[f"{test}_fdr"].to_numpy(), expected, rtol=1e-12)
     pairs = hm.tl.purity_values(real)
     one = pairs[(pairs["reference"] == "purity_estimate") & (pairs["sample"] == "TCGA-A1-A0SD")]
     assert one["published"].item() == 0.7644  # the raw file value

@@ -234,8 +234,9 @@ def compare_purity(
     -------
     Tidy table (empty when the store has no published purity), one row per reference: ``reference``, ``n``
     (samples with both), ``spearman_rho``,
-    ``spearman_pvalue``, ``pearson_r``, ``pearson_pvalue``, ``mean_abs_diff`` (mean of |ours − published|),
-    ``mean_diff`` (mean of ours − published). Statistics are NaN with fewer than three samples.
+    ``spearman_pvalue``, ``spearman_fdr``, ``pearson_r``, ``pearson_pvalue``, ``pearson_fdr``, ``mean_abs_diff``
+    (mean of |ours − published|), ``mean_diff`` (mean of ours − published). The FDRs are Benjamini–Hochberg
+    across the references, one family per test. Statistics are NaN with fewer than three samples.
     """
     from scipy.stats import pearsonr, spearmanr
 
@@ -253,8 +254,11 @@ def compare_purity(
                        pearson_r=float(r.statistic), pearson_pvalue=float(r.pvalue),
                        mean_abs_diff=float(diff.abs().mean()), mean_diff=float(diff.mean()))  # fmt: skip
         rows.append(row)
-    return pd.DataFrame(rows, columns=["reference", "n", "spearman_rho", "spearman_pvalue", "pearson_r",
-                                       "pearson_pvalue", "mean_abs_diff", "mean_diff"])  # fmt: skip
+    table = pd.DataFrame(rows, columns=["reference", "n", "spearman_rho", "spearman_pvalue", "pearson_r",
+                                        "pearson_pvalue", "mean_abs_diff", "mean_diff"])  # fmt: skip
+    table.insert(4, "spearman_fdr", bh_fdr(table["spearman_pvalue"]))
+    table.insert(7, "pearson_fdr", bh_fdr(table["pearson_pvalue"]))
+    return table
 
 
 def _feature_vector(mdata: MuData, mod: str, feature: str) -> pd.Series | None:
