@@ -337,6 +337,10 @@ def test_report_calls_only_fdr_significant_survival_factors(tmp_path):
     assert factors.count('class="sig"') == 1
     survival = _section(text, "survival")
     assert "Cox FDR" in survival and "log-rank FDR" in survival and "Cox vs log-rank" in survival
+    # each Kaplan–Meier figure's caption carries the FDR of the log-rank p drawn in it (the table's value)
+    f1_logrank = cox.at["Factor1", "logrank_fdr"]
+    fmt = f"{f1_logrank:.2g}" if f1_logrank >= 1e-4 else f"{f1_logrank:.1e}"
+    assert f"median of Factor1; log-rank FDR {fmt}" in survival
 
 
 def test_report_findings_always_cite_an_fdr(full):

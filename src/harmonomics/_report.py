@@ -989,15 +989,24 @@ class _Report:
                  f"{t[ok].median() / 365.25:.1f} years (all samples). Curves: Kaplan–Meier estimates; ticks mark "
                  "censored samples; p: log-rank test.</p>"]  # fmt: skip
         figs = []
-        for col in (_keys.KEY_PAM50, "immune_class"):
-            if col in m.obs.columns and m.obs.loc[ok, col].nunique() > 1:
-                figs.append(_figure(kaplan_meier(m, col, key=self.key), f"Kaplan–Meier by {col}",
-                                    f"Overall survival by {_e(col)}."))  # fmt: skip
+        groupings = [c for c in (_keys.KEY_PAM50, "immune_class")
+                     if c in m.obs.columns and m.obs.loc[ok, c].nunique() > 1]  # fmt: skip
+        # the figures show each log-rank p; its FDR (BH over these groupings) goes in the caption
+        from .tl import bh_fdr
+        from .tl import kaplan_meier as km_table
+
+        group_p = [float(km_table(m, c, key=self.key)["logrank_pvalue"].iloc[0]) for c in groupings]
+        for col, fdr in zip(groupings, bh_fdr(group_p), strict=True):
+            figs.append(_figure(kaplan_meier(m, col, key=self.key), f"Kaplan–Meier by {col}",
+                                f"Overall survival by {_e(col)}; log-rank FDR {_fmt_p(fdr)} (Benjamini–Hochberg "
+                                f"over the {len(groupings)} groupings shown).")) # fmt: skip
         surv = self.factor_survival()
         if surv is not None and len(surv):
-            for f in surv.sort_values("pvalue")["factor"].head(2):
-                figs.append(_figure(kaplan_meier(m, f, key=self.key), f"Kaplan–Meier by {f}",
-                                    f"Overall survival, samples above vs below the median of {_e(f)}."))  # fmt: skip
+            for row in surv.sort_values("pvalue").head(2).itertuples():
+                figs.append(_figure(kaplan_meier(m, row.factor, key=self.key), f"Kaplan–Meier by {row.factor}",
+                                    f"Overall survival, samples above vs below the median of {_e(row.factor)}; "
+                                    f"log-rank FDR {_fmt_p(row.logrank_fdr)} (Benjamini–Hochberg over the factors, "
+                                    "as in the table).")) # fmt: skip
             parts.append(f"<p>Per factor (from {_code('hm.tl.survival')}): a univariate Cox model (hazard ratio per "
                          "standard deviation, Wald p) and a log-rank test of the samples above vs below the factor's "
                          "median. Each test's p-values are Benjamini–Hochberg adjusted over the factors. A factor is "

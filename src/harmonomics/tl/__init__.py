@@ -35,6 +35,7 @@ __getattr__, __dir__, __all__ = attach(
         "add_clinical_survival": "._survival",
         # our calls against published ones
         "compare_labels": "._reference",
+        "bh_fdr": "._multitest",
         "label_confusion": "._reference",
         "compare_purity": "._reference",
         "purity_values": "._reference",

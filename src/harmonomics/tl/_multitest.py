@@ -12,6 +12,15 @@ def bh_fdr(pvalues: Sequence[float] | np.ndarray) -> np.ndarray:
 
     Thin wrapper over :func:`scipy.stats.false_discovery_control` (``method="bh"``) that keeps the
     positions of untestable entries (NaN p-values) so a table's rows stay aligned.
+
+    Parameters
+    ----------
+    pvalues
+        The p-values of one family of tests; NaN marks a test that could not be run.
+
+    Returns
+    -------
+    Array of the same shape: the adjusted p-values, NaN where the input was NaN.
     """
     from scipy.stats import false_discovery_control
 
