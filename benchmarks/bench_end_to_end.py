@@ -69,7 +69,9 @@ def main(argv: list[str] | None = None) -> dict:
     n_files = sum(1 for p in gdc.rglob("*") if p.is_file())
     size_mb = sum(p.stat().st_size for p in gdc.rglob("*") if p.is_file()) / 1e6
 
-    baseline_out = subprocess.run([sys.executable, "-c", _PANDAS_LOOP, str(gdc)], capture_output=True, text=True, check=True)
+    baseline_out = subprocess.run(
+        [sys.executable, "-c", _PANDAS_LOOP, str(gdc)], capture_output=True, text=True, check=True
+    )
     baseline = json.loads(baseline_out.stdout.strip().splitlines()[-1])
 
     work = DATA / f"e2e_{n}_run"
@@ -84,12 +86,17 @@ def main(argv: list[str] | None = None) -> dict:
     )
     started = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    result = subprocess.run([sys.executable, "-m", "harmonomics.cli", "-q", "run", str(config)], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "harmonomics.cli", "-q", "run", str(config)], capture_output=True, text=True, check=False
+    )
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         raise RuntimeError(f"harmonomics run failed:\n{result.stderr[-3000:]}")
     peak_mb = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
-    steps = {p.stem: json.loads(p.read_text())["seconds"] for p in (work / "results" / "synth" / ".harmonomics").glob("*.json")}
+    steps = {
+        p.stem: json.loads(p.read_text())["seconds"]
+        for p in (work / "results" / "synth" / ".harmonomics").glob("*.json")
+    }
 
     out = {
         "benchmark": "end_to_end",
@@ -113,7 +120,11 @@ def main(argv: list[str] | None = None) -> dict:
         "|---|---|---|---|",
         f"| baseline: plain `pandas.read_csv` loop over the files (reading only) | {baseline['seconds']:.1f} | 1.00 | {baseline['peak_rss_mb']:.0f} |",
         f"| `harmonomics run`: load + fit + annotate + export + report | {seconds:.1f} | {out['ratio_vs_pandas_read']:.2f} | {peak_mb:.0f} |",
-        *(f"| — {step} | {steps[step]:.1f} | | |" for step in ("load", "fit", "annotate", "export", "report") if step in steps),
+        *(
+            f"| — {step} | {steps[step]:.1f} | | |"
+            for step in ("load", "fit", "annotate", "export", "report")
+            if step in steps
+        ),
         "",
         f"Target: full analysis under {TARGET_S:.0f} s — {'met' if out['meets_target'] else 'NOT met'}.",
     ]

@@ -35,9 +35,7 @@ def _cohort(n_samples: int, seed: int = 0):
     from harmonomics import data
     from harmonomics.tl._immune import gene_sets
 
-    ids = pd.read_csv(
-        data.path("tcga_brca_rnaseq10", "dataBRCA_rsem_counts.tsv.gz"), sep="\t", usecols=[0]
-    ).iloc[:, 0]
+    ids = pd.read_csv(data.path("tcga_brca_rnaseq10", "dataBRCA_rsem_counts.tsv.gz"), sep="\t", usecols=[0]).iloc[:, 0]
     wanted = set(gene_sets()["gene"])
     symbols = ids.str.split("|").str[0]
     keep = symbols.isin(wanted)
@@ -107,9 +105,7 @@ def main(argv: list[str] | None = None) -> dict:
     ours_immune = adata.obsm["immune"]["estimate_immune"].to_numpy()
     base_immune, base_s, base_mib = _timed(_baseline_estimate, adata)
     max_diff = float(np.abs(ours_immune - base_immune).max())
-    _, est_s, est_mib = _timed(
-        hm.tl.immune_scores, adata, repeats=3, methods=["estimate"], key_added="only_estimate"
-    )
+    _, est_s, est_mib = _timed(hm.tl.immune_scores, adata, repeats=3, methods=["estimate"], key_added="only_estimate")
 
     rows = {
         "harmonomics immune_scores (all methods)": {"seconds": ours_s, "peak_traced_mib": ours_mib},
@@ -154,9 +150,7 @@ def main(argv: list[str] | None = None) -> dict:
         f"Process peak RSS {result['peak_rss_mib']:.0f} MiB; {os.cpu_count()} CPUs.",
     ]
     if n_samples >= 1000:
-        lines.append(
-            f"Target: all scores under {TARGET_S:.0f} s — {'met' if result['meets_target'] else 'NOT met'}."
-        )
+        lines.append(f"Target: all scores under {TARGET_S:.0f} s — {'met' if result['meets_target'] else 'NOT met'}.")
     (RESULTS / "immune.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return result

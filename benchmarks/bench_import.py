@@ -20,9 +20,9 @@ TARGET_S = 2.0
 def _time_import(module: str) -> tuple[float, float]:
     """Wall time (s) and peak RSS (MiB) of a fresh interpreter importing ``module``."""
     code = (
-        "import time, resource; t = time.perf_counter(); import {m}; "
+        f"import time, resource; t = time.perf_counter(); import {module}; "
         "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
-    ).format(m=module)
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     return float(out[0]), float(out[1])
 

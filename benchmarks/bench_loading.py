@@ -142,8 +142,9 @@ def main(argv: list[str] | None = None) -> dict:
         hm.settings.verbosity = 1
         tmp = tempfile.TemporaryDirectory(prefix="hm_bench_loading_")
         t0 = time.perf_counter()
-        cohort = hm.datasets.write_synthetic_cohort(Path(tmp.name) / "cohort", n_patients=n_patients, seed=0,
-                                                    layouts=("gdc",))
+        cohort = hm.datasets.write_synthetic_cohort(
+            Path(tmp.name) / "cohort", n_patients=n_patients, seed=0, layouts=("gdc",)
+        )
         print(f"wrote {n_patients}-patient cohort in {time.perf_counter() - t0:.1f} s", flush=True)
         folder = cohort.gdc
     n_files, n_bytes = _warm(folder)
@@ -163,8 +164,12 @@ def main(argv: list[str] | None = None) -> dict:
         "total_mb": round(n_bytes / 1e6, 1),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "methods": {
-            k: {"seconds": round(r["seconds"], 2), "peak_rss_mb": round(r["peak_rss_mb"], 1),
-                "speedup_vs_baseline": round(base / r["seconds"], 2), "shapes": r["shapes"]}
+            k: {
+                "seconds": round(r["seconds"], 2),
+                "peak_rss_mb": round(r["peak_rss_mb"], 1),
+                "speedup_vs_baseline": round(base / r["seconds"], 2),
+                "shapes": r["shapes"],
+            }
             for k, r in best.items()
         },
         "targets": {"speedup": ">= 4", "seconds": "< 60", "peak_rss_mb": "< 4096"},
@@ -180,21 +185,35 @@ def main(argv: list[str] | None = None) -> dict:
     (RESULTS / f"loading{suffix}.json").write_text(json.dumps(result, indent=2) + "\n")
     lines = [
         f"# Loading benchmark ({n_files} files, {result['total_mb']} MB"
-        + (f", {n_patients} patients" if (args.folder is None or args.patients) else "") + ")",
+        + (f", {n_patients} patients" if (args.folder is None or args.patients) else "")
+        + ")",
         "",
-        (f"Machine: {os.cpu_count()} CPUs, Python {platform.python_version()}. Each method in a fresh process; "
-         "files pre-read into the page cache."),
+        (
+            f"Machine: {os.cpu_count()} CPUs, Python {platform.python_version()}. Each method in a fresh process; "
+            "files pre-read into the page cache."
+        ),
         "",
         "| method | time (s) | peak memory (MB) | speed-up vs baseline |",
         "|---|---:|---:|---:|",
     ]
     for k, r in result["methods"].items():
         lines.append(f"| {k} | {r['seconds']:.2f} | {r['peak_rss_mb']:.0f} | {r['speedup_vs_baseline']:.2f}× |")
-    lines += ["", ("(Quick run: fixed costs dominate at this size; the targets apply to the 1,000-patient run.) "
-                   if args.quick else "") + "Targets: ≥ 4× faster than the baseline, < 60 s, peak memory < 4 GB: "
-              + ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in result["targets_met"].items()) + ".",
-              "", ("read_gdc also validates every file, hashes it (md5), chooses aliquots and builds the report; "
-                   "the baseline does none of that.")]
+    lines += [
+        "",
+        (
+            "(Quick run: fixed costs dominate at this size; the targets apply to the 1,000-patient run.) "
+            if args.quick
+            else ""
+        )
+        + "Targets: ≥ 4× faster than the baseline, < 60 s, peak memory < 4 GB: "
+        + ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in result["targets_met"].items())
+        + ".",
+        "",
+        (
+            "read_gdc also validates every file, hashes it (md5), chooses aliquots and builds the report; "
+            "the baseline does none of that."
+        ),
+    ]
     (RESULTS / f"loading{suffix}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     if tmp is not None:

@@ -65,8 +65,12 @@ def view_sizes(d: int) -> list[int]:
 
 
 def _measure(n: int, d: int, k: int, float32: bool) -> dict:
-    result = subprocess.run([sys.executable, "-c", _FIT, str(n), json.dumps(view_sizes(d)), str(k), "1" if float32 else "0"],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", _FIT, str(n), json.dumps(view_sizes(d)), str(k), "1" if float32 else "0"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode != 0:
         return {"N": n, "D": d, "K": k, "float32": float32, "error": result.stderr.strip().splitlines()[-1][:200]}
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -93,7 +97,9 @@ def main(argv: list[str] | None = None) -> dict:
             lines.append(f"| {row['N']:,} | {row['D']:,} | | failed: {row['error']} | |")
             continue
         row["ratio"] = row["measured"] / row["predicted"]
-        lines.append(f"| {row['N']:,} | {row['D']:,} | {row['predicted'] / gb:.2f} | {row['measured'] / gb:.2f} | {row['ratio']:.2f} |")
+        lines.append(
+            f"| {row['N']:,} | {row['D']:,} | {row['predicted'] / gb:.2f} | {row['measured'] / gb:.2f} | {row['ratio']:.2f} |"
+        )
     paper = []
     for n, d in PAPER:
         predicted = estimate_memory(n, view_sizes(d), args.factors, False, likelihoods=["gaussian"] * 4 + ["bernoulli"])
@@ -107,7 +113,10 @@ def main(argv: list[str] | None = None) -> dict:
         "",
         "| N | D | predicted (GB) | × measured ratio (GB) |",
         "|---|---|---|---|",
-        *(f"| {p['N']:,} | {p['D']:,} | {p['predicted'] / gb:.1f} | {p['predicted_times_ratio'] / gb:.1f} |" for p in paper),
+        *(
+            f"| {p['N']:,} | {p['D']:,} | {p['predicted'] / gb:.1f} | {p['predicted_times_ratio'] / gb:.1f} |"
+            for p in paper
+        ),
     ]
     out = {"benchmark": "memory", "rows": rows, "paper": paper}
     RESULTS.mkdir(exist_ok=True)

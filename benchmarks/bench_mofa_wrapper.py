@@ -125,9 +125,7 @@ def _wrapper(mdata, *, n_factors, seed, convergence, max_iter):
     entry_point.build, entry_point.run = timed(build), timed(run)
     try:
         t0, c0 = time.perf_counter(), time.process_time()
-        hm.tl.mofa(
-            out, n_factors=n_factors, seed=seed, convergence=convergence, max_iter=max_iter, engine="mofapy2"
-        )
+        hm.tl.mofa(out, n_factors=n_factors, seed=seed, convergence=convergence, max_iter=max_iter, engine="mofapy2")
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     finally:
         entry_point.build, entry_point.run = build, run
@@ -278,8 +276,7 @@ def main(argv: list[str] | None = None) -> dict:
         "Inside each wrapper call, CPU time the wrapper adds around mofapy2's build/run (input checks, views, "
         "memory check, R² tables, write-back): "
         + ", ".join(
-            f"{c['case']}: {c['wrapper_added_cpu_s']:.3f} s = {c['added_pct_in_run']:.1f}% of the fit"
-            for c in cases
+            f"{c['case']}: {c['wrapper_added_cpu_s']:.3f} s = {c['added_pct_in_run']:.1f}% of the fit" for c in cases
         )
         + ".",
         (

@@ -60,10 +60,9 @@ def worker(in_path: Path, out_path: Path, *, n_factors: int, seed: int, threads:
 
     torch.set_num_threads(threads)
     import anndata as ad
+    import mofaflex
     import mudata as md
     import pandas as pd
-
-    import mofaflex
     from mofaflex import DataOptions, presets
 
     with np.load(in_path, allow_pickle=False) as f:
@@ -273,7 +272,7 @@ def render_md(r: dict) -> str:
                 f"{h['peak_bytes'] / mb:.0f} (tracemalloc) |"
             ),
             (
-                f"| mofapy2 0.7.5 \"medium\" (from {e['source']}, extrapolated) | {m['n_iter']} iterations | "
+                f'| mofapy2 0.7.5 "medium" (from {e["source"]}, extrapolated) | {m["n_iter"]} iterations | '
                 f"{m['total_s']:.0f} | {m['recovery_min']:.4f} | {m['recovery_mean']:.4f} | "
                 f"{m['peak_bytes_fixed_iteration_run'] / mb:.0f} (tracemalloc, 10 iterations) |"
             ),

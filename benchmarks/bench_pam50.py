@@ -90,15 +90,11 @@ def bench_pam50(quick: bool) -> dict:
     _, seconds, peak = measure(hm.tl.pam50, adata, tumor_size="tumor_size")
     corr = adata.obsm["pam50_corr"]
     out = {
-        "reference_calls_equal": int(
-            (adata.obs["pam50"].astype(str) == expected["assignment"].map(names)).sum()
-        ),
+        "reference_calls_equal": int((adata.obs["pam50"].astype(str) == expected["assignment"].map(names)).sum()),
         "reference_n": int(adata.n_obs),
         "reference_max_abs_diff": {
             "correlation": float(max(np.abs(corr[lab] - expected[ref]).max() for ref, lab in names.items())),
-            "proliferation": float(
-                np.abs(adata.obs["pam50_proliferation"] - expected["prolif_scores"]).max()
-            ),
+            "proliferation": float(np.abs(adata.obs["pam50_proliferation"] - expected["prolif_scores"]).max()),
             **{
                 f"ror_{s}": float(np.nanmax(np.abs(adata.obs[f"pam50_ror_{s}"] - expected[f"ror_{r}"])))
                 for s, r in {"s": "subtype", "p": "prolif", "c": "clinical", "pt": "prolif_clinical"}.items()
@@ -122,9 +118,7 @@ def bench_pam50(quick: bool) -> dict:
     _, ours_s, ours_mib = measure(hm.tl.pam50, big)
     frame = pd.DataFrame(matrix[:, :50].T, index=expr.index, columns=obs_names)
     base_calls, base_s, base_mib = measure(naive_pam50, frame, reference()["centroids"])
-    agree = float(
-        (big.obs["pam50"].astype(str).to_numpy() == base_calls.reindex(obs_names).to_numpy()).mean()
-    )
+    agree = float((big.obs["pam50"].astype(str).to_numpy() == base_calls.reindex(obs_names).to_numpy()).mean())
     out["scaling"] = {
         "n_samples": n,
         "n_genes": 20000,
@@ -144,6 +138,7 @@ def bench_classifier(quick: bool) -> dict:
     import mudata as md
 
     import harmonomics as hm
+
     balanced_error = hm.tl.balanced_error
 
     hm.settings.verbosity = 1
@@ -155,9 +150,7 @@ def bench_classifier(quick: bool) -> dict:
     # baseline: the same classifier on the raw mRNA + miRNA features
     def raw_store(store):
         feats = np.hstack([store.mod["rna"][store.obs_names].X, store.mod["mirna"][store.obs_names].X])
-        out = md.MuData(
-            {"rna": ad.AnnData(np.zeros((store.n_obs, 1)), obs=pd.DataFrame(index=store.obs_names))}
-        )
+        out = md.MuData({"rna": ad.AnnData(np.zeros((store.n_obs, 1)), obs=pd.DataFrame(index=store.obs_names))})
         out.obs["pam50"] = store.obs["pam50"].to_numpy()
         out.obsm["raw"] = feats
         return out
@@ -197,9 +190,7 @@ def bench_classifier(quick: bool) -> dict:
                         "seed": seed,
                         "training_scores": clf["training_scores"],
                         "cv_balanced_error": clf["cv_balanced_error"],
-                        "test_balanced_error": balanced_error(
-                            labelled.obs["pam50"], labelled.obs["subtype_pred"]
-                        ),
+                        "test_balanced_error": balanced_error(labelled.obs["pam50"], labelled.obs["subtype_pred"]),
                         "C": clf["C"],
                         "mofa_seconds": mofa_s,
                         "classifier_seconds": clf_s,

@@ -50,8 +50,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     folder = data.path("tcga_brca_121")
     size_mb = sum(p.stat().st_size for p in folder.glob("*.gz")) / 1e6
-    baseline_out = subprocess.run([sys.executable, "-c", _PANDAS_READ, str(folder)], capture_output=True, text=True,
-                                  check=True)
+    baseline_out = subprocess.run(
+        [sys.executable, "-c", _PANDAS_READ, str(folder)], capture_output=True, text=True, check=True
+    )
     baseline = json.loads(baseline_out.stdout.strip().splitlines()[-1])
 
     work = DATA / "real_cohort_run"
@@ -69,8 +70,13 @@ def main(argv: list[str] | None = None) -> dict:
     env = {**os.environ, "HARMONOMICS_CACHE": str(work / "cache")}  # cold: the store is built from the files
     started = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    result = subprocess.run([sys.executable, "-m", "harmonomics.cli", "-q", "run", str(config)], capture_output=True,
-                            text=True, check=False, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "harmonomics.cli", "-q", "run", str(config)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         raise RuntimeError(f"harmonomics run failed:\n{result.stderr[-3000:]}")
@@ -111,8 +117,11 @@ def main(argv: list[str] | None = None) -> dict:
         f"{baseline['peak_rss_mb']:.0f} |",
         f"| `harmonomics run`: load + fit + annotate + export + report | {seconds:.1f} | "
         f"{out['ratio_vs_pandas_read']:.1f} | {peak_mb:.0f} |",
-        *(f"| — {step} | {steps[step]:.1f} | | |" for step in ("load", "fit", "annotate", "export", "report")
-          if step in steps),
+        *(
+            f"| — {step} | {steps[step]:.1f} | | |"
+            for step in ("load", "fit", "annotate", "export", "report")
+            if step in steps
+        ),
         "",
         f"Annotate: {', '.join(status)} — {'none skipped' if not skipped else 'skipped: ' + ', '.join(skipped)}. "
         f"Report {out['report_mb']:.1f} MB.",

@@ -60,9 +60,7 @@ print(json.dumps({"ours_s": ours, "pandas_s": pandas}))
 
 def run_child(code: str, *args: str) -> dict:
     env = dict(os.environ, PYTHONHASHSEED="0")
-    res = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, check=True
-    )
+    res = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, check=True)
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
@@ -92,9 +90,7 @@ def main() -> None:
         r["cpu_ratio_vs_baseline"] = r["cpu_s"] / base["cpu_s"]
     n_samples = 300 if args.quick else 1000
     render = run_child(RENDER_CHILD, "2000", str(n_samples))
-    print(
-        f"render 2000 x {n_samples}: ours {render['ours_s']:.2f} s, pandas to_csv {render['pandas_s']:.2f} s"
-    )
+    print(f"render 2000 x {n_samples}: ours {render['ours_s']:.2f} s, pandas to_csv {render['pandas_s']:.2f} s")
     try:
         load = os.getloadavg()
     except OSError:  # pragma: no cover
@@ -135,8 +131,7 @@ def main() -> None:
         f"| text rendering of a 2000 x {n_samples} matrix | seconds | ratio |",
         "|---|---|---|",
         f"| pandas `to_csv(float_format='%.4f')` (baseline) | {render['pandas_s']:.2f} | 1.00 |",
-        f"| harmonomics vectorised renderer | {render['ours_s']:.2f} | "
-        f"{render['ours_s'] / render['pandas_s']:.2f} |",
+        f"| harmonomics vectorised renderer | {render['ours_s']:.2f} | {render['ours_s'] / render['pandas_s']:.2f} |",
         "",
     ]
     (out / "synthetic.md").write_text("\n".join(lines))

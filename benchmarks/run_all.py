@@ -59,8 +59,10 @@ def run(names: list[str], quick: bool) -> dict:
         started = time.perf_counter()
         print(f"== {name}: {' '.join(args[1:])}", flush=True)
         result = subprocess.run(args, text=True, check=False)
-        summary[name] = {"status": "ok" if result.returncode == 0 else f"failed (exit {result.returncode})",
-                         "seconds": round(time.perf_counter() - started, 1)}
+        summary[name] = {
+            "status": "ok" if result.returncode == 0 else f"failed (exit {result.returncode})",
+            "seconds": round(time.perf_counter() - started, 1),
+        }
     return summary
 
 

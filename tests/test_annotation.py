@@ -8,8 +8,17 @@ import pytest
 from harmonomics._annotation import gene_coordinates, gene_symbols, normalize_build
 
 
-@pytest.mark.parametrize("spelling, build", [("hg19", "GRCh37"), ("GRCh37-lite", "GRCh37"), ("37", "GRCh37"),
-                                             ("hg38", "GRCh38"), ("GRCh38", "GRCh38"), ("", None)])
+@pytest.mark.parametrize(
+    "spelling, build",
+    [
+        ("hg19", "GRCh37"),
+        ("GRCh37-lite", "GRCh37"),
+        ("37", "GRCh37"),
+        ("hg38", "GRCh38"),
+        ("GRCh38", "GRCh38"),
+        ("", None),
+    ],
+)
 def test_build_spellings(spelling, build):
     assert normalize_build(spelling) == build
 
@@ -30,8 +39,10 @@ def test_erbb2_and_tp53_on_both_builds():
 
 
 def test_tables_hold_every_row_of_the_raw_files(shared_data):
-    for name, build in [("gencode.v36.annotation.gtf.gene.probemap.gz", "GRCh38"),
-                        ("genes_hg19_grch37_ensembl.tsv.gz", "GRCh37")]:
+    for name, build in [
+        ("gencode.v36.annotation.gtf.gene.probemap.gz", "GRCh38"),
+        ("genes_hg19_grch37_ensembl.tsv.gz", "GRCh37"),
+    ]:
         with gzip.open(shared_data / "annotation" / name, "rt") as handle:
             raw = pd.read_csv(handle, sep="\t", dtype=str)
         assert len(gene_coordinates(build)) == len(raw)

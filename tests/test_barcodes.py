@@ -217,22 +217,63 @@ def test_duplicate_inputs_count_once():
 
 
 def test_r_style_and_lower_case_barcodes_are_normalised():
-    ids = pd.Series(["TCGA.A1.A0SH.01A.11R.A084.07", "tcga-a1-a0sd", "tcga.a1.a0sd.01", "TCGA_A1_A0SE",
-                     "TCGA-A1-A0SB-01", "MB-0001", "GSM123456", "free.form.id"])
+    ids = pd.Series(
+        [
+            "TCGA.A1.A0SH.01A.11R.A084.07",
+            "tcga-a1-a0sd",
+            "tcga.a1.a0sd.01",
+            "TCGA_A1_A0SE",
+            "TCGA-A1-A0SB-01",
+            "MB-0001",
+            "GSM123456",
+            "free.form.id",
+        ]
+    )
     norm = barcodes.normalize_barcodes(ids)
-    assert list(norm["barcode"]) == ["TCGA-A1-A0SH-01A-11R-A084-07", "TCGA-A1-A0SD", "TCGA-A1-A0SD-01", "TCGA-A1-A0SE",
-                                     "TCGA-A1-A0SB-01", "MB-0001", "GSM123456", "free.form.id"]
+    assert list(norm["barcode"]) == [
+        "TCGA-A1-A0SH-01A-11R-A084-07",
+        "TCGA-A1-A0SD",
+        "TCGA-A1-A0SD-01",
+        "TCGA-A1-A0SE",
+        "TCGA-A1-A0SB-01",
+        "MB-0001",
+        "GSM123456",
+        "free.form.id",
+    ]
     assert list(norm["change"]) == ["dots", "lower case", "dots, lower case", "underscores", "", "", "", ""]
     assert set(norm["change"]) - {""} <= set(barcodes.NORMALIZATIONS)
-    assert barcodes.parse_barcodes(norm["barcode"][:5])["level"].tolist() == ["aliquot", "patient", "sample",
-                                                                               "patient", "sample"]
+    assert barcodes.parse_barcodes(norm["barcode"][:5])["level"].tolist() == [
+        "aliquot",
+        "patient",
+        "sample",
+        "patient",
+        "sample",
+    ]
 
 
 def test_sample_id_kinds_and_barcode_lookalikes():
-    ids = ["TCGA.A1.A0SH.01A", "tcga-a1-a0sd", "GSM123456", "MB-0001", "MB-AD-0042", "TEST_SAMPLE_1",
-           "TEST-A23C-01", "TCGA-XX", "TCGA-A1-A0SB-33"]
-    assert list(barcodes.sample_id_kinds(ids)) == ["tcga", "tcga", "geo", "metabric", "metabric", "other", "other",
-                                                   "other", "other"]
+    ids = [
+        "TCGA.A1.A0SH.01A",
+        "tcga-a1-a0sd",
+        "GSM123456",
+        "MB-0001",
+        "MB-AD-0042",
+        "TEST_SAMPLE_1",
+        "TEST-A23C-01",
+        "TCGA-XX",
+        "TCGA-A1-A0SB-33",
+    ]
+    assert list(barcodes.sample_id_kinds(ids)) == [
+        "tcga",
+        "tcga",
+        "geo",
+        "metabric",
+        "metabric",
+        "other",
+        "other",
+        "other",
+        "other",
+    ]
     # TCGA-XX and an unknown sample-type code are meant as barcodes: readers report them as malformed
     assert list(barcodes.looks_like_barcode(ids)) == [True, True, False, False, False, False, False, True, True]
 
@@ -255,8 +296,12 @@ def test_choose_samples_uses_other_ids_as_they_are_and_counts_them():
     assert only_other["sample_type"].isna().all() and str(only_other["sample_type"].dtype) == "category"
     with pytest.raises(FormatError, match="TCGA-A1-A0SB-33"):
         choose_samples(["MB-0001", "TCGA-A1-A0SB-33"], omic="rna", analyte_kind=None, sample_types=None)
-    pos, keys, report = choose_samples(["TCGA-A1-A0SB-01A-11D-A144-01", "TCGA-A1-A0SB-11A-11D-A144-01",
-                                        "TCGA-A1-A0SB-06A-11D-A144-01"], omic="cnv", analyte_kind="dna",
-                                       sample_types=None, key_level="patient")
+    pos, keys, report = choose_samples(
+        ["TCGA-A1-A0SB-01A-11D-A144-01", "TCGA-A1-A0SB-11A-11D-A144-01", "TCGA-A1-A0SB-06A-11D-A144-01"],
+        omic="cnv",
+        analyte_kind="dna",
+        sample_types=None,
+        key_level="patient",
+    )
     assert list(keys) == ["TCGA-A1-A0SB"] and list(pos) == [0]
     assert sorted(report[report["action"] == "dropped"]["item"]) == ["TCGA-A1-A0SB-06", "TCGA-A1-A0SB-11"]

@@ -36,11 +36,16 @@ def test_demo_defaults_to_the_real_cohort():
 
 
 def test_demo_runs_the_mini_cohort_on_request(tmp_path, capsys):
-    assert cli.main(["-q", "demo", "--cohort", "tcga_brca_mini", "--out", str(tmp_path / "demo"), "--n-factors", "3"]) == 0
+    assert (
+        cli.main(["-q", "demo", "--cohort", "tcga_brca_mini", "--out", str(tmp_path / "demo"), "--n-factors", "3"]) == 0
+    )
     out = capsys.readouterr().out
     assert "harmonomics demo (tcga_brca_mini): 220 samples" in out and "associations: done" in out
     # a step that cannot run on this cohort says why, in one line
-    assert "pam50: skipped: PAM50: only 0 of the 50 PAM50 genes found in modality 'rna' (need at least 40)" in out.splitlines()
+    assert (
+        "pam50: skipped: PAM50: only 0 of the 50 PAM50 genes found in modality 'rna' (need at least 40)"
+        in out.splitlines()
+    )
     assert any(line.startswith("immune_scores: skipped: expression has negative values") for line in out.splitlines())
     back = hm.store.read(tmp_path / "demo" / "tcga_brca_mini" / "annotated.h5mu")
     assert back.n_obs == 220 and back["prot"].n_obs == 150
@@ -81,21 +86,35 @@ def files(tmp_path):
     """A samples × genes table (METABRIC-style IDs) and a small store, in a folder of their own."""
     table = tmp_path / "expression.tsv"
     table.write_text("gene\tMB-0001\tMB-0002\tMB-0003\nESR1\t1.5\t2.0\t0.1\nERBB2\t3.0\t0.5\t1.1\n")
-    rna = ad.AnnData(np.arange(12.0).reshape(4, 3), obs=pd.DataFrame(index=["MB-0001", "MB-0002", "MB-0003", "MB-0004"]),
-                     var=pd.DataFrame(index=["ESR1", "ERBB2", "MKI67"]))
+    rna = ad.AnnData(
+        np.arange(12.0).reshape(4, 3),
+        obs=pd.DataFrame(index=["MB-0001", "MB-0002", "MB-0003", "MB-0004"]),
+        var=pd.DataFrame(index=["ESR1", "ERBB2", "MKI67"]),
+    )
     store = hm.store.write(hm.store.new_store({"rna": rna}), tmp_path / "cohort.h5mu")
     return {"table": str(table), "store": str(store), "dir": tmp_path}
 
 
 _MISTAKES = {
     "load table without --option omic": (["load", "table", "{table}", "--out", "{dir}/x.h5mu"], "--option omic=VALUE"),
-    "unknown reader option": (["load", "table", "{table}", "--out", "{dir}/x.h5mu", "--option", "omic=rna", "--option", "colour=red"],
-                              "unknown --option colour"),
-    "option value that is not YAML": (["load", "table", "{table}", "--out", "{dir}/x.h5mu", "--option", "omic=[rna"], "not valid YAML"),
-    "--out with a wrong suffix": (["load", "table", "{table}", "--out", "{dir}/x.txt", "--option", "omic=rna"], "'.txt'"),
+    "unknown reader option": (
+        ["load", "table", "{table}", "--out", "{dir}/x.h5mu", "--option", "omic=rna", "--option", "colour=red"],
+        "unknown --option colour",
+    ),
+    "option value that is not YAML": (
+        ["load", "table", "{table}", "--out", "{dir}/x.h5mu", "--option", "omic=[rna"],
+        "not valid YAML",
+    ),
+    "--out with a wrong suffix": (
+        ["load", "table", "{table}", "--out", "{dir}/x.txt", "--option", "omic=rna"],
+        "'.txt'",
+    ),
     "negative --n-factors": (["fit", "{store}", "--out", "{dir}/fit.h5mu", "--n-factors", "-3"], "--n-factors"),
     "--n-factors not a number": (["fit", "{store}", "--out", "{dir}/fit.h5mu", "--n-factors", "ten"], "'ten'"),
-    "load of a missing folder": (["load", "gdc", "{dir}/no_such_download", "--out", "{dir}/x.h5mu"], "no_such_download"),
+    "load of a missing folder": (
+        ["load", "gdc", "{dir}/no_such_download", "--out", "{dir}/x.h5mu"],
+        "no_such_download",
+    ),
     "folder given without its source": (["load", "{dir}/no_such_download", "--out", "{dir}/x.h5mu"], "invalid choice"),
     "missing store": (["fit", "{dir}/none.h5mu", "--out", "{dir}/fit.h5mu"], "none.h5mu"),
     "missing STORE": (["fit", "--out", "{dir}/fit.h5mu"], "STORE is required"),
@@ -125,8 +144,19 @@ def test_user_mistake_is_one_line_and_exit_2(mistake, files, capsys):
 def test_user_mistake_in_a_real_process(files):
     """The 14-line traceback of `load table` without `--option omic=…` is now one line, in a real process."""
     result = subprocess.run(
-        [sys.executable, "-m", "harmonomics.cli", "load", "table", files["table"], "--out", str(files["dir"] / "x.h5mu")],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "harmonomics.cli",
+            "load",
+            "table",
+            files["table"],
+            "--out",
+            str(files["dir"] / "x.h5mu"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 2
     assert _stderr_lines(result.stderr) == ["harmonomics load: error: load table needs --option omic=VALUE"]
@@ -138,7 +168,9 @@ def test_debug_anywhere_gives_the_traceback(where, files):
     argv = ["--debug", *argv] if where == "before" else [*argv, "--debug"]
     with pytest.raises(FileNotFoundError, match="none.h5mu"):
         cli.main(argv)
-    result = subprocess.run([sys.executable, "-m", "harmonomics.cli", *argv], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "harmonomics.cli", *argv], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 1
     assert result.stderr.startswith("Traceback") and "FileNotFoundError: no store at" in result.stderr
 
@@ -171,7 +203,8 @@ def test_log_lines_and_warnings_go_between_progress_bars(tmp_path):
         "cli._cmd_report = _noisy_report\nsys.exit(cli.main(['report', 's.h5mu', '--out', 'r.html']))\n"
     )
     (tmp_path / "tests_noisy.py").write_text(
-        "import logging, warnings\nfrom harmonomics import _progress\n" + textwrap.dedent(inspect.getsource(_noisy_report))
+        "import logging, warnings\nfrom harmonomics import _progress\n"
+        + textwrap.dedent(inspect.getsource(_noisy_report))
     )
     result = subprocess.run([sys.executable, str(script)], capture_output=True, check=False, cwd=tmp_path)
     stderr = result.stderr.decode()  # bytes: text mode would turn the bars' carriage returns into newlines

@@ -219,9 +219,7 @@ def test_gct_for_gsea(mdata, tmp_path):
         hm.export.gct(mdata, tmp_path / "prot.gct", mod="prot", names="feature")
     )
     assert (
-        len(samples) == 20
-        and names == [f"P{i}" for i in range(5)]
-        and descriptions == ["P0", "P1", "P2", "P3", "P4"]
+        len(samples) == 20 and names == [f"P{i}" for i in range(5)] and descriptions == ["P0", "P1", "P2", "P3", "P4"]
     )
     with pytest.raises(KeyError, match="cnv"):
         hm.export.gct(mdata, tmp_path / "x.gct", mod="cnv")
@@ -298,15 +296,10 @@ def test_cbioportal_files(mdata, tmp_path):
         "data_filename",
     }
     properties = gmeta["generic_entity_meta_properties"].split(",")
-    assay = pd.read_csv(
-        paths["generic_assay_data"], sep="\t", keep_default_na=False, float_precision="round_trip"
-    )
+    assay = pd.read_csv(paths["generic_assay_data"], sep="\t", keep_default_na=False, float_precision="round_trip")
     assert list(assay.columns[: 1 + len(properties)]) == ["ENTITY_STABLE_ID", *properties]
     assert list(assay.columns[1 + len(properties) :]) == list(mdata.obs_names)
-    assert (
-        assay["ENTITY_STABLE_ID"].is_unique
-        and assay["ENTITY_STABLE_ID"].str.fullmatch(r"[A-Za-z0-9_-]+").all()
-    )
+    assert assay["ENTITY_STABLE_ID"].is_unique and assay["ENTITY_STABLE_ID"].str.fullmatch(r"[A-Za-z0-9_-]+").all()
     factors = assay.set_index("ENTITY_STABLE_ID").loc[
         ["mofa_Factor1", "mofa_Factor2", "mofa_Factor3"], list(mdata.obs_names)
     ]
@@ -397,9 +390,7 @@ def test_mofa_hdf5_groups_and_training_centring(mdata, tmp_path):
         groups_key="batch",
         r2_per_group_view_factor=pd.DataFrame(rows, columns=["group", "view", "factor", "r2"]),
         projection={
-            "views": {
-                "rna": {"features": np.array(rna.var_names, dtype=object), "centre": centre, "scale": 2.0}
-            }
+            "views": {"rna": {"features": np.array(rna.var_names, dtype=object), "centre": centre, "scale": 2.0}}
         },
     )
     path = hm.export.mofa_hdf5(mdata, tmp_path / "groups.hdf5")

@@ -121,8 +121,13 @@ def test_the_import_scan_sees_the_package():
 
 
 def test_io_imports_no_other_namespace():
-    bad = sorted({f"{a} line {line} imports {b}" for a, b, _, line in IMPORTS
-           if _namespace(a) == "io" and _namespace(b) in NAMESPACES and _namespace(b) != "io"})
+    bad = sorted(
+        {
+            f"{a} line {line} imports {b}"
+            for a, b, _, line in IMPORTS
+            if _namespace(a) == "io" and _namespace(b) in NAMESPACES and _namespace(b) != "io"
+        }
+    )
     assert not bad, "io sits below every other namespace:\n" + "\n".join(bad)
 
 
@@ -159,7 +164,7 @@ def test_no_import_cycle_between_files():
         stack.append(node)
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                return stack[stack.index(nxt):] + [nxt]
+                return stack[stack.index(nxt) :] + [nxt]
             if nxt not in state and (cycle := visit(nxt)):
                 return cycle
         stack.pop()

@@ -39,18 +39,12 @@ def _public_functions():
 def test_api_conventions(name, func):
     """scanpy-style: at most 3 positional parameters, booleans keyword-only, a numpydoc docstring."""
     signature = inspect.signature(func)
-    positional = [
-        p for p in signature.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-    ]
+    positional = [p for p in signature.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     assert len(positional) <= 3, f"{name} has {len(positional)} positional parameters"
     for parameter in positional:
-        assert not isinstance(parameter.default, bool), (
-            f"{name}: boolean {parameter.name!r} must be keyword-only"
-        )
+        assert not isinstance(parameter.default, bool), f"{name}: boolean {parameter.name!r} must be keyword-only"
     doc = inspect.getdoc(func) or ""
-    assert "Parameters\n----------" in doc or not signature.parameters, (
-        f"{name} lacks a numpydoc Parameters section"
-    )
+    assert "Parameters\n----------" in doc or not signature.parameters, f"{name} lacks a numpydoc Parameters section"
     assert "Returns\n-------" in doc, f"{name} lacks a numpydoc Returns section"
 
 

@@ -42,14 +42,26 @@ def test_example_config_is_valid():
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ({"cohorts": {"a": {"source": "tcga_brca_mini"}}, "fitt": {}}, "unknown config key 'fitt'; allowed keys: annotate, cohorts, dask, export, fit, out, report"),
-        ({"cohorts": {"a": {"source": "tcga_brca_mini"}}, "fit": {"n_factor": 3}}, "unknown config key 'fit.n_factor'; allowed keys in fit: convergence"),
-        ({"cohorts": {"a": {"source": "tcga_brca_mini"}}, "fit": {"n_factors": "ten"}}, "'fit.n_factors' must be int, got str 'ten'"),
+        (
+            {"cohorts": {"a": {"source": "tcga_brca_mini"}}, "fitt": {}},
+            "unknown config key 'fitt'; allowed keys: annotate, cohorts, dask, export, fit, out, report",
+        ),
+        (
+            {"cohorts": {"a": {"source": "tcga_brca_mini"}}, "fit": {"n_factor": 3}},
+            "unknown config key 'fit.n_factor'; allowed keys in fit: convergence",
+        ),
+        (
+            {"cohorts": {"a": {"source": "tcga_brca_mini"}}, "fit": {"n_factors": "ten"}},
+            "'fit.n_factors' must be int, got str 'ten'",
+        ),
         ({"cohorts": {"a": {"source": "tcga"}}}, "'cohorts.a.source' is 'tcga'; allowed: gdc, cbioportal"),
         ({"cohorts": {"a": {"source": "gdc"}}}, "'cohorts.a.path' is required for source 'gdc'"),
         ({"cohorts": {"a": {"source": "gdc", "path": "x", "opts": {}}}}, "unknown config key 'cohorts.a.opts'"),
         ({}, "config key 'cohorts' is required"),
-        ({"cohorts": {"a": {"source": "tcga_brca_mini"}}, "fit": {"engine": "gpu"}}, "'fit.engine' is 'gpu'; allowed: fast, mofapy2"),
+        (
+            {"cohorts": {"a": {"source": "tcga_brca_mini"}}, "fit": {"engine": "gpu"}},
+            "'fit.engine' is 'gpu'; allowed: fast, mofapy2",
+        ),
     ],
 )
 def test_bad_config_names_the_key(config, message):
@@ -61,7 +73,9 @@ def test_bad_config_names_the_key(config, message):
 def test_cli_bad_config_is_one_line_error(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump({"cohorts": {"a": {"source": "tcga_brca_mini"}}, "reprot": {}}))
-    result = subprocess.run([sys.executable, "-m", "harmonomics.cli", "run", str(path)], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "harmonomics.cli", "run", str(path)], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "unknown config key 'reprot'" in lines[0] and "allowed keys" in lines[0]
@@ -135,8 +149,10 @@ def test_real_cohort_runs_every_step_with_nothing_skipped(tmp_path, monkeypatch)
     folder = pipeline.run(path)["real"]
     back = hm.store.read(folder / "annotated.h5mu")
     status = back.uns["harmonomics_annotate"]
-    assert status == {step: "done" for step in ("pam50", "immune_scores", "immune_status", "associations", "survival",
-                                                "signatures", "enrichment")}
+    assert status == {
+        step: "done"
+        for step in ("pam50", "immune_scores", "immune_status", "associations", "survival", "signatures", "enrichment")
+    }
     assert {m: a.n_obs for m, a in back.mod.items()} == {"rna": 121, "cnv": 119, "mut": 110, "prot": 100}
     assert back.obsm["mofa"].shape == (121, 4)
     # our calls (obs["pam50"], with confidence and ROR) agree with the published Xena labels
@@ -148,7 +164,9 @@ def test_real_cohort_runs_every_step_with_nothing_skipped(tmp_path, monkeypatch)
     purity = back.obsm["immune"]["estimate_purity"]
     assert purity.corr(back.obs["purity_estimate"], method="spearman") >= 0.97
     table = back.uns["mofa_associations"]
-    assert {"pam50", "pam50_xena", "pam50_tcga2012", "er_status", "her2_status", "immune_class"} <= set(table["covariate"])
+    assert {"pam50", "pam50_xena", "pam50_tcga2012", "er_status", "her2_status", "immune_class"} <= set(
+        table["covariate"]
+    )
     assert len(back.uns["mofa_survival"]) == 4 and len(back.uns["mofa_enrichment"]) > 0
     assert back.obsm["signature_scores"].shape[0] == 121
     assert (folder / "report.html").stat().st_size > 100_000
@@ -163,11 +181,43 @@ def test_bundled_cohorts_need_no_path():
 def test_step_subcommands_chain(tmp_path, capsys):
     store = tmp_path / "mini.h5mu"
     assert cli.main(["-q", "load", "tcga_brca_mini", "--out", str(store)]) == 0
-    assert cli.main(["-q", "fit", str(store), "--out", str(tmp_path / "fit.h5mu"), "--n-factors", "3",
-                     "--convergence", "fast", "--features-per-omic", "50"]) == 0
-    assert cli.main(["-q", "annotate", str(tmp_path / "fit.h5mu"), "--out", str(tmp_path / "ann.h5mu"),
-                     "--covariates", "pam50", "--no-immune"]) == 0
-    assert cli.main(["-q", "export", str(tmp_path / "ann.h5mu"), "--out", str(tmp_path / "exports"), "--formats", "csv"]) == 0
+    assert (
+        cli.main(
+            [
+                "-q",
+                "fit",
+                str(store),
+                "--out",
+                str(tmp_path / "fit.h5mu"),
+                "--n-factors",
+                "3",
+                "--convergence",
+                "fast",
+                "--features-per-omic",
+                "50",
+            ]
+        )
+        == 0
+    )
+    assert (
+        cli.main(
+            [
+                "-q",
+                "annotate",
+                str(tmp_path / "fit.h5mu"),
+                "--out",
+                str(tmp_path / "ann.h5mu"),
+                "--covariates",
+                "pam50",
+                "--no-immune",
+            ]
+        )
+        == 0
+    )
+    assert (
+        cli.main(["-q", "export", str(tmp_path / "ann.h5mu"), "--out", str(tmp_path / "exports"), "--formats", "csv"])
+        == 0
+    )
     assert (tmp_path / "exports" / "mofa_factor_scores.csv").is_file()
     out = capsys.readouterr().out
     assert "fitted 3 factors" in out and "associations: done" in out
@@ -180,7 +230,10 @@ def _snakemake(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     pytest.importorskip("snakemake")
     return subprocess.run(
         [sys.executable, "-m", "snakemake", "-s", str(REPO / "workflows" / "Snakefile"), *args],
-        capture_output=True, text=True, check=False, cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
     )
 
 
@@ -189,8 +242,11 @@ def test_snakemake_plan_covers_every_cohort(tmp_path):
     result = _snakemake("--configfile", str(path), "-n", "--cores", "2", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     table = result.stdout.split("Job stats:")[1].split("\n\n")[0]
-    counts = {line.split()[0]: int(line.split()[1]) for line in table.splitlines()
-              if len(line.split()) == 2 and line.split()[1].isdigit()}
+    counts = {
+        line.split()[0]: int(line.split()[1])
+        for line in table.splitlines()
+        if len(line.split()) == 2 and line.split()[1].isdigit()
+    }
     assert counts == {"all": 1, "annotate": 2, "export": 2, "fit": 2, "load": 2, "report": 2, "total": 11}
 
 
@@ -212,8 +268,12 @@ def test_run_with_methylation_streamed_to_zarr(tmp_path):
     """A cohort read with stream={"meth": ...}: the fit loads only the selected probes from the zarr store."""
     cohort = hm.datasets.write_synthetic_cohort(tmp_path / "synthetic", n_patients=40, seed=5, layouts=("gdc",))
     options = {"stream": {"meth": str(tmp_path / "meth.zarr")}, "omics": ["rna", "meth", "prot"]}
-    path = _write_config(tmp_path, {"s": {"source": "gdc", "path": str(cohort.gdc), "options": options}},
-                         export={"formats": ["tsv"]}, annotate={"immune": False})
+    path = _write_config(
+        tmp_path,
+        {"s": {"source": "gdc", "path": str(cohort.gdc), "options": options}},
+        export={"formats": ["tsv"]},
+        annotate={"immune": False},
+    )
     folder = pipeline.run(path)["s"]
     loaded = hm.store.read(folder / "loaded.h5mu")
     assert "meth" not in loaded.mod and (tmp_path / "meth.zarr").is_dir()
@@ -241,8 +301,9 @@ def _annotate_only_pam50(monkeypatch, error):
 def test_annotate_records_a_package_error_by_its_reason(monkeypatch):
     from harmonomics._errors import GeneMappingError
 
-    error = GeneMappingError("PAM50: too few genes; missing: ['ESR1', 'PGR']", reason="PAM50: too few genes",
-                             missing=["ESR1", "PGR"])  # fmt: skip
+    error = GeneMappingError(
+        "PAM50: too few genes; missing: ['ESR1', 'PGR']", reason="PAM50: too few genes", missing=["ESR1", "PGR"]
+    )
     mdata, status = _annotate_only_pam50(monkeypatch, error)
     assert status == {"pam50": "skipped: PAM50: too few genes"}
     assert mdata.uns["harmonomics_annotate"] == status

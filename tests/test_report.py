@@ -25,8 +25,18 @@ _fixtures = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_fixtures)
 make_store = _fixtures.make_store
 
-SECTIONS = ["summary", "cohort", "model", "factors", "subtypes", "immune", "survival", "factor-details", "exports",
-            "provenance"]  # fmt: skip
+SECTIONS = [
+    "summary",
+    "cohort",
+    "model",
+    "factors",
+    "subtypes",
+    "immune",
+    "survival",
+    "factor-details",
+    "exports",
+    "provenance",
+]
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +50,13 @@ def full(tmp_path_factory):
     mdata = make_store(n=60, k=3)
     before = {k: (type(v).__name__) for k, v in mdata.uns.items()}
     path = hm.report(mdata, root / "out" / "report.html", exports=exports, title="Test cohort <&>")
-    return {"path": path, "text": path.read_text(encoding="utf-8"), "mdata": mdata, "before": before,
-            "exports": exports}  # fmt: skip
+    return {
+        "path": path,
+        "text": path.read_text(encoding="utf-8"),
+        "mdata": mdata,
+        "before": before,
+        "exports": exports,
+    }
 
 
 def _section(text: str, sid: str) -> str:
@@ -255,10 +270,25 @@ def test_report_renders_in_headless_chromium(full, tmp_path):
     probe = probe.replace("<head>", "<head>" + _PROBE_HEAD, 1).replace("</body>", _PROBE_TAIL + "</body>", 1)
     page = full["path"].with_name("probe.html")
     page.write_text(probe, encoding="utf-8")
-    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
-           "--window-size=1280,2000", "--virtual-time-budget=5000", "--dump-dom", page.as_uri()]  # fmt: skip
+    cmd = [
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--window-size=1280,2000",
+        "--virtual-time-budget=5000",
+        "--dump-dom",
+        page.as_uri(),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=90, check=False)
     match = re.search(r'<pre id="__probe">(.*?)</pre>', done.stdout, flags=re.S)
     assert match, f"the page did not finish loading in chromium (rc {done.returncode}): {done.stderr[-2000:]}"
@@ -278,8 +308,11 @@ def test_report_renders_in_headless_chromium(full, tmp_path):
 def _console_problems(stderr: str) -> list[str]:
     """Console messages about errors, blocked loads or policy violations in chromium's log."""
     bad = ("error", "uncaught", "refused", "violates", "failed to load", "blocked")
-    return [line for line in stderr.splitlines()
-            if ("CONSOLE" in line or "Uncaught" in line) and any(b in line.lower() for b in bad)]  # fmt: skip
+    return [
+        line
+        for line in stderr.splitlines()
+        if ("CONSOLE" in line or "Uncaught" in line) and any(b in line.lower() for b in bad)
+    ]
 
 
 def test_report_exports_as_mapping_with_a_missing_file(tmp_path, store_small):
@@ -303,8 +336,11 @@ def _survival_store(seed: int = 13, n: int = 160, k: int = 12):
     hazard = np.exp(0.9 * z[:, 0] + 0.2 * z[:, 6])
     event_time, censor_time = rng.exponential(2000 / hazard), rng.uniform(300, 4000, n)
     samples = [f"S{i:03d}" for i in range(n)]
-    rna = ad.AnnData(rng.normal(size=(n, 8)).astype("float32"), obs=pd.DataFrame(index=samples),
-                     var=pd.DataFrame(index=[f"G{i}" for i in range(8)]))  # fmt: skip
+    rna = ad.AnnData(
+        rng.normal(size=(n, 8)).astype("float32"),
+        obs=pd.DataFrame(index=samples),
+        var=pd.DataFrame(index=[f"G{i}" for i in range(8)]),
+    )
     rna.varm["mofa"] = rng.normal(size=(8, k))
     mdata = md.MuData({"rna": rna})
     mdata.obsm["mofa"] = z
@@ -331,7 +367,10 @@ def test_report_calls_only_fdr_significant_survival_factors(tmp_path):
     assert "Factor7" not in summary
     # the factor table: green (sig) for Factor1's Cox FDR only; Factor7 is shown, not highlighted
     factors = _section(text, "factors")
-    rows = {m.group(1): m.group(2) for m in re.finditer(r'href="#factor-(Factor\d+)">.*?</a></td>(.*?)</tr>', factors, flags=re.S)}
+    rows = {
+        m.group(1): m.group(2)
+        for m in re.finditer(r'href="#factor-(Factor\d+)">.*?</a></td>(.*?)</tr>', factors, flags=re.S)
+    }
     assert 'class="sig"' in rows["Factor1"]
     assert 'class="sig"' not in rows["Factor7"] and "nominal Cox p &lt; 0.05 only" in rows["Factor7"]
     assert factors.count('class="sig"') == 1
@@ -354,7 +393,9 @@ def test_report_findings_always_cite_an_fdr(full):
 
 # ---------------------------------------------------------------- our calls against published labels (real data)
 def test_report_compares_with_published_labels(tmp_path, shared_data):
-    spec = importlib.util.spec_from_file_location("_reference_tests", Path(__file__).parent / "tl" / "test_reference.py")
+    spec = importlib.util.spec_from_file_location(
+        "_reference_tests", Path(__file__).parent / "tl" / "test_reference.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     mdata = module.build_real_store(shared_data)
@@ -388,18 +429,33 @@ def test_report_groups_harmonization_reasons_and_ror_has_no_nan(tmp_path, store_
     mdata = store_small
     rep = pd.DataFrame(mdata.uns["harmonomics_report"])
     uuids = [f"{i:08x}-1111-2222-3333-{i:012x}" for i in range(30)]
-    mafs = pd.DataFrame({"level": "file", "item": [f"/data/gdc/{u}/{u}.wxs.aliquot_ensemble_masked.maf.gz" for u in uuids],
-                         "omic": "mut", "sample": "", "action": "kept",
-                         "reason": [f"masked somatic MAF, {100 + 7 * i:,} variants" for i in range(30)]})  # fmt: skip
+    mafs = pd.DataFrame(
+        {
+            "level": "file",
+            "item": [f"/data/gdc/{u}/{u}.wxs.aliquot_ensemble_masked.maf.gz" for u in uuids],
+            "omic": "mut",
+            "sample": "",
+            "action": "kept",
+            "reason": [f"masked somatic MAF, {100 + 7 * i:,} variants" for i in range(30)],
+        }
+    )
     mdata.uns["harmonomics_report"] = pd.concat([rep, mafs], ignore_index=True)
     mdata.obs["pam50"] = pd.Categorical(["LumA", "Basal", None, "LumB"] * 5)
     mdata.obs["pam50_ror_s_group"] = pd.Categorical(["low", "high", "high", None] * 5)
     text = hm.report(mdata, tmp_path / "r.html").read_text()
     cohort = _section(text, "cohort")
     grouped = cohort.split("<details>")[0]
-    rows = re.findall(r"<tr><td>kept</td><td>file</td><td>mut</td><td>(.*?)</td><td class=\"num\">(\d+)</td><td>(.*?)</td>", grouped)
-    assert rows == [("masked somatic MAF, N variants", "30", f"{uuids[0]}.wxs.aliquot_ensemble_masked.maf.gz, "
-                     f"{uuids[1]}.wxs.aliquot_ensemble_masked.maf.gz, {uuids[2]}.wxs.aliquot_ensemble_masked.maf.gz …")]  # fmt: skip
+    rows = re.findall(
+        r"<tr><td>kept</td><td>file</td><td>mut</td><td>(.*?)</td><td class=\"num\">(\d+)</td><td>(.*?)</td>", grouped
+    )
+    assert rows == [
+        (
+            "masked somatic MAF, N variants",
+            "30",
+            f"{uuids[0]}.wxs.aliquot_ensemble_masked.maf.gz, "
+            f"{uuids[1]}.wxs.aliquot_ensemble_masked.maf.gz, {uuids[2]}.wxs.aliquot_ensemble_masked.maf.gz …",
+        )
+    ]
     assert "/data/gdc/" not in grouped
     subtypes = _section(text, "subtypes")
     ror = subtypes.split("Risk of recurrence")[1]

@@ -23,11 +23,15 @@ def mdata():
     rng = np.random.default_rng(0)
     rna = ad.AnnData(
         rng.normal(size=(4, 3)),
-        obs=pd.DataFrame({"aliquot": [f"al{i}" for i in range(4)], "source_file": "rna.tsv"}, index=["s1", "s2", "s3", "s5"]),
+        obs=pd.DataFrame(
+            {"aliquot": [f"al{i}" for i in range(4)], "source_file": "rna.tsv"}, index=["s1", "s2", "s3", "s5"]
+        ),
         var=pd.DataFrame({"gene_name": ["A", "B", "C"]}, index=["ENSG1", "ENSG2", "ENSG3"]),
         layers={"counts": rng.poisson(5, size=(4, 3)).astype(float)},
     )
-    prot = ad.AnnData(rng.normal(size=(2, 2)), obs=pd.DataFrame(index=["s2", "s4"]), var=pd.DataFrame(index=["p1", "p2"]))
+    prot = ad.AnnData(
+        rng.normal(size=(2, 2)), obs=pd.DataFrame(index=["s2", "s4"]), var=pd.DataFrame(index=["p1", "p2"])
+    )
     obs = pd.DataFrame(
         {
             "patient": ["P1", "P2", "P3", "P4", "P5"],
@@ -46,7 +50,9 @@ def mdata():
     m.obsm["immune"] = pd.DataFrame(rng.normal(size=(m.n_obs, 2)), index=m.obs_names, columns=["cyt", "tis"])
     m.mod["rna"].varm["mofa"] = rng.normal(size=(3, 2))
     m.uns["mofa"] = {
-        "r2_per_view_factor": pd.DataFrame([[0.1, 0.2], [0.3, 0.0]], index=["rna", "prot"], columns=["Factor1", "Factor2"]),
+        "r2_per_view_factor": pd.DataFrame(
+            [[0.1, 0.2], [0.3, 0.0]], index=["rna", "prot"], columns=["Factor1", "Factor2"]
+        ),
         "elbo": np.array([-10.0, -5.0, -4.5]),
         "converged": True,
         "factor_names": ["Factor1", "Factor2"],
@@ -150,7 +156,19 @@ def test_duplicate_samples_rejected():
 
 
 def test_add_report_rows(mdata):
-    store.add_report_rows(mdata, [{"level": "feature", "item": "g9", "omic": "rna", "sample": "", "action": "dropped", "reason": "zero variance"}])
+    store.add_report_rows(
+        mdata,
+        [
+            {
+                "level": "feature",
+                "item": "g9",
+                "omic": "rna",
+                "sample": "",
+                "action": "dropped",
+                "reason": "zero variance",
+            }
+        ],
+    )
     report = mdata.uns[_keys.UNS_REPORT]
     assert list(report["item"]) == ["al9", "g9"]
 
@@ -301,8 +319,10 @@ def awkward():
     rna = ad.AnnData(
         np.arange(12.0).reshape(4, 3),
         obs=pd.DataFrame({"batch": [None, "b1", None, "b2"]}, index=_IDS),
-        var=pd.DataFrame({"symbol": ["ESR1", "ERBB2", "MKI67"], "mixed": [7, "x", None], "chromosome": ["6", "17", "6"]},
-                     index=["g1", "g2", "g3"]),
+        var=pd.DataFrame(
+            {"symbol": ["ESR1", "ERBB2", "MKI67"], "mixed": [7, "x", None], "chromosome": ["6", "17", "6"]},
+            index=["g1", "g2", "g3"],
+        ),
     )
     mut = ad.AnnData(  # samples in an order of their own, and a MAF's blank Entrez_Gene_Id column
         np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]),
@@ -324,7 +344,9 @@ def awkward():
         index=_IDS,
     )
     m = store.new_store({"rna": rna, "mut": mut}, obs=obs, reader="test")
-    m.obsm["clinical"] = pd.DataFrame({"grade": [None, "G2", None, 3], "age": [50.0, np.nan, 61.0, 70.0]}, index=m.obs_names)
+    m.obsm["clinical"] = pd.DataFrame(
+        {"grade": [None, "G2", None, 3], "age": [50.0, np.nan, 61.0, 70.0]}, index=m.obs_names
+    )
     m.uns["extra"] = {"table": pd.DataFrame({"none": [None, None], "mixed": [1, "a"], "ids": ["MB-0001", None]})}
     return m
 

@@ -18,20 +18,29 @@ from ._errors import FormatError
 BUILDS = ("GRCh37", "GRCh38")
 
 _BUILD_ALIASES = {
-    "grch37": "GRCh37", "hg19": "GRCh37", "37": "GRCh37", "b37": "GRCh37", "hs37d5": "GRCh37",
-    "grch38": "GRCh38", "hg38": "GRCh38", "38": "GRCh38", "b38": "GRCh38",
+    "grch37": "GRCh37",
+    "hg19": "GRCh37",
+    "37": "GRCh37",
+    "b37": "GRCh37",
+    "hs37d5": "GRCh37",
+    "grch38": "GRCh38",
+    "hg38": "GRCh38",
+    "38": "GRCh38",
+    "b38": "GRCh38",
 }
 
 # per build: file in data/annotation, its column names → ours, and where it comes from
 _SOURCES = {
-    "GRCh37": ("genes_hg19_grch37_ensembl.tsv.gz",
-               {"gene_id": "gene_id", "gene_name": "gene_name", "chromosome": "chromosome",
-                "start": "start", "end": "end"},
-               "Ensembl 75 (GRCh37) via TCGAbiolinksGUI.data"),
-    "GRCh38": ("gencode.v36.annotation.gtf.gene.probemap.gz",
-               {"id": "gene_id", "gene": "gene_name", "chrom": "chromosome",
-                "chromStart": "start", "chromEnd": "end"},
-               "GENCODE v36 (GRCh38) via xena-GDC-ETL"),
+    "GRCh37": (
+        "genes_hg19_grch37_ensembl.tsv.gz",
+        {"gene_id": "gene_id", "gene_name": "gene_name", "chromosome": "chromosome", "start": "start", "end": "end"},
+        "Ensembl 75 (GRCh37) via TCGAbiolinksGUI.data",
+    ),
+    "GRCh38": (
+        "gencode.v36.annotation.gtf.gene.probemap.gz",
+        {"id": "gene_id", "gene": "gene_name", "chrom": "chromosome", "chromStart": "start", "chromEnd": "end"},
+        "GENCODE v36 (GRCh38) via xena-GDC-ETL",
+    ),
 }
 
 

@@ -157,8 +157,7 @@ def require(module: str, *, extra: str, purpose: str):
         return importlib.import_module(module)
     except ImportError as err:  # pragma: no cover - exercised only where the extra is missing
         raise MissingDependencyError(
-            f"{purpose} needs the optional package {module!r}: "
-            f"install it with `pip install harmonomics[{extra}]`"
+            f"{purpose} needs the optional package {module!r}: install it with `pip install harmonomics[{extra}]`"
         ) from err
 
 

@@ -68,7 +68,13 @@ def parse_gene_ids(ids: Iterable[str]) -> pd.DataFrame:
     plain = ~is_ens & ~is_se
     symbol[plain] = np.asarray(ids)[plain]
     return pd.DataFrame(
-        {"symbol": symbol.to_numpy(), "ensembl": ensembl.to_numpy(), "entrez": entrez.to_numpy(), "par_y": par_y, "id_type": id_type.to_numpy()},
+        {
+            "symbol": symbol.to_numpy(),
+            "ensembl": ensembl.to_numpy(),
+            "entrez": entrez.to_numpy(),
+            "par_y": par_y,
+            "id_type": id_type.to_numpy(),
+        },
         index=ids,
     )
 
@@ -189,8 +195,11 @@ _FEATURE_PATTERNS = {
 _ANTIBODY_GRAMMAR = re.compile(r"^[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)*$")
 _ANTIBODY_SITE = re.compile(r"[_-]p[STY]\d+")
 _ANTIBODY_SUFFIX = re.compile(r"-[RMG]-[VCEQ]$")
-_ANTIBODY_WORD = re.compile(r"(?:^|[-_])(?:alpha|beta|gamma|delta|epsilon|zeta|kappa|pan|cleaved\w*|total|acetyl"
-                            r"|Lys\d+|INK4a|MAPK)(?=$|[-_])", re.IGNORECASE)
+_ANTIBODY_WORD = re.compile(
+    r"(?:^|[-_])(?:alpha|beta|gamma|delta|epsilon|zeta|kappa|pan|cleaved\w*|total|acetyl"
+    r"|Lys\d+|INK4a|MAPK)(?=$|[-_])",
+    re.IGNORECASE,
+)
 _ANTIBODY_FAMILY = re.compile(r"^(?:[cpe]-?[A-Z][A-Za-z0-9]*|p\d+[A-Za-z0-9]*|\d+-\d+-\d+|CD\d+[A-Za-z]?)(?=$|[-_])")
 # cBioPortal's RPPA rows: gene symbol(s), a bar, the antibody (``ACACA ACACB|ACC_pS79``)
 _GENES_ANTIBODY = re.compile(r"^[A-Za-z0-9-]+(?: [A-Za-z0-9-]+)*\|[A-Za-z0-9_.-]+$")
@@ -219,9 +228,12 @@ def _is_symbol(ids: pd.Series) -> np.ndarray:
 def _is_antibody(ids: pd.Series) -> np.ndarray:
     vocab = symbol_vocabulary()
     grammar = ids.str.match(_ANTIBODY_GRAMMAR.pattern).to_numpy(dtype=bool)
-    marked = (ids.str.contains(_ANTIBODY_SITE.pattern, regex=True) | ids.str.contains(_ANTIBODY_SUFFIX.pattern, regex=True)
-              | ids.str.contains(_ANTIBODY_WORD.pattern, regex=True, flags=re.IGNORECASE)
-              | ids.str.match(_ANTIBODY_FAMILY.pattern)).to_numpy(dtype=bool)
+    marked = (
+        ids.str.contains(_ANTIBODY_SITE.pattern, regex=True)
+        | ids.str.contains(_ANTIBODY_SUFFIX.pattern, regex=True)
+        | ids.str.contains(_ANTIBODY_WORD.pattern, regex=True, flags=re.IGNORECASE)
+        | ids.str.match(_ANTIBODY_FAMILY.pattern)
+    ).to_numpy(dtype=bool)
     # the protein name (before the first "_" and any suffix) as a gene symbol: AR, Bcl-2 → BCL2, FOXO3a → FOXO3
     protein = ids.str.replace(_ANTIBODY_SUFFIX.pattern, "", regex=True).str.split("_").str[0].str.upper()
     for candidate in (protein, protein.str.replace("-", "", regex=False), protein.str.replace(r"A$", "", regex=True)):

@@ -65,9 +65,7 @@ def read_gmt(path: str | os.PathLike, *, with_descriptions: bool = False):
                 raise FormatError(f"gene set {name!r} appears twice", path=path, line=number, column=1)
             for position, gene in enumerate(genes, start=3):
                 if not gene:
-                    raise FormatError(
-                        f"empty gene name in set {name!r}", path=path, line=number, column=position
-                    )
+                    raise FormatError(f"empty gene name in set {name!r}", path=path, line=number, column=position)
             gene_sets[name] = list(dict.fromkeys(genes))
             descriptions[name] = description
     if not gene_sets:

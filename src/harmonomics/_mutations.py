@@ -39,7 +39,11 @@ def mutation_arrays(
     """Samples × genes 0/1 float matrix of protein-altering variants, built with factorize + indexing."""
     if len(maf) == 0 or gene_column not in maf:
         samples_idx = pd.Index(list(samples) if samples is not None else [], dtype=object)
-        return np.zeros((len(samples_idx), 0)), pd.Index([], dtype=object), pd.DataFrame(index=pd.Index([], dtype=object))
+        return (
+            np.zeros((len(samples_idx), 0)),
+            pd.Index([], dtype=object),
+            pd.DataFrame(index=pd.Index([], dtype=object)),
+        )
     keep = maf["Variant_Classification"].isin(list(variant_classes)).to_numpy() & maf[gene_column].notna().to_numpy()
     sub = maf.loc[keep]
     gene_codes, genes = pd.factorize(sub[gene_column], sort=True)
@@ -94,9 +98,16 @@ def mutation_matrix(
     """
     for col in (sample_column, gene_column, "Variant_Classification"):
         if col not in maf.columns:
-            raise FormatError(f"the MAF table lacks column {col!r}; expected {sample_column}, {gene_column} and "
-                              "Variant_Classification")
-    matrix, genes, _ = mutation_arrays(maf, sample_column=sample_column, gene_column=gene_column, samples=samples,
-                                       variant_classes=tuple(variant_classes or PROTEIN_ALTERING))
+            raise FormatError(
+                f"the MAF table lacks column {col!r}; expected {sample_column}, {gene_column} and "
+                "Variant_Classification"
+            )
+    matrix, genes, _ = mutation_arrays(
+        maf,
+        sample_column=sample_column,
+        gene_column=gene_column,
+        samples=samples,
+        variant_classes=tuple(variant_classes or PROTEIN_ALTERING),
+    )
     index = pd.Index(list(samples) if samples is not None else pd.unique(maf[sample_column]), dtype=object)
     return pd.DataFrame(matrix.astype(np.int8), index=index, columns=genes)

@@ -25,7 +25,9 @@ def _tqdm():
 
 def progress(iterable: Iterable[T], *, desc: str, total: int | None = None, unit: str = "it", **kwargs) -> Iterable[T]:
     """Wrap ``iterable`` in a ``tqdm.auto`` bar, silenced when verbosity < 2."""
-    return _tqdm()(iterable, desc=desc, total=total, unit=unit, disable=not settings.show_progress, leave=False, **kwargs)
+    return _tqdm()(
+        iterable, desc=desc, total=total, unit=unit, disable=not settings.show_progress, leave=False, **kwargs
+    )
 
 
 def progress_bar(*, desc: str, total: int | None = None, unit: str = "it", **kwargs):

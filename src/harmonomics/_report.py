@@ -47,8 +47,18 @@ _TECHNICAL = {"split", "batch", "sample_type", "plate", "center", "tss"}  # cova
 _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 #: Findings and highlights: a test is called when its Benjamini–Hochberg FDR (within its family) is below this.
 _ALPHA = 0.05
-_SURVIVAL_COLUMNS = ("factor", "n", "n_events", "hr", "hr_lower", "hr_upper", "pvalue", "fdr", "logrank_pvalue",
-                     "logrank_fdr")  # fmt: skip
+_SURVIVAL_COLUMNS = (
+    "factor",
+    "n",
+    "n_events",
+    "hr",
+    "hr_lower",
+    "hr_upper",
+    "pvalue",
+    "fdr",
+    "logrank_pvalue",
+    "logrank_fdr",
+)
 _TEST_NAMES = {"kruskal": "Kruskal–Wallis", "spearman": "Spearman", "": "test"}
 
 
@@ -150,8 +160,15 @@ def _pct(x: float) -> str:
     return "–" if x is None or not np.isfinite(x) else f"{100 * x:.1f}%"
 
 
-def _table(df: pd.DataFrame, *, max_rows: int = _MAX_TABLE_ROWS, index: bool = False, numeric_digits: int = 3,
-           raw: Sequence[str] = (), cls: str = "") -> str:  # fmt: skip
+def _table(
+    df: pd.DataFrame,
+    *,
+    max_rows: int = _MAX_TABLE_ROWS,
+    index: bool = False,
+    numeric_digits: int = 3,
+    raw: Sequence[str] = (),
+    cls: str = "",
+) -> str:
     """An HTML table; cells are escaped unless their column is listed in ``raw`` (pre-built HTML)."""
     shown = df.head(max_rows)
     if index:
@@ -262,8 +279,12 @@ class _Report:
         immune = m.obsm.get(_keys.KEY_IMMUNE)
         if not isinstance(immune, pd.DataFrame):
             return []
-        others = {str(c) for k in m.obsm if k != _keys.KEY_IMMUNE and isinstance(m.obsm[k], pd.DataFrame)
-                  for c in m.obsm[k].columns}  # fmt: skip
+        others = {
+            str(c)
+            for k in m.obsm
+            if k != _keys.KEY_IMMUNE and isinstance(m.obsm[k], pd.DataFrame)
+            for c in m.obsm[k].columns
+        }
         names = []
         for c in immune.columns:
             c = str(c)
@@ -309,9 +330,12 @@ class _Report:
         obs = self.mdata.obs
         if "os_time" not in obs.columns or "os_event" not in obs.columns:
             return False
-        ok = pd.to_numeric(obs["os_time"], errors="coerce").notna() & pd.to_numeric(
-            obs["os_event"].astype(float) if obs["os_event"].dtype == bool else obs["os_event"], errors="coerce"
-        ).notna()
+        ok = (
+            pd.to_numeric(obs["os_time"], errors="coerce").notna()
+            & pd.to_numeric(
+                obs["os_event"].astype(float) if obs["os_event"].dtype == bool else obs["os_event"], errors="coerce"
+            ).notna()
+        )
         return int(ok.sum()) >= 5
 
     def factor_survival(self) -> pd.DataFrame | None:
@@ -352,8 +376,7 @@ class _Report:
         table = table[[*_SURVIVAL_COLUMNS, *(c for c in ("covariates", "note") if c in table.columns)]].copy()
         table["factor"] = table["factor"].astype(str)
         table["called"] = table["fdr"] < _ALPHA
-        table["agreement"] = [_agreement(r.fdr, r.logrank_fdr, r.pvalue, r.logrank_pvalue)
-                              for r in table.itertuples()]  # fmt: skip
+        table["agreement"] = [_agreement(r.fdr, r.logrank_fdr, r.pvalue, r.logrank_pvalue) for r in table.itertuples()]
         self._surv = table
         return table
 
@@ -380,9 +403,7 @@ class _Report:
                 body = build()
             except HarmonomicsError as err:  # the store's data cannot support this section; others still show
                 logger.warning("report: section %r could not be built: %s", sid, err, exc_info=True)
-                body = _note(
-                    f"This section could not be built: {_e(type(err).__name__)}: {_e(err)}", "error"
-                )
+                body = _note(f"This section could not be built: {_e(type(err).__name__)}: {_e(err)}", "error")
             finally:  # figures left open by a failure must not pile up (or pop up in a notebook)
                 for num in set(plt.get_fignums()) - open_before:
                     plt.close(num)
@@ -437,29 +458,39 @@ class _Report:
             for row in sig.head(6).itertuples():
                 test = _TEST_NAMES.get(row.test, row.test)
                 if row.level:
-                    effect = (f"{'higher' if row.auc >= 0.5 else 'lower'} in {_e(row.level)}, one-vs-rest AUC "
-                              f"{row.auc:.2f}")  # fmt: skip
+                    effect = (
+                        f"{'higher' if row.auc >= 0.5 else 'lower'} in {_e(row.level)}, one-vs-rest AUC {row.auc:.2f}"
+                    )
                 else:
                     effect = f"Spearman ρ = {row.rho:+.2f}" if np.isfinite(row.rho) else "no effect size"
                 batch = " — a possible batch effect" if row.covariate in _TECHNICAL else ""
-                items.append(f"<li><b>{_e(row.factor)}</b> is associated with <b>{_e(row.covariate)}</b> "
-                             f"({effect}; {_e(test)} test, FDR {_fmt_p(row.p)}, Benjamini–Hochberg over "
-                             f"{n_tests.get(row.test, 0)} {_e(test)} tests){batch}</li>")  # fmt: skip
+                items.append(
+                    f"<li><b>{_e(row.factor)}</b> is associated with <b>{_e(row.covariate)}</b> "
+                    f"({effect}; {_e(test)} test, FDR {_fmt_p(row.p)}, Benjamini–Hochberg over "
+                    f"{n_tests.get(row.test, 0)} {_e(test)} tests){batch}</li>"
+                )
         surv = self.factor_survival() if self.has_model else None
         if surv is not None:
             for row in surv[surv["called"]].sort_values("fdr").head(3).itertuples():
                 disagree = "" if row.logrank_fdr < _ALPHA else " — the log-rank test of a median split does not agree"
-                items.append(f"<li><b>{_e(row.factor)}</b> is associated with overall survival (HR "
-                             f"{row.hr:.2f} per SD, 95% CI {row.hr_lower:.2f}–{row.hr_upper:.2f}; Cox model, "
-                             f"Wald p {_fmt_p(row.pvalue)}, FDR {_fmt_p(row.fdr)} over {int(surv['pvalue'].notna().sum())} "
-                             f"factors; log-rank FDR {_fmt_p(row.logrank_fdr)}){disagree}</li>")  # fmt: skip
+                items.append(
+                    f"<li><b>{_e(row.factor)}</b> is associated with overall survival (HR "
+                    f"{row.hr:.2f} per SD, 95% CI {row.hr_lower:.2f}–{row.hr_upper:.2f}; Cox model, "
+                    f"Wald p {_fmt_p(row.pvalue)}, FDR {_fmt_p(row.fdr)} over {int(surv['pvalue'].notna().sum())} "
+                    f"factors; log-rank FDR {_fmt_p(row.logrank_fdr)}){disagree}</li>"
+                )
         if not items:
-            return ('<div class="highlights"><h3>Key findings</h3><p class="muted">No test passes the threshold '
-                    f"(Benjamini–Hochberg FDR &lt; {_ALPHA:g} within its family of tests).</p></div>"
-                    if self.has_model else "")  # fmt: skip
-        return ('<div class="highlights"><h3>Key findings</h3><ul>' + "".join(items) + "</ul>"
-                f'<p class="muted">Listed: tests with a Benjamini–Hochberg FDR below {_ALPHA:g} within their family '
-                "(one family per test: Kruskal–Wallis, Spearman, Cox, log-rank).</p></div>")  # fmt: skip
+            return (
+                '<div class="highlights"><h3>Key findings</h3><p class="muted">No test passes the threshold '
+                f"(Benjamini–Hochberg FDR &lt; {_ALPHA:g} within its family of tests).</p></div>"
+                if self.has_model
+                else ""
+            )
+        return (
+            '<div class="highlights"><h3>Key findings</h3><ul>' + "".join(items) + "</ul>"
+            f'<p class="muted">Listed: tests with a Benjamini–Hochberg FDR below {_ALPHA:g} within their family '
+            "(one family per test: Kruskal–Wallis, Spearman, Cox, log-rank).</p></div>"
+        )
 
     # -- cohort
     def section_cohort(self) -> str:
@@ -470,13 +501,15 @@ class _Report:
         rows = []
         for mod in m.mod:
             a = m.mod[mod]
-            rows.append({
-                "omic": mod,
-                "data": _keys.MODALITY_DESCRIPTIONS.get(mod, ""),
-                "samples": int(presence[mod].sum()),
-                "of cohort": _pct(presence[mod].mean()),
-                "features": int(a.n_vars),
-            })  # fmt: skip
+            rows.append(
+                {
+                    "omic": mod,
+                    "data": _keys.MODALITY_DESCRIPTIONS.get(mod, ""),
+                    "samples": int(presence[mod].sum()),
+                    "of cohort": _pct(presence[mod].mean()),
+                    "features": int(a.n_vars),
+                }
+            )
         parts = [
             f"<p>{m.n_obs:,} samples; {int(presence.all(axis=1).sum()):,} have every omic "
             f"({', '.join(_e(x) for x in m.mod)}). A sample missing an omic is absent from it, not filled in; "
@@ -516,16 +549,22 @@ class _Report:
             else:
                 num = pd.to_numeric(s, errors="coerce")
                 unit = " days" if c == "os_time" else ""
-                summary = (f"median {_fmt(float(num.median()))}{unit}, range {_fmt(float(num.min()))}–"
-                           f"{_fmt(float(num.max()))}{unit}" if num.notna().any() else "")  # fmt: skip
+                summary = (
+                    f"median {_fmt(float(num.median()))}{unit}, range {_fmt(float(num.min()))}–"
+                    f"{_fmt(float(num.max()))}{unit}"
+                    if num.notna().any()
+                    else ""
+                )
             rows.append({"column": c, "samples with a value": n, "values": summary})
         return "<h3>Sample annotations</h3>" + _table(pd.DataFrame(rows), max_rows=80)
 
     def _harmonization(self) -> str:
         rep = self.mdata.uns.get(_keys.UNS_REPORT)
         if rep is None:
-            return _note(f"The store has no harmonization report ({_slot('uns', 'harmonomics_report')}); "
-                         "it is written by the readers in hm.io.")  # fmt: skip
+            return _note(
+                f"The store has no harmonization report ({_slot('uns', 'harmonomics_report')}); "
+                "it is written by the readers in hm.io."
+            )
         rep = pd.DataFrame(rep)
         if rep.empty:
             return _note("The harmonization report is empty: nothing was dropped, merged or renamed.")
@@ -535,8 +574,10 @@ class _Report:
         rep = rep.astype({c: str for c in ("level", "omic", "action", "reason")})
         counts = rep.groupby(["level", "action"]).size().unstack(fill_value=0)
         counts.columns = [str(c) for c in counts.columns]
-        parts = ["<p>Every file, aliquot, sample and feature the readers saw, and what happened to it.</p>",
-                 _table(counts.reset_index())]  # fmt: skip
+        parts = [
+            "<p>Every file, aliquot, sample and feature the readers saw, and what happened to it.</p>",
+            _table(counts.reset_index()),
+        ]
         notable = rep[~rep["action"].isin(["kept"])]
         kept_with_reason = rep[(rep["action"] == "kept") & (rep["reason"].str.strip() != "")]
         notable = pd.concat([notable, kept_with_reason])
@@ -547,10 +588,13 @@ class _Report:
         notable = notable.assign(reason=notable["reason"].map(_reason_kind))
         grouped = (
             notable.groupby(["action", "level", "omic", "reason"], sort=False)
-            .agg(count=("item", "size"), examples=("item", lambda s: ", ".join(map(_short_item, s.head(3))) + (" …" if len(s) > 3 else "")))
+            .agg(
+                count=("item", "size"),
+                examples=("item", lambda s: ", ".join(map(_short_item, s.head(3))) + (" …" if len(s) > 3 else "")),
+            )
             .reset_index()
             .sort_values(["action", "count"], ascending=[True, False])
-        )  # fmt: skip
+        )
         parts.append(_table(grouped))
         parts.append(
             f"<details><summary>All {len(notable):,} rows that were not simply kept</summary>"
@@ -561,10 +605,13 @@ class _Report:
     # -- model
     def section_model(self) -> str:
         if not self.has_model:
-            return _note(f"No factor model under key {_code(self.key)}: run {_code(f'hm.tl.mofa(mdata, key_added={self.key!r})')} "
-                         "to fit one. The factor, subtype, immune and survival sections need it.", "warn")  # fmt: skip
-        from .pl._factors import variance_explained
+            return _note(
+                f"No factor model under key {_code(self.key)}: run {_code(f'hm.tl.mofa(mdata, key_added={self.key!r})')} "
+                "to fit one. The factor, subtype, immune and survival sections need it.",
+                "warn",
+            )
         from ._results import r2_table
+        from .pl._factors import variance_explained
         from .pl._utils import as_series
 
         m, info = self.mdata, self.mdata.uns[self.key]
@@ -588,8 +635,13 @@ class _Report:
                 facts.append((label, info[k]))
         parts = []
         if conv is not None and not bool(conv):
-            parts.append(_note("The model did <b>not</b> converge within the iteration limit: factors may change "
-                               "with more iterations (raise the limit or loosen the tolerance).", "warn"))  # fmt: skip
+            parts.append(
+                _note(
+                    "The model did <b>not</b> converge within the iteration limit: factors may change "
+                    "with more iterations (raise the limit or loosen the tolerance).",
+                    "warn",
+                )
+            )
         parts.append(_table(pd.DataFrame(facts, columns=["", "value"]), cls="kv"))
         try:
             r2 = r2_table(m, self.key)
@@ -599,9 +651,13 @@ class _Report:
             r2 = None
         if r2 is not None:
             parts.append("<h3>Variance explained</h3>")
-            parts.append(_figure(variance_explained(m, key=self.key), "variance explained per view and factor",
-                                 "R² (%) of each view explained by each factor; bars: total per factor (top) and "
-                                 "per view (right)."))  # fmt: skip
+            parts.append(
+                _figure(
+                    variance_explained(m, key=self.key),
+                    "variance explained per view and factor",
+                    "R² (%) of each view explained by each factor; bars: total per factor (top) and per view (right).",
+                )
+            )
             tbl = (r2 * 100).round(1).T
             tot = as_series(info.get("r2_per_factor"), r2.columns)
             if tot is not None:
@@ -612,12 +668,22 @@ class _Report:
         if elbo is not None and np.asarray(elbo).size > 1:
             parts.append("<h3>Convergence</h3>")
             its = info.get("elbo_iterations")
-            parts.append(_figure(self._elbo_figure(np.asarray(elbo, dtype=float).ravel(), conv, n_iter, its),
-                                 "ELBO per iteration", "Evidence lower bound per training iteration."))  # fmt: skip
+            parts.append(
+                _figure(
+                    self._elbo_figure(np.asarray(elbo, dtype=float).ravel(), conv, n_iter, its),
+                    "ELBO per iteration",
+                    "Evidence lower bound per training iteration.",
+                )
+            )
         opts = info.get("options")
         if isinstance(opts, Mapping) and opts:
-            flat = pd.DataFrame([(k, _fmt(v) if not isinstance(v, (list, tuple, np.ndarray)) else ", ".join(map(str, v)))
-                                 for k, v in opts.items()], columns=["option", "value"])  # fmt: skip
+            flat = pd.DataFrame(
+                [
+                    (k, _fmt(v) if not isinstance(v, (list, tuple, np.ndarray)) else ", ".join(map(str, v)))
+                    for k, v in opts.items()
+                ],
+                columns=["option", "value"],
+            )
             parts.append("<details><summary>Training options</summary>" + _table(flat) + "</details>")
         return "".join(parts)
 
@@ -645,8 +711,9 @@ class _Report:
                 ax.set_ylabel("ELBO (symmetric log scale)")
         if converged is not None:
             n = int(n_iter) if n_iter is not None else int(it[-1]) if it.size else 0
-            ax.set_title(f"{'converged' if bool(converged) else 'not converged'} after {n} iterations",
-                         fontsize=10, loc="left")  # fmt: skip
+            ax.set_title(
+                f"{'converged' if bool(converged) else 'not converged'} after {n} iterations", fontsize=10, loc="left"
+            )
         style_axes(ax)
         return fig
 
@@ -656,25 +723,49 @@ class _Report:
             return _note("Needs a factor model (see above).")
         from .pl._associations import associations
 
-        parts = ["<p>One row per factor: how much variance it explains, and its strongest link to subtype, immune "
-                 "status and survival. Associations are Kruskal–Wallis (categorical) or Spearman (numeric) tests, "
-                 "Benjamini–Hochberg adjusted within each test family. Survival: a univariate Cox model per standard "
-                 "deviation of the factor (the call) and a log-rank test of samples above vs below its median, each "
-                 f"Benjamini–Hochberg adjusted over the factors. Green: FDR &lt; {_ALPHA:g} (for survival: the Cox "
-                 "FDR); where the two survival tests disagree the cell says so.</p>"]  # fmt: skip
+        parts = [
+            "<p>One row per factor: how much variance it explains, and its strongest link to subtype, immune "
+            "status and survival. Associations are Kruskal–Wallis (categorical) or Spearman (numeric) tests, "
+            "Benjamini–Hochberg adjusted within each test family. Survival: a univariate Cox model per standard "
+            "deviation of the factor (the call) and a log-rank test of samples above vs below its median, each "
+            f"Benjamini–Hochberg adjusted over the factors. Green: FDR &lt; {_ALPHA:g} (for survival: the Cox "
+            "FDR); where the two survival tests disagree the cell says so.</p>"
+        ]
         parts.append(self._factor_table())
         table = self.associations()
         if table is None:
             parts.append(_note(self._assoc_note or "No associations computed."))
         elif len(table):
             value = "fdr" if "fdr" in table.columns else "pvalue"
-            parts.append(_figure(associations(table, value=value), "factor covariate association heatmap",
-                                 "Colour: −log10 FDR. Numbers: Spearman ρ. Labels: the level with the highest (↑) "
-                                 "or lowest (↓) scores. *: FDR &lt; 0.05."))  # fmt: skip
-            cols = [c for c in ("factor", "covariate", "level", "test", "statistic", "pvalue", "fdr", "auc",
-                                "mean_diff", "rho") if c in table.columns]  # fmt: skip
-            parts.append("<details><summary>Full association table</summary>"
-                         + _table(table[cols].sort_values(cols[:2]), max_rows=2000) + "</details>")  # fmt: skip
+            parts.append(
+                _figure(
+                    associations(table, value=value),
+                    "factor covariate association heatmap",
+                    "Colour: −log10 FDR. Numbers: Spearman ρ. Labels: the level with the highest (↑) "
+                    "or lowest (↓) scores. *: FDR &lt; 0.05.",
+                )
+            )
+            cols = [
+                c
+                for c in (
+                    "factor",
+                    "covariate",
+                    "level",
+                    "test",
+                    "statistic",
+                    "pvalue",
+                    "fdr",
+                    "auc",
+                    "mean_diff",
+                    "rho",
+                )
+                if c in table.columns
+            ]
+            parts.append(
+                "<details><summary>Full association table</summary>"
+                + _table(table[cols].sort_values(cols[:2]), max_rows=2000)
+                + "</details>"
+            )
         return "".join(parts)
 
     def _factor_table(self) -> str:
@@ -705,8 +796,11 @@ class _Report:
                     texts.append("–")
                     continue
                 r = g.iloc[0]
-                what = (f"{'↑' if r['auc'] >= 0.5 else '↓'} {r['level']}" if r["level"] else
-                        (f"ρ {r['rho']:+.2f}" if np.isfinite(r["rho"]) else ""))  # fmt: skip
+                what = (
+                    f"{'↑' if r['auc'] >= 0.5 else '↓'} {r['level']}"
+                    if r["level"]
+                    else (f"ρ {r['rho']:+.2f}" if np.isfinite(r["rho"]) else "")
+                )
                 cov = "" if len(covs) == 1 else f"{r['covariate']} "
                 mark = "sig" if r["p"] < _ALPHA else "ns"
                 texts.append(f'<span class="{mark}">{_e(cov)}{_e(what)} (FDR {_fmt_p(r["p"])})</span>')
@@ -721,7 +815,7 @@ class _Report:
                     texts.append("–")
                     continue
                 r = s.loc[f]
-                txt = (f"HR {r['hr']:.2f}/SD (Cox FDR {_fmt_p(r['fdr'])}); log-rank FDR {_fmt_p(r['logrank_fdr'])}")
+                txt = f"HR {r['hr']:.2f}/SD (Cox FDR {_fmt_p(r['fdr'])}); log-rank FDR {_fmt_p(r['logrank_fdr'])}"
                 if r["agreement"] not in ("both significant", "neither"):
                     txt += f" — {r['agreement']}"
                 texts.append(f'<span class="{"sig" if bool(r["called"]) else "ns"}">{_e(txt)}</span>')
@@ -752,8 +846,11 @@ class _Report:
         status = self.mdata.uns.get("harmonomics_annotate")
         if not isinstance(status, Mapping):
             return ""
-        reasons = [f"{_code(step)}: {_e(status[step])}" for step in steps
-                   if isinstance(status.get(step), str) and status[step].startswith("skipped")]  # fmt: skip
+        reasons = [
+            f"{_code(step)}: {_e(status[step])}"
+            for step in steps
+            if isinstance(status.get(step), str) and status[step].startswith("skipped")
+        ]
         return ("<br>The pipeline reported: " + "; ".join(reasons)) if reasons else ""
 
     def _by_group_section(self, column: str, missing_html: str, colors_intro: str, steps: Sequence[str] = ()) -> str:
@@ -767,8 +864,15 @@ class _Report:
         levels = category_levels(values)
         colors = category_colors(levels)
         counts = values.astype(str)[values.notna()].value_counts()
-        rows = [{"": _chip(colors[lv]), column: lv, "samples": int(counts.get(lv, 0)),
-                 "share": _pct(counts.get(lv, 0) / max(int(values.notna().sum()), 1))} for lv in levels]  # fmt: skip
+        rows = [
+            {
+                "": _chip(colors[lv]),
+                column: lv,
+                "samples": int(counts.get(lv, 0)),
+                "share": _pct(counts.get(lv, 0) / max(int(values.notna().sum()), 1)),
+            }
+            for lv in levels
+        ]
         n_missing = int(values.isna().sum())
         parts = [f"<p>{colors_intro}</p>", _table(pd.DataFrame(rows), raw=[""])]
         if n_missing:
@@ -783,10 +887,20 @@ class _Report:
         top = self._top_factors([column], n=3)
         x, y = (top[0], top[1]) if len(top) > 1 else (top[0], top[0])
         if x != y:
-            parts.append(_figure(factor_scatter(m, x, y, key=self.key, color=column), f"factor scatter by {column}",
-                                 f"{_e(x)} vs {_e(y)}, the factors most associated with {_e(column)}."))  # fmt: skip
-        parts.append(_figure(self._boxes(column, levels, colors), f"factor scores by {column}",
-                             f"Factor scores per {_e(column)} group (every factor; box: quartiles, whiskers: 1.5 IQR)."))  # fmt: skip
+            parts.append(
+                _figure(
+                    factor_scatter(m, x, y, key=self.key, color=column),
+                    f"factor scatter by {column}",
+                    f"{_e(x)} vs {_e(y)}, the factors most associated with {_e(column)}.",
+                )
+            )
+        parts.append(
+            _figure(
+                self._boxes(column, levels, colors),
+                f"factor scores by {column}",
+                f"Factor scores per {_e(column)} group (every factor; box: quartiles, whiskers: 1.5 IQR).",
+            )
+        )
         return "".join(parts)
 
     def _boxes(self, column: str, levels: list[str], colors: Mapping[str, str]):
@@ -799,25 +913,30 @@ class _Report:
         names = list(scores.columns)
         ncol = min(len(names), 5)
         nrow = int(np.ceil(len(names) / ncol))
-        fig, axes = plt.subplots(nrow, ncol, figsize=(2.3 * ncol, 2.1 * nrow + 0.2), layout="constrained",
-                                 squeeze=False)  # fmt: skip
+        fig, axes = plt.subplots(
+            nrow, ncol, figsize=(2.3 * ncol, 2.1 * nrow + 0.2), layout="constrained", squeeze=False
+        )
         rng = np.random.default_rng(0)  # jitter only; fixed so the report is reproducible
         for ax, f in zip(axes.ravel(), names, strict=False):
-            data = [scores.loc[(groups.astype(str) == lv).to_numpy() & groups.notna().to_numpy(), f].dropna().to_numpy()
-                    for lv in levels]  # fmt: skip
-            parts = ax.boxplot(data, patch_artist=True, widths=0.6, showfliers=False,
-                               medianprops={"color": "black", "linewidth": 1.2})  # fmt: skip
+            data = [
+                scores.loc[(groups.astype(str) == lv).to_numpy() & groups.notna().to_numpy(), f].dropna().to_numpy()
+                for lv in levels
+            ]
+            parts = ax.boxplot(
+                data, patch_artist=True, widths=0.6, showfliers=False, medianprops={"color": "black", "linewidth": 1.2}
+            )
             for patch, lv in zip(parts["boxes"], levels, strict=True):
                 patch.set_facecolor(colors[lv])
                 patch.set_alpha(0.55)
                 patch.set_edgecolor("#333333")
             for i, d in enumerate(data):
-                ax.scatter(i + 1 + rng.uniform(-0.18, 0.18, d.size), d, s=4, color=colors[levels[i]], alpha=0.8,
-                           linewidths=0)  # fmt: skip
+                ax.scatter(
+                    i + 1 + rng.uniform(-0.18, 0.18, d.size), d, s=4, color=colors[levels[i]], alpha=0.8, linewidths=0
+                )
             ax.set_xticks(range(1, len(levels) + 1), levels, rotation=45, ha="right", fontsize=8)
             ax.set_title(f, fontsize=9, loc="left")
             style_axes(ax)
-        for ax in axes.ravel()[len(names):]:
+        for ax in axes.ravel()[len(names) :]:
             ax.set_visible(False)
         return fig
 
@@ -826,8 +945,10 @@ class _Report:
         info = m.uns.get(_keys.KEY_PAM50)
         if isinstance(info, Mapping) and info.get("genes_used") is not None:
             n_genes = len(np.asarray(info["genes_used"]).ravel())
-            intro = (f"PAM50 intrinsic subtypes called by {_code('hm.tl.pam50')} from {n_genes} of the 50 genes "
-                     "(nearest centroid by Spearman correlation, Parker et al. 2009).")  # fmt: skip
+            intro = (
+                f"PAM50 intrinsic subtypes called by {_code('hm.tl.pam50')} from {n_genes} of the 50 genes "
+                "(nearest centroid by Spearman correlation, Parker et al. 2009)."
+            )
         else:
             intro = "PAM50 intrinsic subtypes, as given in the sample annotations (not called by harmonomics)."
         body = self._by_group_section(
@@ -847,8 +968,10 @@ class _Report:
             ct.index.name = "pam50 (rows) × ROR-S group"
             body += "<h3>Risk of recurrence (ROR-S)</h3>" + _table(ct, index=True)
             if int((~both).sum()):
-                body += (f'<p class="muted">{int((~both).sum())} samples without a PAM50 call or an ROR-S group are '
-                         "not counted.</p>")  # fmt: skip
+                body += (
+                    f'<p class="muted">{int((~both).sum())} samples without a PAM50 call or an ROR-S group are '
+                    "not counted.</p>"
+                )
         body += self._published_labels() + self._receptor_status()
         return body
 
@@ -874,8 +997,8 @@ class _Report:
                 if not sub.empty:
                     best = sub.sort_values("p").groupby("covariate", sort=False).head(1)
                     best = best.assign(**{"Spearman ρ": best["rho"], "FDR": best["p"]})[
-                        ["covariate", "factor", "Spearman ρ", "FDR"]].rename(columns={"covariate": "score",
-                                                                                     "factor": "closest factor"})  # fmt: skip
+                        ["covariate", "factor", "Spearman ρ", "FDR"]
+                    ].rename(columns={"covariate": "score", "factor": "closest factor"})
                     body += "<p>The factor most correlated with each score:</p>" + _table(best)
         body += self._published_purity()
         return body
@@ -883,31 +1006,46 @@ class _Report:
     # -- our calls against published ones (tl.compare_*; shown only when the store carries published columns)
     def _published_labels(self) -> str:
         from . import tl
+
         m = self.mdata
         try:
             stats = tl.compare_labels(m, key=_keys.KEY_PAM50)
         except MissingResultError:
-            return ('<h3>Against published PAM50 labels</h3><p class="muted">The store carries published PAM50 labels '
-                    f"but no calls of ours to compare: run {_code('hm.tl.pam50(mdata)')}.</p>")  # fmt: skip
+            return (
+                '<h3>Against published PAM50 labels</h3><p class="muted">The store carries published PAM50 labels '
+                f"but no calls of ours to compare: run {_code('hm.tl.pam50(mdata)')}.</p>"
+            )
         if stats.empty:
             return ""
         from .pl._reference import label_confusion
 
-        table = pd.DataFrame({
-            "published label": stats["reference"],
-            "agree / compared": [f"{a} / {n}" for a, n in zip(stats["n_agree"], stats["n_compared"], strict=True)],
-            "agreement": [_pct(x) for x in stats["agreement"]],
-            "Cohen's κ": [f"{k:.3f}" if np.isfinite(k) else "–" for k in stats["kappa"]],
-        })  # fmt: skip
-        figs = [_figure(label_confusion(m, r, key=_keys.KEY_PAM50), f"PAM50 confusion against {r}",
-                        f"Our calls (rows) against {_e(r)} (columns); samples with both.")
-                for r in stats.loc[stats["n_compared"] > 0, "reference"]]  # fmt: skip
-        return ("<h3>Against published PAM50 labels</h3>"
-                f"<p>Our calls ({_code('hm.tl.pam50')}) against each published label ({_code('hm.tl.compare_labels')}): "
-                "samples with both a call and a label; agreement is the share of identical labels, Cohen's κ the "
-                "agreement beyond chance (unweighted). TCGA 2012 names are mapped to the PAM50 labels (Luminal A → "
-                "LumA, …); Not_Applicable counts as no label.</p>"
-                + _table(table) + '<div class="grid2">' + "".join(figs) + "</div>")  # fmt: skip
+        table = pd.DataFrame(
+            {
+                "published label": stats["reference"],
+                "agree / compared": [f"{a} / {n}" for a, n in zip(stats["n_agree"], stats["n_compared"], strict=True)],
+                "agreement": [_pct(x) for x in stats["agreement"]],
+                "Cohen's κ": [f"{k:.3f}" if np.isfinite(k) else "–" for k in stats["kappa"]],
+            }
+        )
+        figs = [
+            _figure(
+                label_confusion(m, r, key=_keys.KEY_PAM50),
+                f"PAM50 confusion against {r}",
+                f"Our calls (rows) against {_e(r)} (columns); samples with both.",
+            )
+            for r in stats.loc[stats["n_compared"] > 0, "reference"]
+        ]
+        return (
+            "<h3>Against published PAM50 labels</h3>"
+            f"<p>Our calls ({_code('hm.tl.pam50')}) against each published label ({_code('hm.tl.compare_labels')}): "
+            "samples with both a call and a label; agreement is the share of identical labels, Cohen's κ the "
+            "agreement beyond chance (unweighted). TCGA 2012 names are mapped to the PAM50 labels (Luminal A → "
+            "LumA, …); Not_Applicable counts as no label.</p>"
+            + _table(table)
+            + '<div class="grid2">'
+            + "".join(figs)
+            + "</div>"
+        )
 
     def _receptor_status(self) -> str:
         from . import tl
@@ -918,24 +1056,39 @@ class _Report:
             return ""
         stats = tl.compare_status(m)
         if stats.empty:
-            return ('<h3>Receptor status against marker genes</h3><p class="muted">The store has '
-                    f"{_e(', '.join(statuses))} but no ESR1/ERBB2 feature in its rna or cnv modality.</p>")  # fmt: skip
+            return (
+                '<h3>Receptor status against marker genes</h3><p class="muted">The store has '
+                f"{_e(', '.join(statuses))} but no ESR1/ERBB2 feature in its rna or cnv modality.</p>"
+            )
         from .pl._reference import status_markers
 
-        table = pd.DataFrame({
-            "status": stats["status_column"], "marker": [f"{f} ({md})" for f, md in zip(stats["feature"], stats["mod"], strict=True)],
-            "positive / negative": [f"{p} / {n}" for p, n in zip(stats["n_positive"], stats["n_negative"], strict=True)],
-            "median positive": stats["median_positive"], "median negative": stats["median_negative"],
-            "AUC": [f"{a:.3f}" for a in stats["auc"]], "Mann–Whitney p": [_fmt_p(p) for p in stats["pvalue"]],
-            "FDR": [_fmt_p(p) for p in stats["fdr"]],
-        })  # fmt: skip
-        return ("<h3>Receptor status against marker genes</h3>"
-                f"<p>Published ER and HER2 status against ESR1 and ERBB2 expression and ERBB2 copy number "
-                f"({_code('hm.tl.compare_status')}). AUC: the probability that a Positive sample has the higher value "
-                "(0.5: no separation). p: two-sided Mann–Whitney U test; FDR: Benjamini–Hochberg across the "
-                f"{len(stats)} comparisons of this table.</p>" + _table(table)
-                + _figure(status_markers(m), "marker values by receptor status",
-                          "Marker values per status (box: quartiles; points: samples)."))  # fmt: skip
+        table = pd.DataFrame(
+            {
+                "status": stats["status_column"],
+                "marker": [f"{f} ({md})" for f, md in zip(stats["feature"], stats["mod"], strict=True)],
+                "positive / negative": [
+                    f"{p} / {n}" for p, n in zip(stats["n_positive"], stats["n_negative"], strict=True)
+                ],
+                "median positive": stats["median_positive"],
+                "median negative": stats["median_negative"],
+                "AUC": [f"{a:.3f}" for a in stats["auc"]],
+                "Mann–Whitney p": [_fmt_p(p) for p in stats["pvalue"]],
+                "FDR": [_fmt_p(p) for p in stats["fdr"]],
+            }
+        )
+        return (
+            "<h3>Receptor status against marker genes</h3>"
+            f"<p>Published ER and HER2 status against ESR1 and ERBB2 expression and ERBB2 copy number "
+            f"({_code('hm.tl.compare_status')}). AUC: the probability that a Positive sample has the higher value "
+            "(0.5: no separation). p: two-sided Mann–Whitney U test; FDR: Benjamini–Hochberg across the "
+            f"{len(stats)} comparisons of this table.</p>"
+            + _table(table)
+            + _figure(
+                status_markers(m),
+                "marker values by receptor status",
+                "Marker values per status (box: quartiles; points: samples).",
+            )
+        )
 
     def _published_purity(self) -> str:
         from . import tl
@@ -945,35 +1098,52 @@ class _Report:
         try:
             stats = tl.compare_purity(m)
         except MissingResultError:
-            return ('<h3>Purity against published estimates</h3><p class="muted">The store carries published purity '
-                    f"but no ESTIMATE purity of ours: run {_code('hm.tl.immune_scores(mdata)')}.</p>")  # fmt: skip
+            return (
+                '<h3>Purity against published estimates</h3><p class="muted">The store carries published purity '
+                f"but no ESTIMATE purity of ours: run {_code('hm.tl.immune_scores(mdata)')}.</p>"
+            )
         if stats.empty:
             return ""
-        table = pd.DataFrame({
-            "published": stats["reference"], "samples": stats["n"], "Spearman ρ": stats["spearman_rho"],
-            "Spearman p": [_fmt_p(p) for p in stats["spearman_pvalue"]],
-            "Spearman FDR": [_fmt_p(p) for p in stats["spearman_fdr"]], "Pearson r": stats["pearson_r"],
-            "Pearson p": [_fmt_p(p) for p in stats["pearson_pvalue"]],
-            "Pearson FDR": [_fmt_p(p) for p in stats["pearson_fdr"]], "mean |difference|": stats["mean_abs_diff"],
-            "mean difference (ours − published)": stats["mean_diff"],
-        })  # fmt: skip
-        parts = ["<h3>Purity against published estimates</h3>",
-                 f"<p>Our ESTIMATE purity ({_slot('obsm', 'immune')}, column {_code('estimate_purity')}) against the published "
-                 "ESTIMATE, ABSOLUTE and CPE purity (Aran et al. 2015) where the store has them "
-                 f"({_code('hm.tl.compare_purity')}); samples with both values. ESTIMATE against ESTIMATE checks the "
-                 "implementation; ABSOLUTE (from copy number) and CPE (a consensus) are independent estimates. FDR: "
-                 "Benjamini–Hochberg across the references of this table, per test.</p>",
-                 _table(table, numeric_digits=3)]  # fmt: skip
+        table = pd.DataFrame(
+            {
+                "published": stats["reference"],
+                "samples": stats["n"],
+                "Spearman ρ": stats["spearman_rho"],
+                "Spearman p": [_fmt_p(p) for p in stats["spearman_pvalue"]],
+                "Spearman FDR": [_fmt_p(p) for p in stats["spearman_fdr"]],
+                "Pearson r": stats["pearson_r"],
+                "Pearson p": [_fmt_p(p) for p in stats["pearson_pvalue"]],
+                "Pearson FDR": [_fmt_p(p) for p in stats["pearson_fdr"]],
+                "mean |difference|": stats["mean_abs_diff"],
+                "mean difference (ours − published)": stats["mean_diff"],
+            }
+        )
+        parts = [
+            "<h3>Purity against published estimates</h3>",
+            f"<p>Our ESTIMATE purity ({_slot('obsm', 'immune')}, column {_code('estimate_purity')}) against the published "
+            "ESTIMATE, ABSOLUTE and CPE purity (Aran et al. 2015) where the store has them "
+            f"({_code('hm.tl.compare_purity')}); samples with both values. ESTIMATE against ESTIMATE checks the "
+            "implementation; ABSOLUTE (from copy number) and CPE (a consensus) are independent estimates. FDR: "
+            "Benjamini–Hochberg across the references of this table, per test.</p>",
+            _table(table, numeric_digits=3),
+        ]
         if (stats["n"] >= 3).any():
-            parts.append(_figure(purity_comparison(m, references=list(stats.loc[stats["n"] >= 3, "reference"])),
-                                 "purity against published purity", "Dashed: identity line."))  # fmt: skip
+            parts.append(
+                _figure(
+                    purity_comparison(m, references=list(stats.loc[stats["n"] >= 3, "reference"])),
+                    "purity against published purity",
+                    "Dashed: identity line.",
+                )
+            )
         return "".join(parts)
 
     def section_survival(self) -> str:
         m = self.mdata
         if not self.has_survival():
-            return _note(f"No overall-survival data in the store ({_slot('obs', 'os_time')} in days and "
-                         f"{_slot('obs', 'os_event')} 0/1, for at least 5 samples).")  # fmt: skip
+            return _note(
+                f"No overall-survival data in the store ({_slot('obs', 'os_time')} in days and "
+                f"{_slot('obs', 'os_event')} 0/1, for at least 5 samples)."
+            )
         try:
             from ._errors import require
 
@@ -985,44 +1155,66 @@ class _Report:
         t = pd.to_numeric(m.obs["os_time"], errors="coerce")
         e = pd.to_numeric(m.obs["os_event"], errors="coerce")
         ok = t.notna() & e.notna()
-        parts = [f"<p>{int(ok.sum()):,} samples with follow-up, {int(e[ok].sum()):,} deaths; median follow-up "
-                 f"{t[ok].median() / 365.25:.1f} years (all samples). Curves: Kaplan–Meier estimates; ticks mark "
-                 "censored samples; p: log-rank test.</p>"]  # fmt: skip
+        parts = [
+            f"<p>{int(ok.sum()):,} samples with follow-up, {int(e[ok].sum()):,} deaths; median follow-up "
+            f"{t[ok].median() / 365.25:.1f} years (all samples). Curves: Kaplan–Meier estimates; ticks mark "
+            "censored samples; p: log-rank test.</p>"
+        ]
         figs = []
-        groupings = [c for c in (_keys.KEY_PAM50, "immune_class")
-                     if c in m.obs.columns and m.obs.loc[ok, c].nunique() > 1]  # fmt: skip
+        groupings = [
+            c for c in (_keys.KEY_PAM50, "immune_class") if c in m.obs.columns and m.obs.loc[ok, c].nunique() > 1
+        ]
         # the figures show each log-rank p; its FDR (BH over these groupings) goes in the caption
         from .tl import bh_fdr
         from .tl import kaplan_meier as km_table
 
         group_p = [float(km_table(m, c, key=self.key)["logrank_pvalue"].iloc[0]) for c in groupings]
         for col, fdr in zip(groupings, bh_fdr(group_p), strict=True):
-            figs.append(_figure(kaplan_meier(m, col, key=self.key), f"Kaplan–Meier by {col}",
-                                f"Overall survival by {_e(col)}; log-rank FDR {_fmt_p(fdr)} (Benjamini–Hochberg "
-                                f"over the {len(groupings)} groupings shown).")) # fmt: skip
+            figs.append(
+                _figure(
+                    kaplan_meier(m, col, key=self.key),
+                    f"Kaplan–Meier by {col}",
+                    f"Overall survival by {_e(col)}; log-rank FDR {_fmt_p(fdr)} (Benjamini–Hochberg "
+                    f"over the {len(groupings)} groupings shown).",
+                )
+            )
         surv = self.factor_survival()
         if surv is not None and len(surv):
             for row in surv.sort_values("pvalue").head(2).itertuples():
-                figs.append(_figure(kaplan_meier(m, row.factor, key=self.key), f"Kaplan–Meier by {row.factor}",
-                                    f"Overall survival, samples above vs below the median of {_e(row.factor)}; "
-                                    f"log-rank FDR {_fmt_p(row.logrank_fdr)} (Benjamini–Hochberg over the factors, "
-                                    "as in the table).")) # fmt: skip
-            parts.append(f"<p>Per factor (from {_code('hm.tl.survival')}): a univariate Cox model (hazard ratio per "
-                         "standard deviation, Wald p) and a log-rank test of the samples above vs below the factor's "
-                         "median. Each test's p-values are Benjamini–Hochberg adjusted over the factors. A factor is "
-                         f"called associated with survival when its Cox FDR is below {_ALPHA:g}; the last column shows "
-                         "where the two tests disagree.</p>")  # fmt: skip
-            table = pd.DataFrame({
-                "factor": surv["factor"], "samples": surv["n"], "events": surv["n_events"],
-                "HR per SD": [f"{v:.2f}" if np.isfinite(v) else "–" for v in surv["hr"].astype(float)],
-                "95% CI": [f"{a:.2f}–{b:.2f}" if np.isfinite(a) else "–" for a, b in zip(surv["hr_lower"], surv["hr_upper"], strict=True)],
-                "Cox p": [_fmt_p(v) for v in surv["pvalue"].astype(float)],
-                "Cox FDR": [_fmt_p(v) for v in surv["fdr"].astype(float)],
-                "log-rank p (median split)": [_fmt_p(v) for v in surv["logrank_pvalue"].astype(float)],
-                "log-rank FDR": [_fmt_p(v) for v in surv["logrank_fdr"].astype(float)],
-                "called": ["yes" if c else "no" for c in surv["called"]],
-                "Cox vs log-rank": surv["agreement"],
-            })  # fmt: skip
+                figs.append(
+                    _figure(
+                        kaplan_meier(m, row.factor, key=self.key),
+                        f"Kaplan–Meier by {row.factor}",
+                        f"Overall survival, samples above vs below the median of {_e(row.factor)}; "
+                        f"log-rank FDR {_fmt_p(row.logrank_fdr)} (Benjamini–Hochberg over the factors, "
+                        "as in the table).",
+                    )
+                )
+            parts.append(
+                f"<p>Per factor (from {_code('hm.tl.survival')}): a univariate Cox model (hazard ratio per "
+                "standard deviation, Wald p) and a log-rank test of the samples above vs below the factor's "
+                "median. Each test's p-values are Benjamini–Hochberg adjusted over the factors. A factor is "
+                f"called associated with survival when its Cox FDR is below {_ALPHA:g}; the last column shows "
+                "where the two tests disagree.</p>"
+            )
+            table = pd.DataFrame(
+                {
+                    "factor": surv["factor"],
+                    "samples": surv["n"],
+                    "events": surv["n_events"],
+                    "HR per SD": [f"{v:.2f}" if np.isfinite(v) else "–" for v in surv["hr"].astype(float)],
+                    "95% CI": [
+                        f"{a:.2f}–{b:.2f}" if np.isfinite(a) else "–"
+                        for a, b in zip(surv["hr_lower"], surv["hr_upper"], strict=True)
+                    ],
+                    "Cox p": [_fmt_p(v) for v in surv["pvalue"].astype(float)],
+                    "Cox FDR": [_fmt_p(v) for v in surv["fdr"].astype(float)],
+                    "log-rank p (median split)": [_fmt_p(v) for v in surv["logrank_pvalue"].astype(float)],
+                    "log-rank FDR": [_fmt_p(v) for v in surv["logrank_fdr"].astype(float)],
+                    "called": ["yes" if c else "no" for c in surv["called"]],
+                    "Cox vs log-rank": surv["agreement"],
+                }
+            )
             parts.append(_table(table))
             covs = surv["covariates"].iloc[0] if "covariates" in surv.columns and len(surv) else ""
             if isinstance(covs, str) and covs:
@@ -1048,9 +1240,11 @@ class _Report:
             r2 = r2_table(self.mdata, self.key)
         except MissingResultError as err:  # R² is optional here
             logger.info("report: factor details without R²: %s", err)
-        parts = ["<p>The features with the largest weights on each factor, per view (scaled to the view's largest "
-                 "absolute weight; red: positive, blue: negative). Samples with high scores on a factor have high "
-                 "values of its positive-weight features.</p>"]  # fmt: skip
+        parts = [
+            "<p>The features with the largest weights on each factor, per view (scaled to the view's largest "
+            "absolute weight; red: positive, blue: negative). Samples with high scores on a factor have high "
+            "values of its positive-weight features.</p>"
+        ]
         shown = names[:_MAX_FACTOR_DETAILS]
         if len(names) > len(shown):
             parts.append(_note(f"Showing the first {len(shown)} of {len(names)} factors."))
@@ -1061,18 +1255,22 @@ class _Report:
             if summary is not None:
                 g = summary[(summary["factor"] == f) & (summary["p"] < _ALPHA)].sort_values("p")
                 for r in g.head(4).itertuples():
-                    what = (f"{'↑' if r.auc >= 0.5 else '↓'} {r.level}" if r.level else
-                            (f"ρ {r.rho:+.2f}" if np.isfinite(r.rho) else ""))  # fmt: skip
+                    what = (
+                        f"{'↑' if r.auc >= 0.5 else '↓'} {r.level}"
+                        if r.level
+                        else (f"ρ {r.rho:+.2f}" if np.isfinite(r.rho) else "")
+                    )
                     bits.append(f"{r.covariate}: {what} (FDR {_fmt_p(r.p)})")
             if surv is not None and f in set(surv["factor"]):
                 s = surv.set_index("factor").loc[f]
                 if np.isfinite(s["hr"]):
-                    bits.append(f"survival: HR {s['hr']:.2f}/SD (Cox p {_fmt_p(s['pvalue'])}, FDR {_fmt_p(s['fdr'])}; "
-                                f"log-rank FDR {_fmt_p(s['logrank_fdr'])})")  # fmt: skip
+                    bits.append(
+                        f"survival: HR {s['hr']:.2f}/SD (Cox p {_fmt_p(s['pvalue'])}, FDR {_fmt_p(s['fdr'])}; "
+                        f"log-rank FDR {_fmt_p(s['logrank_fdr'])})"
+                    )
             body = f'<h3 id="factor-{_slug(f)}">{_e(f)}</h3><p class="muted">{_e(" · ".join(bits))}</p>'
             if views:
-                body += _figure(top_weights(self.mdata, f, key=self.key, views=views, n_top=10),
-                                f"top weights of {f}")  # fmt: skip
+                body += _figure(top_weights(self.mdata, f, key=self.key, views=views, n_top=10), f"top weights of {f}")
             parts.append(f'<div class="factor-card">{body}</div>')
         return "".join(parts)
 
@@ -1099,9 +1297,11 @@ class _Report:
     def section_exports(self) -> str:
         items = self._export_items()
         if not items:
-            return _note(f"No exported files were given. {_code('hm.export')} writes tables for R, GSEA (GMT/GCT), "
-                         f"cBioPortal and MOFA; pass them with {_code('hm.report(..., exports=folder)')} to link them "
-                         "here.")  # fmt: skip
+            return _note(
+                f"No exported files were given. {_code('hm.export')} writes tables for R, GSEA (GMT/GCT), "
+                f"cBioPortal and MOFA; pass them with {_code('hm.report(..., exports=folder)')} to link them "
+                "here."
+            )
         rows = []
         for label, p in items:
             exists = p.exists()
@@ -1113,8 +1313,9 @@ class _Report:
             link = f'<a href="{_e(href)}">{_e(label)}</a>' if exists else f"{_e(label)} (missing)"
             size = _human_size(p.stat().st_size) if exists and p.is_file() else ""
             rows.append({"file": link, "kind": _kind(p), "size": size, "path": Path(rel).as_posix()})
-        return ("<p>Links are relative to this report: keep the report next to the exported files.</p>"
-                + _table(pd.DataFrame(rows), raw=["file"]))  # fmt: skip
+        return "<p>Links are relative to this report: keep the report next to the exported files.</p>" + _table(
+            pd.DataFrame(rows), raw=["file"]
+        )
 
     # -- provenance
     def section_provenance(self) -> str:
@@ -1132,8 +1333,10 @@ class _Report:
         parts = [_table(pd.DataFrame(facts, columns=["", "value"]), cls="kv")] if facts else []
         versions = prov.get("versions")
         if isinstance(versions, Mapping) and versions:
-            parts.append("<h3>Package versions</h3>" + _table(pd.DataFrame(list(versions.items()),
-                                                                            columns=["package", "version"])))  # fmt: skip
+            parts.append(
+                "<h3>Package versions</h3>"
+                + _table(pd.DataFrame(list(versions.items()), columns=["package", "version"]))
+            )
         files = prov.get("files")
         if files is not None:
             files = pd.DataFrame(files)
@@ -1143,8 +1346,10 @@ class _Report:
             info = self.mdata.uns[self.key]
             v = info.get("versions")
             if isinstance(v, Mapping) and v:
-                parts.append("<h3>Factor model versions</h3>" + _table(pd.DataFrame(list(v.items()),
-                                                                                   columns=["package", "version"])))  # fmt: skip
+                parts.append(
+                    "<h3>Factor model versions</h3>"
+                    + _table(pd.DataFrame(list(v.items()), columns=["package", "version"]))
+                )
         return "".join(parts) or _note("The provenance record is empty.")
 
 
@@ -1179,10 +1384,20 @@ def _kind(p: Path) -> str:
     name = p.name.lower()
     if "cbioportal" in (part.lower() for part in p.parts):
         return "cBioPortal " + ("meta file" if name.startswith("meta_") else "data file")
-    for suffix, kind in ((".gmt", "gene sets (GMT)"), (".gct", "expression (GCT)"), (".tsv", "table (TSV)"),
-                         (".csv", "table (CSV)"), (".parquet", "table (Parquet)"), (".hdf5", "MOFA model (HDF5)"),
-                         (".h5", "HDF5"), (".h5mu", "store (h5mu)"), (".txt", "text"), (".rnk", "ranked list"),
-                         (".json", "JSON"), (".gz", "compressed")):  # fmt: skip
+    for suffix, kind in (
+        (".gmt", "gene sets (GMT)"),
+        (".gct", "expression (GCT)"),
+        (".tsv", "table (TSV)"),
+        (".csv", "table (CSV)"),
+        (".parquet", "table (Parquet)"),
+        (".hdf5", "MOFA model (HDF5)"),
+        (".h5", "HDF5"),
+        (".h5mu", "store (h5mu)"),
+        (".txt", "text"),
+        (".rnk", "ranked list"),
+        (".json", "JSON"),
+        (".gz", "compressed"),
+    ):
         if name.endswith(suffix):
             return kind
     return p.suffix.lstrip(".") or "file"
@@ -1265,7 +1480,9 @@ _PAGE = """<!DOCTYPE html>
 """
 
 
-_BARCODE_IN_TEXT = re.compile(r"TCGA-[A-Z0-9]{2}-[A-Z0-9]{4}(?:-[0-9]{2}[A-Z]?)?(?:-[0-9]{2}[A-Z]?)?(?:-[A-Z0-9]{4}-[0-9]{2})?")
+_BARCODE_IN_TEXT = re.compile(
+    r"TCGA-[A-Z0-9]{2}-[A-Z0-9]{4}(?:-[0-9]{2}[A-Z]?)?(?:-[0-9]{2}[A-Z]?)?(?:-[A-Z0-9]{4}-[0-9]{2})?"
+)
 _FILE_IN_TEXT = re.compile(r"\s*\(file [^)]*\)|\s*\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\S*")
 _PATH_IN_TEXT = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][^\s,;()'\"]+)+")
 # a count before a plural noun ("1,234 variants", "12 rows"): varies per file, not per kind of decision

@@ -54,19 +54,31 @@ def read_gene_coordinates(source: str | PathLike | pd.DataFrame) -> pd.DataFrame
     id_column = next((c for c in _GENE_ID_COLUMNS if c in table.columns), None)
     missing = [c for c in ("chromosome", "start", "end") if c not in columns]
     if id_column is None or missing:
-        raise FormatError(f"{what} need a gene column ({' or '.join(_GENE_ID_COLUMNS[:3])}) and chromosome, start, "
-                          f"end; found columns {list(table.columns)[:10]}", path=where, line=1 if where else None)
+        raise FormatError(
+            f"{what} need a gene column ({' or '.join(_GENE_ID_COLUMNS[:3])}) and chromosome, start, "
+            f"end; found columns {list(table.columns)[:10]}",
+            path=where,
+            line=1 if where else None,
+        )
     starts = pd.to_numeric(table[columns["start"]], errors="coerce").to_numpy(dtype=float)
     ends = pd.to_numeric(table[columns["end"]], errors="coerce").to_numpy(dtype=float)
     bad = np.flatnonzero(~np.isfinite(starts) | ~np.isfinite(ends) | (ends < starts))
     if len(bad):
         row = int(bad[0])
-        raise FormatError(f"{what}: gene {table[id_column].iat[row]!r} has start {table[columns['start']].iat[row]!r} "
-                          f"and end {table[columns['end']].iat[row]!r}; expected integer positions with start ≤ end",
-                          path=where, line=row + 2 if where else None)
-    genes = pd.DataFrame({"chromosome": normalize_chromosome(table[columns["chromosome"]]),
-                          "start": starts.astype(np.int64), "end": ends.astype(np.int64)},
-                         index=pd.Index(table[id_column].astype(str).to_numpy(), name=None, dtype=object))
+        raise FormatError(
+            f"{what}: gene {table[id_column].iat[row]!r} has start {table[columns['start']].iat[row]!r} "
+            f"and end {table[columns['end']].iat[row]!r}; expected integer positions with start ≤ end",
+            path=where,
+            line=row + 2 if where else None,
+        )
+    genes = pd.DataFrame(
+        {
+            "chromosome": normalize_chromosome(table[columns["chromosome"]]),
+            "start": starts.astype(np.int64),
+            "end": ends.astype(np.int64),
+        },
+        index=pd.Index(table[id_column].astype(str).to_numpy(), name=None, dtype=object),
+    )
     if "gene_name" in table.columns and id_column != "gene_name":
         genes["gene_name"] = table["gene_name"].to_numpy(dtype=object)
     if not genes.index.is_unique:
@@ -122,20 +134,30 @@ def segments_to_genes(
     coords = read_gene_coordinates(genes)
     sample_column = sample_column or next((c for c in _SAMPLE_COLUMNS if c in segments.columns), None)
     value = value or next((c for c in SEGMENT_VALUES if c in segments.columns), None)
-    missing = [c for c in (sample_column, "Chromosome", "Start", "End", value) if c is None or c not in segments.columns]
+    missing = [
+        c for c in (sample_column, "Chromosome", "Start", "End", value) if c is None or c not in segments.columns
+    ]
     if missing or sample_column is None or value is None:
-        raise ValueError(f"segments need a sample column ({', '.join(_SAMPLE_COLUMNS)}), Chromosome, Start, End and "
-                         f"a value column ({' or '.join(SEGMENT_VALUES)}); found columns {list(segments.columns)}")
+        raise ValueError(
+            f"segments need a sample column ({', '.join(_SAMPLE_COLUMNS)}), Chromosome, Start, End and "
+            f"a value column ({' or '.join(SEGMENT_VALUES)}); found columns {list(segments.columns)}"
+        )
     seg_start = pd.to_numeric(segments["Start"], errors="coerce").to_numpy(dtype=float)
     seg_end = pd.to_numeric(segments["End"], errors="coerce").to_numpy(dtype=float)
     seg_value = pd.to_numeric(segments[value], errors="coerce").to_numpy(dtype=float)
-    bad = np.flatnonzero(~np.isfinite(seg_start) | ~np.isfinite(seg_end) | (seg_end < seg_start)
-                         | (~np.isfinite(seg_value) & segments[value].notna().to_numpy()))
+    bad = np.flatnonzero(
+        ~np.isfinite(seg_start)
+        | ~np.isfinite(seg_end)
+        | (seg_end < seg_start)
+        | (~np.isfinite(seg_value) & segments[value].notna().to_numpy())
+    )
     if len(bad):
         row = segments.iloc[int(bad[0])]
-        raise ValueError(f"segment {int(bad[0])} of sample {row[sample_column]!r} ({row['Chromosome']}:{row['Start']}-"
-                         f"{row['End']}, {value} {row[value]!r}): expected numeric positions with Start ≤ End and a "
-                         "numeric value")
+        raise ValueError(
+            f"segment {int(bad[0])} of sample {row[sample_column]!r} ({row['Chromosome']}:{row['Start']}-"
+            f"{row['End']}, {value} {row[value]!r}): expected numeric positions with Start ≤ End and a "
+            "numeric value"
+        )
 
     # one genome-wide coordinate: chromosome rank × 2^40 + position, so that one sorted search covers all chromosomes
     chrom_seg = normalize_chromosome(segments["Chromosome"])
@@ -159,9 +181,11 @@ def segments_to_genes(
         overlapping = np.flatnonzero(lo[1:] < hi[:-1])  # a shared end base (as DNAcopy writes) is no overlap
         if len(overlapping):
             a, b = order[overlapping[0]], order[overlapping[0] + 1]
-            raise ValueError(f"sample {sample!r}: segments {segments['Chromosome'].iat[a]}:{segments['Start'].iat[a]}-"
-                             f"{segments['End'].iat[a]} and {segments['Chromosome'].iat[b]}:{segments['Start'].iat[b]}-"
-                             f"{segments['End'].iat[b]} overlap; expected disjoint segments per sample")
+            raise ValueError(
+                f"sample {sample!r}: segments {segments['Chromosome'].iat[a]}:{segments['Start'].iat[a]}-"
+                f"{segments['End'].iat[a]} and {segments['Chromosome'].iat[b]}:{segments['Start'].iat[b]}-"
+                f"{segments['End'].iat[b]} overlap; expected disjoint segments per sample"
+            )
         first = np.searchsorted(hi, gene_lo, side="left")  # first segment ending at or after the gene start
         last = np.searchsorted(lo, gene_hi, side="right") - 1  # last segment starting at or before the gene end
         best_overlap = np.zeros(n_genes)
@@ -179,8 +203,12 @@ def segments_to_genes(
             best_overlap[genes_hit[better]] = overlap[better]
             low[k, genes_hit] = np.fmin(low[k, genes_hit], v)
             high[k, genes_hit] = np.fmax(high[k, genes_hit], v)
-    adata = ad.AnnData(X=X, obs=pd.DataFrame(index=pd.Index(samples, dtype=object)), var=coords.copy(),
-                       layers={"min": low, "max": high})
+    adata = ad.AnnData(
+        X=X,
+        obs=pd.DataFrame(index=pd.Index(samples, dtype=object)),
+        var=coords.copy(),
+        layers={"min": low, "max": high},
+    )
     adata.uns["segments_to_genes"] = {
         "value": value,
         "rule": "value of the segment overlapping the most of the gene; min/max over all overlapping segments",

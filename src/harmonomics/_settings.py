@@ -26,7 +26,9 @@ class Settings:
 
     _verbosity: int = 2
     n_jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
-    cache_dir: Path = field(default_factory=lambda: Path(os.environ.get("HARMONOMICS_CACHE", "~/.cache/harmonomics")).expanduser())
+    cache_dir: Path = field(
+        default_factory=lambda: Path(os.environ.get("HARMONOMICS_CACHE", "~/.cache/harmonomics")).expanduser()
+    )
 
     @property
     def verbosity(self) -> int:

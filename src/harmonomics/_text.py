@@ -131,8 +131,7 @@ def require_columns(tf: TextFile, header: Sequence[str], required: Sequence[str]
     if missing:
         shown = "\t".join(header[:12]) + ("\t..." if len(header) > 12 else "")
         raise FormatError(
-            f"wrong header for {what}: missing column(s) {missing}; expected columns {list(required)}, "
-            f"found {shown!r}",
+            f"wrong header for {what}: missing column(s) {missing}; expected columns {list(required)}, found {shown!r}",
             path=tf.path,
             line=tf.header_line,
         )
@@ -166,8 +165,12 @@ def arrow_options(
     column_types.update({c: pa.int64() for c in integer})
     column_types.update({c: pa.dictionary(pa.int32(), pa.string()) for c in dictionary})
     read_options = pacsv.ReadOptions(column_names=list(column_names), use_threads=use_threads, block_size=1 << 24)
-    parse_options = pacsv.ParseOptions(delimiter=delimiter, quote_char='"' if delimiter == "," else False,
-                                       double_quote=delimiter == ",", newlines_in_values=False)
+    parse_options = pacsv.ParseOptions(
+        delimiter=delimiter,
+        quote_char='"' if delimiter == "," else False,
+        double_quote=delimiter == ",",
+        newlines_in_values=False,
+    )
     convert_options = pacsv.ConvertOptions(
         column_types=column_types,
         include_columns=list(include) if include is not None else None,
@@ -208,14 +211,31 @@ def arrow_table(
             f"{what} has a header but no data rows; the file may be truncated", path=tf.path, line=first_data_line
         )
     read_options, parse_options, convert_options = arrow_options(
-        column_names, include=include, numeric=numeric, strings=strings, integer=integer, null_values=null_values,
-        use_threads=use_threads, delimiter=delimiter)
+        column_names,
+        include=include,
+        numeric=numeric,
+        strings=strings,
+        integer=integer,
+        null_values=null_values,
+        use_threads=use_threads,
+        delimiter=delimiter,
+    )
     buf = pa.py_buffer(memoryview(tf.data)[start:])
     try:
-        return pacsv.read_csv(buf, read_options=read_options, parse_options=parse_options, convert_options=convert_options)
+        return pacsv.read_csv(
+            buf, read_options=read_options, parse_options=parse_options, convert_options=convert_options
+        )
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowKeyError) as err:
-        diagnose(tf, column_names=column_names, start=start, first_line=first_data_line, numeric=numeric, what=what,
-                 delimiter=delimiter, integer=integer)
+        diagnose(
+            tf,
+            column_names=column_names,
+            start=start,
+            first_line=first_data_line,
+            numeric=numeric,
+            what=what,
+            delimiter=delimiter,
+            integer=integer,
+        )
         raise FormatError(f"could not parse {what}: {err}", path=tf.path) from err
 
 

@@ -337,8 +337,9 @@ def normalize_barcodes(ids: Iterable[str] | pd.Series | pd.Index) -> pd.DataFram
     lower = tcga & (text != text.str.upper()).to_numpy(dtype=bool)
     barcode = text.copy()
     barcode[tcga] = text[tcga].str.replace(r"[._]", "-", regex=True).str.upper()
-    change = np.select([dots & lower, dots, underscores, lower], ["dots, lower case", "dots", "underscores",
-                                                                 "lower case"], default="")
+    change = np.select(
+        [dots & lower, dots, underscores, lower], ["dots, lower case", "dots", "underscores", "lower case"], default=""
+    )
     return pd.DataFrame({"id": text.to_numpy(), "barcode": barcode.to_numpy(), "change": change.astype(object)})
 
 
@@ -390,7 +391,9 @@ def _truncate(barcodes, field: str, min_level: str):
     missing = parsed[field].isna()
     if missing.any():
         first = parsed.index[missing.to_numpy()][0]
-        raise BarcodeError(f"TCGA barcode {first!r} is a {parsed.at[first, 'level']} barcode; it has no {min_level} part")
+        raise BarcodeError(
+            f"TCGA barcode {first!r} is a {parsed.at[first, 'level']} barcode; it has no {min_level} part"
+        )
     out = parsed[field].to_numpy()
     if isinstance(barcodes, pd.Series):
         return pd.Series(out, index=barcodes.index, name=barcodes.name)
@@ -533,8 +536,13 @@ def choose_aliquots(
         why = np.select(
             [other_vial, other_analyte],
             [
-                "vial " + losers["vial"].to_numpy().astype(object) + " ranks after vial " + best["vial"].to_numpy().astype(object),
-                "analyte " + losers["analyte"].fillna("").to_numpy().astype(object) + " ranks after "
+                "vial "
+                + losers["vial"].to_numpy().astype(object)
+                + " ranks after vial "
+                + best["vial"].to_numpy().astype(object),
+                "analyte "
+                + losers["analyte"].fillna("").to_numpy().astype(object)
+                + " ranks after "
                 + best["analyte"].fillna("").to_numpy().astype(object),
             ],
             default="a lexicographically higher barcode (later portion or plate) exists",
@@ -546,8 +554,12 @@ def choose_aliquots(
                     "sample": losers["key"].to_numpy(),
                     "action": "dropped",
                     "rule": rule,
-                    "reason": "duplicate aliquot of " + losers["key"].to_numpy().astype(object) + ": " + why
-                    + "; kept " + best["aliquot"].to_numpy().astype(object),
+                    "reason": "duplicate aliquot of "
+                    + losers["key"].to_numpy().astype(object)
+                    + ": "
+                    + why
+                    + "; kept "
+                    + best["aliquot"].to_numpy().astype(object),
                     "order": losers["order"].to_numpy(),
                 }
             )

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from ._errors import HarmonomicsError
 from ._keys import CONVERGENCE_MODES, KEY_MOFA
-from .pipeline import SOURCES
 from ._version import __version__
+from .pipeline import SOURCES
 
 logger = logging.getLogger("harmonomics")
 
@@ -28,7 +28,12 @@ EXIT_USER_ERROR = 2
 
 # what a user can get wrong: the package's own errors, and files that are missing or can't be opened
 USER_ERRORS = (
-    HarmonomicsError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError, FileExistsError,
+    HarmonomicsError,
+    FileNotFoundError,
+    NotADirectoryError,
+    IsADirectoryError,
+    PermissionError,
+    FileExistsError,
 )
 
 
@@ -75,7 +80,9 @@ def _store_path(value: str, option: str) -> Path:
 
     path = Path(value)
     if path.suffix.lower() not in SUFFIXES:
-        raise CLIError(f"{option} {value!r}: a store ends in one of {', '.join(sorted(SUFFIXES))}, not {path.suffix or 'no suffix'!r}")
+        raise CLIError(
+            f"{option} {value!r}: a store ends in one of {', '.join(sorted(SUFFIXES))}, not {path.suffix or 'no suffix'!r}"
+        )
     return path
 
 
@@ -102,8 +109,11 @@ def _check_reader_options(source: str, path: str | None, options: dict) -> None:
     unknown = [key for key in options if key == first or key not in parameters]
     if unknown and not takes_any:
         raise CLIError(f"load {source}: unknown --option {', '.join(unknown)}; allowed: {', '.join(allowed)}")
-    missing = [name for name, p in list(parameters.items())[1:]
-               if p.default is inspect.Parameter.empty and p.kind is inspect.Parameter.KEYWORD_ONLY and name not in options]
+    missing = [
+        name
+        for name, p in list(parameters.items())[1:]
+        if p.default is inspect.Parameter.empty and p.kind is inspect.Parameter.KEYWORD_ONLY and name not in options
+    ]
     if missing:
         raise CLIError(f"load {source} needs {' '.join(f'--option {name}=VALUE' for name in missing)}")
 
@@ -120,7 +130,9 @@ def _parse_options(pairs: Sequence[str] | None) -> dict:
         try:
             options[key] = yaml.safe_load(value)
         except yaml.YAMLError as err:
-            raise CLIError(f"--option {pair!r}: the value is not valid YAML ({getattr(err, 'problem', None) or err})") from err
+            raise CLIError(
+                f"--option {pair!r}: the value is not valid YAML ({getattr(err, 'problem', None) or err})"
+            ) from err
     return options
 
 
@@ -137,7 +149,9 @@ def _cmd_load(args: argparse.Namespace) -> int:
     _check_reader_options(source, args.path, options)
     mdata = load_cohort(source, args.path, options=options)
     hm.store.write(mdata, out)
-    print(f"loaded {mdata.n_obs} samples, omics {', '.join(f'{m} ({a.n_obs}×{a.n_vars})' for m, a in mdata.mod.items())} -> {out}")
+    print(
+        f"loaded {mdata.n_obs} samples, omics {', '.join(f'{m} ({a.n_obs}×{a.n_vars})' for m, a in mdata.mod.items())} -> {out}"
+    )
     return 0
 
 
@@ -150,8 +164,15 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
     store, out = _store_and_out(args, "fit")
     fit = {key: spec[1] for key, spec in SCHEMA["fit"].items()}
-    fit.update(n_factors=args.n_factors, engine=args.engine, seed=args.seed, convergence=args.convergence,
-               float32=args.float32, mods=args.mods, features_per_omic=args.features_per_omic)
+    fit.update(
+        n_factors=args.n_factors,
+        engine=args.engine,
+        seed=args.seed,
+        convergence=args.convergence,
+        float32=args.float32,
+        mods=args.mods,
+        features_per_omic=args.features_per_omic,
+    )
     mdata = hm.store.read(store)
     fit_step(mdata, fit)
     hm.store.write(mdata, out)
@@ -174,7 +195,12 @@ def _cmd_annotate(args: argparse.Namespace) -> int:
     expression = hm.store.read(_store_path(args.expression, "--expression")) if args.expression else None
     status = annotate_step(
         mdata,
-        {"pam50": not args.no_pam50, "immune": not args.no_immune, "covariates": args.covariates, "survival": not args.no_survival},
+        {
+            "pam50": not args.no_pam50,
+            "immune": not args.no_immune,
+            "covariates": args.covariates,
+            "survival": not args.no_survival,
+        },
         expression=expression,
     )
     hm.store.write(mdata, out)
@@ -219,8 +245,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 _DEMO_COHORTS = {
     # cohort: (association covariates, report title)
-    "tcga_brca_121": (["pam50", "pam50_xena", "pam50_tcga2012", "er_status", "her2_status", "immune_class", "stage",
-                       "age"], "harmonomics demo: TCGA-BRCA, 121 patients (RNA-seq counts, RPPA, copy number, mutations)"),
+    "tcga_brca_121": (
+        ["pam50", "pam50_xena", "pam50_tcga2012", "er_status", "her2_status", "immune_class", "stage", "age"],
+        "harmonomics demo: TCGA-BRCA, 121 patients (RNA-seq counts, RPPA, copy number, mutations)",
+    ),
     "tcga_brca_mini": (["pam50", "split", "stage", "age"], "harmonomics demo: TCGA-BRCA (mixOmics cohort)"),
 }
 
@@ -258,7 +286,14 @@ def _omics_summary(mdata):
 
     rows = []
     for name, adata in mdata.mod.items():
-        rows.append({"omic": name, "samples": adata.n_obs, "features": adata.n_vars, "missing_samples": mdata.n_obs - adata.n_obs})
+        rows.append(
+            {
+                "omic": name,
+                "samples": adata.n_obs,
+                "features": adata.n_vars,
+                "missing_samples": mdata.n_obs - adata.n_obs,
+            }
+        )
     return pd.DataFrame(rows).set_index("omic")
 
 
@@ -299,10 +334,19 @@ def _integer(text: str) -> int:
 def _common_options() -> argparse.ArgumentParser:
     """-v, -q and --debug, accepted before and after the subcommand (defaults are set in :func:`main`)."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more log output (-vv for debug)")
-    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
-                        help="only errors: no warnings, log lines or progress bars")
-    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks on errors")
+    common.add_argument(
+        "-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more log output (-vv for debug)"
+    )
+    common.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="only errors: no warnings, log lines or progress bars",
+    )
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks on errors"
+    )
     return common
 
 
@@ -345,7 +389,9 @@ def build_parser() -> argparse.ArgumentParser:
         group.add_argument("--force", action="store_true", help="recompute even if the output is up to date")
 
     load = _add_subcommand(
-        subparsers, "load", _cmd_load,
+        subparsers,
+        "load",
+        _cmd_load,
         help="read a GDC folder, cBioPortal study, Xena/Firehose matrix or table into a store",
         examples=[
             "harmonomics load gdc gdc_download/ --out brca.h5mu",
@@ -354,62 +400,87 @@ def build_parser() -> argparse.ArgumentParser:
             "harmonomics load --config config.yaml --cohort brca",
         ],
     )
-    load.add_argument("source", nargs="?", choices=list(SOURCES),
-                      help="kind of input")
+    load.add_argument("source", nargs="?", choices=list(SOURCES), help="kind of input")
     load.add_argument("path", nargs="?", help="folder or file to read")
     load.add_argument("--out", help="store to write (.h5mu, .zarr or .nc)")
     load.add_argument("--option", action="append", metavar="KEY=VALUE", help="reader option, repeatable")
     step_options(load)
 
     fit = _add_subcommand(
-        subparsers, "fit", _cmd_fit,
+        subparsers,
+        "fit",
+        _cmd_fit,
         help="select features and fit MOFA+ factors, written into the store",
-        examples=["harmonomics fit brca.h5mu --out brca.fitted.h5mu --n-factors 10",
-                  "harmonomics fit brca.h5mu --out fitted.h5mu --engine mofapy2 --mods rna prot"],
+        examples=[
+            "harmonomics fit brca.h5mu --out brca.fitted.h5mu --n-factors 10",
+            "harmonomics fit brca.h5mu --out fitted.h5mu --engine mofapy2 --mods rna prot",
+        ],
     )
     fit.add_argument("store", nargs="?", help="input store")
     fit.add_argument("--out", help="output store")
     fit.add_argument("--n-factors", type=_positive_int, default=10)
     fit.add_argument("--engine", choices=["fast", "mofapy2"], default="fast")
     fit.add_argument("--seed", type=_non_negative_int, default=0)
-    fit.add_argument("--convergence", choices=list(CONVERGENCE_MODES), default="auto",
-                     help="stopping rule (default: the window rule with the fast engine, medium with mofapy2)")
+    fit.add_argument(
+        "--convergence",
+        choices=list(CONVERGENCE_MODES),
+        default="auto",
+        help="stopping rule (default: the window rule with the fast engine, medium with mofapy2)",
+    )
     fit.add_argument("--float32", action="store_true", help="fit in single precision")
     fit.add_argument("--mods", nargs="+", help="omics to use (default: all)")
-    fit.add_argument("--features-per-omic", type=_positive_int, default=2000, help="top-variance features kept per omic")
+    fit.add_argument(
+        "--features-per-omic", type=_positive_int, default=2000, help="top-variance features kept per omic"
+    )
     step_options(fit)
 
     annotate = _add_subcommand(
-        subparsers, "annotate", _cmd_annotate,
+        subparsers,
+        "annotate",
+        _cmd_annotate,
         help="PAM50 subtypes, immune status, factor associations and survival",
-        examples=["harmonomics annotate brca.fitted.h5mu --out brca.annotated.h5mu",
-                  "harmonomics annotate fitted.h5mu --out annotated.h5mu --expression loaded.h5mu",
-                  "harmonomics annotate fitted.h5mu --out annotated.h5mu --covariates pam50 stage --no-immune"],
+        examples=[
+            "harmonomics annotate brca.fitted.h5mu --out brca.annotated.h5mu",
+            "harmonomics annotate fitted.h5mu --out annotated.h5mu --expression loaded.h5mu",
+            "harmonomics annotate fitted.h5mu --out annotated.h5mu --covariates pam50 stage --no-immune",
+        ],
     )
     annotate.add_argument("store", nargs="?", help="input store (with a factor fit)")
     annotate.add_argument("--out", help="output store")
     annotate.add_argument("--covariates", nargs="+", default=["pam50", "immune_class"], help="obs columns to associate")
-    annotate.add_argument("--expression", help="store with every gene (e.g. the one given to fit) for PAM50 and immune scores")
+    annotate.add_argument(
+        "--expression", help="store with every gene (e.g. the one given to fit) for PAM50 and immune scores"
+    )
     annotate.add_argument("--no-pam50", action="store_true")
     annotate.add_argument("--no-immune", action="store_true")
     annotate.add_argument("--no-survival", action="store_true")
     step_options(annotate)
 
     export = _add_subcommand(
-        subparsers, "export", _cmd_export,
+        subparsers,
+        "export",
+        _cmd_export,
         help="write factor scores, calls, signatures and models for R, GSEA, cBioPortal and MOFA2",
-        examples=["harmonomics export brca.annotated.h5mu --out exports/",
-                  "harmonomics export annotated.h5mu --out exports/ --formats csv parquet gmt"],
+        examples=[
+            "harmonomics export brca.annotated.h5mu --out exports/",
+            "harmonomics export annotated.h5mu --out exports/ --formats csv parquet gmt",
+        ],
     )
     export.add_argument("store", nargs="?", help="input store")
     export.add_argument("--out", help="output folder")
-    export.add_argument("--formats", nargs="+", default=["tsv", "gmt", "gct", "cbioportal", "hdf5"],
-                        help="any of csv tsv parquet gmt gct cbioportal hdf5")
+    export.add_argument(
+        "--formats",
+        nargs="+",
+        default=["tsv", "gmt", "gct", "cbioportal", "hdf5"],
+        help="any of csv tsv parquet gmt gct cbioportal hdf5",
+    )
     export.add_argument("--key", default=KEY_MOFA, help="factor model to export")
     step_options(export)
 
     report = _add_subcommand(
-        subparsers, "report", _cmd_report,
+        subparsers,
+        "report",
+        _cmd_report,
         help="write a self-contained HTML report",
         examples=["harmonomics report brca.annotated.h5mu --out report.html --exports exports/"],
     )
@@ -421,7 +492,9 @@ def build_parser() -> argparse.ArgumentParser:
     step_options(report)
 
     run = _add_subcommand(
-        subparsers, "run", _cmd_run,
+        subparsers,
+        "run",
+        _cmd_run,
         help="run load, fit, annotate, export and report for every cohort of a config",
         examples=["harmonomics run config.yaml", "harmonomics run config.yaml --cohort brca --force"],
     )
@@ -430,15 +503,25 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="recompute every step")
 
     demo = _add_subcommand(
-        subparsers, "demo", _cmd_demo,
+        subparsers,
+        "demo",
+        _cmd_demo,
         help="run the whole analysis on the bundled real TCGA-BRCA cohort",
-        examples=["harmonomics demo", "harmonomics demo --out results/demo", "harmonomics demo --cohort tcga_brca_mini"],
+        examples=[
+            "harmonomics demo",
+            "harmonomics demo --out results/demo",
+            "harmonomics demo --cohort tcga_brca_mini",
+        ],
     )
     demo.add_argument("--out", default="harmonomics-demo", help="output folder (default: ./harmonomics-demo)")
     demo.add_argument("--n-factors", type=_positive_int, default=10)
     demo.add_argument("--force", action="store_true", help="recompute every step")
-    demo.add_argument("--cohort", choices=list(_DEMO_COHORTS), default="tcga_brca_121",
-                      help="bundled cohort (default: tcga_brca_121; tcga_brca_mini is the mixOmics DIABLO split)")
+    demo.add_argument(
+        "--cohort",
+        choices=list(_DEMO_COHORTS),
+        default="tcga_brca_121",
+        help="bundled cohort (default: tcga_brca_121; tcga_brca_mini is the mixOmics DIABLO split)",
+    )
     return parser
 
 

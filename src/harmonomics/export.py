@@ -116,9 +116,7 @@ def write_table(table: pd.DataFrame, path: str | os.PathLike, *, format: str | N
                     out[column] = out[column].astype(object).where(out[column].notna(), None)
             out.to_parquet(tmp, index=False)
         else:
-            table.to_csv(
-                tmp, sep="," if format == "csv" else "\t", index=False, na_rep="NA", lineterminator="\n"
-            )
+            table.to_csv(tmp, sep="," if format == "csv" else "\t", index=False, na_rep="NA", lineterminator="\n")
     return path
 
 
@@ -126,9 +124,7 @@ def _sample_frame(mdata: MuData) -> pd.DataFrame:
     """``sample_id`` (and ``patient`` where known) for every sample, in obs order."""
     frame = pd.DataFrame({"sample_id": mdata.obs_names.astype(str).to_numpy()})
     if "patient" in mdata.obs.columns:
-        frame["patient"] = (
-            mdata.obs["patient"].astype(object).where(mdata.obs["patient"].notna(), None).to_numpy()
-        )
+        frame["patient"] = mdata.obs["patient"].astype(object).where(mdata.obs["patient"].notna(), None).to_numpy()
     return frame
 
 
@@ -148,9 +144,7 @@ def _obsm_frame(mdata: MuData, key: str, what: str) -> pd.DataFrame:
     if isinstance(value, pd.DataFrame):
         return value.copy()
     array = np.asarray(value)
-    return pd.DataFrame(
-        array, index=mdata.obs_names, columns=[f"{key}_{i + 1}" for i in range(array.shape[1])]
-    )
+    return pd.DataFrame(array, index=mdata.obs_names, columns=[f"{key}_{i + 1}" for i in range(array.shape[1])])
 
 
 def factor_scores(
@@ -201,9 +195,7 @@ def signature_scores(
     return write_table(_with_ids(mdata, _obsm_frame(mdata, key, "signature scores")), path, format=format)
 
 
-def immune_scores(
-    mdata: MuData, path: str | os.PathLike, *, key: str = "immune", format: str | None = None
-) -> Path:
+def immune_scores(mdata: MuData, path: str | os.PathLike, *, key: str = "immune", format: str | None = None) -> Path:
     """Write per-sample immune scores (``obsm[key]`` from ``hm.tl.immune_scores``) as a table.
 
     Parameters
@@ -273,11 +265,7 @@ def calls(
 
 
 def _plain(series: pd.Series) -> np.ndarray:
-    if (
-        isinstance(series.dtype, pd.CategoricalDtype)
-        or series.dtype == object
-        or pd.api.types.is_string_dtype(series)
-    ):
+    if isinstance(series.dtype, pd.CategoricalDtype) or series.dtype == object or pd.api.types.is_string_dtype(series):
         return series.astype(object).where(series.notna(), None).to_numpy()
     return series.to_numpy()
 
@@ -391,9 +379,7 @@ def gct(
                 keep.append(i)
         dropped = len(features) - len(keep)
         if dropped:
-            logger.info(
-                "GCT %s: %d features without a symbol or with a repeated symbol left out", path, dropped
-            )
+            logger.info("GCT %s: %d features without a symbol or with a repeated symbol left out", path, dropped)
         row_names = [symbols[i] for i in keep]
         descriptions = [features[i] for i in keep]
         values = values[keep]
@@ -519,13 +505,9 @@ def cbioportal(
     ``{"clinical_data", "clinical_meta", "generic_assay_data", "generic_assay_meta": path}``.
     """
     if not _CBIO_ID.match(study_id):
-        raise ValueError(
-            f"study_id {study_id!r} may only hold letters, digits, points, underscores and hyphens"
-        )
+        raise ValueError(f"study_id {study_id!r} may only hold letters, digits, points, underscores and hyphens")
     if not re.match(r"^[A-Za-z0-9_-]+$", key):
-        raise ValueError(
-            f"key {key!r} cannot form cBioPortal attribute and stable IDs (letters, digits, _ and - only)"
-        )
+        raise ValueError(f"key {key!r} cannot form cBioPortal attribute and stable IDs (letters, digits, _ and - only)")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     scores = _results.factor_scores(mdata, key)
@@ -595,11 +577,7 @@ def cbioportal(
         )
         for factor in scores.columns
     ]
-    if (
-        signatures is not None
-        and signatures in mdata.obsm
-        and isinstance(mdata.obsm[signatures], pd.DataFrame)
-    ):
+    if signatures is not None and signatures in mdata.obsm and isinstance(mdata.obsm[signatures], pd.DataFrame):
         for column in mdata.obsm[signatures].columns:
             entity = re.sub(r"[^A-Za-z0-9_-]", "_", f"signature_{column}")
             entities.append(
@@ -662,9 +640,7 @@ def _model_groups(mdata: MuData, info: Mapping, samples: pd.Index) -> tuple[list
         assignment = mdata.obs[groups_key].astype(str).reindex(samples).to_numpy()
         unknown = sorted(set(assignment) - set(groups))
         if unknown:
-            raise MissingResultError(
-                f"obs[{groups_key!r}] has groups {unknown} that the fit does not know ({groups})"
-            )
+            raise MissingResultError(f"obs[{groups_key!r}] has groups {unknown} that the fit does not know ({groups})")
         return groups, assignment
     group = groups[0] if groups else "group1"
     return [group], np.array([group] * len(samples), dtype=object)
@@ -688,9 +664,7 @@ def _training_data(
     fitted = [str(f) for f in np.asarray(record.get("features", []), dtype=object)]
     centre = np.asarray(record.get("centre", []), dtype=float)
     if fitted != list(features) or centre.ndim != 2 or centre.shape != (len(groups), len(features)):
-        logger.info(
-            "mofa_hdf5: view %r written uncentred (the fit's centring does not match its features)", view
-        )
+        logger.info("mofa_hdf5: view %r written uncentred (the fit's centring does not match its features)", view)
         return values
     scale = float(record.get("scale", 1.0)) or 1.0
     for g, name in enumerate(groups):
@@ -762,9 +736,7 @@ def mofa_hdf5(
         z_grp = f.create_group("expectations").create_group("Z")
         for g in groups:
             rows = members[g]
-            samples_grp.create_dataset(
-                g, data=np.array(scores.index[rows].tolist(), dtype=object), dtype=string
-            )
+            samples_grp.create_dataset(g, data=np.array(scores.index[rows].tolist(), dtype=object), dtype=string)
             z_grp.create_dataset(g, data=scores.to_numpy(float)[rows].T)
         features_grp = f.create_group("features")
         w_grp = f["expectations"].create_group("W")
@@ -842,8 +814,7 @@ def mofa_hdf5(
                     continue
                 series = sub[column]
                 if pd.api.types.is_bool_dtype(series) or (
-                    pd.api.types.is_numeric_dtype(series)
-                    and not isinstance(series.dtype, pd.CategoricalDtype)
+                    pd.api.types.is_numeric_dtype(series) and not isinstance(series.dtype, pd.CategoricalDtype)
                 ):
                     meta.create_dataset(str(column), data=series.to_numpy(float))
                 elif (
@@ -857,9 +828,7 @@ def mofa_hdf5(
                     ]
                     meta.create_dataset(str(column), data=_utf8(text))
                 else:
-                    logger.info(
-                        "mofa_hdf5: obs column %r (%s) not written as sample metadata", column, series.dtype
-                    )
+                    logger.info("mofa_hdf5: obs column %r (%s) not written as sample metadata", column, series.dtype)
     return path
 
 
@@ -893,9 +862,7 @@ def _write_variance_explained(
         and {"group", "view", "factor", "r2"}.issubset(by_group.columns)
     ):
         for g in groups:
-            table = by_group[by_group["group"].astype(str) == g].pivot(
-                index="view", columns="factor", values="r2"
-            )
+            table = by_group[by_group["group"].astype(str) == g].pivot(index="view", columns="factor", values="r2")
             table.index, table.columns = table.index.astype(str), table.columns.astype(str)
             if set(views).issubset(table.index) and set(factors).issubset(table.columns):
                 per_group[g] = table.loc[views, factors].to_numpy(float)

@@ -54,7 +54,11 @@ SCHEMA: dict[str, Any] = {
         "n_factors": (int, 10, "number of factors"),
         "engine": (str, "fast", "fast or mofapy2"),
         "seed": (int, 0, "random seed"),
-        "convergence": (str, "auto", "auto (window rule for the fast engine, medium for mofapy2), fast, medium, slow or window"),
+        "convergence": (
+            str,
+            "auto",
+            "auto (window rule for the fast engine, medium for mofapy2), fast, medium, slow or window",
+        ),
         "float32": (bool, False, "fit in single precision"),
         "mods": (list, None, "omics to use (default: all)"),
         "features_per_omic": (int, 2000, "top-variance features kept per omic before the fit"),
@@ -63,13 +67,21 @@ SCHEMA: dict[str, Any] = {
     "annotate": {
         "pam50": (bool, True, "call PAM50 subtypes from the rna omic (skipped when too few PAM50 genes)"),
         "immune": (bool, True, "immune scores and status from the rna omic (skipped when the genes are missing)"),
-        "covariates": (list, ["pam50", "immune_class"], "obs columns to associate with factors (those absent are skipped)"),
+        "covariates": (
+            list,
+            ["pam50", "immune_class"],
+            "obs columns to associate with factors (those absent are skipped)",
+        ),
         "survival": (bool, True, "Cox model per factor on os_time / os_event where present"),
         "signatures": (bool, True, "top features of each factor (uns mofa_signatures) and their per-sample scores"),
         "enrichment": (bool, True, "preranked enrichment of each factor's weights in the built-in gene sets"),
     },
     "export": {
-        "formats": (list, ["tsv", "gmt", "gct", "cbioportal", "hdf5"], "export formats (see harmonomics export --help)"),
+        "formats": (
+            list,
+            ["tsv", "gmt", "gct", "cbioportal", "hdf5"],
+            "export formats (see harmonomics export --help)",
+        ),
     },
     "report": {
         "title": (str, None, "report title (default: the cohort name)"),
@@ -87,7 +99,9 @@ def _validate_section(values: Mapping[str, Any], schema: Mapping[str, Any], wher
     for key in values:
         if key not in schema:
             allowed = ", ".join(sorted(schema))
-            raise ConfigError(f"unknown config key {where + key!r}; allowed keys{' in ' + where.rstrip('.') if where else ''}: {allowed}")
+            raise ConfigError(
+                f"unknown config key {where + key!r}; allowed keys{' in ' + where.rstrip('.') if where else ''}: {allowed}"
+            )
     for key, spec in schema.items():
         if isinstance(spec, dict):
             out[key] = _validate_section(values.get(key) or {}, spec, f"{where}{key}.")
@@ -190,7 +204,13 @@ class CohortPaths:
         return self.root / "report.html"
 
     def output(self, step: str) -> Path:
-        return {"load": self.loaded, "fit": self.fitted, "annotate": self.annotated, "export": self.exports, "report": self.report}[step]
+        return {
+            "load": self.loaded,
+            "fit": self.fitted,
+            "annotate": self.annotated,
+            "export": self.exports,
+            "report": self.report,
+        }[step]
 
     def stamp(self, step: str) -> Path:
         return self.root / ".harmonomics" / f"{step}.json"
@@ -294,6 +314,7 @@ def _add_streamed_omics(mdata, n_top: int) -> None:
     Their feature variances are computed out of core and only the ``n_top`` most variable features are loaded.
     """
     import harmonomics as hm
+
     from .store import replace_modalities
 
     streamed = dict(mdata.uns.get(_keys.UNS_PROVENANCE, {}).get("streamed", {}) or {})
@@ -352,8 +373,10 @@ def annotate_step(mdata, annotate: Mapping[str, Any], *, expression=None) -> dic
         if has_rna:
             # raw counts when the reader kept them (ESTIMATE ranks, CYT/TIS/PD-L1 on CPM or TPM), else X
             layer = "counts" if "counts" in expression.mod[_keys.RNA].layers else None
-            attempt("immune_scores", lambda: _transfer_results(
-                mdata, expression, lambda m: hm.tl.immune_scores(m, layer=layer)))
+            attempt(
+                "immune_scores",
+                lambda: _transfer_results(mdata, expression, lambda m: hm.tl.immune_scores(m, layer=layer)),
+            )
             if status.get("immune_scores") == "done" and _keys.KEY_MOFA in mdata.obsm:
                 attempt("immune_status", lambda: hm.tl.immune_status(mdata))
         else:
@@ -381,6 +404,7 @@ def annotate_step(mdata, annotate: Mapping[str, Any], *, expression=None) -> dic
 def _associations(mdata, covariates: list[str]) -> None:
     """Factor ↔ covariate tests (``hm.tl.associate``), kept in ``uns["mofa_associations"]`` for the report and exports."""
     import harmonomics as hm
+
     from .io._build import uns_table
 
     table = hm.tl.associate(mdata, key=_keys.KEY_MOFA, covariates=tuple(covariates))
@@ -416,13 +440,21 @@ def _fingerprint(path: Path) -> dict[str, Any]:
     """Size and modification time of a file or (recursively) a folder: cheap identity of an input."""
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.is_file())
-        return {"files": len(files), "size": sum(p.stat().st_size for p in files), "mtime": max((p.stat().st_mtime for p in files), default=0)}
+        return {
+            "files": len(files),
+            "size": sum(p.stat().st_size for p in files),
+            "mtime": max((p.stat().st_mtime for p in files), default=0),
+        }
     stat = path.stat()
     return {"size": stat.st_size, "mtime": stat.st_mtime}
 
 
 def _stamp_for(step: str, params: Any, upstream: Path | None) -> str:
-    payload = {"step": step, "params": params, "input": _fingerprint(upstream) if upstream and upstream.exists() else None}
+    payload = {
+        "step": step,
+        "params": params,
+        "input": _fingerprint(upstream) if upstream and upstream.exists() else None,
+    }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -473,10 +505,20 @@ def run_step(step: str, config: Mapping[str, Any], cohort: str, *, force: bool =
         raise ConfigError(f"unknown cohort {cohort!r}; the config has: {', '.join(config['cohorts'])}")
     paths = CohortPaths(Path(config["out"]) / cohort)
     entry = config["cohorts"][cohort]
-    upstream = {"load": Path(entry["path"]) if entry.get("path") else None, "fit": paths.loaded, "annotate": paths.fitted,
-                "export": paths.annotated, "report": paths.annotated}[step]
-    params = {"load": entry, "fit": config["fit"], "annotate": config["annotate"], "export": config["export"],
-              "report": {**config["report"], "exports": str(paths.exports)}}[step]
+    upstream = {
+        "load": Path(entry["path"]) if entry.get("path") else None,
+        "fit": paths.loaded,
+        "annotate": paths.fitted,
+        "export": paths.annotated,
+        "report": paths.annotated,
+    }[step]
+    params = {
+        "load": entry,
+        "fit": config["fit"],
+        "annotate": config["annotate"],
+        "export": config["export"],
+        "report": {**config["report"], "exports": str(paths.exports)},
+    }[step]
     digest = _stamp_for(step, params, upstream)
     if not force and _is_fresh(paths, step, digest):
         logger.info("[%s] %s: up to date, reusing %s", cohort, step, paths.output(step))
@@ -504,14 +546,20 @@ def run_step(step: str, config: Mapping[str, Any], cohort: str, *, force: bool =
         hm.export.write_manifest(written, paths.exports)
     else:
         mdata = hm.store.read(paths.annotated)
-        hm.report(mdata, paths.report, exports=paths.exports if paths.exports.exists() else None,
-                  title=config["report"]["title"] or f"harmonomics report: {cohort}")
+        hm.report(
+            mdata,
+            paths.report,
+            exports=paths.exports if paths.exports.exists() else None,
+            title=config["report"]["title"] or f"harmonomics report: {cohort}",
+        )
     _write_stamp(paths, step, digest, time.perf_counter() - started)
     logger.info("[%s] %s done in %.1f s", cohort, step, time.perf_counter() - started)
     return paths.output(step)
 
 
-def run(config: str | os.PathLike | Mapping[str, Any], *, cohorts: list[str] | None = None, force: bool = False) -> dict[str, Path]:
+def run(
+    config: str | os.PathLike | Mapping[str, Any], *, cohorts: list[str] | None = None, force: bool = False
+) -> dict[str, Path]:
     """Run every step for every cohort of a config.
 
     Parameters

@@ -84,21 +84,39 @@ def choose_samples(
     if key_level not in KEY_LEVELS:
         raise ValueError(f"key_level must be one of {KEY_LEVELS}, got {key_level!r}")
     if keep_all_aliquots and key_level == "patient":
-        raise ValueError("keep_all_aliquots=True keeps every aliquot apart; it cannot be combined with one row per patient")
+        raise ValueError(
+            "keep_all_aliquots=True keeps every aliquot apart; it cannot be combined with one row per patient"
+        )
     norm = _bc.normalize_barcodes([str(i) for i in ids])
     ids = list(norm["barcode"])
     files = list(source_files) if source_files is not None else [""] * len(ids)
     rows: list[dict] = []
     for change, group in norm[norm["change"] != ""].groupby("change", sort=True):
         examples = ", ".join(f"{a} → {b}" for a, b in zip(group["id"][:3], group["barcode"][:3], strict=True))
-        rows.append(report_row("sample", f"{len(group)} IDs", omic, "", "renamed",
-                         f"{_bc.NORMALIZATIONS[change]}: {len(group)} ID(s), e.g. {examples}"))
+        rows.append(
+            report_row(
+                "sample",
+                f"{len(group)} IDs",
+                omic,
+                "",
+                "renamed",
+                f"{_bc.NORMALIZATIONS[change]}: {len(group)} ID(s), e.g. {examples}",
+            )
+        )
     first_pos: dict[str, int] = {}
     for pos, ident in enumerate(ids):
         if ident in first_pos:
-            rows.append(report_row("aliquot", ident, omic, "", "dropped",
-                             f"the same aliquot is also in {files[first_pos[ident]] or 'another column'}; "
-                             f"kept that one, dropped {files[pos] or 'this copy'}"))
+            rows.append(
+                report_row(
+                    "aliquot",
+                    ident,
+                    omic,
+                    "",
+                    "dropped",
+                    f"the same aliquot is also in {files[first_pos[ident]] or 'another column'}; "
+                    f"kept that one, dropped {files[pos] or 'this copy'}",
+                )
+            )
         else:
             first_pos[ident] = pos
     unique = list(first_pos)
@@ -114,33 +132,58 @@ def choose_samples(
             err: Exception = _bc.BarcodeError(f"malformed TCGA barcode {bad!r}")
         except _bc.BarcodeError as parse_error:
             err = parse_error
-        raise FormatError(f"{err}; expected a well-formed TCGA barcode (IDs that are not TCGA barcodes, such as "
-                          f"MB-0001 or GSM123456, are used as they are)", path=files[first_pos[bad]] or None) from err
+        raise FormatError(
+            f"{err}; expected a well-formed TCGA barcode (IDs that are not TCGA barcodes, such as "
+            f"MB-0001 or GSM123456, are used as they are)",
+            path=files[first_pos[bad]] or None,
+        ) from err
     chosen_pos: list[int] = []
     chosen_keys: list[str] = []
     others = [i for i, k in zip(unique, kinds, strict=True) if k != "tcga"]
     if others:
         counts = pd.Series(kinds[kinds != "tcga"]).value_counts()
         what = ", ".join(f"{n} {_KIND_NAMES[k]}" for k, n in counts.items())
-        rows.append(report_row("sample", f"{len(others)} IDs", omic, "", "kept",
-                         f"{len(others)} sample ID(s) are not TCGA barcodes ({what}; e.g. {', '.join(others[:3])}): "
-                         "used as sample keys as they are, with no sample type"))
+        rows.append(
+            report_row(
+                "sample",
+                f"{len(others)} IDs",
+                omic,
+                "",
+                "kept",
+                f"{len(others)} sample ID(s) are not TCGA barcodes ({what}; e.g. {', '.join(others[:3])}): "
+                "used as sample keys as they are, with no sample type",
+            )
+        )
         for ident in others:
-            rows.append(report_row("sample", ident, omic, ident, "kept", "not a TCGA barcode: the ID is the sample key"))
+            rows.append(
+                report_row("sample", ident, omic, ident, "kept", "not a TCGA barcode: the ID is the sample key")
+            )
             chosen_pos.append(first_pos[ident])
             chosen_keys.append(ident)
     tcga = [i for i, k in zip(unique, kinds, strict=True) if k == "tcga"]
     if tcga:
-        pos, keys, tcga_rows = _choose_barcodes(tcga, first_pos, files, omic=omic, analyte_kind=analyte_kind,
-                                                sample_types=sample_types, keep_all_aliquots=keep_all_aliquots)
+        pos, keys, tcga_rows = _choose_barcodes(
+            tcga,
+            first_pos,
+            files,
+            omic=omic,
+            analyte_kind=analyte_kind,
+            sample_types=sample_types,
+            keep_all_aliquots=keep_all_aliquots,
+        )
         rows.extend(tcga_rows)
         chosen_pos.extend(pos)
         chosen_keys.extend(keys)
     if key_level == "patient":
-        chosen_pos, chosen_keys = _one_per_patient(ids, chosen_pos, chosen_keys, omic=omic, analyte_kind=analyte_kind,
-                                                   rows=rows)
+        chosen_pos, chosen_keys = _one_per_patient(
+            ids, chosen_pos, chosen_keys, omic=omic, analyte_kind=analyte_kind, rows=rows
+        )
     order = np.argsort(chosen_pos, kind="stable")
-    return (np.asarray(chosen_pos, dtype=int)[order], pd.Index(np.asarray(chosen_keys, dtype=object)[order]), _frame(rows))
+    return (
+        np.asarray(chosen_pos, dtype=int)[order],
+        pd.Index(np.asarray(chosen_keys, dtype=object)[order]),
+        _frame(rows),
+    )
 
 
 def _choose_barcodes(unique, first_pos, files, *, omic, analyte_kind, sample_types, keep_all_aliquots):
@@ -152,13 +195,29 @@ def _choose_barcodes(unique, first_pos, files, *, omic, analyte_kind, sample_typ
         pos, keys = [], []
         for ident, code, sample in zip(unique, parsed["sample_type_code"], parsed["sample"], strict=True):
             if wanted is not None and code is not None and code not in wanted:
-                rows.append(report_row("aliquot", ident, omic, sample or "", "dropped",
-                                 f"sample type {code} is not among the kept types {', '.join(sorted(wanted))}"))
+                rows.append(
+                    report_row(
+                        "aliquot",
+                        ident,
+                        omic,
+                        sample or "",
+                        "dropped",
+                        f"sample type {code} is not among the kept types {', '.join(sorted(wanted))}",
+                    )
+                )
                 continue
             pos.append(first_pos[ident])
             keys.append(ident)
-            rows.append(report_row("aliquot", ident, omic, sample or "", "kept",
-                             "keep_all_aliquots=True: every aliquot is its own row, keyed by its barcode"))
+            rows.append(
+                report_row(
+                    "aliquot",
+                    ident,
+                    omic,
+                    sample or "",
+                    "kept",
+                    "keep_all_aliquots=True: every aliquot is its own row, keyed by its barcode",
+                )
+            )
         return pos, keys, rows
     level = parsed["level"].to_numpy()
     deep = np.isin(level, ["portion", "analyte", "aliquot"])
@@ -180,17 +239,34 @@ def _choose_barcodes(unique, first_pos, files, *, omic, analyte_kind, sample_typ
         wanted = set(sample_types) if sample_types is not None else None
         sub = parsed.loc[shallow]
         by_key: dict[str, list[str]] = {}
-        for ident, code, sample, patient in zip(shallow, sub["sample_type_code"], sub["sample"], sub["patient"],
-                                                strict=True):
+        for ident, code, sample, patient in zip(
+            shallow, sub["sample_type_code"], sub["sample"], sub["patient"], strict=True
+        ):
             key = sample if sample is not None else patient
             if wanted is not None and code is not None and code not in wanted:
                 name = _bc.SAMPLE_TYPES.at[code, "name"]
-                rows.append(report_row("sample", ident, omic, key, "dropped",
-                                 f"sample type {code} ({name}) is not among the kept types {', '.join(sorted(wanted))}"))
+                rows.append(
+                    report_row(
+                        "sample",
+                        ident,
+                        omic,
+                        key,
+                        "dropped",
+                        f"sample type {code} ({name}) is not among the kept types {', '.join(sorted(wanted))}",
+                    )
+                )
                 continue
             if key in chosen_keys:
-                rows.append(report_row("sample", ident, omic, key, "dropped",
-                                 "an aliquot-level barcode of the same sample was kept instead"))
+                rows.append(
+                    report_row(
+                        "sample",
+                        ident,
+                        omic,
+                        key,
+                        "dropped",
+                        "an aliquot-level barcode of the same sample was kept instead",
+                    )
+                )
                 continue
             by_key.setdefault(key, []).append(ident)
         for key, cands in by_key.items():
@@ -198,10 +274,22 @@ def _choose_barcodes(unique, first_pos, files, *, omic, analyte_kind, sample_typ
             win = cands[0]
             chosen_pos.append(first_pos[win])
             chosen_keys.append(key)
-            rows.append(report_row("sample", win, omic, key, "kept",
-                             "only column of this sample" if len(cands) == 1 else f"lowest vial of {len(cands)}"))
+            rows.append(
+                report_row(
+                    "sample",
+                    win,
+                    omic,
+                    key,
+                    "kept",
+                    "only column of this sample" if len(cands) == 1 else f"lowest vial of {len(cands)}",
+                )
+            )
             for loser in cands[1:]:
-                rows.append(report_row("sample", loser, omic, key, "dropped", f"duplicate of sample {key}: kept {win} (vial order)"))
+                rows.append(
+                    report_row(
+                        "sample", loser, omic, key, "dropped", f"duplicate of sample {key}: kept {win} (vial order)"
+                    )
+                )
     return chosen_pos, chosen_keys, rows
 
 
@@ -209,8 +297,9 @@ def _one_per_patient(ids, positions, keys, *, omic, analyte_kind, rows) -> tuple
     """Keep one row per patient: lowest sample-type code, then vial A before B, analyte priority, highest barcode."""
     chosen = [ids[p] for p in positions]
     kinds = _bc.sample_id_kinds(chosen) if chosen else np.zeros(0, dtype=object)
-    table = pd.DataFrame({"pos": positions, "key": keys, "id": chosen, "patient": keys,
-                          "code": "", "vial": "A", "analyte": None})
+    table = pd.DataFrame(
+        {"pos": positions, "key": keys, "id": chosen, "patient": keys, "code": "", "vial": "A", "analyte": None}
+    )
     is_tcga = kinds == "tcga"
     if is_tcga.any():
         parsed = _bc.parse_barcodes(table.loc[is_tcga, "id"])
@@ -220,17 +309,32 @@ def _one_per_patient(ids, positions, keys, *, omic, analyte_kind, rows) -> tuple
         table.loc[is_tcga, "vial"] = parsed["vial"].fillna("A").to_numpy()
         table.loc[is_tcga, "analyte"] = parsed["analyte"].to_numpy()
     table["analyte_rank"] = _bc._analyte_ranks(table["analyte"], analyte_kind)
-    table = table.sort_values(["patient", "code", "vial", "analyte_rank", "id"],
-                              ascending=[True, True, True, True, False], kind="mergesort")
+    table = table.sort_values(
+        ["patient", "code", "vial", "analyte_rank", "id"], ascending=[True, True, True, True, False], kind="mergesort"
+    )
     winner = ~table["patient"].duplicated().to_numpy()
     best = table[winner].set_index("patient")
     for r in table[~winner].itertuples(index=False):
         b = best.loc[r.patient]
-        rule = ("sample type" if r.code != b.code else "vial" if r.vial != b.vial
-                else "analyte" if r.analyte_rank != b.analyte_rank else "barcode order")
-        rows.append(report_row("sample", r.key, omic, r.patient, "dropped",
-                         f"join_on='patient': patient {r.patient} has several {omic} samples; kept {b.key} "
-                         f"(rule: {rule})"))
+        rule = (
+            "sample type"
+            if r.code != b.code
+            else "vial"
+            if r.vial != b.vial
+            else "analyte"
+            if r.analyte_rank != b.analyte_rank
+            else "barcode order"
+        )
+        rows.append(
+            report_row(
+                "sample",
+                r.key,
+                omic,
+                r.patient,
+                "dropped",
+                f"join_on='patient': patient {r.patient} has several {omic} samples; kept {b.key} (rule: {rule})",
+            )
+        )
     return list(best["pos"]), list(best.index)
 
 
@@ -288,4 +392,3 @@ def report_row(level: str, item: str, omic: str, sample: str, action: str, reaso
 
 def _frame(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["level", "item", "omic", "sample", "action", "reason"])
-

@@ -130,7 +130,7 @@ def provenance(
     record: dict[str, Any] = {
         _keys.UNS_FORMAT_VERSION: FORMAT_VERSION,
         "reader": reader or "",
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "versions": versions,
         "parameters": _jsonable_dict(parameters or {}),
     }
@@ -175,7 +175,9 @@ def add_report_rows(mdata: md.MuData, rows: pd.DataFrame | list[dict[str, Any]])
     new = pd.DataFrame(rows)
     old = mdata.uns.get(_keys.UNS_REPORT)
     combined = new if old is None or len(old) == 0 else pd.concat([pd.DataFrame(old), new], ignore_index=True)
-    mdata.uns[_keys.UNS_REPORT] = _normalise_report(combined.reindex(columns=list(dict.fromkeys([*REPORT_COLUMNS, *combined.columns]))))
+    mdata.uns[_keys.UNS_REPORT] = _normalise_report(
+        combined.reindex(columns=list(dict.fromkeys([*REPORT_COLUMNS, *combined.columns])))
+    )
 
 
 def store_to_modify(mdata: md.MuData, copy: bool) -> md.MuData:
@@ -252,7 +254,7 @@ def _leftover_of(path: Path, entry_name: str) -> tuple[str, int | None] | None:
     prefix = f".{path.name}."
     if not entry_name.startswith(prefix):
         return None
-    middle = entry_name[len(prefix):]
+    middle = entry_name[len(prefix) :]
     if middle.startswith("old-") and middle[4:].isdigit():
         return "aside", int(middle[4:])
     if not middle.endswith(".tmp") or len(middle) <= 4:
@@ -341,7 +343,9 @@ def atomic_path(path: str | os.PathLike, *, directory: bool = False):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def write(mdata: md.MuData, path: str | os.PathLike, *, format: str | None = None, compression: str | None = "gzip") -> Path:
+def write(
+    mdata: md.MuData, path: str | os.PathLike, *, format: str | None = None, compression: str | None = "gzip"
+) -> Path:
     """Write a store atomically.
 
     Parameters
@@ -532,8 +536,14 @@ _ENCODINGS_KEY = "column_encodings"
 _ENCODING_COLUMNS = ["element", "column", "written_as", "original_dtype"]  # "dtype" would shadow DataFrame.dtype
 
 # pandas' inferred type of a column's present values -> how the column is written
-_KINDS = {"empty": "missing", "string": "text", "boolean": "bool", "integer": "int", "floating": "float",
-          "mixed-integer-float": "float"}
+_KINDS = {
+    "empty": "missing",
+    "string": "text",
+    "boolean": "bool",
+    "integer": "int",
+    "floating": "float",
+    "mixed-integer-float": "float",
+}
 
 
 def _portable_column(series: pd.Series) -> tuple[pd.Series, str] | None:
@@ -557,8 +567,10 @@ def _portable_column(series: pd.Series) -> tuple[pd.Series, str] | None:
         return pd.Series(np.nan, index=series.index, dtype=float), kind
     if kind in ("bool", "int"):
         with contextlib.suppress(TypeError, ValueError, OverflowError):
-            return pd.Series(pd.array(np.where(missing, None, values), dtype="boolean" if kind == "bool" else "Int64"),
-                             index=series.index), kind
+            return pd.Series(
+                pd.array(np.where(missing, None, values), dtype="boolean" if kind == "bool" else "Int64"),
+                index=series.index,
+            ), kind
         kind = "text"  # integers beyond int64
     if kind == "float":
         return pd.Series(np.where(missing, np.nan, values).astype(float), index=series.index), kind
@@ -619,7 +631,14 @@ def _portable_columns(mdata: md.MuData):
                 if original.dtype != object:
                     originals.append((frame, column, original))
                 frame[column] = encoded.values
-                rows.append({"element": element, "column": str(column), "written_as": kind, "original_dtype": str(original.dtype)})
+                rows.append(
+                    {
+                        "element": element,
+                        "column": str(column),
+                        "written_as": kind,
+                        "original_dtype": str(original.dtype),
+                    }
+                )
         record = mdata.uns[_keys.UNS_PROVENANCE]
         if rows:
             record[_ENCODINGS_KEY] = pd.DataFrame(rows, columns=_ENCODING_COLUMNS)
@@ -699,7 +718,7 @@ def to_xarray(mdata: md.MuData, *, chunks: int | Mapping[str, int] | None = None
             continue
         matrix = np.asarray(frame.to_numpy(dtype=float) if frame is not None else value)
         col_dim = f"obsm_{key}_col"
-        coords[col_dim] = (np.asarray(frame.columns, dtype=object) if frame is not None else np.arange(matrix.shape[1]))
+        coords[col_dim] = np.asarray(frame.columns, dtype=object) if frame is not None else np.arange(matrix.shape[1])
         data_vars[f"obsm_{key}"] = xr.Variable((_SAMPLE, col_dim), matrix, attrs={"dataframe": int(frame is not None)})
 
     for mod, adata in mdata.mod.items():
@@ -725,8 +744,12 @@ def to_xarray(mdata: md.MuData, *, chunks: int | Mapping[str, int] | None = None
             col_dim = f"{mod}_varm_{key}_col"
             frame = value if isinstance(value, pd.DataFrame) else None
             matrix = np.asarray(frame.to_numpy(dtype=float) if frame is not None else value)
-            coords[col_dim] = (np.asarray(frame.columns, dtype=object) if frame is not None else np.arange(matrix.shape[1]))
-            data_vars[f"{mod}_varm_{key}"] = xr.Variable((fdim, col_dim), matrix, attrs={"dataframe": int(frame is not None)})
+            coords[col_dim] = (
+                np.asarray(frame.columns, dtype=object) if frame is not None else np.arange(matrix.shape[1])
+            )
+            data_vars[f"{mod}_varm_{key}"] = xr.Variable(
+                (fdim, col_dim), matrix, attrs={"dataframe": int(frame is not None)}
+            )
 
     attrs = {_UNS_ATTR: json.dumps(_to_json(dict(mdata.uns))), _MODS_ATTR: json.dumps(list(mdata.mod))}
     return xr.Dataset(data_vars=data_vars, coords=coords, attrs=attrs)
@@ -748,13 +771,18 @@ def _expand(matrix: Any, rows: np.ndarray, n_samples: int, chunks: Any) -> Any:
         if _is_dask(matrix):
             lazy = matrix if chunks is None else matrix.rechunk((chunks, -1) if isinstance(chunks, int) else "auto")
         else:
-            lazy = da.from_array(matrix.toarray() if sp.issparse(matrix) else matrix, chunks=(chunks, -1) if isinstance(chunks, int) else "auto")
+            lazy = da.from_array(
+                matrix.toarray() if sp.issparse(matrix) else matrix,
+                chunks=(chunks, -1) if isinstance(chunks, int) else "auto",
+            )
         if len(rows) == n_samples and np.array_equal(rows, np.arange(n_samples)):
             return lazy.astype(np.result_type(lazy.dtype, np.float32))
         order = np.full(n_samples, -1)
         order[rows] = np.arange(len(rows))
         dtype = np.result_type(lazy.dtype, np.float32)
-        padded = da.concatenate([lazy.astype(dtype), da.full((1, lazy.shape[1]), np.nan, dtype=dtype, chunks=(1, -1))], axis=0)
+        padded = da.concatenate(
+            [lazy.astype(dtype), da.full((1, lazy.shape[1]), np.nan, dtype=dtype, chunks=(1, -1))], axis=0
+        )
         return padded[np.where(order < 0, lazy.shape[0], order)]
     dense = matrix.toarray() if sp.issparse(matrix) else np.asarray(matrix)
     out = np.full((n_samples, dense.shape[1]), np.nan, dtype=np.result_type(dense.dtype, np.float32))
@@ -794,7 +822,9 @@ def _var_to_column(variable, index: pd.Index) -> pd.Series:
         categories = json.loads(attrs["categories"])
         text = pd.Series(values.astype(str), index=index)
         return pd.Series(
-            pd.Categorical(text.where(text != "", None), categories=categories, ordered=bool(int(attrs.get("ordered", 0)))),
+            pd.Categorical(
+                text.where(text != "", None), categories=categories, ordered=bool(int(attrs.get("ordered", 0)))
+            ),
             index=index,
         )
     if attrs.get("dtype") == "bool":
@@ -841,16 +871,21 @@ def from_xarray(ds: xr.Dataset) -> md.MuData:
         var = pd.DataFrame(index=var_names)
         layers = {}
         varm = {}
-        prefix_obs, prefix_var, prefix_layer, prefix_varm = f"{mod}_obs_", f"{mod}_var_", f"{mod}_layer_", f"{mod}_varm_"
+        prefix_obs, prefix_var, prefix_layer, prefix_varm = (
+            f"{mod}_obs_",
+            f"{mod}_var_",
+            f"{mod}_layer_",
+            f"{mod}_varm_",
+        )
         for name in ds.data_vars:
             if name.startswith(prefix_obs):
-                obs[name[len(prefix_obs):]] = _var_to_column(ds[name].variable, samples).iloc[present].array
+                obs[name[len(prefix_obs) :]] = _var_to_column(ds[name].variable, samples).iloc[present].array
             elif name.startswith(prefix_var):
-                var[name[len(prefix_var):]] = _var_to_column(ds[name].variable, var_names).array
+                var[name[len(prefix_var) :]] = _var_to_column(ds[name].variable, var_names).array
             elif name.startswith(prefix_layer):
-                layers[name[len(prefix_layer):]] = np.asarray(ds[name].values)[present]
+                layers[name[len(prefix_layer) :]] = np.asarray(ds[name].values)[present]
             elif name.startswith(prefix_varm):
-                varm[name[len(prefix_varm):]] = _matrix_back(ds, name, var_names)
+                varm[name[len(prefix_varm) :]] = _matrix_back(ds, name, var_names)
         adata = ad.AnnData(X=X, obs=obs, var=var, layers=layers or None)
         for key, value in varm.items():
             adata.varm[key] = value
@@ -875,7 +910,9 @@ def from_xarray(ds: xr.Dataset) -> md.MuData:
             column = _var_to_column(ds[name].variable, samples).iloc[rows]
             tables.setdefault(attrs["frame"], {})[position] = (attrs["column"], column.array)
     for key, columns in tables.items():
-        mdata.obsm[key] = pd.DataFrame({label: values for _, (label, values) in sorted(columns.items())}, index=mdata.obs_names)
+        mdata.obsm[key] = pd.DataFrame(
+            {label: values for _, (label, values) in sorted(columns.items())}, index=mdata.obs_names
+        )
     mdata.uns.update(_from_json(json.loads(ds.attrs.get(_UNS_ATTR, "{}"))))
     return mdata
 
@@ -906,8 +943,16 @@ def _to_json(value: Any) -> Any:
         return _to_json(value.to_frame(name=value.name if value.name is not None else 0))
     if isinstance(value, np.ndarray):
         if value.dtype.kind in "fc":
-            return {"__ndarray__": [None if not np.isfinite(v) else float(v) for v in value.ravel().real], "shape": list(value.shape), "dtype": str(value.dtype)}
-        return {"__ndarray__": [_to_json(v) for v in value.ravel().tolist()], "shape": list(value.shape), "dtype": str(value.dtype) if value.dtype.kind in "biu" else "object"}
+            return {
+                "__ndarray__": [None if not np.isfinite(v) else float(v) for v in value.ravel().real],
+                "shape": list(value.shape),
+                "dtype": str(value.dtype),
+            }
+        return {
+            "__ndarray__": [_to_json(v) for v in value.ravel().tolist()],
+            "shape": list(value.shape),
+            "dtype": str(value.dtype) if value.dtype.kind in "biu" else "object",
+        }
     if isinstance(value, Mapping):
         return {str(k): _to_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

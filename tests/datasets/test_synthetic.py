@@ -15,8 +15,6 @@ import pytest
 
 from harmonomics.datasets._synthetic import SyntheticCohort, write_synthetic_cohort
 
-
-
 _CPU_SECONDS: dict[str, float] = {}
 
 
@@ -296,18 +294,14 @@ def test_layouts_agree(cohort):
     assert (prim["PAM50Call_RNAseq"] == pts.loc[prim["_PATIENT"], "subtype"].to_numpy()).all()
     assert (xclin.loc[xclin.index.str.endswith("-11"), "PAM50Call_RNAseq"] == "").all()
     # the same RNA values in cBioPortal, Xena and Firehose for primary samples
-    cb = pd.read_csv(cohort.cbioportal / "data_mrna_seq_v2_rsem.txt", sep="\t", index_col=1).drop(
-        columns="Hugo_Symbol"
-    )
+    cb = pd.read_csv(cohort.cbioportal / "data_mrna_seq_v2_rsem.txt", sep="\t", index_col=1).drop(columns="Hugo_Symbol")
     xe = pd.read_csv(cohort.xena / "HiSeqV2", sep="\t", index_col=0)
     fh = pd.read_csv(cohort.firehose / "BRCA.uncv2.mRNAseq_RSEM_normalized_log2.txt", sep="\t", index_col=0)
     genes = _truth(cohort, "genes.tsv")
     erbb2 = genes.loc[genes["gene_name"] == "ERBB2", "entrez"].iat[0]
     common = [s for s in cb.columns if s in xe.columns]
     assert len(common) == len(cb.columns)
-    assert np.allclose(
-        np.log2(cb.loc[int(erbb2), common].astype(float) + 1), xe.loc["ERBB2", common], atol=2e-4
-    )
+    assert np.allclose(np.log2(cb.loc[int(erbb2), common].astype(float) + 1), xe.loc["ERBB2", common], atol=2e-4)
     assert np.allclose(fh.loc[f"ERBB2|{erbb2}", common], xe.loc["ERBB2", common], atol=1e-9)
     assert any(i.startswith("?|") for i in fh.index)
     assert (cb.index.astype(str).isin(genes["entrez"])).all()
@@ -329,9 +323,7 @@ def test_pam50_expression_follows_centroids(cohort, shared_data):
     call = corr.idxmax(axis=1).map(names)
     truth = pts.loc[[c[:12] for c in cols], "subtype"].to_numpy()
     assert (call.to_numpy() == truth).mean() > 0.75
-    own = np.array(
-        [corr.loc[c, {v: k for k, v in names.items()}[t]] for c, t in zip(cols, truth, strict=True)]
-    )
+    own = np.array([corr.loc[c, {v: k for k, v in names.items()}[t]] for c, t in zip(cols, truth, strict=True)])
     assert np.median(own) > 0.4
 
 
@@ -349,9 +341,7 @@ def test_immune_stromal_and_drivers(cohort):
     seq = set(muts["patient"])
     rate = {s: np.mean([p in tp53 for p in seq if sub[p] == s]) for s in ("Basal", "LumA")}
     assert rate["Basal"] > rate["LumA"] + 0.3
-    cna = pd.read_csv(cohort.cbioportal / "data_cna.txt", sep="\t", index_col=0).drop(
-        columns="Entrez_Gene_Id"
-    )
+    cna = pd.read_csv(cohort.cbioportal / "data_cna.txt", sep="\t", index_col=0).drop(columns="Entrez_Gene_Id")
     amp = cna.loc["ERBB2"] == 2
     her2 = sub[[c[:12] for c in cna.columns]].to_numpy() == "Her2"
     assert amp[her2].mean() > 0.5 > amp[~her2].mean() + 0.3

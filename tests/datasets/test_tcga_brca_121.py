@@ -89,8 +89,9 @@ def test_mutations_follow_the_maf_rows(cohort, raw):
 def test_erbb2_copy_number_is_the_hg19_segment_covering_erbb2(cohort, raw):
     segments = pd.read_csv(raw / "cnv_segments.tsv.gz", sep="\t")
     chrom, start, end = ERBB2_HG19
-    covering = segments[(segments["Chromosome"].astype(str) == chrom) & (segments["Start"] <= start)
-                        & (segments["End"] >= end)]
+    covering = segments[
+        (segments["Chromosome"].astype(str) == chrom) & (segments["Start"] <= start) & (segments["End"] >= end)
+    ]
     assert cohort["cnv"].var.loc["ERBB2", ["start", "end"]].tolist() == [start, end]
     # the most amplified sample whose ERBB2 lies in one segment, and the least
     for pick in (covering["Segment_Mean"].idxmax(), covering["Segment_Mean"].idxmin()):
@@ -110,8 +111,13 @@ def test_clinical_columns(cohort, raw):
     assert obs["er_status"].value_counts().to_dict() == {"Positive": 68, "Negative": 53}
     assert obs["her2_status"].value_counts().to_dict() == {"Negative": 82, "Positive": 39}
     assert obs["pam50_xena"].value_counts().to_dict() == {"LumA": 35, "Basal": 30, "Her2": 16, "LumB": 16, "Normal": 2}
-    assert obs["pam50_tcga2012"].value_counts().to_dict() == {"LumA": 23, "Basal": 21, "Her2": 11, "LumB": 10,
-                                                              "Normal": 2}
+    assert obs["pam50_tcga2012"].value_counts().to_dict() == {
+        "LumA": 23,
+        "Basal": 21,
+        "Her2": 11,
+        "LumB": 10,
+        "Normal": 2,
+    }
     assert (obs["pam50_tcga2012_label"] == "Not_Applicable").sum() == 31
     assert obs["pam50_tcga2012"].isna().sum() == 121 - 67
     assert [int(obs[c].notna().sum()) for c in ("purity_estimate", "purity_absolute", "purity_cpe")] == [121, 100, 121]
@@ -125,8 +131,12 @@ def test_report_lists_every_sample_not_used(cohort):
     report = cohort.uns["harmonomics_report"]
     dropped = report[report["action"] == "dropped"]
     # the source aliquots the data README lists as not used
-    for omic, barcode in (("prot", "TCGA-E9-A1ND-11A-51-A43O-20"), ("cnv", "TCGA-E2-A1LL-11A-21D-A141-01"),
-                          ("mut", "TCGA-AC-A2QH-01B-04D-A22N-09"), ("purity", "TCGA-AC-A3QQ-01B")):
+    for omic, barcode in (
+        ("prot", "TCGA-E9-A1ND-11A-51-A43O-20"),
+        ("cnv", "TCGA-E2-A1LL-11A-21D-A141-01"),
+        ("mut", "TCGA-AC-A2QH-01B-04D-A22N-09"),
+        ("purity", "TCGA-AC-A3QQ-01B"),
+    ):
         assert ((dropped["item"] == barcode) & (dropped["omic"] == omic)).sum() == 1
     assert (dropped["level"] == "aliquot").sum() == 10 + 12 + 1 + 2
     absent = report[report["action"] == "absent"]
@@ -145,6 +155,7 @@ def test_cache_is_reused_deterministic_and_rebuilt_when_damaged(cohort, cache_di
     for m in cohort.mod:
         assert again[m].obs_names.equals(cohort[m].obs_names) and fresh[m].var_names.equals(cohort[m].var_names)
         np.testing.assert_array_equal(fresh[m].X, cohort[m].X)
+
     def plain(obs):  # NaN and None are both "missing"; dtypes as the store restores them
         return {c: [None if pd.isna(v) else v for v in obs[c]] for c in obs.columns}
 

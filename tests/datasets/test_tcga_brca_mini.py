@@ -31,10 +31,14 @@ def test_tcga_brca_mini_shapes_and_labels(shared_data):
 
 def test_tcga_brca_mini_values_match_source(shared_data):
     mdata = hm.datasets.tcga_brca_mini()
-    source = pd.read_csv(shared_data / "tcga_brca_mixomics" / "test_mrna.tsv", sep="\t", index_col=0, float_precision="round_trip")
+    source = pd.read_csv(
+        shared_data / "tcga_brca_mixomics" / "test_mrna.tsv", sep="\t", index_col=0, float_precision="round_trip"
+    )
     source.index = source.index.astype(str)
     np.testing.assert_array_equal(mdata["rna"][source.index, list(source.columns)].X, source.to_numpy())
-    protein = pd.read_csv(shared_data / "tcga_brca_mixomics" / "train_protein.tsv", sep="\t", index_col=0, float_precision="round_trip")
+    protein = pd.read_csv(
+        shared_data / "tcga_brca_mixomics" / "train_protein.tsv", sep="\t", index_col=0, float_precision="round_trip"
+    )
     protein.index = protein.index.astype(str)
     np.testing.assert_array_equal(mdata["prot"][protein.index, list(protein.columns)].X, protein.to_numpy())
 

@@ -18,52 +18,52 @@ def write_study(root: Path, *, mutate=None) -> Path:
     files = {
         "meta_study.txt": "type_of_cancer: brca\ncancer_study_identifier: brca_test\nname: test\n",
         "meta_clinical_patient.txt": "cancer_study_identifier: brca_test\ngenetic_alteration_type: CLINICAL\n"
-                                     "datatype: PATIENT_ATTRIBUTES\ndata_filename: data_clinical_patient.txt\n",
+        "datatype: PATIENT_ATTRIBUTES\ndata_filename: data_clinical_patient.txt\n",
         "data_clinical_patient.txt": "#Patient Identifier\tOverall Survival Status\tOverall Survival (Months)\tAge\n"
-                                     "#Patient\tstatus\tmonths\tage\n#STRING\tSTRING\tNUMBER\tNUMBER\n#1\t1\t1\t1\n"
-                                     "PATIENT_ID\tOS_STATUS\tOS_MONTHS\tAGE\n"
-                                     "TCGA-A1-A0SB\t0:LIVING\t32.85\t50\nTCGA-A2-A0CM\t1:DECEASED\t16.43\t61\n"
-                                     "TCGA-A1-A0SH\t1:DECEASED\t26.28\t[Not Available]\nTCGA-B6-A0AA\t0:LIVING\t65.71\t45\n",
+        "#Patient\tstatus\tmonths\tage\n#STRING\tSTRING\tNUMBER\tNUMBER\n#1\t1\t1\t1\n"
+        "PATIENT_ID\tOS_STATUS\tOS_MONTHS\tAGE\n"
+        "TCGA-A1-A0SB\t0:LIVING\t32.85\t50\nTCGA-A2-A0CM\t1:DECEASED\t16.43\t61\n"
+        "TCGA-A1-A0SH\t1:DECEASED\t26.28\t[Not Available]\nTCGA-B6-A0AA\t0:LIVING\t65.71\t45\n",
         "meta_clinical_sample.txt": "cancer_study_identifier: brca_test\ngenetic_alteration_type: CLINICAL\n"
-                                    "datatype: SAMPLE_ATTRIBUTES\ndata_filename: data_clinical_sample.txt\n",
+        "datatype: SAMPLE_ATTRIBUTES\ndata_filename: data_clinical_sample.txt\n",
         "data_clinical_sample.txt": "#Sample\tPatient\tSubtype\n#s\tp\tsubtype\n#STRING\tSTRING\tSTRING\n#1\t1\t1\n"
-                                    f"SAMPLE_ID\tPATIENT_ID\tSUBTYPE\n{S1}\tTCGA-A1-A0SB\tBRCA_LumA\n"
-                                    f"{S2}\tTCGA-A2-A0CM\tBRCA_Basal\n{S3}\tTCGA-A1-A0SH\tBRCA_Her2\n",
+        f"SAMPLE_ID\tPATIENT_ID\tSUBTYPE\n{S1}\tTCGA-A1-A0SB\tBRCA_LumA\n"
+        f"{S2}\tTCGA-A2-A0CM\tBRCA_Basal\n{S3}\tTCGA-A1-A0SH\tBRCA_Her2\n",
         "meta_mrna_seq_v2_rsem.txt": "cancer_study_identifier: brca_test\ngenetic_alteration_type: MRNA_EXPRESSION\n"
-                                     "datatype: CONTINUOUS\nstable_id: rna_seq_v2_mrna\ndata_filename: data_mrna_seq_v2_rsem.txt\n",
+        "datatype: CONTINUOUS\nstable_id: rna_seq_v2_mrna\ndata_filename: data_mrna_seq_v2_rsem.txt\n",
         "data_mrna_seq_v2_rsem.txt": f"Hugo_Symbol\tEntrez_Gene_Id\t{S1}\t{S2}\n"
-                                     "TP53\t7157\t100.5\t200.25\n\t100130426\t1.5\t0\nORC6L\t23594\t12.0\t13.0\n"
-                                     "DUP\t1\t1\t2\nDUP\t2\t3\t4\n",
+        "TP53\t7157\t100.5\t200.25\n\t100130426\t1.5\t0\nORC6L\t23594\t12.0\t13.0\n"
+        "DUP\t1\t1\t2\nDUP\t2\t3\t4\n",
         "meta_mrna_seq_v2_rsem_zscores.txt": "cancer_study_identifier: brca_test\ngenetic_alteration_type: MRNA_EXPRESSION\n"
-                                             "datatype: Z-SCORE\nstable_id: rna_seq_v2_mrna_median_Zscores\n"
-                                             "data_filename: data_mrna_seq_v2_rsem_zscores.txt\n",
+        "datatype: Z-SCORE\nstable_id: rna_seq_v2_mrna_median_Zscores\n"
+        "data_filename: data_mrna_seq_v2_rsem_zscores.txt\n",
         "data_mrna_seq_v2_rsem_zscores.txt": f"Hugo_Symbol\tEntrez_Gene_Id\t{S1}\t{S2}\nTP53\t7157\t-1\t1\n",
         "meta_cna.txt": "cancer_study_identifier: brca_test\ngenetic_alteration_type: COPY_NUMBER_ALTERATION\n"
-                        "datatype: DISCRETE\nstable_id: gistic\ndata_filename: data_cna.txt\n",
+        "datatype: DISCRETE\nstable_id: gistic\ndata_filename: data_cna.txt\n",
         "data_cna.txt": f"Hugo_Symbol\tEntrez_Gene_Id\t{S1}\t{S3}\nTP53\t7157\t-1\t2\nERBB2\t2064\t0\t2\n",
         "meta_log2_cna.txt": "cancer_study_identifier: brca_test\ngenetic_alteration_type: COPY_NUMBER_ALTERATION\n"
-                             "datatype: LOG2-VALUE\nstable_id: log2CNA\ndata_filename: data_log2_cna.txt\n",
+        "datatype: LOG2-VALUE\nstable_id: log2CNA\ndata_filename: data_log2_cna.txt\n",
         "data_log2_cna.txt": f"Hugo_Symbol\tEntrez_Gene_Id\t{S1}\t{S3}\nTP53\t7157\t-0.5\t1.2\nERBB2\t2064\t0.01\t2.5\n",
         "meta_methylation_hm450.txt": "cancer_study_identifier: brca_test\ngenetic_alteration_type: GENERIC_ASSAY\n"
-                                      "generic_assay_type: METHYLATION\ndatatype: LIMIT-VALUE\nstable_id: methylation_hm450\n"
-                                      "generic_entity_meta_properties: NAME,DESCRIPTION,TRANSCRIPT_ID\n"
-                                      "data_filename: data_methylation_hm450.txt\n",
+        "generic_assay_type: METHYLATION\ndatatype: LIMIT-VALUE\nstable_id: methylation_hm450\n"
+        "generic_entity_meta_properties: NAME,DESCRIPTION,TRANSCRIPT_ID\n"
+        "data_filename: data_methylation_hm450.txt\n",
         "data_methylation_hm450.txt": f"ENTITY_STABLE_ID\tNAME\tDESCRIPTION\tTRANSCRIPT_ID\t{S1}\t{S2}\n"
-                                      "cg00000029\tRBL2\tdesc\tNM_1\t0.25\tNA\ncg00000108\tC3orf35\tdesc\tNM_2\t0.5\t0.75\n",
+        "cg00000029\tRBL2\tdesc\tNM_1\t0.25\tNA\ncg00000108\tC3orf35\tdesc\tNM_2\t0.5\t0.75\n",
         "meta_rppa.txt": "cancer_study_identifier: brca_test\ngenetic_alteration_type: PROTEIN_LEVEL\ndatatype: LOG2-VALUE\n"
-                         "stable_id: rppa\ndata_filename: data_rppa.txt\n",
+        "stable_id: rppa\ndata_filename: data_rppa.txt\n",
         "data_rppa.txt": f"Composite.Element.REF\t{S1}\t{S2}\nAKT1 AKT2 AKT3|Akt_pS473\t0.5\t-0.25\nERBB2|HER2\tNA\t1.5\n",
         "meta_mutations.txt": "cancer_study_identifier: brca_test\ngenetic_alteration_type: MUTATION_EXTENDED\n"
-                              "datatype: MAF\nstable_id: mutations\ndata_filename: data_mutations.txt\n",
+        "datatype: MAF\nstable_id: mutations\ndata_filename: data_mutations.txt\n",
         "data_mutations.txt": "#version 2.4\nHugo_Symbol\tEntrez_Gene_Id\tChromosome\tStart_Position\tVariant_Classification\t"
-                              "Tumor_Sample_Barcode\tHGVSp_Short\n"
-                              f"TP53\t7157\t17\t7675088\tMissense_Mutation\t{S1}\tp.R175H\n"
-                              f"PIK3CA\t5290\t3\t179234297\tSilent\t{S1}\tp.H1047=\n"
-                              f"PIK3CA\t5290\t3\t179234297\tMissense_Mutation\t{S2}\tp.H1047R\n",
+        "Tumor_Sample_Barcode\tHGVSp_Short\n"
+        f"TP53\t7157\t17\t7675088\tMissense_Mutation\t{S1}\tp.R175H\n"
+        f"PIK3CA\t5290\t3\t179234297\tSilent\t{S1}\tp.H1047=\n"
+        f"PIK3CA\t5290\t3\t179234297\tMissense_Mutation\t{S2}\tp.H1047R\n",
         "case_lists/cases_sequenced.txt": "cancer_study_identifier: brca_test\nstable_id: brca_test_sequenced\n"
-                                          f"case_list_name: seq\ncase_list_ids: {S1}\t{S2}\t{S3}\n",
+        f"case_list_name: seq\ncase_list_ids: {S1}\t{S2}\t{S3}\n",
         "case_lists/cases_all.txt": "cancer_study_identifier: brca_test\nstable_id: brca_test_all\n"
-                                    f"case_list_ids: {S1}\t{S2}\t{S3}\n",
+        f"case_list_ids: {S1}\t{S2}\t{S3}\n",
     }
     if mutate is not None:
         mutate(files)
@@ -181,8 +181,10 @@ def test_meta_points_to_missing_file(tmp_path):
         hm.io.read_cbioportal(write_study(tmp_path / "s", mutate=bad))
 
 
-LONG_META = ("cancer_study_identifier: brca_test\ngenetic_alteration_type: COPY_NUMBER_ALTERATION\n"
-             "datatype: DISCRETE_LONG\nstable_id: gistic\ndata_filename: data_cna.txt\n")
+LONG_META = (
+    "cancer_study_identifier: brca_test\ngenetic_alteration_type: COPY_NUMBER_ALTERATION\n"
+    "datatype: DISCRETE_LONG\nstable_id: gistic\ndata_filename: data_cna.txt\n"
+)
 
 
 def _long_format(files, body):
@@ -200,10 +202,13 @@ def test_discrete_long_format(tmp_path):
     assert m.uns["harmonomics_report"]["reason"].str.contains("columns not read: cbp_driver").any()
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    (f"TP53\t7157\t{S1}\t-1\t\nTP53\t7157\t{S1}\t0\t\n", r"data_cna.txt, line 3: gene 'TP53' of sample .* twice"),
-    (f"TP53\t7157\t{S1}\tamp\t\n", r"data_cna.txt, line 2, column 'Value': expected a number"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (f"TP53\t7157\t{S1}\t-1\t\nTP53\t7157\t{S1}\t0\t\n", r"data_cna.txt, line 3: gene 'TP53' of sample .* twice"),
+        (f"TP53\t7157\t{S1}\tamp\t\n", r"data_cna.txt, line 2, column 'Value': expected a number"),
+    ],
+)
 def test_discrete_long_format_errors(tmp_path, body, message):
     with pytest.raises(FormatError, match=message):
         hm.io.read_cbioportal(write_study(tmp_path / "s", mutate=lambda f: _long_format(f, body)))
@@ -211,11 +216,15 @@ def test_discrete_long_format_errors(tmp_path, body, message):
 
 def test_unknown_or_unread_types_are_reported_not_fatal(tmp_path):
     def add(files):
-        files["meta_timeline.txt"] = ("cancer_study_identifier: brca_test\ngenetic_alteration_type: CLINICAL\n"
-                                      "datatype: TIMELINE\ndata_filename: data_timeline.txt\n")
+        files["meta_timeline.txt"] = (
+            "cancer_study_identifier: brca_test\ngenetic_alteration_type: CLINICAL\n"
+            "datatype: TIMELINE\ndata_filename: data_timeline.txt\n"
+        )
         files["data_timeline.txt"] = "PATIENT_ID\tSTART_DATE\tSTOP_DATE\tEVENT_TYPE\nTCGA-A1-A0SB\t0\t\tSTATUS\n"
-        files["meta_new.txt"] = ("cancer_study_identifier: brca_test\ngenetic_alteration_type: SOMETHING_NEW\n"
-                                 "datatype: WHATEVER\ndata_filename: data_new.txt\n")
+        files["meta_new.txt"] = (
+            "cancer_study_identifier: brca_test\ngenetic_alteration_type: SOMETHING_NEW\n"
+            "datatype: WHATEVER\ndata_filename: data_new.txt\n"
+        )
         files["data_new.txt"] = "anything at all\n"
         files["data_orphan.txt"] = f"Hugo_Symbol\tEntrez_Gene_Id\t{S1}\nTP53\t7157\t1\n"
 
@@ -236,7 +245,9 @@ def test_no_reference_genome_means_hg19(tmp_path):
 
 def test_maf_with_entrez_zero_everywhere_writes(tmp_path):
     def zero(files):
-        files["data_mutations.txt"] = files["data_mutations.txt"].replace("\t7157\t", "\t0\t").replace("\t5290\t", "\t\t")
+        files["data_mutations.txt"] = (
+            files["data_mutations.txt"].replace("\t7157\t", "\t0\t").replace("\t5290\t", "\t\t")
+        )
 
     m = hm.io.read_cbioportal(write_study(tmp_path / "s", mutate=zero), omics=("mut",))
     assert "entrez" not in m.mod["mut"].var

@@ -61,7 +61,7 @@ def test_tl_uses_the_io_implementation():
 
     assert hm.tl.survival_from_clinical is survival_from_clinical
     assert _survival.DAYS_PER_MONTH is DAYS_PER_MONTH
-    assert DAYS_PER_MONTH == pytest.approx(30.4375)
+    assert pytest.approx(30.4375) == DAYS_PER_MONTH
 
 
 def test_pam50_column_takes_the_first_candidate_present():

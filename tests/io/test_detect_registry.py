@@ -15,18 +15,29 @@ def test_every_registered_format_is_a_documented_format():
     assert SNIFFERS[-1][0] == "table", "the plain delimited table is the fallback, tried last"
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    # UCSC Xena's mutation table (sample chr start end reference alt gene effect ...): before the Xena matrix,
-    # whose first header cell is also `sample`
-    ("sample\tchr\tstart\tend\treference\talt\tgene\teffect\tDNA_VAF\n"
-     "TCGA-A1-A0SB-01\tchr17\t7675088\t7675088\tC\tT\tTP53\tmissense_variant\t0.41\n", "xena_mutations"),
-    ("sample\tTCGA-A1-A0SB-01\nTP53\t10.5\n", "xena_matrix"),
-    # cBioPortal timeline files: PATIENT_ID START_DATE STOP_DATE EVENT_TYPE; before the clinical files (PATIENT_ID)
-    ("PATIENT_ID\tSTART_DATE\tSTOP_DATE\tEVENT_TYPE\tTREATMENT_TYPE\nTCGA-A1-A0SB\t0\t120\tTREATMENT\tChemotherapy\n",
-     "cbioportal_timeline"),
-    ("#Patient Identifier\tOverall Survival Status\n#x\tx\n#STRING\tSTRING\n#1\t1\nPATIENT_ID\tOS_STATUS\n"
-     "TCGA-A1-A0SB\t0:LIVING\n", "cbioportal_clinical"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # UCSC Xena's mutation table (sample chr start end reference alt gene effect ...): before the Xena matrix,
+        # whose first header cell is also `sample`
+        (
+            "sample\tchr\tstart\tend\treference\talt\tgene\teffect\tDNA_VAF\n"
+            "TCGA-A1-A0SB-01\tchr17\t7675088\t7675088\tC\tT\tTP53\tmissense_variant\t0.41\n",
+            "xena_mutations",
+        ),
+        ("sample\tTCGA-A1-A0SB-01\nTP53\t10.5\n", "xena_matrix"),
+        # cBioPortal timeline files: PATIENT_ID START_DATE STOP_DATE EVENT_TYPE; before the clinical files (PATIENT_ID)
+        (
+            "PATIENT_ID\tSTART_DATE\tSTOP_DATE\tEVENT_TYPE\tTREATMENT_TYPE\nTCGA-A1-A0SB\t0\t120\tTREATMENT\tChemotherapy\n",
+            "cbioportal_timeline",
+        ),
+        (
+            "#Patient Identifier\tOverall Survival Status\n#x\tx\n#STRING\tSTRING\n#1\t1\nPATIENT_ID\tOS_STATUS\n"
+            "TCGA-A1-A0SB\t0:LIVING\n",
+            "cbioportal_clinical",
+        ),
+    ],
+)
 def test_the_first_sniff_that_says_yes_names_the_file(text, expected):
     assert detect_text(text) == expected
 

@@ -34,8 +34,9 @@ def test_reads_every_omic(gdc_folder):
     assert rna.obs.loc["TCGA-A1-A0SB-01", "N_unmapped"] == 100
     assert "ENSG00000002586.20_PAR_Y" in rna.var_names
     assert rna.var.loc["ENSG00000252830.2", "gene_name"] == "Y_RNA"
-    assert np.isclose(rna["TCGA-A1-A0SB-01", "ENSG00000141510.18"].layers["tpm_unstranded"][0, 0],
-                      round(301 / 361 * 1e6, 4))
+    assert np.isclose(
+        rna["TCGA-A1-A0SB-01", "ENSG00000141510.18"].layers["tpm_unstranded"][0, 0], round(301 / 361 * 1e6, 4)
+    )
     meth = m.mod["meth"]
     assert meth["TCGA-A1-A0SB-01", "cg00000029"].X[0, 0] == 0.123456
     assert np.isnan(meth["TCGA-A1-A0SB-01", "cg00000108"].X[0, 0])
@@ -104,7 +105,8 @@ def test_misnamed_file_read_by_content(tmp_path):
         sheet = files["gdc_sample_sheet.2024-06-01.tsv"]
         files["gdc_sample_sheet.2024-06-01.tsv"] = sheet.replace("mirnas.quantification", "level3betas")
         files["metadata.cart.2024-06-01.json"] = files["metadata.cart.2024-06-01.json"].replace(
-            "mirnas.quantification", "level3betas")
+            "mirnas.quantification", "level3betas"
+        )
 
     m = hm.io.read_gdc(write_gdc(tmp_path / "g", mutate=rename))
     assert m.mod["mirna"].n_obs == 1
@@ -114,8 +116,17 @@ def test_misnamed_file_read_by_content(tmp_path):
 
 def test_detect_format_by_content(gdc_folder):
     kinds = {hm.io.detect_format(p) for p in gdc_folder.rglob("*") if p.is_file()}
-    assert kinds == {"gdc_star_counts", "gdc_maf", "gdc_meth_betas", "gdc_gene_copy_number", "gdc_rppa",
-                     "gdc_mirna", "gdc_sample_sheet", "gdc_metadata", "gdc_clinical"}
+    assert kinds == {
+        "gdc_star_counts",
+        "gdc_maf",
+        "gdc_meth_betas",
+        "gdc_gene_copy_number",
+        "gdc_rppa",
+        "gdc_mirna",
+        "gdc_sample_sheet",
+        "gdc_metadata",
+        "gdc_clinical",
+    }
 
 
 # ---------------------------------------------------------------------------------------------- bad input
@@ -174,7 +185,9 @@ def test_value_not_a_number(tmp_path):
         for key in [k for k in files if k.endswith("RPPA_data.tsv")]:
             files[key] = files[key].replace("-1.5", "high")
 
-    with pytest.raises(FormatError, match=r"RPPA_data.tsv, line 2, column 'protein_expression': expected a number.*'high'"):
+    with pytest.raises(
+        FormatError, match=r"RPPA_data.tsv, line 2, column 'protein_expression': expected a number.*'high'"
+    ):
         hm.io.read_gdc(write_gdc(tmp_path / "g", mutate=bad))
 
 
@@ -200,7 +213,9 @@ def test_barcode_disagrees_with_sample_sheet(tmp_path):
 def test_maf_barcode_disagrees(tmp_path):
     def bad(files):
         key = _first(files, ".maf.gz")
-        text = gzip.decompress(files[key]).decode().replace("TCGA-A1-A0SB-01A-11D-A142-09", "TCGA-A1-A0SB-01A-11D-A999-09")
+        text = (
+            gzip.decompress(files[key]).decode().replace("TCGA-A1-A0SB-01A-11D-A142-09", "TCGA-A1-A0SB-01A-11D-A999-09")
+        )
         files[key] = gzip.compress(text.encode())
 
     with pytest.raises(SampleMismatchError, match="Tumor_Sample_Barcode 'TCGA-A1-A0SB-01A-11D-A999-09'"):
@@ -306,7 +321,8 @@ def test_copy_number_segments_kept(tmp_path):
         files[f"{fid}/TCGA-BRCA.{fid}.ascat3.allelic_specific.seg.txt"] = (
             "GDC_Aliquot\tChromosome\tStart\tEnd\tCopy_Number\tMajor_Copy_Number\tMinor_Copy_Number\n"
             "TCGA-A2-A0CM-01A-31D-A034-01\tchr1\t1\t1000\t3\t2\t1\n"
-            "TCGA-A2-A0CM-01A-31D-A034-01\tchr2\t1\t5000\t2\t1\t1\n")
+            "TCGA-A2-A0CM-01A-31D-A034-01\tchr2\t1\t5000\t2\t1\t1\n"
+        )
 
     m = hm.io.read_gdc(write_gdc(tmp_path / "g", mutate=add_segments))
     seg = m.mod["cnv"].uns["segments"]
@@ -318,8 +334,10 @@ def test_older_layouts(tmp_path):
 
     def older(files):
         clin = files["clinical.tsv"].split("\n")
-        clin[0] = ("project_id\tcase_submitter_id\tvital_status\tdays_to_death\tdays_to_last_follow_up\t"
-                   "ajcc_pathologic_stage\tage_at_index\ttreatment_type")
+        clin[0] = (
+            "project_id\tcase_submitter_id\tvital_status\tdays_to_death\tdays_to_last_follow_up\t"
+            "ajcc_pathologic_stage\tage_at_index\ttreatment_type"
+        )
         files["clinical.tsv"] = "\n".join(clin)
         sheet = files["gdc_sample_sheet.2024-06-01.tsv"].split("\n")
         sheet[0] = "File ID\tFile Name\tData Category\tData Type\tProject ID\tCase ID\tSample ID\tSample Type"
@@ -381,5 +399,7 @@ def test_same_store_serial_threaded_and_in_small_chunks(gdc_folder, monkeypatch,
         np.testing.assert_array_equal(np.asarray(other.mod[name].X), np.asarray(mod.X))
         assert list(other.mod[name].var.columns) == list(mod.var.columns)
     report, other_report = reference.uns["harmonomics_report"], other.uns["harmonomics_report"]
-    assert report.sort_values(list(report.columns)).to_numpy().tolist() == \
-        other_report.sort_values(list(report.columns)).to_numpy().tolist()
+    assert (
+        report.sort_values(list(report.columns)).to_numpy().tolist()
+        == other_report.sort_values(list(report.columns)).to_numpy().tolist()
+    )

@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from gdc_files import write_gdc
 
 import harmonomics as hm
-from gdc_files import write_gdc
 from harmonomics._errors import FormatError
 
 CN_FILE_ID = "30000000-0000-4000-8000-000000000000"
@@ -74,15 +74,19 @@ def test_masked_maf_missing_required_columns_raises_naming_them(tmp_path):
         key = next(k for k in files if k.endswith(".maf.gz"))
         lines = gzip.decompress(files[key]).decode().splitlines()
         comments = [x for x in lines if x.startswith("#")]
-        table = pd.DataFrame([x.split("\t") for x in lines[len(comments) + 1:]],
-                             columns=lines[len(comments)].split("\t"))
+        table = pd.DataFrame(
+            [x.split("\t") for x in lines[len(comments) + 1 :]], columns=lines[len(comments)].split("\t")
+        )
         table = table.drop(columns=["Tumor_Sample_Barcode", "Variant_Classification"])
         body = "\t".join(table.columns) + "\n" + "".join("\t".join(r) + "\n" for r in table.to_numpy())
         files[key] = gzip.compress(("\n".join(comments) + "\n" + body).encode())
 
     folder = write_gdc(tmp_path / "g", mutate=strip_columns)
-    with pytest.raises(FormatError, match=r"line 5: wrong header for a MAF file: missing column\(s\) "
-                                          r"\['Variant_Classification', 'Tumor_Sample_Barcode'\]"):
+    with pytest.raises(
+        FormatError,
+        match=r"line 5: wrong header for a MAF file: missing column\(s\) "
+        r"\['Variant_Classification', 'Tumor_Sample_Barcode'\]",
+    ):
         hm.io.read_gdc(folder)
 
 
@@ -95,35 +99,98 @@ def test_detect_format_tells_maf_kinds_by_content(tmp_path):
     cbio.write_text("#version 2.4\n" + header + "TP53\t17\t7577120\tMissense_Mutation\tTCGA-A8-A08B-01\n")
     assert hm.io.detect_format(cbio) == "cbioportal_mutations"
     masked = tmp_path / "masked.maf"
-    masked.write_text("Hugo_Symbol\tChromosome\tStart_Position\tReference_Allele\tTumor_Seq_Allele2\n"
-                      "TP53\tchr17\t7670000\tC\tT\n")
+    masked.write_text(
+        "Hugo_Symbol\tChromosome\tStart_Position\tReference_Allele\tTumor_Seq_Allele2\nTP53\tchr17\t7670000\tC\tT\n"
+    )
     assert hm.io.detect_format(masked) == "gdc_maf"  # a MAF missing columns is still a MAF: its parser names them
-    with pytest.raises(FormatError, match=r"line 1: wrong header for a MAF file: missing column\(s\) "
-                                          r"\['Variant_Classification', 'Tumor_Sample_Barcode'\]"):
+    with pytest.raises(
+        FormatError,
+        match=r"line 1: wrong header for a MAF file: missing column\(s\) "
+        r"\['Variant_Classification', 'Tumor_Sample_Barcode'\]",
+    ):
         hm.io.read_maf(masked)
 
 
 def _legacy_maf(path, rows):
-    header = ["Hugo_Symbol", "Chromosome", "Start_Position", "Variant_Classification", "Variant_Type",
-              "Reference_Allele", "Tumor_Seq_Allele2", "Tumor_Sample_Barcode", "Matched_Norm_Sample_Barcode",
-              "Protein_Change"]
+    header = [
+        "Hugo_Symbol",
+        "Chromosome",
+        "Start_Position",
+        "Variant_Classification",
+        "Variant_Type",
+        "Reference_Allele",
+        "Tumor_Seq_Allele2",
+        "Tumor_Sample_Barcode",
+        "Matched_Norm_Sample_Barcode",
+        "Protein_Change",
+    ]
     text = "\t".join(header) + "\n" + "".join("\t".join(r) + "\n" for r in rows)
     path.write_bytes(gzip.compress(text.encode()))
     return path
 
 
 ROWS = [
-    ("TP53", "17", "7577120", "Missense_Mutation", "SNP", "C", "T", "TCGA-A8-A08B-01A-11W-A019-09",
-     "TCGA-A8-A08B-10A-01W-A021-09", "p.R248Q"),
-    ("PIK3CA", "3", "178952085", "Silent", "SNP", "A", "G", "TCGA-A8-A08B-01A-11W-A019-09",
-     "TCGA-A8-A08B-10A-01W-A021-09", "p.H1047H"),
+    (
+        "TP53",
+        "17",
+        "7577120",
+        "Missense_Mutation",
+        "SNP",
+        "C",
+        "T",
+        "TCGA-A8-A08B-01A-11W-A019-09",
+        "TCGA-A8-A08B-10A-01W-A021-09",
+        "p.R248Q",
+    ),
+    (
+        "PIK3CA",
+        "3",
+        "178952085",
+        "Silent",
+        "SNP",
+        "A",
+        "G",
+        "TCGA-A8-A08B-01A-11W-A019-09",
+        "TCGA-A8-A08B-10A-01W-A021-09",
+        "p.H1047H",
+    ),
     # a second aliquot of the same sample: analyte D wins over W (FORMATS.md), reported
-    ("GATA3", "10", "8115874", "Frame_Shift_Ins", "INS", "-", "A", "TCGA-A8-A08B-01A-11D-A019-09",
-     "TCGA-A8-A08B-10A-01D-A021-09", "p.P409fs"),
-    ("CDH1", "16", "68835600", "Nonsense_Mutation", "SNP", "C", "T", "TCGA-BH-A0B3-01A-11D-A10Y-09",
-     "TCGA-BH-A0B3-10A-01D-A110-09", "p.Q23*"),
-    ("CDH1", "16", "68835600", "Nonsense_Mutation", "SNP", "C", "T", "TCGA-BH-A0B3-11A-11D-A10Y-09",
-     "TCGA-BH-A0B3-10A-01D-A110-09", "p.Q23*"),
+    (
+        "GATA3",
+        "10",
+        "8115874",
+        "Frame_Shift_Ins",
+        "INS",
+        "-",
+        "A",
+        "TCGA-A8-A08B-01A-11D-A019-09",
+        "TCGA-A8-A08B-10A-01D-A021-09",
+        "p.P409fs",
+    ),
+    (
+        "CDH1",
+        "16",
+        "68835600",
+        "Nonsense_Mutation",
+        "SNP",
+        "C",
+        "T",
+        "TCGA-BH-A0B3-01A-11D-A10Y-09",
+        "TCGA-BH-A0B3-10A-01D-A110-09",
+        "p.Q23*",
+    ),
+    (
+        "CDH1",
+        "16",
+        "68835600",
+        "Nonsense_Mutation",
+        "SNP",
+        "C",
+        "T",
+        "TCGA-BH-A0B3-11A-11D-A10Y-09",
+        "TCGA-BH-A0B3-10A-01D-A110-09",
+        "p.Q23*",
+    ),
 ]
 
 
@@ -161,8 +228,10 @@ def test_read_gdc_reads_a_folder_of_maf_files_without_sample_sheet(tmp_path):
 
 def test_read_maf_records_the_build_and_writes_to_h5mu(tmp_path):
     rows = [r[:9] for r in ROWS[:1]]
-    header = "Hugo_Symbol\tChromosome\tStart_Position\tVariant_Classification\tVariant_Type\tReference_Allele\t" \
-             "Tumor_Seq_Allele2\tTumor_Sample_Barcode\tMatched_Norm_Sample_Barcode\tNCBI_Build\tEntrez_Gene_Id\n"
+    header = (
+        "Hugo_Symbol\tChromosome\tStart_Position\tVariant_Classification\tVariant_Type\tReference_Allele\t"
+        "Tumor_Seq_Allele2\tTumor_Sample_Barcode\tMatched_Norm_Sample_Barcode\tNCBI_Build\tEntrez_Gene_Id\n"
+    )
     path = tmp_path / "b.maf"
     path.write_text(header + "".join("\t".join(r) + "\tGRCh37\t\n" for r in rows))
     m = hm.io.read_maf(path)

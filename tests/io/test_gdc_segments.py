@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
-import harmonomics as hm
 from gdc_files import GENES as FIXTURE_GENES
 from gdc_files import write_gdc
+
+import harmonomics as hm
 from harmonomics._errors import SampleMismatchError
 
 
@@ -18,12 +18,20 @@ def _segments_instead_of_gene_level(files, rows):
     del files[key]
     files[f"{fid}/TCGA-BRCA.{fid}.ascat3.allelic_specific.seg.txt"] = (
         "GDC_Aliquot\tChromosome\tStart\tEnd\tCopy_Number\tMajor_Copy_Number\tMinor_Copy_Number\n"
-        + "".join(f"{a}\t{c}\t{s}\t{e}\t{n}\t{n}\t0\n" for a, c, s, e, n in rows))
+        + "".join(f"{a}\t{c}\t{s}\t{e}\t{n}\t{n}\t0\n" for a, c, s, e, n in rows)
+    )
 
 
 def _coordinates():
-    return pd.DataFrame({"gene_id": [g[0] for g in FIXTURE_GENES[:4]], "gene_name": [g[1] for g in FIXTURE_GENES[:4]],
-                         "chromosome": "chr1", "start": [0, 100, 200, 300], "end": [50, 150, 250, 350]})
+    return pd.DataFrame(
+        {
+            "gene_id": [g[0] for g in FIXTURE_GENES[:4]],
+            "gene_name": [g[1] for g in FIXTURE_GENES[:4]],
+            "chromosome": "chr1",
+            "start": [0, 100, 200, 300],
+            "end": [50, 150, 250, 350],
+        }
+    )
 
 
 def test_read_gdc_builds_gene_level_copy_number_from_segments(tmp_path):
@@ -78,8 +86,9 @@ def test_read_gdc_refuses_hg19_coordinates_for_gdc_segments(tmp_path):
     from harmonomics._errors import GenomeBuildError
 
     aliquot = "TCGA-A2-A0CM-01A-31D-A034-01"
-    folder = write_gdc(tmp_path / "g", mutate=lambda f: _segments_instead_of_gene_level(
-        f, [(aliquot, *r) for r in _ERBB2_ROWS]))
+    folder = write_gdc(
+        tmp_path / "g", mutate=lambda f: _segments_instead_of_gene_level(f, [(aliquot, *r) for r in _ERBB2_ROWS])
+    )
     with pytest.raises(GenomeBuildError, match="segments are on GRCh38 but the gene coordinates given are GRCh37"):
         hm.io.read_gdc(folder, gene_coordinates=gene_coordinates("hg19"))
 
@@ -88,7 +97,9 @@ def test_read_gdc_refuses_hg19_coordinates_for_gdc_segments(tmp_path):
         key = next(k for k in files if k.endswith(".seg.txt"))
         files[key.replace(".seg.txt", ".hg19.seg.txt")] = files.pop(key)
 
-    with pytest.raises(GenomeBuildError, match=r"read this file on its own with hm.io.read_segments\(path, build='GRCh37'\)"):
+    with pytest.raises(
+        GenomeBuildError, match=r"read this file on its own with hm.io.read_segments\(path, build='GRCh37'\)"
+    ):
         hm.io.read_gdc(write_gdc(tmp_path / "h", mutate=hg19_name))
 
 

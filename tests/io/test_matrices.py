@@ -18,14 +18,19 @@ def _xena(root, *, hiseq=None, clinical=None, extra=None):
     root.mkdir(parents=True, exist_ok=True)
     (root / "HiSeqV2").write_text(hiseq or f"sample\t{S1}\t{S2}\t{N1}\nTP53\t10.5\t11.25\t9.0\nESR1\t12\tNA\t3.5\n")
     (root / "Gistic2_CopyNumber_Gistic2_all_thresholded.by_genes").write_text(
-        f"Gene Symbol\t{S1}\t{S2}\nTP53\t-1\t0\nERBB2\t2\t0\n".replace("Gene Symbol", "sample"))
+        f"Gene Symbol\t{S1}\t{S2}\nTP53\t-1\t0\nERBB2\t2\t0\n".replace("Gene Symbol", "sample")
+    )
     (root / "mutation_broad_gene").write_text(f"sample\t{S1}\nTP53\t1\nPIK3CA\t0\n")
-    (root / "BRCA_clinicalMatrix").write_text(clinical or (
-        "sampleID\t_PATIENT\tsample_type\tPAM50Call_RNAseq\tvital_status\tdays_to_death\tdays_to_last_followup\n"
-        f"{S1}\tTCGA-A1-A0SB\tPrimary Tumor\tLumA\tLIVING\t\t1000\n"
-        f"{S2}\tTCGA-A2-A0CM\tPrimary Tumor\tBasal\tDECEASED\t500\t\n"
-        f"{N1}\tTCGA-A2-A0CM\tSolid Tissue Normal\t\tDECEASED\t500\t\n"
-        "TCGA-B6-A0AA-01\tTCGA-B6-A0AA\tPrimary Tumor\tHer2\tLIVING\t\t20\n"))
+    (root / "BRCA_clinicalMatrix").write_text(
+        clinical
+        or (
+            "sampleID\t_PATIENT\tsample_type\tPAM50Call_RNAseq\tvital_status\tdays_to_death\tdays_to_last_followup\n"
+            f"{S1}\tTCGA-A1-A0SB\tPrimary Tumor\tLumA\tLIVING\t\t1000\n"
+            f"{S2}\tTCGA-A2-A0CM\tPrimary Tumor\tBasal\tDECEASED\t500\t\n"
+            f"{N1}\tTCGA-A2-A0CM\tSolid Tissue Normal\t\tDECEASED\t500\t\n"
+            "TCGA-B6-A0AA-01\tTCGA-B6-A0AA\tPrimary Tumor\tHer2\tLIVING\t\t20\n"
+        )
+    )
     for name, text in (extra or {}).items():
         (root / name).write_text(text)
     return root
@@ -109,8 +114,11 @@ def test_firehose_bad_inputs(tmp_path):
     bad.write_text(FIREHOSE_RSEM.replace("TCGA-A1-A0SB-01A-21R-A144-07", "TCGA-A1-A0SB-01A-11R-A144-07"))
     with pytest.raises(FormatError, match="line 1: duplicate sample column"):
         hm.io.read_firehose(root)
-    bad.write_text(FIREHOSE_RSEM.replace("gene_id\tnormalized_count\tnormalized_count\tnormalized_count",
-                                         "gene_id\tnormalized_count"))
+    bad.write_text(
+        FIREHOSE_RSEM.replace(
+            "gene_id\tnormalized_count\tnormalized_count\tnormalized_count", "gene_id\tnormalized_count"
+        )
+    )
     with pytest.raises(FormatError, match="line 2: expected 4 fields in the second header row"):
         hm.io.read_firehose(root)
     bad.write_text(FIREHOSE_RSEM.replace("TCGA-A2-A0CM-11A-22R-A034-07", "TCGA-A2-A0CM-1XA"))

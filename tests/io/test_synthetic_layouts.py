@@ -15,8 +15,9 @@ import harmonomics as hm
 def cohort(tmp_path_factory):
     root = tmp_path_factory.mktemp("synthetic")
     hm.settings.verbosity = 1
-    return hm.datasets.write_synthetic_cohort(root / "cohort", n_patients=24, seed=7, n_genes=700, n_mirnas=60,
-                                              n_probes=200)
+    return hm.datasets.write_synthetic_cohort(
+        root / "cohort", n_patients=24, seed=7, n_genes=700, n_mirnas=60, n_probes=200
+    )
 
 
 @pytest.fixture(scope="module")
@@ -102,8 +103,12 @@ def _lookup(stores, r) -> object:
         assert row is not None, f"aliquot {r.aliquot} not read"
         if feature.startswith("N_"):
             return a.obs[feature].iloc[row]
-        layer = {"unstranded": "counts", "tpm_unstranded": "tpm_unstranded", "read_count": "counts",
-                 "reads_per_million_miRNA_mapped": "rpm"}.get(column)
+        layer = {
+            "unstranded": "counts",
+            "tpm_unstranded": "tpm_unstranded",
+            "read_count": "counts",
+            "reads_per_million_miRNA_mapped": "rpm",
+        }.get(column)
         return _matrix_value(a, row, feature, layer=layer)
     row = _row_of(a, sample=column)
     assert row is not None, f"sample {column} not read"
@@ -181,7 +186,11 @@ def test_survival_agrees_with_truth(cohort, stores):
         assert np.array_equal(obs["os_event"].to_numpy(dtype=float), want_event), layout
         want_time = patients.loc[obs["patient"], "os_time_days"].astype(float).to_numpy()
         tol = 0.01 * 30.5 if layout == "cbioportal" else 1e-9  # OS_MONTHS has 2 decimals
-        assert np.allclose(obs["os_time"].to_numpy(dtype=float), want_time, atol=tol + 0.01 * want_time.max() * (layout == "cbioportal")), layout
+        assert np.allclose(
+            obs["os_time"].to_numpy(dtype=float),
+            want_time,
+            atol=tol + 0.01 * want_time.max() * (layout == "cbioportal"),
+        ), layout
 
 
 def test_mutation_matrix_matches_truth(cohort, stores):
@@ -211,8 +220,11 @@ def test_store_round_trip(stores, tmp_path):
     assert list(back.mod) == list(m.mod)
     assert back.uns["harmonomics_report"].shape == m.uns["harmonomics_report"].shape
     np.testing.assert_array_equal(back.mod["rna"].layers["counts"], m.mod["rna"].layers["counts"])
-    pd.testing.assert_frame_equal(back.mod["mut"].uns["maf"].reset_index(drop=True),
-                                  m.mod["mut"].uns["maf"].reset_index(drop=True), check_dtype=False)
+    pd.testing.assert_frame_equal(
+        back.mod["mut"].uns["maf"].reset_index(drop=True),
+        m.mod["mut"].uns["maf"].reset_index(drop=True),
+        check_dtype=False,
+    )
 
 
 @pytest.mark.parametrize("layout", ["gdc_primary", "cbioportal", "xena_primary"])
@@ -225,8 +237,14 @@ def test_harmonize_every_layout(stores, layout):
     assert rna.uns["scale"] != "counts" or rna.uns["transform"]["method"] == "log2cpm"
     if layout == "gdc_primary":
         assert not any("." in v for v in rna.var_names if v.startswith("ENSG"))  # versions stripped
-        assert np.array_equal(rna.layers["counts"], stores[layout].mod["rna"].layers["counts"][
-            :, [stores[layout].mod["rna"].var_names.get_loc(v) for v in rna.var["gene_id_versioned"]]])
+        assert np.array_equal(
+            rna.layers["counts"],
+            stores[layout]
+            .mod["rna"]
+            .layers["counts"][
+                :, [stores[layout].mod["rna"].var_names.get_loc(v) for v in rna.var["gene_id_versioned"]]
+            ],
+        )
         # mutation symbols mapped to the STAR files' Ensembl IDs
         tp53 = rna.var_names[rna.var["symbol"] == "TP53"]
         assert len(tp53) == 1 and tp53[0] in m.mod["mut"].var_names
@@ -247,10 +265,16 @@ def test_tumour_normal_pair_files_belong_to_the_tumour(cohort, stores):
         assert {x[0][13:15] for x in listed} == {"01", "10"}  # the normal comes first in some rows
         a = store.mod[omic]
         for fid, samples in zip(rows["File ID"], listed, strict=True):
-            tumour_entity = next(e["entity_submitter_id"] for e in meta[fid]["associated_entities"]
-                                 if e["entity_submitter_id"][13:15] != "10")
-            normal_entity = next(e["entity_submitter_id"] for e in meta[fid]["associated_entities"]
-                                 if e["entity_submitter_id"][13:15] == "10")
+            tumour_entity = next(
+                e["entity_submitter_id"]
+                for e in meta[fid]["associated_entities"]
+                if e["entity_submitter_id"][13:15] != "10"
+            )
+            normal_entity = next(
+                e["entity_submitter_id"]
+                for e in meta[fid]["associated_entities"]
+                if e["entity_submitter_id"][13:15] == "10"
+            )
             tumour = next(s for s in samples if s[13:15] != "10")
             assert tumour[:15] in a.obs_names, (omic, fid, samples)
             hits = a.obs.index[a.obs["aliquot"] == tumour_entity]
@@ -267,4 +291,6 @@ def test_tumour_normal_pair_files_belong_to_the_tumour(cohort, stores):
     assert np.isfinite(np.asarray(a.X)).any(axis=1).all()
     report = store.uns["harmonomics_report"]
     assert not report["reason"].str.contains("sample type 10").any()
-    assert report["reason"].str.contains("the matched normal .* is recorded in obs\\['matched_normal'\\]").sum() >= len(cnv)
+    assert report["reason"].str.contains("the matched normal .* is recorded in obs\\['matched_normal'\\]").sum() >= len(
+        cnv
+    )

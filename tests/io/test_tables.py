@@ -113,8 +113,11 @@ def test_ambiguous_tables_ask_for_orientation(tmp_path):
 def test_r_write_table_header_and_r_style_aliquot_barcodes(tmp_path):
     aliquots = ["TCGA.A1.A0SB.01A.11R.A144.07", "TCGA.A1.A0SB.01A.21R.A144.07", "TCGA.A2.A0CM.11A.22R.A034.07"]
     values = _values(4, 3, seed=4)
-    text = "\t".join(aliquots) + "\n" + "".join(
-        "\t".join([g, *map(repr, map(float, v))]) + "\n" for g, v in zip(GENES, values, strict=True))
+    text = (
+        "\t".join(aliquots)
+        + "\n"
+        + "".join("\t".join([g, *map(repr, map(float, v))]) + "\n" for g, v in zip(GENES, values, strict=True))
+    )
     path = tmp_path / "r_export.txt"
     path.write_text(text)  # header one cell short: R's write.table(row.names=TRUE)
     m = hm.io.read_table(path, omic="rna", sample_types="tumor_normal")
@@ -151,15 +154,25 @@ def test_hugo_symbol_and_entrez_columns(tmp_path, entrez):
 
 
 def test_dataframes_and_read_tables_join_on_patient(tmp_path):
-    rna = pd.DataFrame(_values(4, 3, seed=6), index=GENES,
-                       columns=["TCGA-A1-A0SB-01A-11R-A144-07", "TCGA-A2-A0CM-01A-11R-A034-07",
-                                "TCGA-A2-A0CM-06A-11R-A034-07"])
-    meth = pd.DataFrame(_values(2, 3, seed=7), index=["TCGA.A1.A0SB.01", "TCGA.BH.A0B3.01"],
-                        columns=["cg00000029", "cg00000108", "cg00000109"])
+    rna = pd.DataFrame(
+        _values(4, 3, seed=6),
+        index=GENES,
+        columns=["TCGA-A1-A0SB-01A-11R-A144-07", "TCGA-A2-A0CM-01A-11R-A034-07", "TCGA-A2-A0CM-06A-11R-A034-07"],
+    )
+    meth = pd.DataFrame(
+        _values(2, 3, seed=7),
+        index=["TCGA.A1.A0SB.01", "TCGA.BH.A0B3.01"],
+        columns=["cg00000029", "cg00000108", "cg00000109"],
+    )
     by_sample = hm.io.read_tables({"rna": rna, "meth": meth}, sample_types="tumor")
     assert sorted(by_sample.obs_names) == ["TCGA-A1-A0SB-01", "TCGA-A2-A0CM-01", "TCGA-A2-A0CM-06", "TCGA-BH-A0B3-01"]
-    clinical = pd.DataFrame({"patient": ["tcga-a1-a0sb", "tcga-a2-a0cm", "tcga-zz-zzzz"], "age": [50, 61, 70],
-                             "PAM50Call_RNAseq": ["LumA", "Basal", "Her2"]})
+    clinical = pd.DataFrame(
+        {
+            "patient": ["tcga-a1-a0sb", "tcga-a2-a0cm", "tcga-zz-zzzz"],
+            "age": [50, 61, 70],
+            "PAM50Call_RNAseq": ["LumA", "Basal", "Her2"],
+        }
+    )
     m = hm.io.read_tables({"rna": rna, "meth": meth}, join_on="patient", sample_types="tumor", clinical=clinical)
     assert sorted(m.obs_names) == ["TCGA-A1-A0SB", "TCGA-A2-A0CM", "TCGA-BH-A0B3"]
     assert m.mod["rna"].obs.loc["TCGA-A2-A0CM", "aliquot"] == "TCGA-A2-A0CM-01A-11R-A034-07"  # 01 before 06
@@ -177,8 +190,10 @@ def test_dataframes_and_read_tables_join_on_patient(tmp_path):
 def test_sample_keyed_clinical_with_join_on_patient(tmp_path):
     rna = pd.DataFrame(_values(4, 2, seed=8), index=GENES, columns=["TCGA.A1.A0SB", "MB-0001"])
     clinical = tmp_path / "clinical.tsv"
-    clinical.write_text("sampleID\tstage\tvital_status\tdays_to_death\tdays_to_last_followup\n"
-                        "TCGA-A1-A0SB-11\tI\tAlive\t\t20\nTCGA-A1-A0SB-01\tII\tDead\t300\t\nMB-0001\tIII\tAlive\t\t40\n")
+    clinical.write_text(
+        "sampleID\tstage\tvital_status\tdays_to_death\tdays_to_last_followup\n"
+        "TCGA-A1-A0SB-11\tI\tAlive\t\t20\nTCGA-A1-A0SB-01\tII\tDead\t300\t\nMB-0001\tIII\tAlive\t\t40\n"
+    )
     m = hm.io.read_tables({"rna": rna}, join_on="patient", clinical=clinical)
     assert m.obs.loc["TCGA-A1-A0SB", "stage"] == "II" and m.obs.loc["TCGA-A1-A0SB", "os_event"] == 1
     assert m.obs.loc["MB-0001", "stage"] == "III" and m.obs.loc["MB-0001", "os_time"] == 40

@@ -7,11 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from test_mofa import FAST, make_planted  # the planted-factor generator of the MOFA tests
 
 import harmonomics as hm
 from harmonomics._errors import GeneMappingError, InsufficientDataError
-
-from test_mofa import FAST, make_planted  # the planted-factor generator of the MOFA tests
 
 N_FACTORS = 5
 
@@ -20,8 +19,15 @@ N_FACTORS = 5
 def gdc(tmp_path_factory):
     """A synthetic GDC download, read, harmonized and fitted with nothing else in between."""
     hm.settings.verbosity = 1
-    cohort = hm.datasets.write_synthetic_cohort(tmp_path_factory.mktemp("gdc") / "cohort", n_patients=40, seed=11,
-                                                layouts=["gdc"], n_genes=600, n_mirnas=40, n_probes=100)
+    cohort = hm.datasets.write_synthetic_cohort(
+        tmp_path_factory.mktemp("gdc") / "cohort",
+        n_patients=40,
+        seed=11,
+        layouts=["gdc"],
+        n_genes=600,
+        n_mirnas=40,
+        n_probes=100,
+    )
     read = hm.io.read_gdc(cohort.gdc)
     mdata = read.copy()
     hm.pp.harmonize(mdata)
@@ -40,8 +46,12 @@ def _star_counts(cohort, rna) -> pd.DataFrame:
 
 def _report(mdata, omic, contains):
     rep = mdata.uns["harmonomics_report"]
-    return rep[(rep["level"] == "feature") & (rep["action"] == "dropped") & (rep["omic"] == omic)
-               & rep["reason"].str.contains(contains, regex=False)]
+    return rep[
+        (rep["level"] == "feature")
+        & (rep["action"] == "dropped")
+        & (rep["omic"] == omic)
+        & rep["reason"].str.contains(contains, regex=False)
+    ]
 
 
 def test_gdc_download_fits_with_no_other_call(gdc):
@@ -140,9 +150,12 @@ def test_projection_across_id_systems_raises_and_names_the_cause(gdc):
     _, _, trained = gdc
     new = trained.copy()
     hm.pp.harmonize_feature_ids(new, to="symbol")  # the same samples, genes named by symbol
-    with pytest.raises(GeneMappingError, match=r"view 'rna': none of the .* trained features.*"
-                       r"trained on Ensembl gene IDs, given names such as symbols.*"
-                       r"hm\.pp\.harmonize_feature_ids\(new_mdata, to='ensembl'\)"):
+    with pytest.raises(
+        GeneMappingError,
+        match=r"view 'rna': none of the .* trained features.*"
+        r"trained on Ensembl gene IDs, given names such as symbols.*"
+        r"hm\.pp\.harmonize_feature_ids\(new_mdata, to='ensembl'\)",
+    ):
         hm.tl.project(new, trained, key_added="p")
     assert "p" not in new.obsm
     # following the message fixes it: back on Ensembl IDs the training samples project onto their own scores

@@ -256,7 +256,9 @@ def test_svd_initialisation_spans_the_pca_subspace(small):
     qb, _ = np.linalg.qr(b - b.mean(axis=0))
     cosines = np.linalg.svd(qa.T @ qb, compute_uv=False)  # cosines of the principal angles
     assert cosines[:2].min() > 0.99  # the leading components; the rest differ by the randomized error
-    assert cosines.min() > 0.8  # a random 5-dimensional subspace of R^120 has its largest cosine near 0.3, its smallest near 0
+    assert (
+        cosines.min() > 0.8
+    )  # a random 5-dimensional subspace of R^120 has its largest cosine near 0.3, its smallest near 0
 
 
 @pytest.fixture(scope="module")
@@ -318,9 +320,7 @@ def test_estimate_memory():
     fast = memory_breakdown(*brca, engine="fast", likelihoods=liks)
     ref = memory_breakdown(*brca, engine="mofapy2", likelihoods=liks)
     assert fast["train"] < ref["train"]
-    assert estimate_memory(*brca, likelihoods=liks) <= estimate_memory(
-        *brca, engine="mofapy2", likelihoods=liks
-    )
+    assert estimate_memory(*brca, likelihoods=liks) <= estimate_memory(*brca, engine="mofapy2", likelihoods=liks)
     assert estimate_memory(*brca, True) >= estimate_memory(*brca, False)  # float32 adds a float32 copy
     assert estimate_memory(2000, [5000], 15) > estimate_memory(1000, [5000], 15)
     # order of magnitude: data are 1000 x 12400 float64 = 99 MB; the PCA initialisation holds a few copies

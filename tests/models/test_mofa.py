@@ -266,9 +266,7 @@ def test_store_round_trip(fitted, tmp_path):
     assert list(u1["factor_names"]) == u0["factor_names"]
     # the reloaded store still projects and gives tables
     p = hm.tl.project(back, back, key_added="again", copy=True)
-    np.testing.assert_allclose(
-        p.obsm["again"], hm.tl.project(mdata, mdata, key_added="again", copy=True).obsm["again"]
-    )
+    np.testing.assert_allclose(p.obsm["again"], hm.tl.project(mdata, mdata, key_added="again", copy=True).obsm["again"])
     pd.testing.assert_frame_equal(hm.get.variance_explained(back), hm.get.variance_explained(mdata))
 
 
@@ -392,9 +390,7 @@ def test_get_tables(fitted):
     wide = hm.get.factor_scores(mdata, wide=True)
     np.testing.assert_array_equal(wide.to_numpy(), mdata.obsm["mofa"])
     w = hm.get.weights(mdata, mods="prot")
-    assert (
-        list(w.columns) == ["view", "feature", "factor", "weight"] and len(w) == mdata.mod["prot"].n_vars * 3
-    )
+    assert list(w.columns) == ["view", "feature", "factor", "weight"] and len(w) == mdata.mod["prot"].n_vars * 3
     assert len(hm.get.weights(mdata, wide=True)) == mdata.mod["rna"].n_vars + mdata.mod["prot"].n_vars
     ve = hm.get.variance_explained(mdata)
     assert list(ve.columns) == ["view", "factor", "r2"] and len(ve) == 6
@@ -467,9 +463,10 @@ def test_default_stopping_is_the_factors_rule_with_the_fast_engine(planted):
     assert uns["time_build_s"] + uns["time_train_s"] <= uns["time_s"]
     for k in range(3):  # the same factors
         assert abs(np.corrcoef(auto.obsm["mofa"][:, k], medium.obsm["mofa"][:, k])[0, 1]) >= 0.99
-    assert hm.tl.mofa(planted[0], engine="mofapy2", n_factors=2, max_iter=3, copy=True).uns["mofa"]["options"][
-        "init"
-    ] == "pca"
+    assert (
+        hm.tl.mofa(planted[0], engine="mofapy2", n_factors=2, max_iter=3, copy=True).uns["mofa"]["options"]["init"]
+        == "pca"
+    )
     with pytest.raises(ValueError, match="'window' is a stopping rule of the fast engine"):
         hm.tl.mofa(planted[0], engine="mofapy2", convergence="window")
 

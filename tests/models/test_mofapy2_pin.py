@@ -25,9 +25,7 @@ PATCHED = {
     ("mofapy2.core.nodes.W_nodes", "SW_Node", "updateParameters"): "0ed02328a09fbd99",
     ("mofapy2.core.nodes.Tau_nodes", "TauD_Node", "updateParameters"): "45109cc551bd1f1a",
     ("mofapy2.core.nodes.Y_nodes", "Y_Node", "calculateELBO"): "07e3e80b76106cb6",
-    ("mofapy2.core.nodes.nongaussian_nodes", "Bernoulli_PseudoY_Jaakkola", "updateParameters"): (
-        "488ffd215a35fad1"
-    ),
+    ("mofapy2.core.nodes.nongaussian_nodes", "Bernoulli_PseudoY_Jaakkola", "updateParameters"): ("488ffd215a35fad1"),
     ("mofapy2.core.BayesNet", "BayesNet", "calculate_variance_explained"): "df1c01462d076f4e",
     ("mofapy2.core.BayesNet", "BayesNet", "removeInactiveFactors"): "2b9d9aff84da23d0",
     ("mofapy2.core.BayesNet", "BayesNet", "calculateELBO"): "7ced44b7a64785ad",

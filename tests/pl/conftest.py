@@ -43,17 +43,21 @@ def make_store(n: int = 60, k: int = 4, *, seed: int = 0, with_prot_for: float =
     os_time = np.minimum(os_time, censor).round(0)
 
     mods = {}
-    names = {"rna": [f"GENE{i}" for i in range(40)], "mirna": [f"hsa-mir-{i}" for i in range(25)],
-             "prot": [f"PROT{i}" for i in range(15)]}  # fmt: skip
+    names = {
+        "rna": [f"GENE{i}" for i in range(40)],
+        "mirna": [f"hsa-mir-{i}" for i in range(25)],
+        "prot": [f"PROT{i}" for i in range(15)],
+    }
     weights = {}
     for m, feats in names.items():
         w = rng.normal(scale=0.3, size=(len(feats), k))
-        w[: 3, 0] += 2.0
+        w[:3, 0] += 2.0
         weights[m] = w
         x = z @ w.T + rng.normal(scale=0.5, size=(n, len(feats)))
         keep = np.ones(n, bool) if m != "prot" else rng.uniform(size=n) < with_prot_for
-        a = ad.AnnData(x[keep].astype(np.float32), obs=pd.DataFrame(index=np.array(samples)[keep]),
-                       var=pd.DataFrame(index=feats))  # fmt: skip
+        a = ad.AnnData(
+            x[keep].astype(np.float32), obs=pd.DataFrame(index=np.array(samples)[keep]), var=pd.DataFrame(index=feats)
+        )
         a.obs["aliquot"] = [s + "A-01R-0001-07" for s in a.obs_names]
         a.obs["source_file"] = f"{m}.tsv"
         a.varm["mofa"] = w
@@ -99,15 +103,29 @@ def make_store(n: int = 60, k: int = 4, *, seed: int = 0, with_prot_for: float =
     mdata.uns["harmonomics_report"] = pd.DataFrame(
         {
             "level": ["file", "aliquot", "sample", "sample", "feature", "feature", "sample"],
-            "item": ["rna.tsv", "TCGA-AA-9999-01A-01R", "TCGA-AA-9998-11", "TCGA-AA-9997-01", "GENE_X", "GENE_Y",
-                     samples[0]],
+            "item": [
+                "rna.tsv",
+                "TCGA-AA-9999-01A-01R",
+                "TCGA-AA-9998-11",
+                "TCGA-AA-9997-01",
+                "GENE_X",
+                "GENE_Y",
+                samples[0],
+            ],
             "omic": ["rna", "rna", "rna", "mirna", "rna", "mirna", "rna"],
             "sample": ["", "TCGA-AA-9999-01", "TCGA-AA-9998-11", "TCGA-AA-9997-01", "", "", samples[0]],
             "action": ["kept", "dropped", "dropped", "dropped", "dropped", "renamed", "kept"],
-            "reason": ["", "duplicate aliquot: kept the one with more reads", "normal tissue (sample type 11)",
-                       "no clinical record", "zero variance", "old symbol", ""],
+            "reason": [
+                "",
+                "duplicate aliquot: kept the one with more reads",
+                "normal tissue (sample type 11)",
+                "no clinical record",
+                "zero variance",
+                "old symbol",
+                "",
+            ],
         }
-    )  # fmt: skip
+    )
     return mdata
 
 

@@ -57,9 +57,12 @@ def test_summarise_one_row_per_test(table):
     row = summary.query("factor == 'Factor1' and covariate == 'pam50'").iloc[0]
     assert row["level"] == "Basal" and row["auc"] > 0.8 and row["label"] == "Basal ↑"
     # a table with an overall row (level empty) uses that row's value
-    extra = pd.DataFrame([{"factor": "F", "covariate": "c", "kind": "categorical", "level": None, "fdr": 0.5},
-                          {"factor": "F", "covariate": "c", "kind": "categorical", "level": "a", "fdr": 0.01,
-                           "auc": 0.2}])  # fmt: skip
+    extra = pd.DataFrame(
+        [
+            {"factor": "F", "covariate": "c", "kind": "categorical", "level": None, "fdr": 0.5},
+            {"factor": "F", "covariate": "c", "kind": "categorical", "level": "a", "fdr": 0.01, "auc": 0.2},
+        ]
+    )
     got = summarise(extra).iloc[0]
     assert got["p"] == 0.5 and got["label"] == "a ↓"
 

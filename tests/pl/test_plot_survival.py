@@ -60,8 +60,11 @@ def test_kaplan_meier_factor_split_logrank(store):
 def test_kaplan_meier_drops_samples_without_follow_up(store):
     store.obs.loc[store.obs_names[:10], "os_time"] = np.nan
     fig = hm.pl.kaplan_meier(store, "immune_class", ci=True)
-    n = sum(int(line.get_label().split("n=")[1].split(",")[0]) for line in fig.axes[0].get_lines()
-            if "n=" in line.get_label())  # fmt: skip
+    n = sum(
+        int(line.get_label().split("n=")[1].split(",")[0])
+        for line in fig.axes[0].get_lines()
+        if "n=" in line.get_label()
+    )
     assert n == store.n_obs - 10
 
 

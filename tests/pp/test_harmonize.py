@@ -8,29 +8,48 @@ import pandas as pd
 import pytest
 
 import harmonomics as hm
-from harmonomics._errors import FormatError, MissingResultError, ScaleError
 from harmonomics._compat import quiet_mudata
+from harmonomics._errors import FormatError, MissingResultError, ScaleError
 from harmonomics.store import new_store
 
 SAMPLES = ["TCGA-A1-A0SB-01", "TCGA-A2-A0CM-01", "TCGA-A2-A0CM-11"]
 
 
 def _store():
-    rna_ids = ["ENSG00000141510.18", "ENSG00000002586.20", "ENSG00000002586.20_PAR_Y", "ENSG00000091831.24",
-               "ENSG00000900000001.1", "ENSG00000900000002.1"]
+    rna_ids = [
+        "ENSG00000141510.18",
+        "ENSG00000002586.20",
+        "ENSG00000002586.20_PAR_Y",
+        "ENSG00000091831.24",
+        "ENSG00000900000001.1",
+        "ENSG00000900000002.1",
+    ]
     rna_var = pd.DataFrame({"gene_name": ["TP53", "CD99", "CD99", "ESR1", "Y_RNA", "Y_RNA"]}, index=rna_ids)
     counts = np.array([[10, 0, 0, 90, 5, 5], [30, 10, 0, 60, 1, 3], [50, 20, 0, 30, 0, 0]], dtype=float)
-    rna = ad.AnnData(counts.copy(), obs=pd.DataFrame({"aliquot": ["a", "b", "c"]}, index=SAMPLES), var=rna_var,
-                     layers={"counts": counts.copy(), "tpm_unstranded": counts / counts.sum(1, keepdims=True) * 1e6})
+    rna = ad.AnnData(
+        counts.copy(),
+        obs=pd.DataFrame({"aliquot": ["a", "b", "c"]}, index=SAMPLES),
+        var=rna_var,
+        layers={"counts": counts.copy(), "tpm_unstranded": counts / counts.sum(1, keepdims=True) * 1e6},
+    )
     rna.uns["scale"] = "counts"
-    cnv = ad.AnnData(np.array([[2.0, 8.0, 0.0], [1.0, 2.0, np.nan]]), obs=pd.DataFrame(index=SAMPLES[:2]),
-                     var=pd.DataFrame(index=["TP53", "ESR1", "ORC6L"]))
+    cnv = ad.AnnData(
+        np.array([[2.0, 8.0, 0.0], [1.0, 2.0, np.nan]]),
+        obs=pd.DataFrame(index=SAMPLES[:2]),
+        var=pd.DataFrame(index=["TP53", "ESR1", "ORC6L"]),
+    )
     cnv.uns["scale"] = "copy_number"
-    meth = ad.AnnData(np.array([[0.5, 0.2], [np.nan, 0.9]]), obs=pd.DataFrame(index=SAMPLES[:2]),
-                      var=pd.DataFrame(index=["cg1", "cg2"]))
+    meth = ad.AnnData(
+        np.array([[0.5, 0.2], [np.nan, 0.9]]),
+        obs=pd.DataFrame(index=SAMPLES[:2]),
+        var=pd.DataFrame(index=["cg1", "cg2"]),
+    )
     meth.uns["scale"] = "beta"
-    mut = ad.AnnData(np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]), obs=pd.DataFrame(index=SAMPLES[:2]),
-                     var=pd.DataFrame(index=["TP53|7157", "PIK3CA", "TP53"]))
+    mut = ad.AnnData(
+        np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]),
+        obs=pd.DataFrame(index=SAMPLES[:2]),
+        var=pd.DataFrame(index=["TP53|7157", "PIK3CA", "TP53"]),
+    )
     mut.uns["scale"] = "binary"
     obs = pd.DataFrame({"patient": [s[:12] for s in SAMPLES], "sample_type_code": ["01", "01", "11"]}, index=SAMPLES)
     with quiet_mudata():  # TP53 is a feature of several modalities, as in any multi-omics store
@@ -98,15 +117,25 @@ def test_beta_to_m():
 
 
 def test_mutation_matrix_protein_altering_only():
-    maf = pd.DataFrame({
-        "Tumor_Sample_Barcode": ["s1", "s1", "s1", "s2", "s2", "s3"],
-        "Hugo_Symbol": ["TP53", "TP53", "PIK3CA", "GATA3", "CDH1", "KMT2C"],
-        "Variant_Classification": ["Missense_Mutation", "Nonsense_Mutation", "Silent", "Frame_Shift_Ins", "3'UTR",
-                                   "Splice_Region"],
-    })
+    maf = pd.DataFrame(
+        {
+            "Tumor_Sample_Barcode": ["s1", "s1", "s1", "s2", "s2", "s3"],
+            "Hugo_Symbol": ["TP53", "TP53", "PIK3CA", "GATA3", "CDH1", "KMT2C"],
+            "Variant_Classification": [
+                "Missense_Mutation",
+                "Nonsense_Mutation",
+                "Silent",
+                "Frame_Shift_Ins",
+                "3'UTR",
+                "Splice_Region",
+            ],
+        }
+    )
     mm = hm.pp.mutation_matrix(maf, samples=["s1", "s2", "s3", "s4"])
     assert list(mm.index) == ["s1", "s2", "s3", "s4"] and list(mm.columns) == ["GATA3", "TP53"]
-    assert mm.loc["s1", "TP53"] == 1 and mm.loc["s2", "GATA3"] == 1 and mm.loc["s3"].sum() == 0 and mm.loc["s4"].sum() == 0
+    assert (
+        mm.loc["s1", "TP53"] == 1 and mm.loc["s2", "GATA3"] == 1 and mm.loc["s3"].sum() == 0 and mm.loc["s4"].sum() == 0
+    )
     assert mm.dtypes.unique().tolist() == [np.int8]
     with pytest.raises(FormatError, match="lacks column 'Variant_Classification'"):
         hm.pp.mutation_matrix(maf.drop(columns="Variant_Classification"))
@@ -176,8 +205,11 @@ def test_harmonize_that_would_keep_no_sample_says_why():
     from harmonomics._errors import InsufficientDataError
 
     m = _store()
-    with pytest.raises(InsufficientDataError, match=r"sample_types=\('06',\) keeps none of the 3 samples, whose "
-                       r"types are 01, 11; .*sample_types=None"):
+    with pytest.raises(
+        InsufficientDataError,
+        match=r"sample_types=\('06',\) keeps none of the 3 samples, whose "
+        r"types are 01, 11; .*sample_types=None",
+    ):
         hm.pp.harmonize(m, sample_types=("06",))
     assert m.n_obs == 3 and m.mod["rna"].n_obs == 3  # the store is left as it was
     m.mod["meth"] = m.mod["meth"][:0].copy()  # no sample has every omic

@@ -10,8 +10,12 @@ import harmonomics as hm
 from harmonomics._errors import FormatError
 
 GENES = pd.DataFrame(
-    {"chromosome": ["chr1", "chr1", "chr2", "chrX"], "start": [100, 250, 50, 1000], "end": [200, 400, 80, 1100],
-     "gene_name": ["A", "B", "C", "D"]},
+    {
+        "chromosome": ["chr1", "chr1", "chr2", "chrX"],
+        "start": [100, 250, 50, 1000],
+        "end": [200, 400, 80, 1100],
+        "gene_name": ["A", "B", "C", "D"],
+    },
     index=pd.Index(["ENSG1", "ENSG2", "ENSG3", "ENSG4"]),
 )
 
@@ -21,10 +25,15 @@ def segments(rows) -> pd.DataFrame:
 
 
 def test_each_gene_takes_the_segment_overlapping_it_most():
-    seg = segments([
-        ("s1", "chr1", 1, 300, 3), ("s1", "chr1", 301, 1000, 1), ("s1", "chrX", 900, 2000, 2),
-        ("s2", "1", 1, 5000, 4), ("s2", "23", 1, 5000, 1),  # SNP6 naming: 1 and 23 (X)
-    ])
+    seg = segments(
+        [
+            ("s1", "chr1", 1, 300, 3),
+            ("s1", "chr1", 301, 1000, 1),
+            ("s1", "chrX", 900, 2000, 2),
+            ("s2", "1", 1, 5000, 4),
+            ("s2", "23", 1, 5000, 1),  # SNP6 naming: 1 and 23 (X)
+        ]
+    )
     out = hm.pp.segments_to_genes(seg, GENES)
     assert list(out.obs_names) == ["s1", "s2"] and list(out.var_names) == list(GENES.index)
     # gene B (250–400) crosses the breakpoint at 300: 51 bp in CN 3, 100 bp in CN 1
@@ -64,8 +73,16 @@ def test_planted_copy_number_is_recovered_exactly():
 
 
 def test_snp6_segment_means_are_used_when_there_is_no_copy_number():
-    seg = pd.DataFrame({"Sample": ["TCGA-A1-A0SB-01A-11D-A142-01"] * 2, "Chromosome": ["1", "2"], "Start": [1, 1],
-                        "End": [10_000, 10_000], "Num_Probes": [500, 40], "Segment_Mean": [0.5849, -1.0]})
+    seg = pd.DataFrame(
+        {
+            "Sample": ["TCGA-A1-A0SB-01A-11D-A142-01"] * 2,
+            "Chromosome": ["1", "2"],
+            "Start": [1, 1],
+            "End": [10_000, 10_000],
+            "Num_Probes": [500, 40],
+            "Segment_Mean": [0.5849, -1.0],
+        }
+    )
     out = hm.pp.segments_to_genes(seg, GENES)
     assert out.uns["segments_to_genes"]["value"] == "Segment_Mean"
     np.testing.assert_allclose(out.X[0, :3], [0.5849, 0.5849, -1.0])

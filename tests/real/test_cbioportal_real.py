@@ -33,7 +33,11 @@ def es0(cbio):
 
 def raw_matrix(path: Path) -> pd.DataFrame:
     """A cBioPortal genes × samples file as written: Hugo_Symbol rows, sample columns."""
-    return pd.read_csv(path, sep="\t", float_precision=EXACT, dtype={"Entrez_Gene_Id": str}).drop(columns="Entrez_Gene_Id").set_index("Hugo_Symbol")
+    return (
+        pd.read_csv(path, sep="\t", float_precision=EXACT, dtype={"Entrez_Gene_Id": str})
+        .drop(columns="Entrez_Gene_Id")
+        .set_index("Hugo_Symbol")
+    )
 
 
 def report(mdata) -> pd.DataFrame:
@@ -59,15 +63,19 @@ def test_discrete_long_format_equals_raw_file(es0, cbio):
     assert row["Value"] == -1 and gistic.at["TCGA-A1-A0SD-01", "ATAD3A"] == -1
     kept = raw[raw["Sample_Id"].isin(gistic.index)]
     assert len(kept) > 6000
-    cells = gistic.to_numpy()[gistic.index.get_indexer(kept["Sample_Id"]), gistic.columns.get_indexer(kept["Hugo_Symbol"])]
+    cells = gistic.to_numpy()[
+        gistic.index.get_indexer(kept["Sample_Id"]), gistic.columns.get_indexer(kept["Hugo_Symbol"])
+    ]
     np.testing.assert_array_equal(cells, kept["Value"].to_numpy(dtype=float))
     # ACP3 is only in the discrete file: cnv holds the union of genes, log2 NaN there
     assert np.isnan(es0.mod["cnv"]["TCGA-A1-A0SD-01", "ACP3"].X[0, 0])
 
 
 def test_mrna_and_methylation_equal_raw_files(es0, cbio):
-    for omic, name, gene, sample in (("rna", "data_expression_median.txt", "MMP2", "TCGA-A1-A0SE-01"),
-                                     ("meth", "data_methylation_hm27.txt", "SLMAP", "TCGA-A2-A04P-01")):
+    for omic, name, gene, sample in (
+        ("rna", "data_expression_median.txt", "MMP2", "TCGA-A1-A0SE-01"),
+        ("meth", "data_methylation_hm27.txt", "SLMAP", "TCGA-A2-A04P-01"),
+    ):
         raw = raw_matrix(cbio / "study_es_0" / name)
         adata = es0.mod[omic]
         assert adata[sample, gene].X[0, 0] == raw.at[gene, sample]
@@ -78,7 +86,9 @@ def test_mrna_and_methylation_equal_raw_files(es0, cbio):
 
 
 def test_maf_rows_become_mutations(es0, cbio):
-    maf = pd.read_csv(cbio / "study_es_0" / "data_mutations_extended.maf", sep="\t", float_precision=EXACT, comment="#", dtype=str)
+    maf = pd.read_csv(
+        cbio / "study_es_0" / "data_mutations_extended.maf", sep="\t", float_precision=EXACT, comment="#", dtype=str
+    )
     row = maf[(maf["Hugo_Symbol"] == "ABLIM1")].iloc[0]
     assert row["Variant_Classification"] == "Missense_Mutation"
     mut = es0.mod["mut"]
@@ -86,7 +96,9 @@ def test_maf_rows_become_mutations(es0, cbio):
     assert maf["Entrez_Gene_Id"].isna().all()  # blank in every row of this MAF
     assert "entrez" not in mut.var or mut.var["entrez"].map(type).eq(str).all()
     kept = mut.uns["maf"]
-    assert ((kept["Hugo_Symbol"] == "ABLIM1") & (kept["Start_Position"].astype(int) == int(row["Start_Position"]))).any()
+    assert (
+        (kept["Hugo_Symbol"] == "ABLIM1") & (kept["Start_Position"].astype(int) == int(row["Start_Position"]))
+    ).any()
     # non-TCGA IDs: a variant of TEST_SAMPLE_1; a sequenced sample without variants is an all-zero row
     test_row = maf[maf["Tumor_Sample_Barcode"] == "TEST_SAMPLE_1"].iloc[0]
     assert mut["TEST_SAMPLE_1", test_row["Hugo_Symbol"]].X[0, 0] == 1
@@ -95,9 +107,13 @@ def test_maf_rows_become_mutations(es0, cbio):
 
 def test_seg_file_becomes_gene_level_copy_number_on_its_own_build(es0, cbio, shared_data):
     seg = pd.read_csv(cbio / "study_es_0" / "data_cna_hg19.seg", sep="\t", float_precision=EXACT)
-    genes = pd.read_csv(shared_data / "annotation" / "genes_hg19_grch37_ensembl.tsv.gz", sep="\t", float_precision=EXACT)
+    genes = pd.read_csv(
+        shared_data / "annotation" / "genes_hg19_grch37_ensembl.tsv.gz", sep="\t", float_precision=EXACT
+    )
     nras = genes[genes["gene_name"] == "NRAS"].iloc[0]
-    inside = seg[(seg["chrom"].astype(str) == "1") & (seg["loc.start"] <= nras["start"]) & (seg["loc.end"] >= nras["end"])]
+    inside = seg[
+        (seg["chrom"].astype(str) == "1") & (seg["loc.start"] <= nras["start"]) & (seg["loc.end"] >= nras["end"])
+    ]
     assert len(inside) == 1
     segs = es0.mod["cnv_segments"]
     sample = inside["ID"].iloc[0]
@@ -114,13 +130,16 @@ def test_seg_file_becomes_gene_level_copy_number_on_its_own_build(es0, cbio, sha
 def test_seg_file_on_hg38_uses_grch38_coordinates(cbio, shared_data, tmp_path):
     study = tmp_path / "s"
     study.mkdir()
-    (study / "meta_study.txt").write_text("type_of_cancer: brca\ncancer_study_identifier: s\nname: s\n"
-                                          "reference_genome: hg38\n")
+    (study / "meta_study.txt").write_text(
+        "type_of_cancer: brca\ncancer_study_identifier: s\nname: s\nreference_genome: hg38\n"
+    )
     meta = (cbio / "study_es_0" / "meta_cna_hg19_seg.txt").read_text().replace("study_es_0", "s")
     (study / "meta_seg.txt").write_text(meta.replace("reference_genome_id: hg19", "reference_genome_id: hg38"))
     shutil.copy(cbio / "study_es_0" / "data_cna_hg19.seg", study / "data_cna_hg19.seg")
     m = hm.io.read_cbioportal(study)
-    gencode = pd.read_csv(shared_data / "annotation" / "gencode.v36.annotation.gtf.gene.probemap.gz", sep="\t", float_precision=EXACT)
+    gencode = pd.read_csv(
+        shared_data / "annotation" / "gencode.v36.annotation.gtf.gene.probemap.gz", sep="\t", float_precision=EXACT
+    )
     nras = gencode[gencode["gene"] == "NRAS"].iloc[0]
     cnv = m.mod["cnv"]  # no gene-level copy-number file: the segments are cnv
     assert (cnv.var.at["NRAS", "start"], cnv.var.at["NRAS", "end"]) == (nras["chromStart"], nras["chromEnd"])
@@ -142,21 +161,37 @@ def test_every_file_of_study_es_0_is_read_or_reported(es0, cbio):
     rep = report(es0)
     files = pd.DataFrame(es0.uns["harmonomics"]["files"])
     listed = set(files["path"])
-    read = {"data_clinical_patients.txt", "data_clinical_samples.txt", "data_cna_discrete.txt", "data_cna_hg19.seg",
-            "data_cna_log2.txt", "data_expression_median.txt", "data_methylation_hm27.txt",
-            "data_mutations_extended.maf"}
+    read = {
+        "data_clinical_patients.txt",
+        "data_clinical_samples.txt",
+        "data_cna_discrete.txt",
+        "data_cna_hg19.seg",
+        "data_cna_log2.txt",
+        "data_expression_median.txt",
+        "data_methylation_hm27.txt",
+        "data_mutations_extended.maf",
+    }
     not_read = {
-        "data_cancer_type.txt": "cancer type", "data_expression_median_Zscores.txt": "z-scores",
-        "data_gene_panel_matrix.txt": "gene panel matrix", "data_gene_panel_testpanel1.txt": "gene panel",
-        "data_gene_panel_testpanel2.txt": "gene panel", "data_generic_assay_binary.txt": "GENERIC_ASSAY_BINARY",
+        "data_cancer_type.txt": "cancer type",
+        "data_expression_median_Zscores.txt": "z-scores",
+        "data_gene_panel_matrix.txt": "gene panel matrix",
+        "data_gene_panel_testpanel1.txt": "gene panel",
+        "data_gene_panel_testpanel2.txt": "gene panel",
+        "data_generic_assay_binary.txt": "GENERIC_ASSAY_BINARY",
         "data_generic_assay_categorical.txt": "GENERIC_ASSAY_CATEGORICAL",
         "data_generic_assay_patient_test.txt": "GENERIC_ASSAY_PATIENT_TEST",
-        "data_gistic_genes_amp.txt": "GISTIC genes", "data_gsva_pvalues.txt": "GSVA p-values",
-        "data_gsva_scores.txt": "GSVA scores", "data_mutational_signature.txt": "mutational signatures",
-        "data_resource_definition.txt": "resource", "data_resource_patient.txt": "resource",
-        "data_resource_sample.txt": "resource", "data_resource_study.txt": "resource",
-        "data_structural_variants.txt": "structural variants", "data_treatment_ec50.txt": "treatment response",
-        "data_treatment_ic50.txt": "treatment response", "study_tags.yml": "study tags",
+        "data_gistic_genes_amp.txt": "GISTIC genes",
+        "data_gsva_pvalues.txt": "GSVA p-values",
+        "data_gsva_scores.txt": "GSVA scores",
+        "data_mutational_signature.txt": "mutational signatures",
+        "data_resource_definition.txt": "resource",
+        "data_resource_patient.txt": "resource",
+        "data_resource_sample.txt": "resource",
+        "data_resource_study.txt": "resource",
+        "data_structural_variants.txt": "structural variants",
+        "data_treatment_ec50.txt": "treatment response",
+        "data_treatment_ic50.txt": "treatment response",
+        "study_tags.yml": "study tags",
     }
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         assert str(path) in listed, path
@@ -211,11 +246,14 @@ def test_study_quotes_is_rejected_at_the_first_quote(cbio):
     assert Path(err.value.path).name == "cases_custom.txt" and err.value.line == 5
 
 
-@pytest.mark.parametrize(("meta", "data", "line", "column"), [
-    ("meta_CNA.txt", "data_CNA.txt", 6, "Hugo_Symbol"),                   # ATAD3C"
-    ("meta_mutations_extended.txt", "brca_tcga_pub.maf", 3, "Chromosome"),  # "22"
-    ("meta_samples.txt", "data_samples.txt", 6, "SUBTYPE"),               # bas"al-like
-])
+@pytest.mark.parametrize(
+    ("meta", "data", "line", "column"),
+    [
+        ("meta_CNA.txt", "data_CNA.txt", 6, "Hugo_Symbol"),  # ATAD3C"
+        ("meta_mutations_extended.txt", "brca_tcga_pub.maf", 3, "Chromosome"),  # "22"
+        ("meta_samples.txt", "data_samples.txt", 6, "SUBTYPE"),  # bas"al-like
+    ],
+)
 def test_each_quoted_file_names_its_line(cbio, tmp_path, meta, data, line, column):
     study = tmp_path / "s"
     study.mkdir()
@@ -287,8 +325,9 @@ def test_rppa_invalid_and_empty_files(cbio, tmp_path):
         hm.io.read_cbioportal(rppa_study(cbio, tmp_path / "a", "src_test_resources_tabDelimitedData_data_rppa.txt"))
     assert (err.value.line, err.value.column) == (8, "SAMPLE1")
     with pytest.raises(EmptyInputError, match="empty"):
-        hm.io.read_cbioportal(rppa_study(cbio, tmp_path / "b",
-                                         "src_test_resources_incremental_tab_delim_data_data_rppa.txt"))
+        hm.io.read_cbioportal(
+            rppa_study(cbio, tmp_path / "b", "src_test_resources_incremental_tab_delim_data_data_rppa.txt")
+        )
 
 
 # --------------------------------------------------------------------------- the command line
@@ -308,14 +347,21 @@ def test_cli_loads_study_es_0_into_a_store(cbio, tmp_path):
     assert "TEST_SAMPLE_1" in back.obs_names
 
 
-@pytest.mark.parametrize(("name", "fmt"), [
-    ("data_cna_discrete.txt", "cbioportal_cna_long"), ("data_cna_hg19.seg", "cbioportal_segments"),
-    ("data_cna_log2.txt", "cbioportal_matrix"), ("data_structural_variants.txt", "cbioportal_structural_variants"),
-    ("data_gene_panel_matrix.txt", "cbioportal_gene_panel_matrix"), ("data_gene_panel_testpanel1.txt",
-                                                                     "cbioportal_gene_panel"),
-    ("data_resource_sample.txt", "cbioportal_resource"), ("data_gsva_scores.txt", "cbioportal_gsva"),
-    ("data_gistic_genes_amp.txt", "cbioportal_gistic_genes"), ("data_treatment_ic50.txt", "cbioportal_generic_assay"),
-    ("data_clinical_samples.txt", "cbioportal_clinical"),
-])
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [
+        ("data_cna_discrete.txt", "cbioportal_cna_long"),
+        ("data_cna_hg19.seg", "cbioportal_segments"),
+        ("data_cna_log2.txt", "cbioportal_matrix"),
+        ("data_structural_variants.txt", "cbioportal_structural_variants"),
+        ("data_gene_panel_matrix.txt", "cbioportal_gene_panel_matrix"),
+        ("data_gene_panel_testpanel1.txt", "cbioportal_gene_panel"),
+        ("data_resource_sample.txt", "cbioportal_resource"),
+        ("data_gsva_scores.txt", "cbioportal_gsva"),
+        ("data_gistic_genes_amp.txt", "cbioportal_gistic_genes"),
+        ("data_treatment_ic50.txt", "cbioportal_generic_assay"),
+        ("data_clinical_samples.txt", "cbioportal_clinical"),
+    ],
+)
 def test_detect_format_names_cbioportal_file_types(cbio, name, fmt):
     assert hm.io.detect_format(cbio / "study_es_0" / name) == fmt

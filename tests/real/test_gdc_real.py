@@ -17,13 +17,33 @@ import pytest
 import harmonomics as hm
 from harmonomics._errors import GenomeBuildError
 
-SHEET_COLUMNS = ["File ID", "File Name", "Data Category", "Data Type", "Project ID", "Case ID", "Sample ID",
-                 "Tissue Type", "Tumor Descriptor", "Specimen Type", "Preservation Method"]
+SHEET_COLUMNS = [
+    "File ID",
+    "File Name",
+    "Data Category",
+    "Data Type",
+    "Project ID",
+    "Case ID",
+    "Sample ID",
+    "Tissue Type",
+    "Tumor Descriptor",
+    "Specimen Type",
+    "Preservation Method",
+]
 PATIENT = "TCGA-A8-A08B"  # the patient of maftools' brca.maf.gz
 STAR_ALIQUOT = f"{PATIENT}-01A-11R-A00Z-07"
 MIRNA_ALIQUOT = f"{PATIENT}-01A-11R-A00Y-13"
-PROTEIN_ALTERING = {"Missense_Mutation", "Nonsense_Mutation", "Frame_Shift_Del", "Frame_Shift_Ins", "In_Frame_Del",
-                    "In_Frame_Ins", "Splice_Site", "Translation_Start_Site", "Nonstop_Mutation"}  # FORMATS.md
+PROTEIN_ALTERING = {
+    "Missense_Mutation",
+    "Nonsense_Mutation",
+    "Frame_Shift_Del",
+    "Frame_Shift_Ins",
+    "In_Frame_Del",
+    "In_Frame_Ins",
+    "Splice_Site",
+    "Translation_Start_Site",
+    "Nonstop_Mutation",
+}  # FORMATS.md
 
 
 def _raw(path, **kw) -> pd.DataFrame:
@@ -42,15 +62,30 @@ def gdc_download(real, tmp_path_factory):
     root = tmp_path_factory.mktemp("gdc_real") / "download"
     contents = real / "gdc_file_contents"
     files = [
-        ("11111111-1111-4111-8111-111111111111", "rna_seq.augmented_star_gene_counts.tsv",
-         (contents / "star_gene_counts_gdc_rnaseq_tool_test_set_1.tsv").read_bytes(), "Transcriptome Profiling",
-         "Gene Expression Quantification", [STAR_ALIQUOT]),
-        ("22222222-2222-4222-8222-222222222222", "mirbase21.mirnas.quantification.txt",
-         (contents / "mirnas_quantification_bcgsc_m00038.txt").read_bytes(), "Transcriptome Profiling",
-         "miRNA Expression Quantification", [MIRNA_ALIQUOT]),
-        ("33333333-3333-4333-8333-333333333333", "wxs.aliquot_ensemble_masked.maf.gz",
-         (real / "maf" / "brca.maf.gz").read_bytes(), "Simple Nucleotide Variation", "Masked Somatic Mutation",
-         [f"{PATIENT}-10A-01D-A021-09", f"{PATIENT}-01A-11D-A019-09"]),
+        (
+            "11111111-1111-4111-8111-111111111111",
+            "rna_seq.augmented_star_gene_counts.tsv",
+            (contents / "star_gene_counts_gdc_rnaseq_tool_test_set_1.tsv").read_bytes(),
+            "Transcriptome Profiling",
+            "Gene Expression Quantification",
+            [STAR_ALIQUOT],
+        ),
+        (
+            "22222222-2222-4222-8222-222222222222",
+            "mirbase21.mirnas.quantification.txt",
+            (contents / "mirnas_quantification_bcgsc_m00038.txt").read_bytes(),
+            "Transcriptome Profiling",
+            "miRNA Expression Quantification",
+            [MIRNA_ALIQUOT],
+        ),
+        (
+            "33333333-3333-4333-8333-333333333333",
+            "wxs.aliquot_ensemble_masked.maf.gz",
+            (real / "maf" / "brca.maf.gz").read_bytes(),
+            "Simple Nucleotide Variation",
+            "Masked Somatic Mutation",
+            [f"{PATIENT}-10A-01D-A021-09", f"{PATIENT}-01A-11D-A019-09"],
+        ),
     ]
     sheet, meta, manifest = [], [], []
     for fid, suffix, data, category, dtype, aliquots in files:
@@ -59,24 +94,50 @@ def gdc_download(real, tmp_path_factory):
         (root / fid / name).write_bytes(data)
         md5 = hashlib.md5(data).hexdigest()
         tissue = ["Normal" if a[13:15] == "10" else "Tumor" for a in aliquots]
-        sheet.append([fid, name, category, dtype, "TCGA-BRCA", ", ".join(a[:12] for a in aliquots),
-                      ", ".join(a[:16] for a in aliquots), ", ".join(tissue),
-                      ", ".join("Not Applicable" if t == "Normal" else "Primary" for t in tissue),
-                      ", ".join("Peripheral Whole Blood" if t == "Normal" else "Solid Tissue" for t in tissue),
-                      ", ".join("Frozen" for _ in tissue)])
-        meta.append({"file_id": fid, "file_name": name, "data_category": category, "data_type": dtype,
-                     "md5sum": md5, "file_size": len(data), "state": "released",
-                     "associated_entities": [{"entity_submitter_id": a, "entity_type": "aliquot",
-                                              "entity_id": f"{k}0000000-0000-4000-8000-000000000000",
-                                              "case_id": "aaaaaaaa-0000-4000-8000-000000000000"}
-                                             for k, a in enumerate(aliquots)],
-                     "cases": [{"project": {"project_id": "TCGA-BRCA"}}]})
+        sheet.append(
+            [
+                fid,
+                name,
+                category,
+                dtype,
+                "TCGA-BRCA",
+                ", ".join(a[:12] for a in aliquots),
+                ", ".join(a[:16] for a in aliquots),
+                ", ".join(tissue),
+                ", ".join("Not Applicable" if t == "Normal" else "Primary" for t in tissue),
+                ", ".join("Peripheral Whole Blood" if t == "Normal" else "Solid Tissue" for t in tissue),
+                ", ".join("Frozen" for _ in tissue),
+            ]
+        )
+        meta.append(
+            {
+                "file_id": fid,
+                "file_name": name,
+                "data_category": category,
+                "data_type": dtype,
+                "md5sum": md5,
+                "file_size": len(data),
+                "state": "released",
+                "associated_entities": [
+                    {
+                        "entity_submitter_id": a,
+                        "entity_type": "aliquot",
+                        "entity_id": f"{k}0000000-0000-4000-8000-000000000000",
+                        "case_id": "aaaaaaaa-0000-4000-8000-000000000000",
+                    }
+                    for k, a in enumerate(aliquots)
+                ],
+                "cases": [{"project": {"project_id": "TCGA-BRCA"}}],
+            }
+        )
         manifest.append([fid, name, md5, str(len(data)), "released"])
     (root / "gdc_sample_sheet.2024-06-01.tsv").write_text(
-        "\t".join(SHEET_COLUMNS) + "\n" + "".join("\t".join(r) + "\n" for r in sheet))
+        "\t".join(SHEET_COLUMNS) + "\n" + "".join("\t".join(r) + "\n" for r in sheet)
+    )
     (root / "metadata.cart.2024-06-01.json").write_text(json.dumps(meta, indent=1))
     (root / "gdc_manifest.2024-06-01.txt").write_text(
-        "id\tfilename\tmd5\tsize\tstate\n" + "".join("\t".join(r) + "\n" for r in manifest))
+        "id\tfilename\tmd5\tsize\tstate\n" + "".join("\t".join(r) + "\n" for r in manifest)
+    )
     return root
 
 
@@ -141,11 +202,14 @@ def test_read_gdc_reads_a_folder_of_legacy_mafs_without_sample_sheet(real, tmp_p
     assert len(m.mod["mut"].uns["maf"]) == len(laml) + len(_raw(real / "maf" / "brca.maf.gz"))
 
 
-@pytest.mark.parametrize("name, samples, build, protein_column", [
-    ("maf/tcga_laml.maf.gz", 193, "GRCh37", "Protein_Change"),
-    ("maf/brca.maf.gz", 1, None, None),
-    ("../tcga_brca_121/mutations.maf.gz", 110, "GRCh37", "amino_acid_change_WU"),
-])
+@pytest.mark.parametrize(
+    "name, samples, build, protein_column",
+    [
+        ("maf/tcga_laml.maf.gz", 193, "GRCh37", "Protein_Change"),
+        ("maf/brca.maf.gz", 1, None, None),
+        ("../tcga_brca_121/mutations.maf.gz", 110, "GRCh37", "amino_acid_change_WU"),
+    ],
+)
 def test_read_maf_on_legacy_tcga_mafs(real, name, samples, build, protein_column):
     path = real / name
     raw = _raw(path)
@@ -155,8 +219,14 @@ def test_read_maf_on_legacy_tcga_mafs(real, name, samples, build, protein_column
     assert mut.uns.get("build") == build
     maf = mut.uns["maf"]
     assert len(maf) == len(raw)  # one aliquot per sample in these files: every row kept
-    for column in ("Hugo_Symbol", "Variant_Classification", "Chromosome", "Reference_Allele", "Tumor_Seq_Allele2",
-                   "Tumor_Sample_Barcode"):
+    for column in (
+        "Hugo_Symbol",
+        "Variant_Classification",
+        "Chromosome",
+        "Reference_Allele",
+        "Tumor_Seq_Allele2",
+        "Tumor_Sample_Barcode",
+    ):
         assert maf[column].tolist() == raw[column].tolist(), column
     if protein_column is not None:
         assert maf["protein_change"].fillna("").tolist() == raw[protein_column].replace("NULL", "").tolist()
@@ -187,14 +257,19 @@ def _annotation(shared_data, build):
         table = _raw(shared_data / "annotation" / "genes_hg19_grch37_ensembl.tsv.gz")
         return table.astype({"start": int, "end": int})
     table = _raw(shared_data / "annotation" / "gencode.v36.annotation.gtf.gene.probemap.gz")
-    return table.rename(columns={"id": "gene_id", "gene": "gene_name", "chrom": "chromosome", "chromStart": "start",
-                                 "chromEnd": "end"}).astype({"start": int, "end": int})
+    return table.rename(
+        columns={"id": "gene_id", "gene": "gene_name", "chrom": "chromosome", "chromStart": "start", "chromEnd": "end"}
+    ).astype({"start": int, "end": int})
 
 
 def _covering_segments(raw: pd.DataFrame, genes: pd.DataFrame) -> list[tuple[str, str, float]]:
     """(sample, gene, Segment_Mean) for genes that lie wholly inside one raw segment (chromosome 23 = X)."""
-    seg = raw.assign(chrom=raw["Chromosome"].replace({"23": "X", "24": "Y"}), lo=raw["Start"].astype(float),
-                     hi=raw["End"].astype(float), value=raw["Segment_Mean"].astype(float))
+    seg = raw.assign(
+        chrom=raw["Chromosome"].replace({"23": "X", "24": "Y"}),
+        lo=raw["Start"].astype(float),
+        hi=raw["End"].astype(float),
+        value=raw["Segment_Mean"].astype(float),
+    )
     out = []
     for g in genes.itertuples(index=False):
         chrom = g.chromosome.removeprefix("chr")
@@ -243,8 +318,10 @@ def test_read_segments_tcga_brca_121(shared_data):
 def test_segments_are_never_mapped_across_builds(real, shared_data):
     path = real / "segments" / "TCGA.AB.3009.hg19.seg.txt"
     grch38 = _annotation(shared_data, "GRCh38")
-    with pytest.raises(GenomeBuildError, match="segments are on GRCh37 but the gene coordinates given are GRCh38.*"
-                                               "gene_coordinates=None"):
+    with pytest.raises(
+        GenomeBuildError,
+        match="segments are on GRCh37 but the gene coordinates given are GRCh38.*gene_coordinates=None",
+    ):
         hm.io.read_segments(path, gene_coordinates=grch38)
     with pytest.raises(GenomeBuildError, match="the segments are on GRCh37"):
         hm.io.read_segments(_raw(path), build="hg19", gene_coordinates=grch38)

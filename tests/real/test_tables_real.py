@@ -54,7 +54,7 @@ def test_r_write_table_header_without_the_gene_cell(brca121, tmp_path):
     header, body = text.split("\n", 1)
     assert header.startswith("gene\t")
     path = tmp_path / "toy_data.txt"
-    path.write_text(header[len("gene\t"):] + "\n" + body)
+    path.write_text(header[len("gene\t") :] + "\n" + body)
     raw = pd.read_csv(brca121 / "rna_counts.tsv.gz", sep="\t", index_col=0)
     m = hm.io.read_table(path, omic="rna")
     assert m.mod["rna"].shape == (121, 20124)
@@ -119,9 +119,12 @@ def test_xena_clinical_matrix_values_equal_the_raw_file(shared_data, tmp_path):
     folder.mkdir()
     (folder / "LUAD_clinicalMatrix.gz").write_bytes(source.read_bytes())
     values = np.arange(2 * len(tumours), dtype=float).reshape(2, -1)
-    (folder / "HiSeqV2").write_text("sample\t" + "\t".join(tumours) + "\n"
-                                    + "".join(f"{g}\t" + "\t".join(map(str, v)) + "\n"
-                                              for g, v in zip(["TP53", "EGFR"], values, strict=True)))
+    (folder / "HiSeqV2").write_text(
+        "sample\t"
+        + "\t".join(tumours)
+        + "\n"
+        + "".join(f"{g}\t" + "\t".join(map(str, v)) + "\n" for g, v in zip(["TP53", "EGFR"], values, strict=True))
+    )
     m = hm.io.read_xena(folder)
     assert sorted(m.obs_names) == sorted(tumours)
     checked = 0
@@ -130,7 +133,7 @@ def test_xena_clinical_matrix_values_equal_the_raw_file(shared_data, tmp_path):
             continue
         for sample in tumours:
             cell, got = raw.at[sample, column], m.obs.at[sample, column]
-            assert (pd.isna(got) if cell == "" else str(got) == cell), (column, sample, cell, got)
+            assert pd.isna(got) if cell == "" else str(got) == cell, (column, sample, cell, got)
             checked += 1
     assert checked > 6 * 100
     assert list(m.obs.loc[tumours, "sample_type_clinical"]) == list(raw.loc[tumours, "sample_type"])

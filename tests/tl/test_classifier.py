@@ -79,9 +79,7 @@ def test_fit_is_deterministic_and_survives_h5mu(tmp_path):
     out = hm.tl.subtype_classifier(b, Cs=SMALL_CS, n_repeats=1, random_state=5, copy=True)
     assert "subtype_classifier" not in b.uns
     np.testing.assert_array_equal(a.uns["subtype_classifier"]["coef"], out.uns["subtype_classifier"]["coef"])
-    assert (
-        a.uns["subtype_classifier"]["cv_balanced_error"] == out.uns["subtype_classifier"]["cv_balanced_error"]
-    )
+    assert a.uns["subtype_classifier"]["cv_balanced_error"] == out.uns["subtype_classifier"]["cv_balanced_error"]
 
     path = tmp_path / "trained.h5mu"
     a.write(path)
@@ -112,17 +110,13 @@ def test_binary_factor_subset_and_missing_values():
     hm.tl.predict_subtype(test, train, key_added="called")
     assert pd.isna(test.obs["called"].iloc[0]) and test.obs["called"].iloc[1:].notna().all()
     assert balanced_error(test.obs["pam50"].iloc[1:], test.obs["called"].iloc[1:]) < 0.1
-    hm.tl.subtype_classifier(
-        train, factors=["Factor2", "Factor1"], Cs=SMALL_CS, n_repeats=1, key_added="by_name"
-    )
+    hm.tl.subtype_classifier(train, factors=["Factor2", "Factor1"], Cs=SMALL_CS, n_repeats=1, key_added="by_name")
     assert train.uns["by_name"]["factor_names"] == ["Factor2", "Factor1"]
 
 
 def test_balanced_error():
     assert balanced_error(["A", "A", "B", "B"], ["A", "A", "B", "A"]) == pytest.approx(0.25)
-    assert balanced_error(["A", "B", None], ["A", None, "B"]) == pytest.approx(
-        0.5
-    )  # missing prediction = error
+    assert balanced_error(["A", "B", None], ["A", None, "B"]) == pytest.approx(0.5)  # missing prediction = error
     with pytest.raises(ValueError, match="2 true labels but 1"):
         balanced_error(["A", "B"], ["A"])
 

@@ -95,11 +95,7 @@ def test_enrichment_finds_planted_sets(fitted):
     f2 = table[table["factor"] == "Factor2"].sort_values(["pvalue", "nes"], ascending=[True, False])
     assert f2.iloc[0]["gene_set"] == "ESTIMATE_immune"
     assert row("Factor1", "ESTIMATE_immune")["fdr"] > 0.05
-    assert (
-        (table["n_genes"] >= 5).all()
-        and table["pvalue"].between(0, 1).all()
-        and table["fdr"].between(0, 1).all()
-    )
+    assert (table["n_genes"] >= 5).all() and table["pvalue"].between(0, 1).all() and table["fdr"].between(0, 1).all()
 
 
 def test_enrichment_deterministic_and_gmt(fitted, tmp_path):

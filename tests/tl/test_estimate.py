@@ -73,9 +73,7 @@ def test_estimate_reference_ov(shared_data):
     hm.tl.immune_scores(adata, methods=["estimate"])
     got = adata.obsm["immune"].loc[expected.index]
     info = adata.uns["immune"]["estimate"]
-    assert (
-        info["n_common_genes"] > 10300 and info["n_via_synonym"] > 400
-    )  # common-gene restriction + synonyms
+    assert info["n_common_genes"] > 10300 and info["n_via_synonym"] > 400  # common-gene restriction + synonyms
     assert adata.uns["immune"]["params"]["scale_detected"] == "log2"
     for ours, theirs in [
         ("estimate_stromal", "stromal"),

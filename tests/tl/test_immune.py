@@ -80,9 +80,7 @@ def test_output_layout(counts):
         "tis",
         "pdl1",
     } <= set(frame)
-    assert (
-        sum(c.startswith("mcp_") for c in frame) == 10 and sum(c.startswith("danaher_") for c in frame) == 14
-    )
+    assert sum(c.startswith("mcp_") for c in frame) == 10 and sum(c.startswith("danaher_") for c in frame) == 14
     assert frame.notna().all().all()
     uns = adata.uns["immune"]
     assert uns["params"]["scale_detected"] == "counts" and uns["params"]["tpm_source"] == "cpm"
@@ -361,9 +359,7 @@ def test_synthetic_immune_status_names_the_immune_factor(synthetic):
     hm.tl.mofa(mdata, n_factors=5, seed=0)
     hm.tl.immune_status(mdata)
     status = mdata.uns["immune"]["status"]
-    factors = pd.DataFrame(
-        mdata.obsm["mofa"], index=mdata.obs_names, columns=mdata.uns["mofa"]["factor_names"]
-    )
+    factors = pd.DataFrame(mdata.obsm["mofa"], index=mdata.obs_names, columns=mdata.uns["mofa"]["factor_names"])
     level = truth.loc[factors.index, "Z2_immune"]
     driven = factors.apply(lambda f: abs(spearmanr(f, level).statistic)).idxmax()
     assert status["most_immune_factor"] == driven

@@ -72,9 +72,7 @@ def test_reference_reproduced_exactly(reference):
 
 def test_gene_id_forms_give_identical_calls(reference):
     expr, _, _ = reference
-    genes = pd.read_csv(data.path("signatures", "pam50_genes.tsv"), sep="\t", dtype=str).set_index(
-        "gene_name"
-    )
+    genes = pd.read_csv(data.path("signatures", "pam50_genes.tsv"), sep="\t", dtype=str).set_index("gene_name")
     base = _store(expr)
     hm.tl.pam50(base)
 
@@ -205,9 +203,7 @@ def test_store_layout_copy_and_absent_samples(reference):
         obs=pd.DataFrame(index=expr.columns[:150]),
         var=pd.DataFrame(index=expr.index),
     )
-    mirna = ad.AnnData(
-        np.zeros((200, 2)), obs=pd.DataFrame(index=expr.columns), var=pd.DataFrame(index=["m1", "m2"])
-    )
+    mirna = ad.AnnData(np.zeros((200, 2)), obs=pd.DataFrame(index=expr.columns), var=pd.DataFrame(index=["m1", "m2"]))
     mdata = md.MuData({"rna": rna, "mirna": mirna})
     out = hm.tl.pam50(mdata, copy=True)
     assert "pam50" not in mdata.obs.columns and "pam50" in out.obs.columns

@@ -15,8 +15,15 @@ import pytest
 import harmonomics as hm
 from harmonomics._errors import MissingResultError
 
-PUBLISHED = ["er_status", "her2_status", "pam50_xena", "pam50_tcga2012", "purity_estimate", "purity_absolute",
-             "purity_cpe"]  # fmt: skip
+PUBLISHED = [
+    "er_status",
+    "her2_status",
+    "pam50_xena",
+    "pam50_tcga2012",
+    "purity_estimate",
+    "purity_absolute",
+    "purity_cpe",
+]
 
 
 def build_real_store(data_dir, *, calls: bool = True):
@@ -35,21 +42,28 @@ def build_real_store(data_dir, *, calls: bool = True):
     counts.columns = [c.replace(".", "-") for c in counts.columns]
     clinical = pd.read_csv(folder / "clinical.tsv", sep="\t", index_col="patient")
     x = counts.T.to_numpy(dtype=float)
-    rna = ad.AnnData(np.log2(x / x.sum(axis=1, keepdims=True) * 1e6 + 1), obs=pd.DataFrame(index=counts.columns),
-                     var=pd.DataFrame(index=counts.index))  # fmt: skip
+    rna = ad.AnnData(
+        np.log2(x / x.sum(axis=1, keepdims=True) * 1e6 + 1),
+        obs=pd.DataFrame(index=counts.columns),
+        var=pd.DataFrame(index=counts.index),
+    )
     rna.layers["counts"] = x
     segments = pd.read_csv(folder / "cnv_segments.tsv.gz", sep="\t")
     segments = segments[segments["Chromosome"].astype(str).isin(["6", "17"])]
     genes = gene_coordinates("GRCh37", id_type="symbol").loc[["ESR1", "ERBB2", "GRB7", "TP53"]]
     cnv = hm.pp.segments_to_genes(segments, genes)
     cnv.obs_names = [s[:12] for s in cnv.obs_names]
-    cnv.var["gene_name"] = pd.Series(genes.index, index=genes["gene_id"]).reindex(cnv.var_names).to_numpy()  # Ensembl IDs as var names
+    cnv.var["gene_name"] = (
+        pd.Series(genes.index, index=genes["gene_id"]).reindex(cnv.var_names).to_numpy()
+    )  # Ensembl IDs as var names
     mdata = md.MuData({"rna": rna, "cnv": cnv})
     for column in PUBLISHED:
         mdata.obs[column] = clinical[column].reindex(mdata.obs_names).to_numpy()
     alive = clinical["vital_status"].reindex(mdata.obs_names)
     mdata.obs["os_event"] = (alive == "dead").astype(float).to_numpy()
-    mdata.obs["os_time"] = clinical["days_to_death"].fillna(clinical["days_to_last_followup"]).reindex(mdata.obs_names).to_numpy()
+    mdata.obs["os_time"] = (
+        clinical["days_to_death"].fillna(clinical["days_to_last_followup"]).reindex(mdata.obs_names).to_numpy()
+    )
     if calls:
         hm.tl.pam50(mdata)
         hm.tl.immune_scores(mdata, methods=["estimate"], layer="counts")
@@ -100,7 +114,10 @@ def test_receptor_status_against_markers(real):
 
     stats = hm.tl.compare_status(real)
     assert list(zip(stats["status_column"], stats["mod"], stats["feature"], strict=True)) == [
-        ("er_status", "rna", "ESR1"), ("her2_status", "rna", "ERBB2"), ("her2_status", "cnv", "ERBB2")]  # fmt: skip
+        ("er_status", "rna", "ESR1"),
+        ("her2_status", "rna", "ERBB2"),
+        ("her2_status", "cnv", "ERBB2"),
+    ]
     by = stats.set_index(["status_column", "mod"])
     assert by.loc[("er_status", "rna"), ["n_positive", "n_negative"]].tolist() == [68, 53]
     assert by.loc[("her2_status", "rna"), ["n_positive", "n_negative"]].tolist() == [39, 82]

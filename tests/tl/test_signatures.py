@@ -44,9 +44,7 @@ def planted_store(seed: int = 0, n: int = 90):
     samples = [f"TCGA-A1-{i:04d}-01" for i in range(n)]
     Z = rng.normal(size=(n, k))
     X = Z @ W.T + rng.normal(0, 0.5, size=(n, len(symbols))) + 5
-    rna = ad.AnnData(
-        X, obs=pd.DataFrame(index=samples), var=pd.DataFrame({"gene_name": symbols}, index=var_names)
-    )
+    rna = ad.AnnData(X, obs=pd.DataFrame(index=samples), var=pd.DataFrame({"gene_name": symbols}, index=var_names))
     rna.varm["mofa"] = W
     Wp = rng.normal(0, 0.3, size=(20, k))
     prot_samples = samples[: n - 10]  # 10 samples without protein data
@@ -148,16 +146,12 @@ def test_builtin_gene_sets_content():
     assert len(sets["ESTIMATE_immune"]) == 141 and len(sets["ESTIMATE_stromal"]) == 141
     assert len(sets["TIS_GEP18"]) == 18
     assert set(sets["CYT_rooney2015"]) == {"GZMA", "PRF1"}
-    assert any(name.startswith("Danaher_") for name in sets) and any(
-        name.startswith("MCPcounter_") for name in sets
-    )
+    assert any(name.startswith("Danaher_") for name in sets) and any(name.startswith("MCPcounter_") for name in sets)
     assert all("\t" not in n and " " not in n for n in sets)
 
 
 def test_gmt_roundtrip_and_strictness(tmp_path):
-    path = write_gmt(
-        {"A": ["G1", "G2"], "B": ["G3"], "empty": []}, tmp_path / "x.gmt", descriptions={"A": "first"}
-    )
+    path = write_gmt({"A": ["G1", "G2"], "B": ["G3"], "empty": []}, tmp_path / "x.gmt", descriptions={"A": "first"})
     lines = path.read_text().splitlines()
     assert lines == ["A\tfirst\tG1\tG2", "B\tna\tG3"]
     assert read_gmt(path) == {"A": ["G1", "G2"], "B": ["G3"]}
@@ -290,9 +284,7 @@ def test_synthetic_cohort_done_when(tmp_path):
     hm.pp.select_features(mdata, n_top=5000, subset=True)
     hm.tl.mofa(mdata, n_factors=6, seed=0, convergence="fast")
     truth = pd.read_csv(cohort.truth / "factors.tsv", sep="\t").set_index("sample").loc[mdata.obs_names]
-    scores = pd.DataFrame(
-        mdata.obsm["mofa"], index=mdata.obs_names, columns=mdata.uns["mofa"]["factor_names"]
-    )
+    scores = pd.DataFrame(mdata.obsm["mofa"], index=mdata.obs_names, columns=mdata.uns["mofa"]["factor_names"])
     corr = pd.DataFrame({t: scores.corrwith(truth[t]) for t in ("Z1_subtype", "Z2_immune", "Z4_survival")})
     match = corr.abs().idxmax()
     assert (corr.abs().max() > 0.8).all(), corr
@@ -332,9 +324,7 @@ def test_synthetic_cohort_done_when(tmp_path):
     path = hm.export.mofa_hdf5(mdata, tmp_path / "model.hdf5")
     model = mofax.mofa_model(str(path))
     try:
-        np.testing.assert_allclose(
-            model.get_factors(df=True).loc[list(mdata.obs_names)].to_numpy(), mdata.obsm["mofa"]
-        )
+        np.testing.assert_allclose(model.get_factors(df=True).loc[list(mdata.obs_names)].to_numpy(), mdata.obsm["mofa"])
         assert model.views == ["rna"] and model.nfactors == 6
         r2 = model.get_variance_explained()
         np.testing.assert_allclose(

@@ -89,9 +89,7 @@ def test_cox_finds_planted_factor(store):
     assert table["fdr"].to_numpy() == pytest.approx(false_discovery_control(table["pvalue"], method="bh"))
     assert f3["logrank_fdr"] < 1e-3
     # any DataFrame of scores in obsm works as key (e.g. signature scores)
-    mdata.obsm["scores"] = pd.DataFrame(
-        mdata.obsm["mofa"][:, 2:4], index=mdata.obs_names, columns=["risk", "other"]
-    )
+    mdata.obsm["scores"] = pd.DataFrame(mdata.obsm["mofa"][:, 2:4], index=mdata.obs_names, columns=["risk", "other"])
     by_name = hm.tl.survival(mdata, key="scores").set_index("factor")
     assert by_name.loc["risk", "hr"] == pytest.approx(f3["hr"])
     del mdata.obsm["scores"]
@@ -103,9 +101,7 @@ def test_cox_adjusted_for_covariates(store):
         mdata, covariates=["age", "stage"], factors=["Factor3", "Factor4"], standardize=False, key_added="adj"
     )
     assert list(table["factor"]) == ["Factor3", "Factor4"]
-    assert (
-        table["covariates"].iloc[0] == "age;stage[Stage_I];stage[Stage_III]"
-    )  # reference: most frequent level
+    assert table["covariates"].iloc[0] == "age;stage[Stage_I];stage[Stage_III]"  # reference: most frequent level
     f3 = table.iloc[0]
     assert f3["hr_lower"] < np.exp(LOG_HR) < f3["hr_upper"] and f3["pvalue"] < 1e-6
     assert "adj" in mdata.uns

@@ -27,9 +27,7 @@ from . import _synthetic_write as W
 logger = logging.getLogger(__name__)
 
 LAYOUTS = ("gdc", "cbioportal", "xena", "firehose")
-FIREHOSE_RSEM = (
-    "BRCA.rnaseqv2__illuminahiseq_rnaseqv2__unc_edu__Level_3__RSEM_genes_normalized__data.data.txt"
-)
+FIREHOSE_RSEM = "BRCA.rnaseqv2__illuminahiseq_rnaseqv2__unc_edu__Level_3__RSEM_genes_normalized__data.data.txt"
 
 
 @dataclass(frozen=True)
@@ -134,9 +132,7 @@ def write_synthetic_cohort(
     omics = tuple(_keys.MODALITIES) if omics is None else tuple(omics)
     bad = [x for x in omics if x not in _keys.MODALITIES]
     if bad or not omics:
-        raise ValueError(
-            f"unknown or no omics {bad or list(omics)}; expected some of {list(_keys.MODALITIES)}"
-        )
+        raise ValueError(f"unknown or no omics {bad or list(omics)}; expected some of {list(_keys.MODALITIES)}")
     omics = tuple(o for o in _keys.MODALITIES if o in omics)
     for name, value, minimum in (
         ("n_patients", n_patients, 10),
@@ -224,9 +220,7 @@ def write_synthetic_cohort(
             out[layout] = writers[layout](ctx)
             logger.info("wrote %s layout (%.1fs)", layout, time.perf_counter() - t0)
     truth = _write_truth(ctx, params, avail, zs, cnv)
-    logger.info(
-        "synthetic cohort of %d patients written to %s in %.1fs", n_patients, root, time.perf_counter() - t0
-    )
+    logger.info("synthetic cohort of %d patients written to %s in %.1fs", n_patients, root, time.perf_counter() - t0)
     return SyntheticCohort(root=root, truth=truth, params=params, **out)
 
 
@@ -240,9 +234,7 @@ def _write_truth(ctx: W.Context, params: dict, avail: dict, zs: np.ndarray, cnv:
     omics = ctx.omics
 
     def tsv(df: pd.DataFrame, name: str, float_format: str = "%.6g") -> None:
-        W.write_bytes(
-            root / name, df.to_csv(sep="\t", index=False, float_format=float_format, lineterminator="\n")
-        )
+        W.write_bytes(root / name, df.to_csv(sep="\t", index=False, float_format=float_format, lineterminator="\n"))
 
     omic_list = [";".join(o for o in omics if avail[o][i]) for i in range(len(p))]
     pt = pd.DataFrame(

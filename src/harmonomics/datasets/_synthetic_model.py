@@ -306,14 +306,8 @@ def signature_genes() -> dict[str, dict]:
             sym = "CAVIN2"
         pop = r["Cell population"]
         sig = "mcp_" + pop.lower().replace(" ", "_")
-        ens = (
-            r["ENSEMBL ID"]
-            if isinstance(r["ENSEMBL ID"], str) and r["ENSEMBL ID"].startswith("ENSG")
-            else None
-        )
-        add(
-            sym, sig, ens, r["ENTREZID"] if isinstance(r["ENTREZID"], str) and r["ENTREZID"] != "NA" else None
-        )
+        ens = r["ENSEMBL ID"] if isinstance(r["ENSEMBL ID"], str) and r["ENSEMBL ID"].startswith("ENSG") else None
+        add(sym, sig, ens, r["ENTREZID"] if isinstance(r["ENTREZID"], str) and r["ENTREZID"] != "NA" else None)
     est = pd.read_csv(data.path("signatures", "estimate_SI_geneset_yoshihara2013.tsv"), sep="\t", dtype=str)
     for _, r in est.iterrows():
         add(
@@ -512,11 +506,7 @@ def build_patients(n: int, k: int, seed: int, mess: bool) -> tuple[pd.DataFrame,
     z[:, 3:] = rng.normal(0, 1, (n, k - 3))
     z = _standardise(z)
     # survival
-    lp = (
-        np.log([HR_SUBTYPE[s] for s in subtype])
-        + np.log(HR_Z4_PER_SD) * z[:, 3]
-        + np.log(HR_IMMUNE_PER_SD) * z[:, 1]
-    )
+    lp = np.log([HR_SUBTYPE[s] for s in subtype]) + np.log(HR_Z4_PER_SD) * z[:, 3] + np.log(HR_IMMUNE_PER_SD) * z[:, 1]
     t_event = rng.exponential(1.0 / (BASELINE_HAZARD_PER_DAY * np.exp(lp)))
     t_cens = rng.uniform(*CENSOR_DAYS, n)
     os_time = np.maximum(np.round(np.minimum(t_event, t_cens)), 1).astype(int)
@@ -568,8 +558,7 @@ def build_patients(n: int, k: int, seed: int, mess: bool) -> tuple[pd.DataFrame,
         for m in patients["_n_treatments"]
     ]
     patients["_treated"] = [
-        ";".join(rng.choice(["yes", "no", "'--"], size=m, p=[0.6, 0.3, 0.1]))
-        for m in patients["_n_treatments"]
+        ";".join(rng.choice(["yes", "no", "'--"], size=m, p=[0.6, 0.3, 0.1])) for m in patients["_n_treatments"]
     ]
     return patients, z
 
@@ -577,9 +566,7 @@ def build_patients(n: int, k: int, seed: int, mess: bool) -> tuple[pd.DataFrame,
 OMIC_MISSING_RATE = {"rna": 0.03, "mirna": 0.06, "meth": 0.08, "cnv": 0.04, "mut": 0.05, "prot": 0.25}
 
 
-def omic_availability(
-    patients: pd.DataFrame, omics: tuple[str, ...], seed: int, mess: bool
-) -> dict[str, np.ndarray]:
+def omic_availability(patients: pd.DataFrame, omics: tuple[str, ...], seed: int, mess: bool) -> dict[str, np.ndarray]:
     rng = rng_for(seed, "availability")
     n = len(patients)
     has_data = ~patients["clinical_only"].to_numpy()
@@ -699,9 +686,7 @@ def build_design(patients: pd.DataFrame, avail: dict[str, np.ndarray], seed: int
         met_omics = [o for o in ("rna", "meth") if o in omics]
         cand = np.flatnonzero(has_data)
         mess_sets["normal_11A"] = (
-            sorted(rng.choice(cand, min(len(cand), nn(0.08, 2)), replace=False).tolist())
-            if norm_omics
-            else []
+            sorted(rng.choice(cand, min(len(cand), nn(0.08, 2)), replace=False).tolist()) if norm_omics else []
         )
         rest = [i for i in cand if i not in mess_sets["normal_11A"]]
         mess_sets["metastatic_06A"] = (
@@ -778,9 +763,7 @@ def build_design(patients: pd.DataFrame, avail: dict[str, np.ndarray], seed: int
             plate = str(rng.choice(pl[:8]))
             extra = {}
             if omic in ("cnv", "mut"):
-                extra["normal_aliquot"] = (
-                    f"{pats[i]}-10A-01D-{rng.choice(plates_normal)}-{OMIC_ALIQUOT[omic][1]}"
-                )
+                extra["normal_aliquot"] = f"{pats[i]}-10A-01D-{rng.choice(plates_normal)}-{OMIC_ALIQUOT[omic][1]}"
             if omic == "prot":
                 extra["batch"] = int(rng.integers(1, 3))
                 plate = pl[extra["batch"] - 1]
@@ -1002,9 +985,7 @@ def make_rna(genes, design, zs, cont_all, seed) -> Omic:
         ],
         axis=1,
     )
-    n_first = np.stack(
-        [n_rows[:, 0], n_rows[:, 1], (total * 0.9).astype(np.int64), n_rows[:, 3] // 10], axis=1
-    )
+    n_first = np.stack([n_rows[:, 0], n_rows[:, 1], (total * 0.9).astype(np.int64), n_rows[:, 3] // 10], axis=1)
     n_second = np.stack(
         [n_rows[:, 0], n_rows[:, 1], n_rows[:, 2] + (total * 0.01).astype(np.int64), n_rows[:, 3] // 8],
         axis=1,
@@ -1064,11 +1045,7 @@ def make_mirna(n_mirnas, design, zs, seed) -> Omic:
     feats = build_mirnas(n_mirnas, rng)
     m = len(feats)
     mu = rng.normal(2.0, 2.5, m)
-    hi = (
-        feats["mirna"]
-        .isin(["hsa-mir-21", "hsa-let-7a-1", "hsa-let-7b", "hsa-mir-22", "hsa-mir-143"])
-        .to_numpy()
-    )
+    hi = feats["mirna"].isin(["hsa-mir-21", "hsa-let-7a-1", "hsa-let-7b", "hsa-mir-22", "hsa-mir-143"]).to_numpy()
     mu[hi] += 6
     w = sparse_weights(
         rng,

@@ -103,9 +103,7 @@ def matrix(values: np.ndarray, decimals: int = 0, na: str = "NA") -> Block:
     return Block(chars, mask)
 
 
-def render(
-    columns: list[Block], header: list[str] | None = None, *, sep: int = TAB, chunk_rows: int = 4096
-) -> bytes:
+def render(columns: list[Block], header: list[str] | None = None, *, sep: int = TAB, chunk_rows: int = 4096) -> bytes:
     """The bytes of a table: header lines, then one line per row (columns joined by tabs)."""
     out = [("\n".join(header) + "\n").encode()] if header else []
     n = len(columns[0]) if columns else 0

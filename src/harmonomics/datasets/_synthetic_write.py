@@ -29,9 +29,7 @@ def fmt_float(values, decimals: int, na: str = "NA") -> list[str]:
     return [na if v != v else f % v for v in np.asarray(values, dtype=float).ravel().tolist()]
 
 
-def write_bytes(
-    path: Path, text: str | bytes, *, gz: bool = False, compresslevel: int = 1
-) -> tuple[str, int]:
+def write_bytes(path: Path, text: str | bytes, *, gz: bool = False, compresslevel: int = 1) -> tuple[str, int]:
     """Write ``text`` (UTF-8; gzip with mtime 0 if ``gz``); return (md5, size) of the bytes on disk."""
     raw = text.encode("utf-8") if isinstance(text, str) else text
     if gz:
@@ -396,9 +394,7 @@ def _gdc_star(ctx, a, i, path, *, prepare=False, prep=None, spot=False):
         "fpkm_unstranded\tfpkm_uq_unstranded",
     ]
     for k, name in enumerate(("N_unmapped", "N_multimapping", "N_noFeature", "N_ambiguous")):
-        head.append(
-            f"{name}\t\t\t{o['n_unstranded'][i, k]}\t{o['n_first'][i, k]}\t{o['n_second'][i, k]}\t\t\t"
-        )
+        head.append(f"{name}\t\t\t{o['n_unstranded'][i, k]}\t{o['n_first'][i, k]}\t{o['n_second'][i, k]}\t\t\t")
     md5 = write_bytes(path, T.render(blocks, head))
     if spot:
         rng = ctx.spot_rng("star" + a["aliquot"])
@@ -415,9 +411,7 @@ def _gdc_star(ctx, a, i, path, *, prepare=False, prep=None, spot=False):
                 T.fmt1(vals["unstranded"][j], 0),
             )
         j = int(rng.integers(len(ids)))
-        ctx.spot(
-            "gdc", "rna", path, a["sample"], a["aliquot"], ids[j], "tpm_unstranded", T.fmt1(vals["tpm"][j], 4)
-        )
+        ctx.spot("gdc", "rna", path, a["sample"], a["aliquot"], ids[j], "tpm_unstranded", T.fmt1(vals["tpm"][j], 4))
         ctx.spot(
             "gdc",
             "rna",
@@ -507,9 +501,7 @@ def _gdc_cnv(ctx, a, i, path, *, prepare=False, prep=None, spot=False):
         rng = ctx.spot_rng("cnv" + a["aliquot"])
         picks = list(rng.choice(len(ids), 3, replace=False)) + [prep["erbb2"]]
         for j in picks:
-            ctx.spot(
-                "gdc", "cnv", path, a["sample"], a["aliquot"], ids[j], "copy_number", T.fmt1(cn[j], 0, "")
-            )
+            ctx.spot("gdc", "cnv", path, a["sample"], a["aliquot"], ids[j], "copy_number", T.fmt1(cn[j], 0, ""))
     return md5
 
 
@@ -589,14 +581,11 @@ def _maf_frame(
         "SYMBOL": m["gene"].tolist(),
         "BIOTYPE": ["protein_coding"] * n,
         "IMPACT": [impact.get(v, "HIGH") for v in vc],
-        "VARIANT_CLASS": [
-            {"SNP": "SNV", "DEL": "deletion", "INS": "insertion"}[t] for t in m["variant_type"]
-        ],
+        "VARIANT_CLASS": [{"SNP": "SNV", "DEL": "deletion", "INS": "insertion"}[t] for t in m["variant_type"]],
         "case_id": [case_id] * n,
         "hotspot": ["Y" if d else "N" for d in m["driver"]],
         "callers": [
-            ";".join(sorted(rng.choice(["muse", "mutect2", "pindel", "varscan2"], 2, replace=False)))
-            for _ in range(n)
+            ";".join(sorted(rng.choice(["muse", "mutect2", "pindel", "varscan2"], 2, replace=False))) for _ in range(n)
         ],
         "GDC_FILTER": [""] * n,
     }
@@ -608,9 +597,7 @@ def _gdc_maf(ctx, a, i, path, *, prepare=False, prep=None, spot=False):
         return {"by_row": {k: v for k, v in ctx.muts.groupby("aliquot_row").indices.items()}}
     m = ctx.muts.iloc[prep["by_row"].get(i, [])]
     case_id = dict(zip(ctx.patients["patient"], ctx.patients["case_id"], strict=True))[a["patient"]]
-    cols = _maf_frame(
-        ctx, m, a["aliquot"], a["normal_aliquot"], a["aliquot_uuid"], a["normal_uuid"], case_id, True
-    )
+    cols = _maf_frame(ctx, m, a["aliquot"], a["normal_aliquot"], a["aliquot_uuid"], a["normal_uuid"], case_id, True)
     header = maf_columns()
     n = len(m)
     empty = [""] * n
@@ -728,9 +715,7 @@ def _gdc_clinical(ctx: Context, root: Path) -> None:
     p = ctx.patients
     rng = M.rng_for(ctx.seed, "gdc_clinical")
     n = len(p)
-    race = rng.choice(
-        ["white", "black or african american", "asian", "not reported"], n, p=[0.7, 0.17, 0.06, 0.07]
-    )
+    race = rng.choice(["white", "black or african american", "asian", "not reported"], n, p=[0.7, 0.17, 0.06, 0.07])
     eth = rng.choice(["not hispanic or latino", "hispanic or latino", "not reported"], n, p=[0.8, 0.04, 0.16])
     extra_days = rng.integers(0, 365, n)
     lobular = set()
@@ -747,21 +732,15 @@ def _gdc_clinical(ctx: Context, root: Path) -> None:
             "cases.case_id": r["case_id"],
             "cases.submitter_id": r["patient"],
             "demographic.age_at_index": str(int(age)) if has_age else NA_GDC,
-            "demographic.days_to_birth": str(-int(round(age * 365.25)) - int(extra_days[i]))
-            if has_age
-            else NA_GDC,
+            "demographic.days_to_birth": str(-int(round(age * 365.25)) - int(extra_days[i])) if has_age else NA_GDC,
             "demographic.days_to_death": str(r["os_time_days"]) if dead else NA_GDC,
             "demographic.ethnicity": eth[i],
             "demographic.gender": "female",
             "demographic.race": race[i],
             "demographic.vital_status": r["vital_status"],
-            "diagnoses.age_at_diagnosis": str(int(round(age * 365.25)) + int(extra_days[i]))
-            if has_age
-            else NA_GDC,
+            "diagnoses.age_at_diagnosis": str(int(round(age * 365.25)) + int(extra_days[i])) if has_age else NA_GDC,
             "diagnoses.ajcc_pathologic_stage": r["stage"] if isinstance(r["stage"], str) else NA_GDC,
-            "diagnoses.days_to_last_follow_up": (str(fu) if fu >= 0 else NA_GDC)
-            if dead
-            else str(r["os_time_days"]),
+            "diagnoses.days_to_last_follow_up": (str(fu) if fu >= 0 else NA_GDC) if dead else str(r["os_time_days"]),
             "diagnoses.primary_diagnosis": "Lobular carcinoma, NOS"
             if r["patient"] in lobular
             else "Infiltrating duct carcinoma, NOS",
@@ -791,15 +770,11 @@ def _gdc_clinical(ctx: Context, root: Path) -> None:
         days_column = "demographic.days_to_death" if dead else "diagnoses.days_to_last_follow_up"
         ctx.spot("gdc", "clinical", path, r["patient"], "", r["patient"], days_column, str(r["os_time_days"]))
         if not dead:
-            ctx.spot(
-                "gdc", "clinical", path, r["patient"], "", r["patient"], "demographic.days_to_death", NA_GDC
-            )
+            ctx.spot("gdc", "clinical", path, r["patient"], "", r["patient"], "demographic.days_to_death", NA_GDC)
 
 
 # ------------------------------------------------------------------------------------------ shared matrices
-def _matrix_spots(
-    ctx, layout, omic, path, ids, cols, values, decimals, name, k=None, col_to_sample=None, na="NA"
-):
+def _matrix_spots(ctx, layout, omic, path, ids, cols, values, decimals, name, k=None, col_to_sample=None, na="NA"):
     """Spot checks of random cells of a features x samples matrix."""
     rng = ctx.spot_rng(layout + name)
     k = k or 2 * ctx.n_spot
@@ -999,10 +974,7 @@ def write_cbioportal(ctx: Context) -> Path:
         cn = ctx.data["cnv"].obs["cn"][rows["row"].to_numpy()][:, keep].T
         cont = ctx.data["cnv"].obs["cont"][rows["row"].to_numpy()][:, keep].T
         ids = [
-            [
-                s if n else ""
-                for s, n in zip(g["gene_name"].to_numpy()[keep], g["named"].to_numpy()[keep], strict=True)
-            ],
+            [s if n else "" for s, n in zip(g["gene_name"].to_numpy()[keep], g["named"].to_numpy()[keep], strict=True)],
             g["entrez"].to_numpy()[keep].tolist(),
         ]
         vals = gistic(cn)
@@ -1056,12 +1028,30 @@ def write_cbioportal(ctx: Context) -> Path:
         case_lists["methylation_hm450"] = ("Samples with methylation data (HM450)", cols)
     # single-ID matrices: (omic, value field, transform, ID column, header label, profile, meta, case list)
     simple_matrices = [
-        ("prot", "value", None, "composite", "Composite.Element.REF", "rppa",
-         ("PROTEIN_LEVEL", "LOG2-VALUE", "rppa"), "Protein expression (RPPA)", "Protein expression (RPPA)",
-         "Samples with protein data (RPPA)"),
-        ("mirna", "rpm", lambda v: np.log2(v + 1), "mirna", "Hugo_Symbol", "mirna",
-         ("MRNA_EXPRESSION", "CONTINUOUS", "mirna"), "microRNA expression", "miRNA expression, log2(RPM + 1)",
-         "Samples with microRNA data"),
+        (
+            "prot",
+            "value",
+            None,
+            "composite",
+            "Composite.Element.REF",
+            "rppa",
+            ("PROTEIN_LEVEL", "LOG2-VALUE", "rppa"),
+            "Protein expression (RPPA)",
+            "Protein expression (RPPA)",
+            "Samples with protein data (RPPA)",
+        ),
+        (
+            "mirna",
+            "rpm",
+            lambda v: np.log2(v + 1),
+            "mirna",
+            "Hugo_Symbol",
+            "mirna",
+            ("MRNA_EXPRESSION", "CONTINUOUS", "mirna"),
+            "microRNA expression",
+            "miRNA expression, log2(RPM + 1)",
+            "Samples with microRNA data",
+        ),
     ]
     for omic, value_field, transform, id_column, label, profile, kind, name, description, case_text in simple_matrices:
         if omic not in ctx.omics:
@@ -1092,17 +1082,13 @@ def write_cbioportal(ctx: Context) -> Path:
         ]
         empty = [""] * len(m)
         path = root / "data_mutations.txt"
-        write_bytes(
-            path, "#version 2.4\n" + "\t".join(mcols) + "\n" + lines_of([frame.get(c, empty) for c in mcols])
-        )
+        write_bytes(path, "#version 2.4\n" + "\t".join(mcols) + "\n" + lines_of([frame.get(c, empty) for c in mcols]))
         rng = ctx.spot_rng("cbio_mut")
         key = list(zip(frame["Tumor_Sample_Barcode"], frame["Hugo_Symbol"], strict=True))
         counts = pd.Series(key).value_counts()
         uniq = [j for j, kk in enumerate(key) if counts[kk] == 1]
         for j in rng.choice(uniq, min(len(uniq), 2 * ctx.n_spot), replace=False):
-            ctx.spot(
-                "cbioportal", "mut", path, key[j][0], "", key[j][1], "HGVSp_Short", frame["HGVSp_Short"][j]
-            )
+            ctx.spot("cbioportal", "mut", path, key[j][0], "", key[j][1], "HGVSp_Short", frame["HGVSp_Short"][j])
         _profile_meta(
             root,
             "mutations",
@@ -1114,9 +1100,7 @@ def write_cbioportal(ctx: Context) -> Path:
         case_lists["sequenced"] = ("Samples with mutation data", cols)
     if all(k in case_lists for k in ("rna_seq_v2_mrna", "cna", "sequenced")):
         three = sorted(
-            set(case_lists["rna_seq_v2_mrna"][1])
-            & set(case_lists["cna"][1])
-            & set(case_lists["sequenced"][1])
+            set(case_lists["rna_seq_v2_mrna"][1]) & set(case_lists["cna"][1]) & set(case_lists["sequenced"][1])
         )
         case_lists["3way_complete"] = ("Samples with mutation, CNA and mRNA data", three)
     for name, (title, ids) in case_lists.items():
@@ -1246,10 +1230,7 @@ def write_firehose(ctx: Context) -> Path:
         r["row"] = np.arange(len(r))
         cols = r["aliquot"].tolist()
         vals = M.rna_normalized(ctx.data["rna"].obs, r["row"].to_numpy()).T
-        path = (
-            root
-            / "BRCA.rnaseqv2__illuminahiseq_rnaseqv2__unc_edu__Level_3__RSEM_genes_normalized__data.data.txt"
-        )
+        path = root / "BRCA.rnaseqv2__illuminahiseq_rnaseqv2__unc_edu__Level_3__RSEM_genes_normalized__data.data.txt"
         write_matrix(
             path,
             ["Hybridization REF"] + cols,
@@ -1272,9 +1253,7 @@ def write_firehose(ctx: Context) -> Path:
         "Composite Element REF": ["value"] * len(p),
         "years_to_birth": [str(int(a)) if a == a else "NA" for a in p["age"]],
         "vital_status": [str(e) for e in p["os_event"]],
-        "days_to_death": [
-            str(t) if e else "NA" for t, e in zip(p["os_time_days"], p["os_event"], strict=True)
-        ],
+        "days_to_death": [str(t) if e else "NA" for t, e in zip(p["os_time_days"], p["os_event"], strict=True)],
         "days_to_last_followup": [
             ("NA" if e else str(t)) for t, e in zip(p["os_time_days"], p["os_event"], strict=True)
         ],

@@ -45,16 +45,38 @@ _BUILD_VERSION = 2  # bump when the store built from the same files changes, so 
 # Source aliquots left out when the cohort was assembled (data README, "Choosing samples and the aliquots not
 # used"); they are not in the shipped files, so the report lists them from here.
 _LEFT_OUT_AT_SOURCE = (
-    *((_keys.PROT, b) for b in (
-        "TCGA-A7-A4SE-11A-71-A43O-20", "TCGA-BH-A0DK-11A-21-A43O-20", "TCGA-BH-A0DP-11A-21-A43O-20",
-        "TCGA-BH-A18P-11A-51-A43O-20", "TCGA-BH-A18Q-11A-41-A43O-20", "TCGA-BH-A1EW-11B-41-A43O-20",
-        "TCGA-BH-A1F8-11B-31-A43O-20", "TCGA-E9-A1N8-11A-51-A43O-20", "TCGA-E9-A1N9-11A-81-A43O-20",
-        "TCGA-E9-A1ND-11A-51-A43O-20")),
-    *((_keys.CNV, b) for b in (
-        "TCGA-A7-A4SE-11A-61D-A26F-01", "TCGA-A7-A5ZX-11A-51D-A29M-01", "TCGA-BH-A0AU-11A-11D-A12N-01",
-        "TCGA-BH-A0DK-11A-13D-A092-01", "TCGA-BH-A0DP-11A-12D-A092-01", "TCGA-BH-A0E0-11A-13D-A092-01",
-        "TCGA-BH-A18M-11A-33D-A12A-01", "TCGA-BH-A18Q-11A-34D-A12A-01", "TCGA-BH-A1EW-11B-33D-A134-01",
-        "TCGA-BH-A1F8-11B-21D-A13N-01", "TCGA-E2-A1LB-11A-22D-A141-01", "TCGA-E2-A1LL-11A-21D-A141-01")),
+    *(
+        (_keys.PROT, b)
+        for b in (
+            "TCGA-A7-A4SE-11A-71-A43O-20",
+            "TCGA-BH-A0DK-11A-21-A43O-20",
+            "TCGA-BH-A0DP-11A-21-A43O-20",
+            "TCGA-BH-A18P-11A-51-A43O-20",
+            "TCGA-BH-A18Q-11A-41-A43O-20",
+            "TCGA-BH-A1EW-11B-41-A43O-20",
+            "TCGA-BH-A1F8-11B-31-A43O-20",
+            "TCGA-E9-A1N8-11A-51-A43O-20",
+            "TCGA-E9-A1N9-11A-81-A43O-20",
+            "TCGA-E9-A1ND-11A-51-A43O-20",
+        )
+    ),
+    *(
+        (_keys.CNV, b)
+        for b in (
+            "TCGA-A7-A4SE-11A-61D-A26F-01",
+            "TCGA-A7-A5ZX-11A-51D-A29M-01",
+            "TCGA-BH-A0AU-11A-11D-A12N-01",
+            "TCGA-BH-A0DK-11A-13D-A092-01",
+            "TCGA-BH-A0DP-11A-12D-A092-01",
+            "TCGA-BH-A0E0-11A-13D-A092-01",
+            "TCGA-BH-A18M-11A-33D-A12A-01",
+            "TCGA-BH-A18Q-11A-34D-A12A-01",
+            "TCGA-BH-A1EW-11B-33D-A134-01",
+            "TCGA-BH-A1F8-11B-21D-A13N-01",
+            "TCGA-E2-A1LB-11A-22D-A141-01",
+            "TCGA-E2-A1LL-11A-21D-A141-01",
+        )
+    ),
     (_keys.MUT, "TCGA-AC-A2QH-01B-04D-A22N-09"),
     ("purity", "TCGA-AC-A2QH-01B"),
     ("purity", "TCGA-AC-A3QQ-01B"),
@@ -95,9 +117,17 @@ def _read_rna() -> tuple[ad.AnnData, list[dict]]:
     # the source holds primary tumours only (data README): a patient's RNA is its primary-tumour sample (type 01)
     rna.obs_names = pd.Index([f"{p}-{_PRIMARY_TUMOUR}" for p in patients], dtype=object)
     rows = _report_of(store)
-    rows.append(_row("sample", f"{len(patients)} patients", _keys.RNA, "", "renamed",
-                     f"the RNA columns are patient barcodes (e.g. {patients[0]}); the source holds primary tumours "
-                     f"only, so each is keyed as the patient's primary-tumour sample (e.g. {rna.obs_names[0]})"))
+    rows.append(
+        _row(
+            "sample",
+            f"{len(patients)} patients",
+            _keys.RNA,
+            "",
+            "renamed",
+            f"the RNA columns are patient barcodes (e.g. {patients[0]}); the source holds primary tumours "
+            f"only, so each is keyed as the patient's primary-tumour sample (e.g. {rna.obs_names[0]})",
+        )
+    )
     return rna, rows
 
 
@@ -126,9 +156,17 @@ def _read_cnv(genes: pd.Index) -> tuple[ad.AnnData, list[dict]]:
     cnv = cnv[:, located].copy()
     rows = _report_of(store)
     n_unlocated = len(genes) - int(located.sum())
-    rows.append(_row("feature", f"{n_unlocated} genes", _keys.CNV, "", "dropped",
-                     f"{n_unlocated} RNA genes have no GRCh37 (Ensembl 75) coordinate under their symbol, so no copy "
-                     "number; cnv keeps the genes of the RNA table"))
+    rows.append(
+        _row(
+            "feature",
+            f"{n_unlocated} genes",
+            _keys.CNV,
+            "",
+            "dropped",
+            f"{n_unlocated} RNA genes have no GRCh37 (Ensembl 75) coordinate under their symbol, so no copy "
+            "number; cnv keeps the genes of the RNA table",
+        )
+    )
     return cnv, rows
 
 
@@ -149,8 +187,9 @@ def _read_clinical() -> tuple[pd.DataFrame, pd.DataFrame]:
     path = data.path(_FOLDER, FILES["clinical"])
     raw = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False).set_index("patient")
     raw = raw.replace("", np.nan)
-    survival = survival_from_days(raw["vital_status"], raw["days_to_death"], raw["days_to_last_followup"],
-                                  path=str(path))
+    survival = survival_from_days(
+        raw["vital_status"], raw["days_to_death"], raw["days_to_last_followup"], path=str(path)
+    )
     status = pd.CategoricalDtype(["Negative", "Positive"])
     clinical = pd.DataFrame(index=raw.index)
     clinical["pam50_xena"] = normalize_pam50(raw["pam50_xena"]).to_numpy()
@@ -169,8 +208,11 @@ def _read_clinical() -> tuple[pd.DataFrame, pd.DataFrame]:
     for column in ("er_status", "her2_status"):
         if clinical[column].isna().any():
             patient = clinical.index[clinical[column].isna().to_numpy()][0]
-            raise FormatError(f"patient {patient}: {column} {raw.at[patient, column]!r}; expected Positive or "
-                              "Negative", path=path, column=column)
+            raise FormatError(
+                f"patient {patient}: {column} {raw.at[patient, column]!r}; expected Positive or Negative",
+                path=path,
+                column=column,
+            )
     return clinical, raw
 
 
@@ -182,20 +224,48 @@ def _report_rows(modalities: dict[str, ad.AnnData], keys: pd.Index) -> list[dict
     for omic, barcode in _LEFT_OUT_AT_SOURCE:
         sample_type = barcodes.parse_barcode(barcode)["sample_type_code"]
         reason = _LEFT_OUT_REASONS.get(omic) or (
-            f"sample type {sample_type} (solid-tissue normal); the cohort keeps primary tumours (01) only")
-        rows.append(_row("aliquot", barcode, omic, barcodes.to_sample(barcode), "dropped",
-                         f"{reason}; left out when the cohort was assembled (data README)"))
-    rows.append(_row("file", FILES[_keys.CNV], _keys.CNV, "", "dropped",
-                     f"{_BLOOD_NORMAL_CNV} blood-derived normal (10) aliquots of these patients were left out when the "
-                     "cohort was assembled (data README); the cohort keeps primary tumours (01) only"))
+            f"sample type {sample_type} (solid-tissue normal); the cohort keeps primary tumours (01) only"
+        )
+        rows.append(
+            _row(
+                "aliquot",
+                barcode,
+                omic,
+                barcodes.to_sample(barcode),
+                "dropped",
+                f"{reason}; left out when the cohort was assembled (data README)",
+            )
+        )
+    rows.append(
+        _row(
+            "file",
+            FILES[_keys.CNV],
+            _keys.CNV,
+            "",
+            "dropped",
+            f"{_BLOOD_NORMAL_CNV} blood-derived normal (10) aliquots of these patients were left out when the "
+            "cohort was assembled (data README); the cohort keeps primary tumours (01) only",
+        )
+    )
     for omic, adata in modalities.items():
         for sample in keys[~keys.isin(adata.obs_names)]:
-            rows.append(_row("sample", sample, omic, sample, "absent",
-                             f"no primary-tumour profile of this patient in the {omic} source ({_SOURCES[omic]})"))
+            rows.append(
+                _row(
+                    "sample",
+                    sample,
+                    omic,
+                    sample,
+                    "absent",
+                    f"no primary-tumour profile of this patient in the {omic} source ({_SOURCES[omic]})",
+                )
+            )
     for sample in keys:
         omics = [m for m, a in modalities.items() if sample in a.obs_names]
-        rows.append(_row("sample", sample, ",".join(omics), sample, "kept",
-                         f"sample in {len(omics)} omic(s): {', '.join(omics)}"))
+        rows.append(
+            _row(
+                "sample", sample, ",".join(omics), sample, "kept", f"sample in {len(omics)} omic(s): {', '.join(omics)}"
+            )
+        )
     return rows
 
 
@@ -212,29 +282,52 @@ def _build() -> md.MuData:
 
     clinical, raw = _read_clinical()
     parsed = barcodes.parse_barcodes(keys)
-    obs = pd.DataFrame({_keys.OBS_PATIENT: parsed["patient"].to_numpy(),
-                        _keys.OBS_SAMPLE_TYPE: parsed["sample_type"].to_numpy(),
-                        _keys.OBS_SAMPLE_TYPE_CODE: parsed["sample_type_code"].to_numpy()}, index=keys)
+    obs = pd.DataFrame(
+        {
+            _keys.OBS_PATIENT: parsed["patient"].to_numpy(),
+            _keys.OBS_SAMPLE_TYPE: parsed["sample_type"].to_numpy(),
+            _keys.OBS_SAMPLE_TYPE_CODE: parsed["sample_type_code"].to_numpy(),
+        },
+        index=keys,
+    )
     missing = sorted(set(obs[_keys.OBS_PATIENT]) - set(clinical.index))
     if missing:
-        raise FormatError(f"patient {missing[0]} has omics but no clinical row; expected one row per patient",
-                          path=data.path(_FOLDER, FILES["clinical"]))
+        raise FormatError(
+            f"patient {missing[0]} has omics but no clinical row; expected one row per patient",
+            path=data.path(_FOLDER, FILES["clinical"]),
+        )
     per_sample = clinical.reindex(obs[_keys.OBS_PATIENT].to_numpy())
     for column in per_sample.columns:
-        obs[column] = per_sample[column].to_numpy() if per_sample[column].dtype != "category" else \
-            pd.Categorical(per_sample[column].to_numpy(), dtype=per_sample[column].dtype)
+        obs[column] = (
+            per_sample[column].to_numpy()
+            if per_sample[column].dtype != "category"
+            else pd.Categorical(per_sample[column].to_numpy(), dtype=per_sample[column].dtype)
+        )
 
     report = pd.DataFrame([*rna_rows, *prot_rows, *cnv_rows, *mut_rows, *_report_rows(modalities, keys)])
     folder = data.path(_FOLDER)
-    files = [{"path": f"harmonomics/data/{_FOLDER}/{name}", "md5": _md5(folder / name),
-              "size": (folder / name).stat().st_size} for name in FILES.values()]
+    files = [
+        {
+            "path": f"harmonomics/data/{_FOLDER}/{name}",
+            "md5": _md5(folder / name),
+            "size": (folder / name).stat().st_size,
+        }
+        for name in FILES.values()
+    ]
     with quiet_mudata():
-        mdata = new_store(modalities, obs=obs, reader="harmonomics.datasets.tcga_brca_121", files=files,
-                          parameters={"source": "harmonomics/data/tcga_brca_121 (README.md there)",
-                                      "sample_key": "15-character sample barcode; every sample is the patient's "
-                                                    "primary tumour (01), so the patient-level RNA joins on patient",
-                                      "cnv_genes": "GRCh37 (Ensembl 75) coordinates of the RNA genes"},
-                          report=report)
+        mdata = new_store(
+            modalities,
+            obs=obs,
+            reader="harmonomics.datasets.tcga_brca_121",
+            files=files,
+            parameters={
+                "source": "harmonomics/data/tcga_brca_121 (README.md there)",
+                "sample_key": "15-character sample barcode; every sample is the patient's "
+                "primary tumour (01), so the patient-level RNA joins on patient",
+                "cnv_genes": "GRCh37 (Ensembl 75) coordinates of the RNA genes",
+            },
+            report=report,
+        )
         # the standard path: RNA counts → log2 CPM (raw counts stay in layers["counts"]); symbols stay symbols
         harmonize(mdata, feature_ids="symbol")
     from ..io._build import uns_table

@@ -90,7 +90,9 @@ def tcga_brca_mini() -> md.MuData:
             var=pd.DataFrame(index=matrix.columns.astype(str)),
         )
 
-    sample_map = pd.read_csv(data.path(_MINI, "sample_map_tcga_barcodes.tsv.gz"), sep="\t", index_col="sample", dtype=str)
+    sample_map = pd.read_csv(
+        data.path(_MINI, "sample_map_tcga_barcodes.tsv.gz"), sep="\t", index_col="sample", dtype=str
+    )
     clinical = tcga_brca_clinical()
     obs = pd.DataFrame(index=sample_map.index)
     obs["split"] = pd.Categorical(sample_map["split"], categories=["train", "test"])
@@ -133,7 +135,10 @@ def tcga_brca_mini() -> md.MuData:
         modalities,
         obs=obs,
         reader="harmonomics.datasets.tcga_brca_mini",
-        files=[{"path": f"harmonomics/data/{_MINI}/{p.name}", "size": p.stat().st_size} for p in sorted(data.path(_MINI).iterdir())],
+        files=[
+            {"path": f"harmonomics/data/{_MINI}/{p.name}", "size": p.stat().st_size}
+            for p in sorted(data.path(_MINI).iterdir())
+        ],
         parameters={"source": "mixOmics breast.TCGA (mixOmicsTeam/mixOmics, data/breast.TCGA.rda)"},
         report=report,
     )
@@ -164,7 +169,9 @@ def tcga_brca_rnaseq10() -> md.MuData:
     parsed = barcodes.parse_barcodes(aliquots)
     samples = pd.Index(parsed["sample"].to_numpy(), dtype=object)
     ids = parse_gene_ids(counts.index)
-    var = pd.DataFrame({"gene_symbol": ids["symbol"].to_numpy(), "entrez": ids["entrez"].to_numpy()}, index=counts.index.astype(str))
+    var = pd.DataFrame(
+        {"gene_symbol": ids["symbol"].to_numpy(), "entrez": ids["entrez"].to_numpy()}, index=counts.index.astype(str)
+    )
     matrix = counts.to_numpy(dtype=np.float64).T
     rna = ad.AnnData(
         X=matrix.copy(),

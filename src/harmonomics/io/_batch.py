@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from . import _parsers as P
 from .._text import TextFile, arrow_options, open_text
+from . import _parsers as P
 
 # (path, decompressed bytes) of one file
 Item = tuple[Path, bytes]
@@ -86,11 +86,15 @@ def batch_tables(
             continue
         start = tf.body_offset if skip_header else tf.header_offset
         if tf.has_body(start):
-            key = tf.data[tf.header_offset:tf.body_offset] if skip_header else b""
+            key = tf.data[tf.header_offset : tf.body_offset] if skip_header else b""
             groups.setdefault(key, []).append(i)
     batches = []
     for key, members in groups.items():
-        names = list(column_names) if column_names is not None else key.decode("utf-8", errors="replace").rstrip("\r\n").split("\t")
+        names = (
+            list(column_names)
+            if column_names is not None
+            else key.decode("utf-8", errors="replace").rstrip("\r\n").split("\t")
+        )
         kwargs = options(names)
         if kwargs is None or marker_column not in names:
             continue
@@ -100,14 +104,18 @@ def batch_tables(
         parts: list[Any] = []
         for i in members:
             tf = texts[i]
-            parts.append(memoryview(tf.data)[tf.body_offset if skip_header else tf.header_offset:])
+            parts.append(memoryview(tf.data)[tf.body_offset if skip_header else tf.header_offset :])
             if not tf.data.endswith(b"\n"):
                 parts.append(b"\n")
             parts.append(marker_row)
         read_options, parse_options, convert_options = arrow_options(names, use_threads=True, **kwargs)
         try:
-            table = pacsv.read_csv(pa.py_buffer(b"".join(parts)), read_options=read_options,
-                                   parse_options=parse_options, convert_options=convert_options)
+            table = pacsv.read_csv(
+                pa.py_buffer(b"".join(parts)),
+                read_options=read_options,
+                parse_options=parse_options,
+                convert_options=convert_options,
+            )
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowKeyError):
             continue
         is_marker = _is_marker(table.column(marker_column))
@@ -189,7 +197,9 @@ def _profiles(
         is_qc = np.zeros(len(codes), dtype=bool) if not len(is_qc_entry) else is_qc_entry[codes] & (codes >= 0)
         qc_rows = np.flatnonzero(is_qc)
         qc_names = dictionary.take(codes[qc_rows]).to_pylist()
-        for k, name, value in zip(batch.file_of_rows(qc_rows).tolist(), qc_names, values[qc_rows].tolist(), strict=True):
+        for k, name, value in zip(
+            batch.file_of_rows(qc_rows).tolist(), qc_names, values[qc_rows].tolist(), strict=True
+        ):
             qc[k][str(name)] = float(value)
         keep = ~is_qc
         kept_per_file = np.bincount(batch.file_of_rows(np.flatnonzero(keep)), minlength=n_files)
@@ -211,8 +221,12 @@ def _profiles(
         features = shared_features.get(key)
         if features is None:
             features = shared_features[key] = dictionary.take(file_codes)
-        profile = P.Profile(features=features, values=values[lo:hi],
-                            layers={name: layer[lo:hi] for name, layer in layers.items()}, qc=qc[k])
+        profile = P.Profile(
+            features=features,
+            values=values[lo:hi],
+            layers={name: layer[lo:hi] for name, layer in layers.items()},
+            qc=qc[k],
+        )
         for c in var_columns:
             profile.var[c] = var_data[c].slice(lo, hi - lo).combine_chunks()
         if meta_from_comments:
@@ -232,13 +246,30 @@ def _star(items: Sequence[Item], out: list, *, layers: tuple[str, ...]) -> None:
 
     for batch in batch_tables(texts, options, marker_column="gene_id"):
         header = batch.table.column_names
-        _profiles(batch, texts, out, id_column="gene_id", value_column="unstranded",
-                  layer_columns={c: c for c in layers if c in header}, bad_value=P.bad_count, qc_prefix="N_",
-                  meta_from_comments=True)
+        _profiles(
+            batch,
+            texts,
+            out,
+            id_column="gene_id",
+            value_column="unstranded",
+            layer_columns={c: c for c in layers if c in header},
+            bad_value=P.bad_count,
+            qc_prefix="N_",
+            meta_from_comments=True,
+        )
 
 
-def _simple(items: Sequence[Item], out: list, *, required: Sequence[str], id_column: str, value_column: str,
-            layer_columns: dict[str, str] | None = None, var_columns: Sequence[str] = (), bad_value=None) -> None:
+def _simple(
+    items: Sequence[Item],
+    out: list,
+    *,
+    required: Sequence[str],
+    id_column: str,
+    value_column: str,
+    layer_columns: dict[str, str] | None = None,
+    var_columns: Sequence[str] = (),
+    bad_value=None,
+) -> None:
     texts = _open_all(items, "#")
     layer_columns = layer_columns or {}
 
@@ -247,12 +278,24 @@ def _simple(items: Sequence[Item], out: list, *, required: Sequence[str], id_col
             return None
         numeric = [value_column, *layer_columns.values()]
         annotation = [c for c in var_columns if c in header]
-        return {"include": [id_column, *annotation, *numeric], "numeric": numeric, "strings": annotation,
-                "dictionary": [id_column]}
+        return {
+            "include": [id_column, *annotation, *numeric],
+            "numeric": numeric,
+            "strings": annotation,
+            "dictionary": [id_column],
+        }
 
     for batch in batch_tables(texts, options, marker_column=id_column):
-        _profiles(batch, texts, out, id_column=id_column, value_column=value_column, layer_columns=layer_columns,
-                  var_columns=[c for c in var_columns if c in batch.table.column_names], bad_value=bad_value)
+        _profiles(
+            batch,
+            texts,
+            out,
+            id_column=id_column,
+            value_column=value_column,
+            layer_columns=layer_columns,
+            var_columns=[c for c in var_columns if c in batch.table.column_names],
+            bad_value=bad_value,
+        )
 
 
 def _meth(items: Sequence[Item], out: list) -> None:
@@ -267,10 +310,8 @@ def _meth(items: Sequence[Item], out: list) -> None:
     def options(_header: list[str]) -> dict:
         return {"numeric": ["beta"], "dictionary": ["probe"]}
 
-    for batch in batch_tables(texts, options, marker_column="probe", skip_header=False,
-                              column_names=["probe", "beta"]):
-        _profiles(batch, texts, out, id_column="probe", value_column="beta", layer_columns={},
-                  bad_value=P.bad_beta)
+    for batch in batch_tables(texts, options, marker_column="probe", skip_header=False, column_names=["probe", "beta"]):
+        _profiles(batch, texts, out, id_column="probe", value_column="beta", layer_columns={}, bad_value=P.bad_beta)
 
 
 def _maf(items: Sequence[Item], out: list, *, columns) -> None:
@@ -291,8 +332,14 @@ def _maf(items: Sequence[Item], out: list, *, columns) -> None:
                 out[member] = batch.table.slice(int(batch.starts[k]), int(batch.starts[k + 1] - batch.starts[k]))
 
 
-def parse_many(fmt: str, items: Sequence[Item], *, rna_layers: tuple[str, ...] = ("tpm_unstranded",),
-               maf_columns: str | tuple[str, ...] = "key", annotate_first: bool = True) -> list:
+def parse_many(
+    fmt: str,
+    items: Sequence[Item],
+    *,
+    rna_layers: tuple[str, ...] = ("tpm_unstranded",),
+    maf_columns: str | tuple[str, ...] = "key",
+    annotate_first: bool = True,
+) -> list:
     """Parse every file of one GDC format; the result for each file equals its per-file parser's.
 
     Parameters
@@ -316,14 +363,31 @@ def parse_many(fmt: str, items: Sequence[Item], *, rna_layers: tuple[str, ...] =
     if fmt == "gdc_star_counts":
         _star(items, out, layers=tuple(rna_layers))
     elif fmt == "gdc_gene_copy_number":
-        _simple(items, out, required=("gene_id", "gene_name", "copy_number"), id_column="gene_id",
-                value_column="copy_number")
+        _simple(
+            items,
+            out,
+            required=("gene_id", "gene_name", "copy_number"),
+            id_column="gene_id",
+            value_column="copy_number",
+        )
     elif fmt == "gdc_mirna":
-        _simple(items, out, required=("miRNA_ID", "read_count", "reads_per_million_miRNA_mapped"),
-                id_column="miRNA_ID", value_column="read_count", layer_columns={"rpm": "reads_per_million_miRNA_mapped"})
+        _simple(
+            items,
+            out,
+            required=("miRNA_ID", "read_count", "reads_per_million_miRNA_mapped"),
+            id_column="miRNA_ID",
+            value_column="read_count",
+            layer_columns={"rpm": "reads_per_million_miRNA_mapped"},
+        )
     elif fmt == "gdc_rppa":
-        _simple(items, out, required=("AGID", "peptide_target", "protein_expression"), id_column="AGID",
-                value_column="protein_expression", var_columns=P.RPPA_ANNOTATION)
+        _simple(
+            items,
+            out,
+            required=("AGID", "peptide_target", "protein_expression"),
+            id_column="AGID",
+            value_column="protein_expression",
+            var_columns=P.RPPA_ANNOTATION,
+        )
     elif fmt == "gdc_meth_betas":
         _meth(items, out)
     elif fmt == "gdc_maf":
@@ -332,13 +396,21 @@ def parse_many(fmt: str, items: Sequence[Item], *, rna_layers: tuple[str, ...] =
         out[0] = None  # parsed below with its annotation
     for i, (path, data) in enumerate(items):
         if out[i] is None:
-            out[i] = parse_one(fmt, path, data, rna_layers=rna_layers, maf_columns=maf_columns,
-                               annotate=annotate_first and i == 0)
+            out[i] = parse_one(
+                fmt, path, data, rna_layers=rna_layers, maf_columns=maf_columns, annotate=annotate_first and i == 0
+            )
     return out
 
 
-def parse_one(fmt: str, path: Path, data: bytes, *, rna_layers: tuple[str, ...] = ("tpm_unstranded",),
-              maf_columns: str | tuple[str, ...] = "key", annotate: bool = True):
+def parse_one(
+    fmt: str,
+    path: Path,
+    data: bytes,
+    *,
+    rna_layers: tuple[str, ...] = ("tpm_unstranded",),
+    maf_columns: str | tuple[str, ...] = "key",
+    annotate: bool = True,
+):
     """One file through its per-file parser (the reference the batch path must agree with)."""
     if fmt == "gdc_star_counts":
         return P.parse_star_counts(path, layers=tuple(rna_layers), data=data, annotate=annotate)

@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 
 from .. import _keys
-from .._errors import EmptyInputError, FormatError
-from .._settings import settings
 from .. import barcodes as _bc
 from .._compat import quiet_mudata
+from .._errors import EmptyInputError, FormatError
+from .._settings import settings
 from ..samples import KEY_LEVELS, choose_samples, resolve_sample_types, sample_table, writable_strings
 
 logger = logging.getLogger(__name__)
@@ -33,9 +33,19 @@ class Report:
         self._rows: list[dict] = []
         self._frames: list[pd.DataFrame] = []
 
-    def add(self, level: str, item: str, omic: str = "", sample: str = "", action: str = "kept", reason: str = "") -> None:
-        self._rows.append({"level": level, "item": str(item), "omic": omic, "sample": sample or "",
-                           "action": action, "reason": reason})
+    def add(
+        self, level: str, item: str, omic: str = "", sample: str = "", action: str = "kept", reason: str = ""
+    ) -> None:
+        self._rows.append(
+            {
+                "level": level,
+                "item": str(item),
+                "omic": omic,
+                "sample": sample or "",
+                "action": action,
+                "reason": reason,
+            }
+        )
 
     def extend(self, frame: pd.DataFrame) -> None:
         if len(frame):
@@ -84,8 +94,9 @@ def decompress(path: Path, raw: bytes) -> bytes:
         try:
             return gzip.decompress(raw)
         except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as err:
-            raise FormatError(f"the gzip stream is truncated or corrupt ({err}); expected a complete gzip file",
-                              path=path) from err
+            raise FormatError(
+                f"the gzip stream is truncated or corrupt ({err}); expected a complete gzip file", path=path
+            ) from err
     return raw
 
 
@@ -129,8 +140,9 @@ def _all_same_features(features: list) -> bool:
     return True
 
 
-def stack_profiles(omic: str, items: list[tuple[str, str, Any]], *, analyte_kind: str | None,
-                   outer: bool = False, what: str = "file") -> Block:
+def stack_profiles(
+    omic: str, items: list[tuple[str, str, Any]], *, analyte_kind: str | None, outer: bool = False, what: str = "file"
+) -> Block:
     """Stack per-file :class:`~harmonomics.io._parsers.Profile` objects into one Block.
 
     ``items`` are ``(aliquot, source file, Profile)``. Without ``outer``, every file must list the same
@@ -163,7 +175,10 @@ def stack_profiles(omic: str, items: list[tuple[str, str, Any]], *, analyte_kind
                 if n < typical:
                     raise FormatError(
                         f"has {n} features where the other {what}s of this type have {typical}; the file looks "
-                        "truncated", path=path, line=n + 1)
+                        "truncated",
+                        path=path,
+                        line=n + 1,
+                    )
             for _, path, p in items:
                 f = as_numpy(p.features)
                 if not np.array_equal(f, ref_np):
@@ -172,7 +187,9 @@ def stack_profiles(omic: str, items: list[tuple[str, str, Any]], *, analyte_kind
                     found = f[at] if at < len(f) else "<end of file>"
                     raise FormatError(
                         f"feature {found!r} where {items[0][1]} has {ref_np[at] if at < len(ref_np) else '<end>'!r}; "
-                        f"expected the same features in the same order in every {what}", path=path)
+                        f"expected the same features in the same order in every {what}",
+                        path=path,
+                    )
         union = pd.Index(pd.unique(np.concatenate([as_numpy(p.features).astype(object) for _, _, p in items])))
         features = union
         values = np.full((len(items), len(features)), np.nan)
@@ -188,16 +205,36 @@ def stack_profiles(omic: str, items: list[tuple[str, str, Any]], *, analyte_kind
                 layers[k][i, idx] = p.layers[k]
         # feature annotation: the first file that has a feature describes it
         keys = list(dict.fromkeys(k for _, _, p in items for k in p.var))
-        long = pd.DataFrame({"_feature": np.concatenate([as_numpy(p.features).astype(object) for _, _, p in items]),
-                             **{k: np.concatenate([as_numpy(p.var[k]).astype(object) if k in p.var
-                                                   else np.full(len(p.features), None, dtype=object)
-                                                   for _, _, p in items]) for k in keys}})
+        long = pd.DataFrame(
+            {
+                "_feature": np.concatenate([as_numpy(p.features).astype(object) for _, _, p in items]),
+                **{
+                    k: np.concatenate(
+                        [
+                            as_numpy(p.var[k]).astype(object)
+                            if k in p.var
+                            else np.full(len(p.features), None, dtype=object)
+                            for _, _, p in items
+                        ]
+                    )
+                    for k in keys
+                },
+            }
+        )
         long = long.drop_duplicates("_feature").set_index("_feature").reindex(features)
         var = pd.DataFrame({k: long[k].to_numpy() for k in keys}, index=features)
     qc_keys = sorted({k for _, _, p in items for k in p.qc})
     obs = pd.DataFrame({k: [p.qc.get(k, np.nan) for _, _, p in items] for k in qc_keys}) if qc_keys else None
-    return Block(omic=omic, ids=[a for a, _, _ in items], source_files=[s for _, s, _ in items], values=values,
-                 var=var, layers=layers, obs=obs, analyte_kind=analyte_kind)
+    return Block(
+        omic=omic,
+        ids=[a for a, _, _ in items],
+        source_files=[s for _, s, _ in items],
+        values=values,
+        var=var,
+        layers=layers,
+        obs=obs,
+        analyte_kind=analyte_kind,
+    )
 
 
 def assemble(
@@ -232,21 +269,37 @@ def assemble(
     for block in blocks:
         if block.values.shape[0] == 0:
             continue
-        pos, keys, rep = choose_samples(block.ids, omic=block.omic, analyte_kind=block.analyte_kind,
-                                        sample_types=codes, source_files=block.source_files,
-                                        keep_all_aliquots=keep_all_aliquots, key_level=join_on)
+        pos, keys, rep = choose_samples(
+            block.ids,
+            omic=block.omic,
+            analyte_kind=block.analyte_kind,
+            sample_types=codes,
+            source_files=block.source_files,
+            keep_all_aliquots=keep_all_aliquots,
+            key_level=join_on,
+        )
         report.extend(rep)
         if len(pos) == 0:
-            report.add("file", block.omic, block.omic, "", "dropped",
-                       f"no {block.omic} sample passed the sample-type policy {sample_types!r}")
+            report.add(
+                "file",
+                block.omic,
+                block.omic,
+                "",
+                "dropped",
+                f"no {block.omic} sample passed the sample-type policy {sample_types!r}",
+            )
             continue
         order = np.argsort(np.asarray(keys, dtype=str), kind="stable")
         pos, keys = pos[order], keys[order]
         written = np.asarray(block.ids, dtype=object)[pos]
         norm = _bc.normalize_barcodes(written)
-        obs = pd.DataFrame({_keys.MOD_OBS_ALIQUOT: norm["barcode"].to_numpy(dtype=object),
-                            _keys.MOD_OBS_SOURCE_FILE: np.asarray(block.source_files, dtype=object)[pos]},
-                           index=pd.Index(keys, dtype=object).astype(str))
+        obs = pd.DataFrame(
+            {
+                _keys.MOD_OBS_ALIQUOT: norm["barcode"].to_numpy(dtype=object),
+                _keys.MOD_OBS_SOURCE_FILE: np.asarray(block.source_files, dtype=object)[pos],
+            },
+            index=pd.Index(keys, dtype=object).astype(str),
+        )
         if (norm["change"] != "").any():  # the ID as the file wrote it (R-style, lower case)
             obs["id_as_written"] = norm["id"].to_numpy(dtype=object)
         if block.obs is not None:
@@ -274,8 +327,14 @@ def assemble(
         for name, a in list(adatas.items()):
             drop = [k for k in a.obs_names if k not in common]
             for k in drop:
-                report.add("sample", k, name, k, "dropped",
-                           f"join='intersection': sample lacks at least one of the omics {sorted(adatas)}")
+                report.add(
+                    "sample",
+                    k,
+                    name,
+                    k,
+                    "dropped",
+                    f"join='intersection': sample lacks at least one of the omics {sorted(adatas)}",
+                )
             if drop:
                 adatas[name] = a[a.obs_names.isin(list(common))].copy()
         all_keys = sorted(common)
@@ -334,10 +393,20 @@ def assemble(
     # new_store adds obs columns one at a time; the clinical columns (a Xena matrix has ~150) are joined at once
     base = [c for c in obs.columns if c in ("patient", "sample", "sample_type", "sample_type_code")]
     with quiet_mudata():
-        mdata = new_store({m: adatas[m] for m in order}, obs=obs[base], reader=reader, files=files,
-                          parameters={**parameters, "sample_types": _jsonable(sample_types), "join": join,
-                                      "keep_all_aliquots": bool(keep_all_aliquots), "join_on": join_on},
-                          report=report.frame())
+        mdata = new_store(
+            {m: adatas[m] for m in order},
+            obs=obs[base],
+            reader=reader,
+            files=files,
+            parameters={
+                **parameters,
+                "sample_types": _jsonable(sample_types),
+                "join": join,
+                "keep_all_aliquots": bool(keep_all_aliquots),
+                "join_on": join_on,
+            },
+            report=report.frame(),
+        )
     rest = [c for c in obs.columns if c not in base and c not in mdata.obs.columns]
     if rest:
         mdata.obs = pd.concat([mdata.obs, obs[rest].reindex(mdata.obs_names)], axis=1)
@@ -404,7 +473,9 @@ def feature_names(symbols, entrez=None, *, path=None, header_line: int = 1) -> t
     from .._genes import parse_gene_ids
 
     sym = pd.Series(symbols, dtype=object).where(pd.notna(symbols), "").astype(str).str.strip().to_numpy(dtype=object)
-    ent = None if entrez is None else pd.Series(entrez, dtype=object).where(pd.notna(entrez), "").astype(str).str.strip()
+    ent = (
+        None if entrez is None else pd.Series(entrez, dtype=object).where(pd.notna(entrez), "").astype(str).str.strip()
+    )
     if ent is not None:
         ent = ent.str.replace(r"\.0$", "", regex=True).to_numpy(dtype=object)
     names = sym.copy()
@@ -413,23 +484,35 @@ def feature_names(symbols, entrez=None, *, path=None, header_line: int = 1) -> t
         names[blank] = np.array([f"?|{e}" if e else "" for e in ent[blank]], dtype=object)
         dup = pd.Index(names).duplicated(keep=False)
         if dup.any():
-            names[dup] = np.array([f"{s or '?'}|{e}" if e else s for s, e in zip(sym[dup], ent[dup], strict=True)],
-                                  dtype=object)
+            names[dup] = np.array(
+                [f"{s or '?'}|{e}" if e else s for s, e in zip(sym[dup], ent[dup], strict=True)], dtype=object
+            )
     idx = pd.Index(names, dtype=object)
     empty = np.flatnonzero(idx == "")
     if len(empty):
-        raise FormatError("a row has no feature ID (blank symbol and no Entrez ID); expected an identifier on every row",
-                          path=path, line=header_line + 1 + int(empty[0]))
+        raise FormatError(
+            "a row has no feature ID (blank symbol and no Entrez ID); expected an identifier on every row",
+            path=path,
+            line=header_line + 1 + int(empty[0]),
+        )
     if not idx.is_unique:
         dup = idx[idx.duplicated()][0]
         rows = np.flatnonzero(idx == dup)
-        raise FormatError(f"duplicate feature {dup!r} (rows at lines {header_line + 1 + rows[0]} and "
-                          f"{header_line + 1 + rows[1]}); expected unique feature IDs", path=path,
-                          line=header_line + 1 + int(rows[1]))
+        raise FormatError(
+            f"duplicate feature {dup!r} (rows at lines {header_line + 1 + rows[0]} and "
+            f"{header_line + 1 + rows[1]}); expected unique feature IDs",
+            path=path,
+            line=header_line + 1 + int(rows[1]),
+        )
     parsed = parse_gene_ids(idx)
     var = pd.DataFrame(index=idx)
-    symbol = np.where(parsed["id_type"].to_numpy() == "symbol|entrez", parsed["symbol"].to_numpy(),
-                      np.where(sym != "", sym, None)) if ent is not None else parsed["symbol"].to_numpy()
+    symbol = (
+        np.where(
+            parsed["id_type"].to_numpy() == "symbol|entrez", parsed["symbol"].to_numpy(), np.where(sym != "", sym, None)
+        )
+        if ent is not None
+        else parsed["symbol"].to_numpy()
+    )
     var["symbol"] = _id_strings(symbol)
     if ent is not None:
         # Entrez IDs stay strings; blank and 0 (MAF's "unknown") are missing
@@ -470,14 +553,26 @@ def _clinical_by_patient(clinical: pd.DataFrame, obs: pd.DataFrame, report: Repo
     if (kinds == "tcga").any():
         patient[kinds == "tcga"] = _bc.parse_barcodes(ids[kinds == "tcga"])["patient"].to_numpy()
     used = obs["sample"].astype(object).to_dict() if "sample" in obs else {}
-    table = pd.DataFrame({"pos": np.arange(len(ids)), "id": ids, "patient": patient,
-                          "used": [str(used.get(p)) == i[:15] for p, i in zip(patient, ids, strict=True)]})
+    table = pd.DataFrame(
+        {
+            "pos": np.arange(len(ids)),
+            "id": ids,
+            "patient": patient,
+            "used": [str(used.get(p)) == i[:15] for p, i in zip(patient, ids, strict=True)],
+        }
+    )
     table = table.sort_values(["patient", "used", "id"], ascending=[True, False, True], kind="mergesort")
     keep = ~table["patient"].duplicated().to_numpy()
     for r in table[~keep].itertuples(index=False):
-        report.add("sample", r.id, "clinical", r.patient, "dropped",
-                   "join_on='patient': another clinical row of this patient was used (the sample its omics came from, "
-                   "or the lowest sample-type code)")
+        report.add(
+            "sample",
+            r.id,
+            "clinical",
+            r.patient,
+            "dropped",
+            "join_on='patient': another clinical row of this patient was used (the sample its omics came from, "
+            "or the lowest sample-type code)",
+        )
     out = clinical.iloc[table["pos"][keep].to_numpy()].copy()
     out.index = pd.Index(table["patient"][keep].to_numpy(), dtype=object)
     if "sample" not in out.columns:
@@ -499,8 +594,14 @@ def _id_strings(values) -> np.ndarray:
 
 def _samples_of_patients(obs: pd.DataFrame, adatas: dict, report: Report) -> None:
     """With one row per patient: the sample each omic used, and the sample type where the omics agree."""
-    used = pd.DataFrame({name: pd.Series(_bc.normalize_barcodes(a.obs[_keys.MOD_OBS_ALIQUOT])["barcode"].to_numpy(),
-                                         index=a.obs_names) for name, a in adatas.items()}).reindex(obs.index)
+    used = pd.DataFrame(
+        {
+            name: pd.Series(
+                _bc.normalize_barcodes(a.obs[_keys.MOD_OBS_ALIQUOT])["barcode"].to_numpy(), index=a.obs_names
+            )
+            for name, a in adatas.items()
+        }
+    ).reindex(obs.index)
     samples = pd.DataFrame(index=obs.index)
     for name in used.columns:
         column = used[name]
@@ -514,17 +615,32 @@ def _samples_of_patients(obs: pd.DataFrame, adatas: dict, report: Report) -> Non
     one = np.array([len(v) == 1 for v in distinct], dtype=bool)
     for key, values in zip(obs.index[~one], distinct[~one], strict=True):
         if len(values) > 1:
-            report.add("patient", key, ",".join(used.columns), key, "kept",
-                       f"join_on='patient': the omics come from different samples of this patient ({', '.join(values)}); "
-                       "no single sample type")
+            report.add(
+                "patient",
+                key,
+                ",".join(used.columns),
+                key,
+                "kept",
+                f"join_on='patient': the omics come from different samples of this patient ({', '.join(values)}); "
+                "no single sample type",
+            )
     codes = np.array([v[0][13:15] if len(v) == 1 else None for v in distinct], dtype=object)
     obs["sample"] = writable_strings(sample)
     obs["sample_type_code"] = writable_strings(codes)
-    obs["sample_type"] = writable_strings(pd.Series(codes, dtype=object).map(_bc.SAMPLE_TYPES["letter_code"]).to_numpy())
+    obs["sample_type"] = writable_strings(
+        pd.Series(codes, dtype=object).map(_bc.SAMPLE_TYPES["letter_code"]).to_numpy()
+    )
 
 
-def matrix_block(omic: str, matrix, *, source_file: str, analyte_kind: str | None, var: pd.DataFrame,
-                 path=None) -> Block:
+def matrix_block(
+    omic: str, matrix, *, source_file: str, analyte_kind: str | None, var: pd.DataFrame, path=None
+) -> Block:
     """A features × samples :class:`~harmonomics.io._parsers.Matrix` as a Block (rows = samples)."""
-    return Block(omic=omic, ids=list(matrix.columns), source_files=[source_file] * len(matrix.columns),
-                 values=np.ascontiguousarray(matrix.values.T), var=var, analyte_kind=analyte_kind)
+    return Block(
+        omic=omic,
+        ids=list(matrix.columns),
+        source_files=[source_file] * len(matrix.columns),
+        values=np.ascontiguousarray(matrix.values.T),
+        var=var,
+        analyte_kind=analyte_kind,
+    )

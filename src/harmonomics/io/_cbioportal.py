@@ -18,19 +18,28 @@ import pandas as pd
 
 from .. import _keys
 from .._errors import EmptyInputError, FormatError, MixedProjectsError, UnknownFormatError
+from .._text import arrow_table, locate_row, open_text, require_columns
 from . import _parsers as P
 from ._build import Block, Report, assemble, feature_names, md5_and_bytes, read_input, uns_table
 from ._clinical import pam50_column, survival_from_months
 from ._detect import FORMATS, detect_bytes
-from .._text import arrow_table, locate_row, open_text, require_columns
 
 if TYPE_CHECKING:  # pragma: no cover
     import mudata as md
 
 logger = logging.getLogger(__name__)
 
-_ANNOTATION_COLUMNS = {"Hugo_Symbol", "Entrez_Gene_Id", "Composite.Element.REF", "ENTITY_STABLE_ID", "NAME",
-                       "DESCRIPTION", "URL", "TRANSCRIPT_ID", "Cytoband"}
+_ANNOTATION_COLUMNS = {
+    "Hugo_Symbol",
+    "Entrez_Gene_Id",
+    "Composite.Element.REF",
+    "ENTITY_STABLE_ID",
+    "NAME",
+    "DESCRIPTION",
+    "URL",
+    "TRANSCRIPT_ID",
+    "Cytoband",
+}
 
 DEFAULT_REFERENCE_GENOME = "hg19"
 """What cBioPortal assumes when ``meta_study.txt`` has no ``reference_genome`` (its File-Formats documentation)."""
@@ -62,9 +71,12 @@ META_KINDS: dict[tuple[str, str], Kind] = {
     ("MRNA_EXPRESSION", "CONTINUOUS"): Kind("matrix", "mRNA expression", _keys.RNA),
     ("MRNA_EXPRESSION", "Z-SCORE"): _not_read("mRNA z-scores (derived from an expression file)"),
     ("MRNA_EXPRESSION", "DISCRETE"): _not_read("mRNA outlier calls"),
-    ("COPY_NUMBER_ALTERATION", "DISCRETE"): Kind("matrix", "discrete copy number (GISTIC), matrix", _keys.CNV, "gistic"),
-    ("COPY_NUMBER_ALTERATION", "DISCRETE_LONG"): Kind("cna_long", "discrete copy number (GISTIC), long format",
-                                                      _keys.CNV, "gistic"),
+    ("COPY_NUMBER_ALTERATION", "DISCRETE"): Kind(
+        "matrix", "discrete copy number (GISTIC), matrix", _keys.CNV, "gistic"
+    ),
+    ("COPY_NUMBER_ALTERATION", "DISCRETE_LONG"): Kind(
+        "cna_long", "discrete copy number (GISTIC), long format", _keys.CNV, "gistic"
+    ),
     ("COPY_NUMBER_ALTERATION", "LOG2-VALUE"): Kind("matrix", "log2 copy number", _keys.CNV, "log2"),
     ("COPY_NUMBER_ALTERATION", "CONTINUOUS"): Kind("matrix", "continuous copy number", _keys.CNV, "log2"),
     ("COPY_NUMBER_ALTERATION", "SEG"): Kind("segments", "copy-number segments (.seg)", _keys.CNV, "segments"),
@@ -204,17 +216,30 @@ def read_cbioportal(
             studies.setdefault(meta["cancer_study_identifier"], []).append(mpath.name)
     if len(studies) > 1:
         detail = "; ".join(f"{s}: {', '.join(f)}" for s, f in studies.items())
-        raise MixedProjectsError(f"{folder}: meta files name {len(studies)} studies ({detail}); expected one "
-                                 "cancer_study_identifier per study folder")
+        raise MixedProjectsError(
+            f"{folder}: meta files name {len(studies)} studies ({detail}); expected one "
+            "cancer_study_identifier per study folder"
+        )
     study_meta = _study_meta(folder, parsed_meta, report)
     reference = study_meta.get("reference_genome", "").strip()
     if not reference:
         reference = DEFAULT_REFERENCE_GENOME
         if study_meta:
-            report.add("file", "meta_study.txt", "", "", "kept",
-                       f"no reference_genome: cBioPortal's default {DEFAULT_REFERENCE_GENOME} assumed")
-    state = _Study(folder=folder, report=report, reference_genome=reference,
-                   case_lists=_case_lists(folder), maf_columns=maf_columns)
+            report.add(
+                "file",
+                "meta_study.txt",
+                "",
+                "",
+                "kept",
+                f"no reference_genome: cBioPortal's default {DEFAULT_REFERENCE_GENOME} assumed",
+            )
+    state = _Study(
+        folder=folder,
+        report=report,
+        reference_genome=reference,
+        case_lists=_case_lists(folder),
+        maf_columns=maf_columns,
+    )
     for mpath, _meta in parsed_meta:
         md5, size, _ = md5_and_bytes(mpath)
         state.record(mpath, md5, size, "cbioportal_meta")
@@ -238,10 +263,16 @@ def read_cbioportal(
         if kind.handler is None:
             md5, size, data = md5_and_bytes(dpath)
             fmt = _format_or_unknown(data, dpath)
-            state.record(dpath, md5, size, fmt if fmt != "unknown" else f"cbioportal {_meta_type(meta)}",
-                         _build_of(meta, reference))
-            report.add("file", fname, "", "", "dropped",
-                       f"not read: {kind.description} ({_meta_type(meta)}, {mpath.name})")
+            state.record(
+                dpath,
+                md5,
+                size,
+                fmt if fmt != "unknown" else f"cbioportal {_meta_type(meta)}",
+                _build_of(meta, reference),
+            )
+            report.add(
+                "file", fname, "", "", "dropped", f"not read: {kind.description} ({_meta_type(meta)}, {mpath.name})"
+            )
             continue
         if wanted is not None and kind.omic is not None and kind.omic not in wanted:
             report.add("file", fname, kind.omic, "", "dropped", f"not read: omic {kind.omic!r} not requested")
@@ -262,12 +293,23 @@ def read_cbioportal(
     if not state.blocks:
         raise EmptyInputError("the study folder has no omic data file that harmonomics reads", path=folder)
     _report_case_lists(state.case_lists, state.blocks, report)
-    mdata = assemble(list(state.blocks.values()), report=report, reader="harmonomics.io.read_cbioportal",
-                     files=state.records,
-                     parameters={"folder": str(folder), "study": next(iter(studies), ""), "cnv": cnv,
-                                 "omics": list(omics) if omics else "all", "reference_genome": reference},
-                     sample_types=sample_types, join=join, patient_clinical=state.patient_clinical,
-                     sample_clinical=state.sample_clinical)
+    mdata = assemble(
+        list(state.blocks.values()),
+        report=report,
+        reader="harmonomics.io.read_cbioportal",
+        files=state.records,
+        parameters={
+            "folder": str(folder),
+            "study": next(iter(studies), ""),
+            "cnv": cnv,
+            "omics": list(omics) if omics else "all",
+            "reference_genome": reference,
+        },
+        sample_types=sample_types,
+        join=join,
+        patient_clinical=state.patient_clinical,
+        sample_clinical=state.sample_clinical,
+    )
     _patients_of_other_ids(mdata, state.patient_clinical)
     if _keys.MUT in mdata.mod:
         mut = mdata.mod[_keys.MUT]
@@ -285,9 +327,14 @@ def _study_meta(folder: Path, parsed_meta, report: Report) -> dict[str, str]:
         if "type_of_cancer" in meta and "data_filename" not in meta:
             return meta
     logger.warning("%s: no meta_study.txt; reference genome %s assumed", folder, DEFAULT_REFERENCE_GENOME)
-    report.add("file", "meta_study.txt", "", "", "dropped",
-               f"missing: no study description; cBioPortal's default reference genome {DEFAULT_REFERENCE_GENOME} "
-               "assumed")
+    report.add(
+        "file",
+        "meta_study.txt",
+        "",
+        "",
+        "dropped",
+        f"missing: no study description; cBioPortal's default reference genome {DEFAULT_REFERENCE_GENOME} assumed",
+    )
     return {}
 
 
@@ -378,21 +425,34 @@ def reject_quotes(path: Path, data: bytes, *, comment: str | None = "#") -> None
     column = header[field_no - 1] if 0 < field_no <= len(header) else field_no
     end = data.find(b"\n", at)
     cell = data[line_start : len(data) if end < 0 else end].decode("utf-8", "replace").split("\t")[field_no - 1]
-    raise FormatError(f"quotation mark in {cell.strip()!r}; cBioPortal files are tab-separated without quotes "
-                      "(cBioPortal's validator rejects them too): remove the quotes", path=path, line=line_no,
-                      column=column)
+    raise FormatError(
+        f"quotation mark in {cell.strip()!r}; cBioPortal files are tab-separated without quotes "
+        "(cBioPortal's validator rejects them too): remove the quotes",
+        path=path,
+        line=line_no,
+        column=column,
+    )
 
 
 # --------------------------------------------------------------------------- handlers
 def _read_clinical(state: _Study, dpath: Path, data: bytes, fmt: str, meta: dict, mpath: Path, kind: Kind) -> None:
     if fmt != "cbioportal_clinical":
-        raise FormatError(f"{mpath.name} says this is a clinical file, but its content looks like {fmt}; "
-                          "expected 4 # lines then a PATIENT_ID/SAMPLE_ID header", path=dpath)
+        raise FormatError(
+            f"{mpath.name} says this is a clinical file, but its content looks like {fmt}; "
+            "expected 4 # lines then a PATIENT_ID/SAMPLE_ID header",
+            path=dpath,
+        )
     df, _ = P.parse_cbio_clinical(dpath, data=data)
     key = "SAMPLE_ID" if "SAMPLE_ID" in df.columns else "PATIENT_ID"
     for column, row, line, value in df.attrs.pop("not_numbers", []):
-        state.report.add("value", f"{dpath.name} line {line}", "clinical", str(df[key].iat[row]), "dropped",
-                         f"{column} is declared NUMBER but holds {value!r}: read as missing")
+        state.report.add(
+            "value",
+            f"{dpath.name} line {line}",
+            "clinical",
+            str(df[key].iat[row]),
+            "dropped",
+            f"{column} is declared NUMBER but holds {value!r}: read as missing",
+        )
     datatype = meta.get("datatype", "").upper()
     if "SAMPLE_ID" in df.columns and datatype != "PATIENT_ATTRIBUTES":
         state.sample_clinical = _sample_clinical(df)
@@ -403,8 +463,11 @@ def _read_clinical(state: _Study, dpath: Path, data: bytes, fmt: str, meta: dict
 
 def _read_maf(state: _Study, dpath: Path, data: bytes, fmt: str, meta: dict, mpath: Path, kind: Kind) -> None:
     if fmt not in ("cbioportal_mutations", "gdc_maf"):
-        raise FormatError(f"{mpath.name} says MUTATION_EXTENDED but the content looks like {fmt}; expected "
-                          "a MAF (#version line, Hugo_Symbol … Tumor_Sample_Barcode header)", path=dpath)
+        raise FormatError(
+            f"{mpath.name} says MUTATION_EXTENDED but the content looks like {fmt}; expected "
+            "a MAF (#version line, Hugo_Symbol … Tumor_Sample_Barcode header)",
+            path=dpath,
+        )
     maf, _ = P.parse_maf(dpath, columns=state.maf_columns, data=data)
     universe = None
     for key in ("cases_sequenced", f"{meta.get('cancer_study_identifier', '')}_sequenced"):
@@ -419,12 +482,21 @@ def _read_maf(state: _Study, dpath: Path, data: bytes, fmt: str, meta: dict, mpa
 
 def _read_matrix(state: _Study, dpath: Path, data: bytes, fmt: str, meta: dict, mpath: Path, kind: Kind) -> None:
     if fmt not in ("cbioportal_matrix", "cbioportal_generic_assay", "cbioportal_rppa", "xena_matrix", "table"):
-        raise FormatError(f"{mpath.name} describes a genes × samples matrix but the content looks like {fmt}; "
-                          "expected Hugo_Symbol / Entrez_Gene_Id (or ENTITY_STABLE_ID, Composite.Element.REF) "
-                          "then sample columns", path=dpath)
+        raise FormatError(
+            f"{mpath.name} describes a genes × samples matrix but the content looks like {fmt}; "
+            "expected Hugo_Symbol / Entrez_Gene_Id (or ENTITY_STABLE_ID, Composite.Element.REF) "
+            "then sample columns",
+            path=dpath,
+        )
     block = _matrix_block(dpath, data, meta, kind.omic, dpath.name, state.report)
-    state.report.add("file", dpath.name, kind.omic, "", "kept",
-                     f"{_meta_type(meta)}: {block.values.shape[1]} features × {block.values.shape[0]} samples")
+    state.report.add(
+        "file",
+        dpath.name,
+        kind.omic,
+        "",
+        "kept",
+        f"{_meta_type(meta)}: {block.values.shape[1]} features × {block.values.shape[0]} samples",
+    )
     _add_block(state, kind, dpath.name, block)
 
 
@@ -432,40 +504,73 @@ def _read_cna_long(state: _Study, dpath: Path, data: bytes, fmt: str, meta: dict
     """Discrete copy number in the long format: one row per gene and sample (Hugo_Symbol, Entrez_Gene_Id,
     Sample_Id, Value, then optional driver annotation and namespace columns, which are not read)."""
     if fmt != "cbioportal_cna_long":
-        raise FormatError(f"{mpath.name} says DISCRETE_LONG but the content looks like {fmt}; expected "
-                          "Hugo_Symbol, Entrez_Gene_Id, Sample_Id, Value columns", path=dpath)
+        raise FormatError(
+            f"{mpath.name} says DISCRETE_LONG but the content looks like {fmt}; expected "
+            "Hugo_Symbol, Entrez_Gene_Id, Sample_Id, Value columns",
+            path=dpath,
+        )
     tf = open_text(dpath, data=data)
     header = tf.header()
     require_columns(tf, header, ("Sample_Id", "Value"), "a discrete copy-number file (long format)")
     genes = [c for c in ("Hugo_Symbol", "Entrez_Gene_Id") if c in header]
-    table = arrow_table(tf, column_names=header, include=[*genes, "Sample_Id", "Value"], numeric=["Value"],
-                        strings=[*genes, "Sample_Id"], what="a discrete copy-number file (long format)").to_pandas()
+    table = arrow_table(
+        tf,
+        column_names=header,
+        include=[*genes, "Sample_Id", "Value"],
+        numeric=["Value"],
+        strings=[*genes, "Sample_Id"],
+        what="a discrete copy-number file (long format)",
+    ).to_pandas()
     for column in ("Sample_Id", *genes[:1]):
         missing = np.flatnonzero(table[column].isna().to_numpy()) if len(genes) == 1 or column == "Sample_Id" else []
         if len(missing):
-            raise FormatError(f"empty {column}; expected an identifier on every row", path=dpath,
-                              line=locate_row(tf, int(missing[0])), column=column)
+            raise FormatError(
+                f"empty {column}; expected an identifier on every row",
+                path=dpath,
+                line=locate_row(tf, int(missing[0])),
+                column=column,
+            )
     symbol = table["Hugo_Symbol"] if "Hugo_Symbol" in table else table["Entrez_Gene_Id"]
     entrez = table["Entrez_Gene_Id"] if "Hugo_Symbol" in table and "Entrez_Gene_Id" in table else None
     gene_key = symbol.fillna("").astype(str) + ("|" + entrez.fillna("").astype(str) if entrez is not None else "")
     twice = np.flatnonzero(pd.DataFrame({"g": gene_key, "s": table["Sample_Id"]}).duplicated().to_numpy())
     if len(twice):
         row = int(twice[0])
-        raise FormatError(f"gene {symbol.iat[row]!r} of sample {table['Sample_Id'].iat[row]!r} appears twice; "
-                          "expected one value per gene and sample", path=dpath, line=locate_row(tf, row))
+        raise FormatError(
+            f"gene {symbol.iat[row]!r} of sample {table['Sample_Id'].iat[row]!r} appears twice; "
+            "expected one value per gene and sample",
+            path=dpath,
+            line=locate_row(tf, row),
+        )
     gene_codes, gene_keys = pd.factorize(gene_key)
     sample_codes, samples = pd.factorize(table["Sample_Id"])
     first_row = pd.Series(np.arange(len(table))).groupby(gene_codes).first().to_numpy()
-    ids, var = feature_names(symbol.to_numpy()[first_row], None if entrez is None else entrez.to_numpy()[first_row],
-                             path=dpath, header_line=tf.header_line)
+    ids, var = feature_names(
+        symbol.to_numpy()[first_row],
+        None if entrez is None else entrez.to_numpy()[first_row],
+        path=dpath,
+        header_line=tf.header_line,
+    )
     values = np.full((len(samples), len(gene_keys)), np.nan)
     values[sample_codes, gene_codes] = table["Value"].to_numpy(dtype=float)
-    block = Block(omic=_keys.CNV, ids=[str(s) for s in samples], source_files=[dpath.name] * len(samples),
-                  values=values, var=var.set_axis(ids), analyte_kind="dna")
+    block = Block(
+        omic=_keys.CNV,
+        ids=[str(s) for s in samples],
+        source_files=[dpath.name] * len(samples),
+        values=values,
+        var=var.set_axis(ids),
+        analyte_kind="dna",
+    )
     unread = [c for c in header if c not in (*genes, "Sample_Id", "Value")]
-    state.report.add("file", dpath.name, _keys.CNV, "", "kept",
-                     f"discrete copy number (long format): {len(gene_keys)} genes × {len(samples)} samples"
-                     + (f"; columns not read: {', '.join(unread)}" if unread else ""))
+    state.report.add(
+        "file",
+        dpath.name,
+        _keys.CNV,
+        "",
+        "kept",
+        f"discrete copy number (long format): {len(gene_keys)} genes × {len(samples)} samples"
+        + (f"; columns not read: {', '.join(unread)}" if unread else ""),
+    )
     _add_block(state, kind, dpath.name, block)
 
 
@@ -475,23 +580,38 @@ def _read_segments(state: _Study, dpath: Path, data: bytes, fmt: str, meta: dict
     from .._segments import segments_to_genes
 
     if fmt not in ("cbioportal_segments", "gdc_segments"):
-        raise FormatError(f"{mpath.name} says SEG but the content looks like {fmt}; expected the columns "
-                          "ID chrom loc.start loc.end num.mark seg.mean", path=dpath)
+        raise FormatError(
+            f"{mpath.name} says SEG but the content looks like {fmt}; expected the columns "
+            "ID chrom loc.start loc.end num.mark seg.mean",
+            path=dpath,
+        )
     declared = meta.get("reference_genome_id") or state.reference_genome
     try:
         build = normalize_build(declared)
     except ValueError:
         build = None
     if build is None:
-        state.report.add("file", dpath.name, _keys.CNV, "", "dropped",
-                         f"not read: segments on genome build {declared!r}, for which harmonomics ships no gene "
-                         "coordinates (hg19/GRCh37 and hg38/GRCh38 only)")
+        state.report.add(
+            "file",
+            dpath.name,
+            _keys.CNV,
+            "",
+            "dropped",
+            f"not read: segments on genome build {declared!r}, for which harmonomics ships no gene "
+            "coordinates (hg19/GRCh37 and hg38/GRCh38 only)",
+        )
         return
     study_build = _build_of({}, state.reference_genome)
     if study_build and study_build != build:
-        state.report.add("file", dpath.name, _keys.CNV, "", "kept",
-                         f"{mpath.name} gives reference_genome_id {declared}, meta_study.txt {state.reference_genome}:"
-                         f" the file's own build ({build}) is used")
+        state.report.add(
+            "file",
+            dpath.name,
+            _keys.CNV,
+            "",
+            "kept",
+            f"{mpath.name} gives reference_genome_id {declared}, meta_study.txt {state.reference_genome}:"
+            f" the file's own build ({build}) is used",
+        )
     segments = P.parse_segments(dpath, data=data)
     coords = gene_coordinates(build, id_type="symbol").rename(columns={"gene_id": "ensembl_id"})
     genes = segments_to_genes(segments, coords, value="Segment_Mean", sample_column="aliquot")
@@ -499,20 +619,36 @@ def _read_segments(state: _Study, dpath: Path, data: bytes, fmt: str, meta: dict
     var = genes.var.loc[touched].copy()
     var["ensembl_id"] = coords["ensembl_id"].reindex(var.index).to_numpy()
     var["build"] = build
-    block = Block(omic=_keys.CNV, ids=list(genes.obs_names), source_files=[dpath.name] * genes.n_obs,
-                  values=np.asarray(genes.X)[:, touched], var=var,
-                  layers={"segment_min": genes.layers["min"][:, touched], "segment_max": genes.layers["max"][:, touched]},
-                  uns={"segments_to_genes": {**genes.uns["segments_to_genes"], "build": build},
-                       "segments": uns_table(segments)}, analyte_kind="dna")
-    state.report.add("file", dpath.name, _keys.CNV, "", "kept",
-                     f"copy-number segments on {build}: {len(segments)} segments of {genes.n_obs} samples → "
-                     f"{int(touched.sum())} genes (shipped {build} coordinates; each gene takes the seg.mean of the "
-                     "segment overlapping the most of it)")
+    block = Block(
+        omic=_keys.CNV,
+        ids=list(genes.obs_names),
+        source_files=[dpath.name] * genes.n_obs,
+        values=np.asarray(genes.X)[:, touched],
+        var=var,
+        layers={"segment_min": genes.layers["min"][:, touched], "segment_max": genes.layers["max"][:, touched]},
+        uns={"segments_to_genes": {**genes.uns["segments_to_genes"], "build": build}, "segments": uns_table(segments)},
+        analyte_kind="dna",
+    )
+    state.report.add(
+        "file",
+        dpath.name,
+        _keys.CNV,
+        "",
+        "kept",
+        f"copy-number segments on {build}: {len(segments)} segments of {genes.n_obs} samples → "
+        f"{int(touched.sum())} genes (shipped {build} coordinates; each gene takes the seg.mean of the "
+        "segment overlapping the most of it)",
+    )
     state.cnv_parts.append(("segments", dpath.name, block))
 
 
-_HANDLERS = {"clinical": _read_clinical, "maf": _read_maf, "matrix": _read_matrix, "cna_long": _read_cna_long,
-             "segments": _read_segments}
+_HANDLERS = {
+    "clinical": _read_clinical,
+    "maf": _read_maf,
+    "matrix": _read_matrix,
+    "cna_long": _read_cna_long,
+    "segments": _read_segments,
+}
 
 
 def _add_block(state: _Study, kind: Kind, fname: str, block: Block) -> None:
@@ -520,8 +656,14 @@ def _add_block(state: _Study, kind: Kind, fname: str, block: Block) -> None:
         state.cnv_parts.append((kind.role, fname, block))
         return
     if kind.omic in state.blocks:
-        state.report.add("file", fname, kind.omic, "", "dropped",
-                         f"not read: a second {kind.omic} file; {state.blocks[kind.omic].source_files[0]} is used")
+        state.report.add(
+            "file",
+            fname,
+            kind.omic,
+            "",
+            "dropped",
+            f"not read: a second {kind.omic} file; {state.blocks[kind.omic].source_files[0]} is used",
+        )
         return
     state.blocks[kind.omic] = block
 
@@ -538,8 +680,14 @@ def _combine_cnv(state: _Study, cnv: str) -> None:
     by_role: dict[str, tuple[str, Block]] = {}
     for role, fname, block in state.cnv_parts:
         if role in by_role:
-            state.report.add("file", fname, _keys.CNV, "", "dropped",
-                             f"not read: a second {role} copy-number file; {by_role[role][0]} is used")
+            state.report.add(
+                "file",
+                fname,
+                _keys.CNV,
+                "",
+                "dropped",
+                f"not read: a second {role} copy-number file; {by_role[role][0]} is used",
+            )
             continue
         by_role[role] = (fname, block)
     gene_level = [r for r in (cnv, "gistic" if cnv == "log2" else "log2") if r in by_role]
@@ -559,8 +707,15 @@ def _combine_cnv(state: _Study, cnv: str) -> None:
         main = gene_level[0]
         source = {i: f for _, f, b in reversed(parts) for i in b.ids}
         state.blocks[_keys.CNV] = Block(
-            omic=_keys.CNV, ids=ids, source_files=[source[i] for i in ids], values=arrays.pop(main), var=var,
-            layers=arrays, uns={"scale": "gistic" if main == "gistic" else "log2"}, analyte_kind="dna")
+            omic=_keys.CNV,
+            ids=ids,
+            source_files=[source[i] for i in ids],
+            values=arrays.pop(main),
+            var=var,
+            layers=arrays,
+            uns={"scale": "gistic" if main == "gistic" else "log2"},
+            analyte_kind="dna",
+        )
         for role, fname, _ in parts[1:]:
             state.report.add("file", fname, _keys.CNV, "", "kept", f"copy number kept as mod['cnv'].layers[{role!r}]")
     if "segments" in by_role:
@@ -568,9 +723,15 @@ def _combine_cnv(state: _Study, cnv: str) -> None:
         block.uns["scale"] = "log2"
         if gene_level:
             block.omic = SEGMENTS_MODALITY
-            state.report.add("file", fname, SEGMENTS_MODALITY, "", "kept",
-                             f"gene-level segment means in mod[{SEGMENTS_MODALITY!r}] (the study has gene-level "
-                             "copy-number files for mod['cnv'])")
+            state.report.add(
+                "file",
+                fname,
+                SEGMENTS_MODALITY,
+                "",
+                "kept",
+                f"gene-level segment means in mod[{SEGMENTS_MODALITY!r}] (the study has gene-level "
+                "copy-number files for mod['cnv'])",
+            )
         state.blocks[block.omic] = block
 
 
@@ -593,15 +754,24 @@ def _matrix_block(dpath: Path, data: bytes, meta: dict, omic: str, fname: str, r
     data, skipped = _blank_body_comments(tf.data, tf.header_offset)
     if skipped:
         tf = open_text(dpath, data=data)
-        report.add("file", fname, omic, "", "kept",
-                   f"{len(skipped)} '#' comment line(s) inside the data skipped (lines {', '.join(map(str, skipped[:10]))}"
-                   f"{' …' if len(skipped) > 10 else ''})")
+        report.add(
+            "file",
+            fname,
+            omic,
+            "",
+            "kept",
+            f"{len(skipped)} '#' comment line(s) inside the data skipped (lines {', '.join(map(str, skipped[:10]))}"
+            f"{' …' if len(skipped) > 10 else ''})",
+        )
     header = tf.header()
     ann = tuple(c for c in header if c in _ANNOTATION_COLUMNS or c in props)
     if not ann:
-        raise FormatError(f"wrong header: found {header[:4]}; expected Hugo_Symbol and/or Entrez_Gene_Id (or "
-                          "ENTITY_STABLE_ID, Composite.Element.REF) before the sample columns", path=dpath,
-                          line=tf.header_line)
+        raise FormatError(
+            f"wrong header: found {header[:4]}; expected Hugo_Symbol and/or Entrez_Gene_Id (or "
+            "ENTITY_STABLE_ID, Composite.Element.REF) before the sample columns",
+            path=dpath,
+            line=tf.header_line,
+        )
     mat = P.parse_matrix(dpath, id_columns=ann, tf=tf, what=f"a cBioPortal {omic} matrix")
     ra = mat.row_annotation
     values = mat.values
@@ -622,11 +792,21 @@ def _matrix_block(dpath: Path, data: bytes, meta: dict, omic: str, fname: str, r
         if parts.shape[1] > 1:
             var["peptide_target"] = parts[1].fillna("").to_numpy()
     else:
-        ids, var = feature_names(ra.get("Hugo_Symbol", ra.get("Entrez_Gene_Id")), ra.get("Entrez_Gene_Id")
-                                 if "Hugo_Symbol" in ra else None, path=dpath, header_line=mat.header_line)
+        ids, var = feature_names(
+            ra.get("Hugo_Symbol", ra.get("Entrez_Gene_Id")),
+            ra.get("Entrez_Gene_Id") if "Hugo_Symbol" in ra else None,
+            path=dpath,
+            header_line=mat.header_line,
+        )
     analyte = {"rna": "rna", "mirna": "rna", "meth": "dna", "cnv": "dna", "mut": "dna"}.get(omic)
-    return Block(omic=omic, ids=list(mat.columns), source_files=[fname] * len(mat.columns),
-                 values=np.ascontiguousarray(values.T), var=var, analyte_kind=analyte)
+    return Block(
+        omic=omic,
+        ids=list(mat.columns),
+        source_files=[fname] * len(mat.columns),
+        values=np.ascontiguousarray(values.T),
+        var=var,
+        analyte_kind=analyte,
+    )
 
 
 _NOT_AN_ANTIBODY = {"", "///", "---", "NA"}
@@ -642,12 +822,24 @@ def _usable_rppa_rows(refs: np.ndarray, tf, fname: str, omic: str, report: Repor
         gene = text.split("|", 1)[0].strip()
         if gene in _NOT_AN_ANTIBODY:
             keep[i] = False
-            report.add("feature", text, omic, "", "dropped",
-                       f"{fname} line {locate_row(tf, i)}: no gene symbol in Composite.Element.REF; row not read")
+            report.add(
+                "feature",
+                text,
+                omic,
+                "",
+                "dropped",
+                f"{fname} line {locate_row(tf, i)}: no gene symbol in Composite.Element.REF; row not read",
+            )
         elif text in seen:
             keep[i] = False
-            report.add("feature", text, omic, "", "dropped",
-                       f"{fname} line {locate_row(tf, i)}: repeats line {locate_row(tf, seen[text])}; the first is read")
+            report.add(
+                "feature",
+                text,
+                omic,
+                "",
+                "dropped",
+                f"{fname} line {locate_row(tf, i)}: repeats line {locate_row(tf, seen[text])}; the first is read",
+            )
         else:
             seen[text] = i
     return keep
@@ -659,8 +851,14 @@ def _mut_block(maf: pd.DataFrame, universe, fname: str, report: Report) -> Block
     in_maf = list(pd.unique(maf["Tumor_Sample_Barcode"])) if len(maf) else []
     if universe is None:
         samples = in_maf
-        report.add("file", fname, _keys.MUT, "", "kept",
-                   "no case_lists/cases_sequenced.txt: only samples with at least one variant are known")
+        report.add(
+            "file",
+            fname,
+            _keys.MUT,
+            "",
+            "kept",
+            "no case_lists/cases_sequenced.txt: only samples with at least one variant are known",
+        )
     else:
         extra = [s for s in in_maf if s not in set(universe)]
         for s in extra:
@@ -678,8 +876,15 @@ def _mut_block(maf: pd.DataFrame, universe, fname: str, report: Report) -> Block
             report.add("file", fname, _keys.MUT, "", "kept", f"{source} is blank or 0 on every row: not kept")
         else:
             var[column] = ids.to_numpy(dtype=object)
-    return Block(omic=_keys.MUT, ids=samples, source_files=[fname] * len(samples), values=matrix, var=var,
-                 uns={"maf": maf}, analyte_kind="dna")
+    return Block(
+        omic=_keys.MUT,
+        ids=samples,
+        source_files=[fname] * len(samples),
+        values=matrix,
+        var=var,
+        uns={"maf": maf},
+        analyte_kind="dna",
+    )
 
 
 # --------------------------------------------------------------------------- clinical
@@ -735,8 +940,11 @@ def _patients_of_other_ids(mdata, patient_clinical: pd.DataFrame | None) -> None
     obs.loc[differs, "patient"] = given[differs].to_numpy()
     # those patients do have a sample now: drop assemble's "without any omic sample" rows for them
     rep = mdata.uns[_keys.UNS_REPORT]
-    matched = (rep["level"] == "patient") & rep["item"].isin(set(given[differs])) & rep["reason"].str.contains(
-        "without any omic sample")
+    matched = (
+        (rep["level"] == "patient")
+        & rep["item"].isin(set(given[differs]))
+        & rep["reason"].str.contains("without any omic sample")
+    )
     mdata.uns[_keys.UNS_REPORT] = rep.loc[~matched].reset_index(drop=True)
     if patient_clinical is not None and len(patient_clinical):
         extra = patient_clinical.reindex(obs.loc[differs, "patient"].to_numpy())

@@ -314,18 +314,12 @@ def survival_from_clinical(
     id_col = _find(df, id_candidates)
     if id_column is not None and id_col is None:
         raise FormatError(f"no id column {id_column!r}", path=path, column=id_column)
-    ids = (
-        df[id_col].astype(str).str.strip()
-        if id_col is not None
-        else pd.Series(df.index.astype(str), index=df.index)
-    )
+    ids = df[id_col].astype(str).str.strip() if id_col is not None else pd.Series(df.index.astype(str), index=df.index)
 
     if source == "gdc":
         columns = {name: _find(df, cands) for name, cands in _GDC_COLUMNS.items()}
         if columns["vital_status"] is None:
-            raise FormatError(
-                "GDC clinical table has no vital status column", path=path, column="vital_status"
-            )
+            raise FormatError("GDC clinical table has no vital status column", path=path, column="vital_status")
         if columns["days_to_death"] is None and columns["days_to_last_follow_up"] is None:
             raise FormatError(
                 "GDC clinical table has neither days_to_death nor days_to_last_follow_up",
@@ -334,9 +328,7 @@ def survival_from_clinical(
             )
         dead = _vital_events(df[columns["vital_status"]], columns["vital_status"], path)
         death, follow = (
-            _numbers(df[columns[name]], columns[name], path)
-            if columns[name]
-            else pd.Series(np.nan, index=df.index)
+            _numbers(df[columns[name]], columns[name], path) if columns[name] else pd.Series(np.nan, index=df.index)
             for name in ("days_to_death", "days_to_last_follow_up")
         )
         frame = pd.DataFrame(
@@ -353,9 +345,7 @@ def survival_from_clinical(
     else:
         for column in ("OS_STATUS", "OS_MONTHS"):
             if column not in df.columns:
-                raise FormatError(
-                    f"cBioPortal clinical table has no {column} column", path=path, column=column
-                )
+                raise FormatError(f"cBioPortal clinical table has no {column} column", path=path, column=column)
         frame = survival_from_months(df["OS_STATUS"], df["OS_MONTHS"], path=path)
         frame.index = ids.to_numpy()
         if frame.index.duplicated().any():

@@ -60,10 +60,21 @@ def _is_number_or_na(x: str) -> bool:
 
 
 # columns that only a MAF has (besides the required Hugo_Symbol, Variant_Classification, Tumor_Sample_Barcode)
-_MAF_ONLY_COLUMNS = frozenset({
-    "Start_Position", "End_Position", "Reference_Allele", "Tumor_Seq_Allele1", "Tumor_Seq_Allele2", "Variant_Type",
-    "Matched_Norm_Sample_Barcode", "NCBI_Build", "HGVSp_Short", "t_alt_count", "Matched_Norm_Sample_UUID",
-})
+_MAF_ONLY_COLUMNS = frozenset(
+    {
+        "Start_Position",
+        "End_Position",
+        "Reference_Allele",
+        "Tumor_Seq_Allele1",
+        "Tumor_Seq_Allele2",
+        "Variant_Type",
+        "Matched_Norm_Sample_Barcode",
+        "NCBI_Build",
+        "HGVSp_Short",
+        "t_alt_count",
+        "Matched_Norm_Sample_UUID",
+    }
+)
 
 
 def _maf_kind(header: list[str], second: list[str], comments: list[str]) -> str:
@@ -88,7 +99,8 @@ def _looks_like_maf(header: list[str], comments: list[str]) -> bool:
     if any(c.startswith("#version gdc") for c in comments) and "Hugo_Symbol" in header:
         return True
     return len(_MAF_ONLY_COLUMNS.intersection(header)) >= 3 and (
-        "Hugo_Symbol" in header or "Tumor_Sample_Barcode" in header or "Variant_Classification" in header)
+        "Hugo_Symbol" in header or "Tumor_Sample_Barcode" in header or "Variant_Classification" in header
+    )
 
 
 def detect_format(path: str | PathLike) -> str:
@@ -179,12 +191,18 @@ def _cbioportal_mutations(h: Head) -> bool:
 
 def _gdc_clinical(h: Head) -> bool:
     return bool({"cases.submitter_id", "case_submitter_id", "project.project_id"} & h.cells) or (
-        {"project_id", "case_id"} <= h.cells)
+        {"project_id", "case_id"} <= h.cells
+    )
 
 
 def _cbioportal_gene_panel_matrix(h: Head) -> bool:
-    return (h.first == "SAMPLE_ID" and not h.comments and "PATIENT_ID" not in h.cells and len(h.second) > 1
-            and not all(_is_number_or_na(x) for x in h.second[1:]))  # panel IDs, not numbers
+    return (
+        h.first == "SAMPLE_ID"
+        and not h.comments
+        and "PATIENT_ID" not in h.cells
+        and len(h.second) > 1
+        and not all(_is_number_or_na(x) for x in h.second[1:])
+    )  # panel IDs, not numbers
 
 
 def _hybridization_ref_matrix(h: Head) -> bool:
@@ -192,12 +210,14 @@ def _hybridization_ref_matrix(h: Head) -> bool:
     if h.first != "Hybridization REF" or (len(h.header) > 1 and _PATIENT.match(h.header[1])):
         return False
     return bool(h.second and h.second[0] in ("gene_id", "Composite Element REF", "miRNA_ID", "gene")) or (
-        len(h.header) > 1 and bool(_BARCODE.match(h.header[1])))
+        len(h.header) > 1 and bool(_BARCODE.match(h.header[1]))
+    )
 
 
 def _firehose_matrix(h: Head) -> bool:
     return _hybridization_ref_matrix(h) or (
-        h.first in ("gene", "Gene", "gene_id") and bool(h.second) and "|" in h.second[0])
+        h.first in ("gene", "Gene", "gene_id") and bool(h.second) and "|" in h.second[0]
+    )
 
 
 def _firehose_clinical(h: Head) -> bool:
@@ -232,17 +252,25 @@ SNIFFERS: list[tuple[str, Sniff]] = [
     ("cbioportal_mutations", _cbioportal_mutations),
     ("gdc_star_counts", lambda h: {"gene_id", "unstranded"} <= h.cells),
     ("gdc_gene_copy_number", lambda h: {"gene_id", "copy_number"} <= h.cells),
-    ("gdc_segments", lambda h: {"Chromosome", "Start", "End"} <= h.cells and h.first in ("GDC_Aliquot", "Sample", "ID")),
+    (
+        "gdc_segments",
+        lambda h: {"Chromosome", "Start", "End"} <= h.cells and h.first in ("GDC_Aliquot", "Sample", "ID"),
+    ),
     ("gdc_rppa", lambda h: {"AGID", "protein_expression"} <= h.cells),
     ("gdc_mirna", lambda h: {"miRNA_ID", "read_count"} <= h.cells),
     ("gdc_meth_betas", lambda h: len(h.header) == 2 and bool(_PROBE.match(h.first)) and _is_number_or_na(h.header[1])),
     ("gdc_sample_sheet", lambda h: h.first in ("File ID", "file_id") and "File Name" in h.cells),
     ("gdc_manifest", lambda h: h.header[:4] == ["id", "filename", "md5", "size"]),
     ("gdc_clinical", _gdc_clinical),
-    ("cbioportal_cna_long", lambda h: {"Sample_Id", "Value"} <= h.cells and bool({"Hugo_Symbol", "Entrez_Gene_Id"} & h.cells)),
+    (
+        "cbioportal_cna_long",
+        lambda h: {"Sample_Id", "Value"} <= h.cells and bool({"Hugo_Symbol", "Entrez_Gene_Id"} & h.cells),
+    ),
     ("cbioportal_segments", lambda h: h.first == "ID" and {"chrom", "loc.start", "loc.end"} <= h.cells),
-    ("cbioportal_structural_variants",
-     lambda h: "Sample_Id" in h.cells and bool({"Site1_Hugo_Symbol", "Site1_Entrez_Gene_Id"} & h.cells)),
+    (
+        "cbioportal_structural_variants",
+        lambda h: "Sample_Id" in h.cells and bool({"Site1_Hugo_Symbol", "Site1_Entrez_Gene_Id"} & h.cells),
+    ),
     ("cbioportal_gene_panel_matrix", _cbioportal_gene_panel_matrix),
     ("cbioportal_resource", lambda h: "RESOURCE_ID" in h.cells),
     ("cbioportal_timeline", lambda h: {"PATIENT_ID", "START_DATE", "EVENT_TYPE"} <= h.cells),
@@ -251,12 +279,20 @@ SNIFFERS: list[tuple[str, Sniff]] = [
     ("cbioportal_clinical", lambda h: "PATIENT_ID" in h.cells or ("SAMPLE_ID" in h.cells and len(h.comments) >= 4)),
     ("cbioportal_case_list", lambda h: bool({"case_list_ids", "case_list_category"} & h.keys)),
     ("cbioportal_gene_panel", lambda h: {"gene_list", "stable_id"} <= h.keys),
-    ("cbioportal_meta",
-     lambda h: bool({"cancer_study_identifier", "genetic_alteration_type", "type_of_cancer"} & h.keys)),
+    (
+        "cbioportal_meta",
+        lambda h: bool({"cancer_study_identifier", "genetic_alteration_type", "type_of_cancer"} & h.keys),
+    ),
     ("cbioportal_matrix", lambda h: h.first in ("Hugo_Symbol", "Entrez_Gene_Id")),
     ("cbioportal_generic_assay", lambda h: h.first == "ENTITY_STABLE_ID"),
-    ("cbioportal_rppa", lambda h: h.first in ("Composite.Element.REF", "Composite Element REF") and len(h.header) > 1
-     and bool(_BARCODE.match(h.header[1]))),
+    (
+        "cbioportal_rppa",
+        lambda h: (
+            h.first in ("Composite.Element.REF", "Composite Element REF")
+            and len(h.header) > 1
+            and bool(_BARCODE.match(h.header[1]))
+        ),
+    ),
     ("xena_clinical", lambda h: h.first == "sampleID"),
     ("xena_mutations", lambda h: h.first == "sample" and {"chr", "start"} <= h.cells),
     ("xena_matrix", lambda h: h.first == "sample"),
@@ -283,8 +319,9 @@ def detect_text(text: str, path: str | PathLike = "<text>", *, truncated: bool =
         for name, sniff in JSON_SNIFFERS:
             if sniff(head):
                 return name
-        raise UnknownFormatError("a JSON file that is not a GDC metadata export (no file_id / associated_entities)",
-                                 path=path)
+        raise UnknownFormatError(
+            "a JSON file that is not a GDC metadata export (no file_id / associated_entities)", path=path
+        )
     if not head.body:
         raise EmptyInputError(f"the file has {len(head.comments)} comment line(s) and nothing else", path=path)
     for name, sniff in SNIFFERS:

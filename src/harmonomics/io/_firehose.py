@@ -12,12 +12,12 @@ import pandas as pd
 
 from .. import _keys
 from .._errors import EmptyInputError, FormatError, UnknownFormatError
+from .._text import arrow_table
 from . import _parsers as P
 from ._build import Block, Report, assemble, feature_names, file_records
 from ._clinical import pam50_column, survival_from_days
 from ._detect import FORMATS
 from ._matrices import ANALYTE, check_omic, detected_files, list_files, omic_from_content, omic_from_name
-from .._text import arrow_table
 
 if TYPE_CHECKING:  # pragma: no cover
     import mudata as md
@@ -99,17 +99,30 @@ def read_firehose(
             continue
         if fmt not in ("firehose_matrix", "table", "xena_matrix"):
             if strict:
-                raise UnknownFormatError(f"not a Firehose file: the content is {FORMATS[fmt][2]}; expected a matrix "
-                                         "(Hybridization REF / gene header) or the clinical file", path=p)
+                raise UnknownFormatError(
+                    f"not a Firehose file: the content is {FORMATS[fmt][2]}; expected a matrix "
+                    "(Hybridization REF / gene header) or the clinical file",
+                    path=p,
+                )
             report.add("file", p.name, "", "", "dropped", f"{FORMATS[fmt][2]}: not read by read_firehose")
             continue
         mat = read_firehose_matrix(p, data)
         omic = omics.get(p.name) or omic_from_name(p.name) or omic_from_content(mat.row_ids, mat.values)
         check_omic(omic, p)
         _, var = feature_names(mat.row_ids, path=p, header_line=mat.header_line)
-        kind = "log2" if ("log2" in p.name.lower() or mat.values[np.isfinite(mat.values)].max(initial=0) < 30) else "normalized"
-        block = Block(omic=omic, ids=list(mat.columns), source_files=[p.relative_to(root).as_posix()] * len(mat.columns),
-                      values=np.ascontiguousarray(mat.values.T), var=var, analyte_kind=ANALYTE[omic])
+        kind = (
+            "log2"
+            if ("log2" in p.name.lower() or mat.values[np.isfinite(mat.values)].max(initial=0) < 30)
+            else "normalized"
+        )
+        block = Block(
+            omic=omic,
+            ids=list(mat.columns),
+            source_files=[p.relative_to(root).as_posix()] * len(mat.columns),
+            values=np.ascontiguousarray(mat.values.T),
+            var=var,
+            analyte_kind=ANALYTE[omic],
+        )
         candidates.setdefault(omic, []).append((kind, p.name, block))
     blocks = {}
     for omic, cands in candidates.items():
@@ -117,15 +130,31 @@ def read_firehose(
             cands = sorted(cands, key=lambda c: c[0] != rna)
         kind, name, block = cands[0]
         blocks[omic] = block
-        report.add("file", name, omic, "", "kept",
-                   f"Firehose {omic} matrix ({kind}): {block.values.shape[1]} features × {block.values.shape[0]} columns")
+        report.add(
+            "file",
+            name,
+            omic,
+            "",
+            "kept",
+            f"Firehose {omic} matrix ({kind}): {block.values.shape[1]} features × {block.values.shape[0]} columns",
+        )
         for other in cands[1:]:
-            report.add("file", other[1], omic, "", "dropped", f"a second {omic} matrix; {name} ({kind}) is used (rna={rna!r})")
+            report.add(
+                "file", other[1], omic, "", "dropped", f"a second {omic} matrix; {name} ({kind}) is used (rna={rna!r})"
+            )
     if not blocks:
         raise EmptyInputError("no Firehose matrix found", path=path)
-    return assemble(list(blocks.values()), report=report, reader="harmonomics.io.read_firehose",
-                    files=file_records(records), parameters={"path": str(path), "rna": rna, "omics": omics},
-                    sample_types=sample_types, join=join, patient_clinical=patient_clin, keep_all_aliquots=keep_all_aliquots)
+    return assemble(
+        list(blocks.values()),
+        report=report,
+        reader="harmonomics.io.read_firehose",
+        files=file_records(records),
+        parameters={"path": str(path), "rna": rna, "omics": omics},
+        sample_types=sample_types,
+        join=join,
+        patient_clinical=patient_clin,
+        keep_all_aliquots=keep_all_aliquots,
+    )
 
 
 def firehose_clinical(path: Path, data: bytes) -> pd.DataFrame:

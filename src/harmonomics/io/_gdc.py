@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .. import _keys
+from .._annotation import normalize_build
 from .._errors import (
     EmptyInputError,
     FormatError,
@@ -21,6 +22,7 @@ from .._errors import (
     UnknownFormatError,
 )
 from .._progress import progress_bar
+from .._text import head_text
 from . import _parsers as P
 from ._batch import parse_many, parse_one
 from ._build import (
@@ -35,9 +37,7 @@ from ._build import (
     uns_table,
 )
 from ._detect import FORMATS, detect_bytes, detect_text
-from .._annotation import normalize_build
 from ._maf import finish_mut, mut_block
-from .._text import head_text
 
 if TYPE_CHECKING:  # pragma: no cover
     import mudata as md
@@ -53,7 +53,14 @@ _DATA_FORMATS = {
     "gdc_rppa": _keys.PROT,
     "gdc_segments": "segments",
 }
-_ANALYTE = {_keys.RNA: "rna", _keys.MIRNA: "rna", _keys.METH: "dna", _keys.CNV: "dna", _keys.MUT: "dna", _keys.PROT: None}
+_ANALYTE = {
+    _keys.RNA: "rna",
+    _keys.MIRNA: "rna",
+    _keys.METH: "dna",
+    _keys.CNV: "dna",
+    _keys.MUT: "dna",
+    _keys.PROT: None,
+}
 # what a file name says about its content (used only to flag misnamed files in the report)
 _NAME_HINTS = {
     "augmented_star_gene_counts": "gdc_star_counts",
@@ -170,8 +177,11 @@ def read_gdc(
     extra = [Path(p) for p in (sample_sheet, metadata, clinical) if p is not None]
     paths += [p for p in extra if p not in paths]
     if not paths:
-        raise EmptyInputError("the folder holds no files; expected a GDC download (sample sheet, metadata JSON and "
-                              "<file_id>/<file_name> data files)", path=folder)
+        raise EmptyInputError(
+            "the folder holds no files; expected a GDC download (sample sheet, metadata JSON and "
+            "<file_id>/<file_name> data files)",
+            path=folder,
+        )
     report = Report()
     wanted = set(omics) if omics is not None else None
 
@@ -206,14 +216,17 @@ def read_gdc(
                 raise UnknownFormatError(
                     "unknown format: neither the content nor the name is that of a GDC file (STAR counts, MAF, "
                     "copy number, segments, methylation betas, RPPA, miRNA, clinical.tsv, sample sheet, metadata)",
-                    path=path, line=1)
+                    path=path,
+                    line=1,
+                )
             fmt = hint
         return path, md5, size, fmt, data
 
     def parse_format(job):
         fmt, items, annotate_first = job
-        return parse_many(fmt, items, rna_layers=tuple(rna_layers), maf_columns=maf_columns,
-                          annotate_first=annotate_first)
+        return parse_many(
+            fmt, items, rna_layers=tuple(rna_layers), maf_columns=maf_columns, annotate_first=annotate_first
+        )
 
     # 2. parse: all files of one format in one pyarrow pass (io/_batch.py), the formats in parallel threads. The
     #    files go in chunks of about _CHUNK_BYTES, so that only one chunk's text is held in memory at a time.
@@ -232,11 +245,22 @@ def read_gdc(
                 chunk_formats[fmt].append((path, data))
                 hint = _name_hint(path.name) if fmt in _DATA_FORMATS else None
                 if hint is not None and hint != fmt:
-                    report.add("file", str(path), _DATA_FORMATS[fmt], "", "renamed",
-                               f"the file name suggests {FORMATS[hint][2]} but the content is {FORMATS[fmt][2]}; "
-                               "read as the latter")
-            to_parse = [fmt for fmt in chunk_formats if fmt in _PARSED and _DATA_FORMATS[fmt] not in stream
-                        and (wanted is None or _DATA_FORMATS[fmt] in wanted)]
+                    report.add(
+                        "file",
+                        str(path),
+                        _DATA_FORMATS[fmt],
+                        "",
+                        "renamed",
+                        f"the file name suggests {FORMATS[hint][2]} but the content is {FORMATS[fmt][2]}; "
+                        "read as the latter",
+                    )
+            to_parse = [
+                fmt
+                for fmt in chunk_formats
+                if fmt in _PARSED
+                and _DATA_FORMATS[fmt] not in stream
+                and (wanted is None or _DATA_FORMATS[fmt] in wanted)
+            ]
             jobs = [(fmt, chunk_formats[fmt], fmt not in annotated) for fmt in to_parse]
             parsed = parallel_map(parse_format, jobs)
             annotated.update(to_parse)
@@ -254,11 +278,20 @@ def read_gdc(
     for fmt in list(by_format):
         if fmt not in _DATA_FORMATS:
             for path, _ in by_format.pop(fmt):
-                report.add("file", str(path), "", "", "kept" if fmt in ("gdc_manifest", "gdc_annotations") else "dropped",
-                           f"{FORMATS[fmt][2]}: not a data file of this reader")
+                report.add(
+                    "file",
+                    str(path),
+                    "",
+                    "",
+                    "kept" if fmt in ("gdc_manifest", "gdc_annotations") else "dropped",
+                    f"{FORMATS[fmt][2]}: not a data file of this reader",
+                )
     if not any(by_format.values()):
-        raise EmptyInputError("no GDC data files found (STAR counts, MAF, copy number, methylation, RPPA, miRNA); "
-                              f"found formats {sorted({r[3] for r in records})}", path=folder)
+        raise EmptyInputError(
+            "no GDC data files found (STAR counts, MAF, copy number, methylation, RPPA, miRNA); "
+            f"found formats {sorted({r[3] for r in records})}",
+            path=folder,
+        )
 
     # 3. projects
     _check_projects(sheet, meta, clin_files, folder)
@@ -306,8 +339,9 @@ def read_gdc(
                 continue
             rows.append((aliquot, _rel(path, folder), prof))
             normals.append(normal)
-            report.add("file", str(path), omic, aliquot, "kept", f"{FORMATS[fmt][2]} of aliquot {aliquot}"
-                       + _pair_note(normal))
+            report.add(
+                "file", str(path), omic, aliquot, "kept", f"{FORMATS[fmt][2]} of aliquot {aliquot}" + _pair_note(normal)
+            )
         if not rows:
             continue
         if omic in stream:
@@ -315,8 +349,17 @@ def read_gdc(
             continue
         if not any(prof.var for _, _, prof in rows):  # the annotated file was not kept: annotate from a kept one
             first = folder / rows[0][1] if not Path(rows[0][1]).is_absolute() else Path(rows[0][1])
-            rows[0] = (rows[0][0], rows[0][1], parse_one(fmt, first, decompress(first, first.read_bytes()),
-                                                         rna_layers=tuple(rna_layers), maf_columns=maf_columns))
+            rows[0] = (
+                rows[0][0],
+                rows[0][1],
+                parse_one(
+                    fmt,
+                    first,
+                    decompress(first, first.read_bytes()),
+                    rna_layers=tuple(rna_layers),
+                    maf_columns=maf_columns,
+                ),
+            )
         block = stack_profiles(omic, rows, analyte_kind=_ANALYTE[omic], outer=omic == _keys.PROT, what=f"{omic} file")
         if any(normals):
             block.obs = pd.DataFrame() if block.obs is None else block.obs
@@ -338,17 +381,29 @@ def read_gdc(
         else:
             for path, _ in segments:
                 builds[str(path)] = _GDC_BUILD
-                report.add("file", str(path), _keys.CNV, "", "kept", "copy-number segments, kept as a table in "
-                           "mod['cnv'].uns['segments'] (gene-level values come from the gene-level copy-number files)")
+                report.add(
+                    "file",
+                    str(path),
+                    _keys.CNV,
+                    "",
+                    "kept",
+                    "copy-number segments, kept as a table in "
+                    "mod['cnv'].uns['segments'] (gene-level values come from the gene-level copy-number files)",
+                )
         segments = [seg for _, seg in segments]
     if not blocks and streamed:
         from ..store import read
 
-        logger.info("every data file was streamed to zarr; returning the lazily opened store %s", next(iter(streamed.values())))
+        logger.info(
+            "every data file was streamed to zarr; returning the lazily opened store %s", next(iter(streamed.values()))
+        )
         return read(next(iter(streamed.values())), backed=True)
     if not blocks:
-        raise FormatError("no data file could be matched to a sample: the folder needs the GDC sample sheet or the "
-                          "metadata JSON export that list its files", path=folder)
+        raise FormatError(
+            "no data file could be matched to a sample: the folder needs the GDC sample sheet or the "
+            "metadata JSON export that list its files",
+            path=folder,
+        )
 
     patient_clinical = None
     if clin_files:
@@ -362,19 +417,35 @@ def read_gdc(
         present = {str(r[0].parent.name) for r in records} | {r[0].name for r in records}
         for rec in sheet_records:
             if rec["File ID"] not in present and rec["File Name"] not in present:
-                report.add("file", rec["File Name"], "", str(rec["Sample ID"])[:15], "dropped",
-                           "listed in the sample sheet but missing from the folder")
+                report.add(
+                    "file",
+                    rec["File Name"],
+                    "",
+                    str(rec["Sample ID"])[:15],
+                    "dropped",
+                    "listed in the sample sheet but missing from the folder",
+                )
 
     files = file_records(records)
     for record in files:
         record["build"] = builds.get(record["path"], "")
     mdata = assemble(
-        blocks, report=report, reader="harmonomics.io.read_gdc",
+        blocks,
+        report=report,
+        reader="harmonomics.io.read_gdc",
         files=files,
-        parameters={"folder": str(folder), "omics": list(omics) if omics else "all", "rna_layers": list(rna_layers),
-                    "maf_columns": maf_columns if isinstance(maf_columns, str) else list(maf_columns),
-                    "metadata": bool(meta), "sample_sheet": sheet is not None},
-        sample_types=sample_types, join=join, patient_clinical=patient_clinical, keep_all_aliquots=keep_all_aliquots,
+        parameters={
+            "folder": str(folder),
+            "omics": list(omics) if omics else "all",
+            "rna_layers": list(rna_layers),
+            "maf_columns": maf_columns if isinstance(maf_columns, str) else list(maf_columns),
+            "metadata": bool(meta),
+            "sample_sheet": sheet is not None,
+        },
+        sample_types=sample_types,
+        join=join,
+        patient_clinical=patient_clinical,
+        keep_all_aliquots=keep_all_aliquots,
     )
     finish_mut(mdata)
     if streamed:
@@ -422,12 +493,18 @@ def _stream_omic(omic: str, rows: list, out: Path, folder: Path, sample_types, r
     aliquots = [aliquot for aliquot, _, _ in rows]
     files = [source for _, source, _ in rows]
     positions, keys, choice = choose_samples(
-        aliquots, omic=omic, analyte_kind=_ANALYTE[omic], sample_types=resolve_sample_types(sample_types), source_files=files
+        aliquots,
+        omic=omic,
+        analyte_kind=_ANALYTE[omic],
+        sample_types=resolve_sample_types(sample_types),
+        source_files=files,
     )
     report.extend(choice)
     paths = [folder / files[i] if not Path(files[i]).is_absolute() else Path(files[i]) for i in positions]
     stream_to_zarr(paths, out, omic=omic, samples=list(keys), aliquots=[aliquots[i] for i in positions], client=client)
-    report.add("file", str(out), omic, "", "kept", f"{len(paths)} {omic} files streamed into the chunked zarr store {out}")
+    report.add(
+        "file", str(out), omic, "", "kept", f"{len(paths)} {omic} files streamed into the chunked zarr store {out}"
+    )
     return out
 
 
@@ -484,15 +561,19 @@ def _check_manifest(items, records, folder: Path) -> None:
         try:
             i_id, i_name, i_md5 = header.index("id"), header.index("filename"), header.index("md5")
         except ValueError:
-            raise FormatError(f"wrong header for a GDC manifest: found {header[:5]}; expected id filename md5 size "
-                              "state", path=path, line=1) from None
+            raise FormatError(
+                f"wrong header for a GDC manifest: found {header[:5]}; expected id filename md5 size state",
+                path=path,
+                line=1,
+            ) from None
         expected = {}
         for lineno, line in enumerate(text[1:], start=2):
             cells = line.split("\t")
             if len(cells) <= max(i_id, i_name, i_md5):
                 if line.strip():
-                    raise FormatError(f"expected {len(header)} tab-separated fields, found {len(cells)}", path=path,
-                                      line=lineno)
+                    raise FormatError(
+                        f"expected {len(header)} tab-separated fields, found {len(cells)}", path=path, line=lineno
+                    )
                 continue
             expected[(cells[i_id], cells[i_name])] = (cells[i_md5], lineno)
         by_name = {name: v for (_, name), v in expected.items()}
@@ -500,8 +581,11 @@ def _check_manifest(items, records, folder: Path) -> None:
             key = (rec_path.parent.name, rec_path.name)
             want = expected.get(key) or (by_name.get(rec_path.name) if rec_path.parent != folder else None)
             if want is not None and md5 and want[0] != md5:  # streamed files are not hashed (md5 "")
-                raise FormatError(f"md5 {md5} differs from {want[0]} in the download manifest ({path.name}, line "
-                                  f"{want[1]}); the file is corrupt or truncated: download it again", path=rec_path)
+                raise FormatError(
+                    f"md5 {md5} differs from {want[0]} in the download manifest ({path.name}, line "
+                    f"{want[1]}); the file is corrupt or truncated: download it again",
+                    path=rec_path,
+                )
 
 
 def _read_sheets(items, explicit) -> pd.DataFrame | None:
@@ -550,8 +634,10 @@ def _check_projects(sheet, meta, clin_files, folder) -> None:
                     projects[cells[j]].add(f"{path} line {k}")
     if len(projects) > 1:
         detail = "; ".join(f"{p}: {len(w)} entries, e.g. {min(w)}" for p, w in sorted(projects.items()))
-        raise MixedProjectsError(f"{folder}: the folder mixes {len(projects)} projects ({detail}); expected one "
-                                 "project per folder: read each project separately")
+        raise MixedProjectsError(
+            f"{folder}: the folder mixes {len(projects)} projects ({detail}); expected one "
+            "project per folder: read each project separately"
+        )
 
 
 _MATCHED_NORMAL = "matched_normal"
@@ -586,8 +672,10 @@ def _pair(listed: list[str]) -> tuple[str, str]:
 def _pair_note(normal: str) -> str:
     if not normal:
         return ""
-    return (f"; a tumour–normal pair's file: it belongs to the tumour, the matched normal {normal} is recorded in "
-            "obs['matched_normal'] and never chosen as a sample")
+    return (
+        f"; a tumour–normal pair's file: it belongs to the tumour, the matched normal {normal} is recorded in "
+        "obs['matched_normal'] and never chosen as a sample"
+    )
 
 
 def _listed_samples(m: dict | None, s: dict | None) -> tuple[list[str] | None, str]:
@@ -595,8 +683,11 @@ def _listed_samples(m: dict | None, s: dict | None) -> tuple[list[str] | None, s
     if m is not None:
         ents = [e.get("entity_submitter_id") for e in m.get("associated_entities", []) if e.get("entity_submitter_id")]
         if not ents:
-            raise FormatError(f"metadata record {m['file_id']} has no associated_entities[].entity_submitter_id; "
-                              "expected the aliquot barcode", path=m.get("_json"))
+            raise FormatError(
+                f"metadata record {m['file_id']} has no associated_entities[].entity_submitter_id; "
+                "expected the aliquot barcode",
+                path=m.get("_json"),
+            )
         return ents, "metadata"
     if s is not None:
         return [x.strip() for x in str(s["Sample ID"]).split(",") if x.strip()], "sheet"
@@ -611,21 +702,34 @@ def _check_sheet(path: Path, s: dict | None, m: dict | None, aliquot: str) -> No
         raise SampleMismatchError(
             f"{s['_sheet']}, line {s['_line']}: the sample sheet says file {path.name} is sample "
             f"{s['Sample ID']!r}, but the metadata JSON ({m.get('_json')}) gives aliquot {aliquot!r} "
-            f"(sample {aliquot[:16]}); expected them to agree")
+            f"(sample {aliquot[:16]}); expected them to agree"
+        )
 
 
 def _aliquot_for(path: Path, m: dict | None, s: dict | None, omic: str, report: Report) -> tuple[str | None, str]:
     """The aliquot barcode a file belongs to and its matched normal ('' if none), cross-checked with the sheet."""
     listed, source = _listed_samples(m, s)
     if listed is None:
-        report.add("file", str(path), omic, "", "dropped",
-                   "not in the sample sheet nor in the metadata JSON: cannot tell which sample it belongs to")
+        report.add(
+            "file",
+            str(path),
+            omic,
+            "",
+            "dropped",
+            "not in the sample sheet nor in the metadata JSON: cannot tell which sample it belongs to",
+        )
         return None, ""
     aliquot, normal = _pair(listed)
     _check_sheet(path, s, m, aliquot)
     if source == "sheet":
-        report.add("file", str(path), omic, aliquot[:15], "kept",
-                   "no metadata JSON record: sample from the sample sheet (vial level; no aliquot choice by analyte)")
+        report.add(
+            "file",
+            str(path),
+            omic,
+            aliquot[:15],
+            "kept",
+            "no metadata JSON record: sample from the sample sheet (vial level; no aliquot choice by analyte)",
+        )
     return aliquot, normal
 
 
@@ -646,9 +750,14 @@ def _maf_block(items, lookup, report: Report, folder: Path, builds: dict[str, st
         if listed is None:
             # a MAF that names its own samples: a legacy TCGA / Firehose MAF, or a GDC MAF without its sample sheet
             if not in_file:
-                report.add("file", str(path), _keys.MUT, "", "dropped",
-                           "MAF without variants, in neither the sample sheet nor the metadata JSON: no sample to "
-                           "give it to")
+                report.add(
+                    "file",
+                    str(path),
+                    _keys.MUT,
+                    "",
+                    "dropped",
+                    "MAF without variants, in neither the sample sheet nor the metadata JSON: no sample to give it to",
+                )
                 continue
             table = table.append_column("aliquot", barcodes)
             table = table.append_column("source_file", pa.array([rel] * n, type=pa.string()))
@@ -657,9 +766,15 @@ def _maf_block(items, lookup, report: Report, folder: Path, builds: dict[str, st
                 ids.append(barcode)
                 files.append(rel)
                 normals.append("")
-            report.add("file", str(path), _keys.MUT, "", "kept",
-                       f"MAF in neither the sample sheet nor the metadata JSON: read for the {len(in_file)} tumour "
-                       f"sample(s) its Tumor_Sample_Barcode names ({n} variants)")
+            report.add(
+                "file",
+                str(path),
+                _keys.MUT,
+                "",
+                "kept",
+                f"MAF in neither the sample sheet nor the metadata JSON: read for the {len(in_file)} tumour "
+                f"sample(s) its Tumor_Sample_Barcode names ({n} variants)",
+            )
             continue
         tumour, normal = _pair(listed)
         if len(in_file) == 1 and len(in_file[0]) > len(tumour) and in_file[0].startswith(tumour):
@@ -668,7 +783,8 @@ def _maf_block(items, lookup, report: Report, folder: Path, builds: dict[str, st
         if bad:
             raise SampleMismatchError(
                 f"{path}: Tumor_Sample_Barcode {bad[0]!r} disagrees with the tumour aliquot {tumour!r} that the "
-                "metadata JSON / sample sheet give for this file; expected one tumour aliquot per GDC MAF")
+                "metadata JSON / sample sheet give for this file; expected one tumour aliquot per GDC MAF"
+            )
         _check_sheet(path, s, m, tumour)
         if normal and "Matched_Norm_Sample_Barcode" in table.column_names and n:
             written = pc.unique(table.column("Matched_Norm_Sample_Barcode")).to_pylist()
@@ -680,7 +796,9 @@ def _maf_block(items, lookup, report: Report, folder: Path, builds: dict[str, st
         ids.append(tumour)
         files.append(rel)
         normals.append(normal)
-        report.add("file", str(path), _keys.MUT, tumour, "kept", f"masked somatic MAF, {n} variants" + _pair_note(normal))
+        report.add(
+            "file", str(path), _keys.MUT, tumour, "kept", f"masked somatic MAF, {n} variants" + _pair_note(normal)
+        )
     if not ids:
         return None
     maf = pa.concat_tables(tables, promote_options="default").to_pandas() if tables else pd.DataFrame()
@@ -698,13 +816,25 @@ def _maf_block(items, lookup, report: Report, folder: Path, builds: dict[str, st
     if len(found) == 1:
         block.uns["build"] = found.pop()
     elif found:
-        report.add("file", str(folder), _keys.MUT, "", "kept",
-                   f"the MAF files are of several genome builds ({sorted(found)}); no single build is recorded")
+        report.add(
+            "file",
+            str(folder),
+            _keys.MUT,
+            "",
+            "kept",
+            f"the MAF files are of several genome builds ({sorted(found)}); no single build is recorded",
+        )
     return block
 
 
-def _segment_block(segments: list[tuple[Path, pd.DataFrame]], gene_coordinates, lookup, report: Report,
-                   folder: Path, builds: dict[str, str]) -> Block:
+def _segment_block(
+    segments: list[tuple[Path, pd.DataFrame]],
+    gene_coordinates,
+    lookup,
+    report: Report,
+    folder: Path,
+    builds: dict[str, str],
+) -> Block:
     """Gene-level copy number of each segment file's aliquot (see :func:`harmonomics.pp.segments_to_genes`).
 
     GDC's segments are on GRCh38: without ``gene_coordinates`` the shipped GRCh38 (GENCODE v36) coordinates are
@@ -724,12 +854,19 @@ def _segment_block(segments: list[tuple[Path, pd.DataFrame]], gene_coordinates, 
             raise GenomeBuildError(
                 f"{path}: the file name says the segments are on {build}, but GDC files are on {_GDC_BUILD} and the "
                 "other segments of this folder are mapped onto GRCh38 gene coordinates; read this file on its own "
-                f"with hm.io.read_segments(path, build={build!r})")
+                f"with hm.io.read_segments(path, build={build!r})"
+            )
         builds[str(path)] = build
         if value not in seg:
-            report.add("file", str(path), _keys.CNV, "", "kept",
-                       f"copy-number segments without {value}, kept in the segments table only: the gene-level values "
-                       f"use {value} from the other segment files")
+            report.add(
+                "file",
+                str(path),
+                _keys.CNV,
+                "",
+                "kept",
+                f"copy-number segments without {value}, kept in the segments table only: the gene-level values "
+                f"use {value} from the other segment files",
+            )
             continue
         m, s = lookup(path)
         aliquot, normal = _aliquot_for(path, m, s, _keys.CNV, report)
@@ -737,23 +874,37 @@ def _segment_block(segments: list[tuple[Path, pd.DataFrame]], gene_coordinates, 
             continue
         written = [a for a in pd.unique(seg["aliquot"].astype(str)) if is_valid(a)]  # (real GDC files hold UUIDs)
         if any(not (aliquot.startswith(a) or a.startswith(aliquot)) for a in written):
-            raise SampleMismatchError(f"{path}: the segments are of {written[0]!r}, but the metadata JSON / sample sheet "
-                                      f"give aliquot {aliquot!r} for this file; expected them to agree")
+            raise SampleMismatchError(
+                f"{path}: the segments are of {written[0]!r}, but the metadata JSON / sample sheet "
+                f"give aliquot {aliquot!r} for this file; expected them to agree"
+            )
         used.append(seg.assign(_file=str(len(used))))
         aliquots.append(aliquot)
         files.append(_rel(path, folder))
         normals.append(normal)
-        report.add("file", str(path), _keys.CNV, aliquot, "kept",
-                   f"copy-number segments of aliquot {aliquot}: gene-level {value} from the segment that overlaps the "
-                   f"most of each gene, on {_GDC_BUILD} gene coordinates" + _pair_note(normal))
+        report.add(
+            "file",
+            str(path),
+            _keys.CNV,
+            aliquot,
+            "kept",
+            f"copy-number segments of aliquot {aliquot}: gene-level {value} from the segment that overlaps the "
+            f"most of each gene, on {_GDC_BUILD} gene coordinates" + _pair_note(normal),
+        )
     if not used:
         raise FormatError("no copy-number segment file could be matched to a sample", path=folder)
     coords = coordinates_for(_GDC_BUILD, gene_coordinates, report, source=str(folder))
     genes = genes_from_segments(pd.concat(used, ignore_index=True), coords, value=value, sample_column="_file")
     rows = genes.obs_names.astype(int)  # files in the order they were added
     obs = pd.DataFrame({_MATCHED_NORMAL: [normals[i] for i in rows]}) if any(normals) else None
-    return Block(omic=_keys.CNV, ids=[aliquots[i] for i in rows], source_files=[files[i] for i in rows],
-                 values=np.asarray(genes.X), var=genes.var, obs=obs,
-                 layers={"segment_min": genes.layers["min"], "segment_max": genes.layers["max"]},
-                 uns={"segments_to_genes": dict(genes.uns["segments_to_genes"]), "build": _GDC_BUILD},
-                 analyte_kind="dna")
+    return Block(
+        omic=_keys.CNV,
+        ids=[aliquots[i] for i in rows],
+        source_files=[files[i] for i in rows],
+        values=np.asarray(genes.X),
+        var=genes.var,
+        obs=obs,
+        layers={"segment_min": genes.layers["min"], "segment_max": genes.layers["max"]},
+        uns={"segments_to_genes": dict(genes.uns["segments_to_genes"]), "build": _GDC_BUILD},
+        analyte_kind="dna",
+    )

@@ -83,10 +83,14 @@ def read_maf(
     build = maf_build(maf, path, report)
     block = mut_block(maf, report=report)
     mdata = assemble(
-        [block], report=report, reader="harmonomics.io.read_maf",
+        [block],
+        report=report,
+        reader="harmonomics.io.read_maf",
         files=[{"path": str(path), "md5": md5, "size": int(size), "format": "maf", "build": build or ""}],
         parameters={"path": str(path), "columns": columns if isinstance(columns, str) else list(columns)},
-        sample_types=sample_types, join="union", keep_all_aliquots=keep_all_aliquots,
+        sample_types=sample_types,
+        join="union",
+        keep_all_aliquots=keep_all_aliquots,
     )
     finish_mut(mdata)
     if build is not None:
@@ -108,8 +112,9 @@ def maf_build(maf: pd.DataFrame, path, report: Report) -> str | None:
     except ValueError as err:
         raise FormatError(f"{err} in NCBI_Build", path=path, column="NCBI_Build") from None
     if len(builds) > 1:
-        raise FormatError(f"NCBI_Build mixes the genome builds {builds}; expected one build per MAF", path=path,
-                          column="NCBI_Build")
+        raise FormatError(
+            f"NCBI_Build mixes the genome builds {builds}; expected one build per MAF", path=path, column="NCBI_Build"
+        )
     if not builds:
         return None
     report.add("file", str(path), _keys.MUT, "", "kept", f"genome build {builds[0]} (NCBI_Build {written[0]!r})")
@@ -130,8 +135,14 @@ def add_protein_change(maf: pd.DataFrame) -> pd.DataFrame:
     return maf
 
 
-def mut_block(maf: pd.DataFrame, *, report: Report, ids: list[str] | None = None, files: list[str] | None = None,
-              normals: list[str] | None = None) -> Block:
+def mut_block(
+    maf: pd.DataFrame,
+    *,
+    report: Report,
+    ids: list[str] | None = None,
+    files: list[str] | None = None,
+    normals: list[str] | None = None,
+) -> Block:
     """The mutation Block of a long MAF table with ``aliquot`` and ``source_file`` columns.
 
     Rows are ``ids`` (default: the distinct aliquots; a listed aliquot without variants is a row of zeros), from
@@ -150,8 +161,12 @@ def mut_block(maf: pd.DataFrame, *, report: Report, ids: list[str] | None = None
         written = maf[["aliquot", "Matched_Norm_Sample_Barcode"]].dropna()
         written = written[written["Matched_Norm_Sample_Barcode"].astype(str).str.strip() != ""]
         # a tumour called against two normals (e.g. blood 10A and tissue 11A) lists both, in order of appearance
-        normal_of = (written.assign(normal=written["Matched_Norm_Sample_Barcode"].astype(str).str.strip())
-                     .groupby("aliquot", sort=False)["normal"].agg(lambda x: ", ".join(dict.fromkeys(x))).to_dict())
+        normal_of = (
+            written.assign(normal=written["Matched_Norm_Sample_Barcode"].astype(str).str.strip())
+            .groupby("aliquot", sort=False)["normal"]
+            .agg(lambda x: ", ".join(dict.fromkeys(x)))
+            .to_dict()
+        )
         normals = [normal_of.get(a, "") for a in ids]
     obs = pd.DataFrame({"matched_normal": normals}) if normals is not None and any(normals) else None
     matrix, _, var = mutation_arrays(maf, sample_column="aliquot", samples=ids)
@@ -162,10 +177,24 @@ def mut_block(maf: pd.DataFrame, *, report: Report, ids: list[str] | None = None
     for k, (aliquot, file) in enumerate(zip(ids, files, strict=True)):
         normal = normals[k] if normals is not None else ""
         pair = f"; matched normal {normal} (obs['matched_normal'], never a sample of its own)" if normal else ""
-        report.add("aliquot", aliquot, _keys.MUT, "", "kept",
-                   f"MAF rows of tumour aliquot {aliquot} in {file}: {int(counts.get(aliquot, 0))} variants{pair}")
-    return Block(omic=_keys.MUT, ids=list(ids), source_files=list(files), values=matrix, var=var, obs=obs,
-                 uns={"maf": maf}, analyte_kind="dna")
+        report.add(
+            "aliquot",
+            aliquot,
+            _keys.MUT,
+            "",
+            "kept",
+            f"MAF rows of tumour aliquot {aliquot} in {file}: {int(counts.get(aliquot, 0))} variants{pair}",
+        )
+    return Block(
+        omic=_keys.MUT,
+        ids=list(ids),
+        source_files=list(files),
+        values=matrix,
+        var=var,
+        obs=obs,
+        uns={"maf": maf},
+        analyte_kind="dna",
+    )
 
 
 def finish_mut(mdata) -> None:

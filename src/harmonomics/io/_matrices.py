@@ -22,7 +22,14 @@ _OMIC_HINTS = (
     (re.compile(r"rppa|protein", re.IGNORECASE), _keys.PROT),
     (re.compile(r"hiseqv2|rnaseq|mrna|rsem|expression|gene_exp|illuminahiseq", re.IGNORECASE), _keys.RNA),
 )
-ANALYTE = {_keys.RNA: "rna", _keys.MIRNA: "rna", _keys.METH: "dna", _keys.CNV: "dna", _keys.MUT: "dna", _keys.PROT: None}
+ANALYTE = {
+    _keys.RNA: "rna",
+    _keys.MIRNA: "rna",
+    _keys.METH: "dna",
+    _keys.CNV: "dna",
+    _keys.MUT: "dna",
+    _keys.PROT: None,
+}
 
 
 def list_files(path: str | PathLike, what: str) -> tuple[Path, list[Path]]:

@@ -80,8 +80,12 @@ def _check_missing_arrow(tf: TextFile, table, column: str, what: str, *, skip_he
     col = table.column(column)
     if col.null_count:
         bad = int(np.flatnonzero(pd.isna(col.to_numpy(zero_copy_only=False)))[0])
-        raise FormatError(f"empty {column} in {what}; expected an identifier on every row", path=tf.path,
-                          line=locate_row(tf, bad, skip_header=skip_header), column=column)
+        raise FormatError(
+            f"empty {column} in {what}; expected an identifier on every row",
+            path=tf.path,
+            line=locate_row(tf, bad, skip_header=skip_header),
+            column=column,
+        )
 
 
 def as_numpy(values) -> np.ndarray:
@@ -114,8 +118,9 @@ STAR_COLUMNS = (
 STAR_REQUIRED = ("gene_id", "gene_name", "unstranded")
 
 
-def parse_star_counts(path: str | PathLike, *, layers: tuple[str, ...] = ("tpm_unstranded",), data=None,
-                      annotate: bool = True) -> Profile:
+def parse_star_counts(
+    path: str | PathLike, *, layers: tuple[str, ...] = ("tpm_unstranded",), data=None, annotate: bool = True
+) -> Profile:
     """GDC STAR gene counts: unstranded counts as values, other columns (e.g. TPM) as layers.
 
     ``annotate=False`` skips the gene name / type columns (readers annotate from one file of a batch).
@@ -127,8 +132,14 @@ def parse_star_counts(path: str | PathLike, *, layers: tuple[str, ...] = ("tpm_u
     numeric = ["unstranded", *layers]
     names = ["gene_name", *(["gene_type"] if "gene_type" in header else [])] if annotate else []
     keep = ["gene_id", *names, *numeric]
-    table = arrow_table(tf, column_names=header, include=keep, numeric=numeric,
-                        strings=[c for c in keep if c not in numeric], what="a STAR gene-counts file")
+    table = arrow_table(
+        tf,
+        column_names=header,
+        include=keep,
+        numeric=numeric,
+        strings=[c for c in keep if c not in numeric],
+        what="a STAR gene-counts file",
+    )
     import pyarrow.compute as pc
 
     _check_missing_arrow(tf, table, "gene_id", "a STAR gene-counts file")
@@ -136,8 +147,10 @@ def parse_star_counts(path: str | PathLike, *, layers: tuple[str, ...] = ("tpm_u
     n_qc = int(is_qc.sum())
     # the N_ rows come first; keep positions for error messages
     qc_rows = table.filter(pa_array(is_qc))
-    qc = {str(k): float(v) if v is not None else float("nan")
-          for k, v in zip(qc_rows.column("gene_id").to_pylist(), qc_rows.column("unstranded").to_pylist(), strict=True)}
+    qc = {
+        str(k): float(v) if v is not None else float("nan")
+        for k, v in zip(qc_rows.column("gene_id").to_pylist(), qc_rows.column("unstranded").to_pylist(), strict=True)
+    }
     genes_table = table.filter(pa_array(~is_qc)) if n_qc else table
     if genes_table.num_rows == 0:
         raise EmptyInputError("the STAR gene-counts file has no gene rows; the file may be truncated", path=tf.path)
@@ -147,7 +160,9 @@ def parse_star_counts(path: str | PathLike, *, layers: tuple[str, ...] = ("tpm_u
         row = int(np.flatnonzero(~is_qc)[bad[0]])
         raise FormatError(
             f"expected a non-negative integer count, found {counts[bad[0]]!r}",
-            path=tf.path, line=locate_row(tf, row), column="unstranded",
+            path=tf.path,
+            line=locate_row(tf, row),
+            column="unstranded",
         )
     prof = Profile(features=_arrow(genes_table, "gene_id"), values=counts, qc=qc)
     for c in layers:
@@ -187,10 +202,14 @@ def parse_gene_copy_number(path: str | PathLike, *, data=None, annotate: bool = 
     extra = [c for c in ("chromosome", "start", "end") if c in header] if annotate else []
     numeric = ["copy_number"]
     names = ["gene_name"] if annotate else []
-    table = arrow_table(tf, column_names=header, include=["gene_id", *names, *extra, *numeric],
-                        numeric=numeric + [c for c in ("start", "end") if c in extra],
-                        strings=["gene_id", *names, *[c for c in ("chromosome",) if c in extra]],
-                        what="a gene-level copy-number file")
+    table = arrow_table(
+        tf,
+        column_names=header,
+        include=["gene_id", *names, *extra, *numeric],
+        numeric=numeric + [c for c in ("start", "end") if c in extra],
+        strings=["gene_id", *names, *[c for c in ("chromosome",) if c in extra]],
+        what="a gene-level copy-number file",
+    )
     _check_missing_arrow(tf, table, "gene_id", "a gene-level copy-number file")
     prof = Profile(features=_arrow(table, "gene_id"), values=column_numpy(table, "copy_number"))
     for c in names:
@@ -204,10 +223,18 @@ def parse_mirna(path: str | PathLike, *, data=None) -> Profile:
     """GDC miRNA quantification: read counts as values, reads per million as a layer."""
     tf = open_text(path, data=data)
     header = tf.header()
-    require_columns(tf, header, ("miRNA_ID", "read_count", "reads_per_million_miRNA_mapped"), "a GDC miRNA quantification file")
+    require_columns(
+        tf, header, ("miRNA_ID", "read_count", "reads_per_million_miRNA_mapped"), "a GDC miRNA quantification file"
+    )
     numeric = ["read_count", "reads_per_million_miRNA_mapped"]
-    table = arrow_table(tf, column_names=header, include=["miRNA_ID", *numeric], numeric=numeric,
-                        strings=["miRNA_ID"], what="a miRNA quantification file")
+    table = arrow_table(
+        tf,
+        column_names=header,
+        include=["miRNA_ID", *numeric],
+        numeric=numeric,
+        strings=["miRNA_ID"],
+        what="a miRNA quantification file",
+    )
     _check_missing_arrow(tf, table, "miRNA_ID", "a miRNA quantification file")
     prof = Profile(features=_arrow(table, "miRNA_ID"), values=column_numpy(table, "read_count"))
     prof.layers["rpm"] = column_numpy(table, "reads_per_million_miRNA_mapped")
@@ -223,8 +250,14 @@ def parse_rppa(path: str | PathLike, *, data=None) -> Profile:
     header = tf.header()
     require_columns(tf, header, ("AGID", "peptide_target", "protein_expression"), "a GDC RPPA file")
     ann = [c for c in RPPA_ANNOTATION if c in header]
-    table = arrow_table(tf, column_names=header, include=["AGID", *ann, "protein_expression"],
-                        numeric=["protein_expression"], strings=["AGID", *ann], what="an RPPA file")
+    table = arrow_table(
+        tf,
+        column_names=header,
+        include=["AGID", *ann, "protein_expression"],
+        numeric=["protein_expression"],
+        strings=["AGID", *ann],
+        what="an RPPA file",
+    )
     _check_missing_arrow(tf, table, "AGID", "an RPPA file")
     prof = Profile(features=_arrow(table, "AGID"), values=column_numpy(table, "protein_expression"))
     for c in ann:
@@ -240,17 +273,28 @@ def parse_meth_betas(path: str | PathLike, *, data=None) -> Profile:
         raise FormatError(
             f"wrong first line for a methylation beta file: found {tf.first_line[:80]!r}; expected no header and "
             "two tab-separated columns, a probe ID (cg…, ch.…, rs…) and a beta value",
-            path=tf.path, line=1,
+            path=tf.path,
+            line=1,
         )
-    table = arrow_table(tf, column_names=["probe", "beta"], skip_header=False, numeric=["beta"], strings=["probe"],
-                        what="a methylation beta file")
+    table = arrow_table(
+        tf,
+        column_names=["probe", "beta"],
+        skip_header=False,
+        numeric=["beta"],
+        strings=["probe"],
+        what="a methylation beta file",
+    )
     _check_missing_arrow(tf, table, "probe", "a methylation beta file", skip_header=False)
     ids = _arrow(table, "probe")
     betas = column_numpy(table, "beta")
     bad = np.flatnonzero(bad_beta(betas))
     if len(bad):
-        raise FormatError(f"expected a beta value in [0, 1], found {betas[bad[0]]!r}", path=tf.path,
-                          line=locate_row(tf, int(bad[0]), skip_header=False), column=2)
+        raise FormatError(
+            f"expected a beta value in [0, 1], found {betas[bad[0]]!r}",
+            path=tf.path,
+            line=locate_row(tf, int(bad[0]), skip_header=False),
+            column=2,
+        )
     return Profile(features=ids, values=betas)
 
 
@@ -293,7 +337,15 @@ MAF_REQUIRED = ("Hugo_Symbol", "Variant_Classification", "Tumor_Sample_Barcode")
 PROTEIN_CHANGE_COLUMNS = ("HGVSp_Short", "Protein_Change", "amino_acid_change_WU", "amino_acid_change", "HGVSp")
 
 
-MAF_INTEGER_COLUMNS = ("Start_Position", "End_Position", "End_position", "t_depth", "t_ref_count", "t_alt_count", "n_depth")
+MAF_INTEGER_COLUMNS = (
+    "Start_Position",
+    "End_Position",
+    "End_position",
+    "t_depth",
+    "t_ref_count",
+    "t_alt_count",
+    "n_depth",
+)
 
 
 def maf_keep_columns(header: list[str], columns: str | tuple[str, ...]) -> list[str]:
@@ -323,13 +375,23 @@ def parse_maf(path: str | PathLike, *, columns: str | tuple[str, ...] = "key", d
     if not tf.has_body():
         table = pa.table({c: pa.array([], type=pa.int64() if c in integer else pa.string()) for c in keep})
     else:
-        table = arrow_table(tf, column_names=header, include=keep, integer=integer,
-                            strings=[c for c in keep if c not in integer], what="a MAF file")
+        table = arrow_table(
+            tf,
+            column_names=header,
+            include=keep,
+            integer=integer,
+            strings=[c for c in keep if c not in integer],
+            what="a MAF file",
+        )
         tsb = table.column("Tumor_Sample_Barcode")
         if tsb.null_count:
             bad = int(np.flatnonzero(pd.isna(tsb.to_numpy(zero_copy_only=False)))[0])
-            raise FormatError("empty Tumor_Sample_Barcode in a MAF file; expected an identifier on every row",
-                              path=tf.path, line=locate_row(tf, bad), column="Tumor_Sample_Barcode")
+            raise FormatError(
+                "empty Tumor_Sample_Barcode in a MAF file; expected an identifier on every row",
+                path=tf.path,
+                line=locate_row(tf, bad),
+                column="Tumor_Sample_Barcode",
+            )
     if as_arrow:
         return table, tf.comments
     return table.to_pandas(), tf.comments
@@ -339,18 +401,30 @@ def parse_segments(path: str | PathLike, *, data=None) -> pd.DataFrame:
     """Copy-number segments (ASCAT or SNP6 DNAcopy; first column GDC_Aliquot or Sample)."""
     tf = open_text(path, data=data)
     header = tf.header()
-    sample_col = "GDC_Aliquot" if "GDC_Aliquot" in header else "Sample" if "Sample" in header else "ID" if "ID" in header else None
+    sample_col = (
+        "GDC_Aliquot"
+        if "GDC_Aliquot" in header
+        else "Sample"
+        if "Sample" in header
+        else "ID"
+        if "ID" in header
+        else None
+    )
     if sample_col is None:
         raise FormatError(
             f"wrong header for a copy-number segment file: found {header[:7]}; expected GDC_Aliquot (or Sample) "
-            "Chromosome Start End and Copy_Number or Segment_Mean", path=tf.path, line=tf.header_line)
+            "Chromosome Start End and Copy_Number or Segment_Mean",
+            path=tf.path,
+            line=tf.header_line,
+        )
     chrom = "Chromosome" if "Chromosome" in header else "chrom"
     start = "Start" if "Start" in header else "loc.start"
     end = "End" if "End" in header else "loc.end"
     require_columns(tf, header, (sample_col, chrom, start, end), "a copy-number segment file")
     numeric = [c for c in header if c not in (sample_col, chrom)]
-    table = arrow_table(tf, column_names=header, numeric=numeric, strings=[sample_col, chrom],
-                        what="a copy-number segment file")
+    table = arrow_table(
+        tf, column_names=header, numeric=numeric, strings=[sample_col, chrom], what="a copy-number segment file"
+    )
     df = table.to_pandas().rename(columns={sample_col: "aliquot", chrom: "Chromosome", start: "Start", end: "End"})
     if "Segment_Mean" not in df and "seg.mean" in df:
         df = df.rename(columns={"seg.mean": "Segment_Mean"})
@@ -365,7 +439,10 @@ def parse_gdc_clinical(path: str | PathLike, *, data=None) -> pd.DataFrame:
     if case_col is None:
         raise FormatError(
             f"wrong header for a GDC clinical.tsv: found {header[:6]}; expected a cases.submitter_id "
-            "(or case_submitter_id) column", path=tf.path, line=tf.header_line)
+            "(or case_submitter_id) column",
+            path=tf.path,
+            line=tf.header_line,
+        )
     table = arrow_table(tf, column_names=header, strings=header, what="a GDC clinical.tsv")
     df = table.to_pandas()
     _check_missing_ids(tf, df[case_col].to_numpy(), case_col, "a GDC clinical.tsv")
@@ -376,8 +453,9 @@ def parse_sample_sheet(path: str | PathLike, *, data=None) -> pd.DataFrame:
     """GDC sample sheet (current or older columns) as strings, with the 1-based file line in ``_line``."""
     tf = open_text(path, comment=None, data=data)
     header = tf.header()
-    require_columns(tf, header, ("File ID", "File Name", "Data Type", "Project ID", "Case ID", "Sample ID"),
-                    "a GDC sample sheet")
+    require_columns(
+        tf, header, ("File ID", "File Name", "Data Type", "Project ID", "Case ID", "Sample ID"), "a GDC sample sheet"
+    )
     table = arrow_table(tf, column_names=header, strings=header, what="a GDC sample sheet")
     df = table.to_pandas()
     df["_line"] = [locate_row(tf, i) for i in range(len(df))] if len(df) < 50 else _row_lines(tf, len(df))
@@ -401,16 +479,21 @@ def parse_metadata_json(path: str | PathLike) -> list[dict]:
     try:
         records = json.loads(text)
     except json.JSONDecodeError as err:
-        raise FormatError(f"invalid JSON ({err.msg}); expected the GDC metadata export (a list of file records)",
-                          path=path, line=err.lineno, column=err.colno) from err
+        raise FormatError(
+            f"invalid JSON ({err.msg}); expected the GDC metadata export (a list of file records)",
+            path=path,
+            line=err.lineno,
+            column=err.colno,
+        ) from err
     if isinstance(records, dict) and "data" in records:
         records = records["data"].get("hits", records["data"]) if isinstance(records["data"], dict) else records["data"]
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise FormatError("expected a JSON list of file records (GDC metadata export)", path=path)
     for i, r in enumerate(records):
         if "file_id" not in r or "associated_entities" not in r:
-            raise FormatError(f"record {i} lacks file_id or associated_entities; expected the GDC metadata export",
-                              path=path)
+            raise FormatError(
+                f"record {i} lacks file_id or associated_entities; expected the GDC metadata export", path=path
+            )
     return records
 
 
@@ -451,23 +534,33 @@ def parse_matrix(
         ann = [c for c in header if c in id_columns]
     samples = [c for c in header if c not in ann]
     if not samples:
-        raise FormatError(f"{what} has no sample columns; expected ID column(s) {ann} followed by sample columns",
-                          path=tf.path, line=tf.header_line)
+        raise FormatError(
+            f"{what} has no sample columns; expected ID column(s) {ann} followed by sample columns",
+            path=tf.path,
+            line=tf.header_line,
+        )
     dupes = sorted({s for s in samples if samples.count(s) > 1})
     if dupes:
-        raise FormatError(f"duplicate sample column(s) {dupes[:5]} in {what}; expected each sample once",
-                          path=tf.path, line=tf.header_line)
+        raise FormatError(
+            f"duplicate sample column(s) {dupes[:5]} in {what}; expected each sample once",
+            path=tf.path,
+            line=tf.header_line,
+        )
     if "" in samples:
-        raise FormatError(f"empty sample name in the header of {what}", path=tf.path, line=tf.header_line,
-                          column=header.index("") + 1)
+        raise FormatError(
+            f"empty sample name in the header of {what}", path=tf.path, line=tf.header_line, column=header.index("") + 1
+        )
     if skip_rows_after_header:
         offset = tf.body_offset
         for k in range(skip_rows_after_header):
             nl = tf.data.find(b"\n", offset)
             row = tf.data[offset : len(tf.data) if nl < 0 else nl].decode("utf-8", errors="replace").rstrip("\r")
             if len(row.split(sep)) != len(header):
-                raise FormatError(f"expected {len(header)} fields in the second header row of {what}, found "
-                                  f"{len(row.split(sep))}", path=tf.path, line=tf.header_line + 1 + k)
+                raise FormatError(
+                    f"expected {len(header)} fields in the second header row of {what}, found {len(row.split(sep))}",
+                    path=tf.path,
+                    line=tf.header_line + 1 + k,
+                )
             offset = len(tf.data) if nl < 0 else nl + 1
         sub = TextFile(tf.path, tf.data, tf.comments, tf.header_offset, tf.header_line)
         # re-point the body: emulate by a new TextFile whose "header" is the last skipped row
@@ -482,8 +575,13 @@ def parse_matrix(
     for j, s in enumerate(samples):
         values[:, j] = column_numpy(table, s)
     row_annotation = {c: column_strings(table, c) for c in ann}
-    return Matrix(row_ids=row_annotation[ann[0]] if ann else np.arange(table.num_rows).astype(str),
-                  columns=samples, values=values, row_annotation=row_annotation, header_line=tf.header_line)
+    return Matrix(
+        row_ids=row_annotation[ann[0]] if ann else np.arange(table.num_rows).astype(str),
+        columns=samples,
+        values=values,
+        row_annotation=row_annotation,
+        header_line=tf.header_line,
+    )
 
 
 def parse_key_value(path: str | PathLike) -> dict[str, str]:
@@ -510,11 +608,16 @@ def parse_cbio_clinical(path: str | PathLike, *, data=None) -> tuple[pd.DataFram
     if "PATIENT_ID" not in header and "SAMPLE_ID" not in header:
         raise FormatError(
             f"wrong header for a cBioPortal clinical file: found {header[:5]}; expected PATIENT_ID (and SAMPLE_ID "
-            "for sample attributes) after the four # lines", path=tf.path, line=tf.header_line)
+            "for sample attributes) after the four # lines",
+            path=tf.path,
+            line=tf.header_line,
+        )
     if tf.comments and len(tf.comments) != 4:
         raise FormatError(
             f"found {len(tf.comments)} leading # lines; expected 4 (display names, descriptions, datatypes, priorities)",
-            path=tf.path, line=len(tf.comments))
+            path=tf.path,
+            line=len(tf.comments),
+        )
     table = arrow_table(tf, column_names=header, strings=header, what="a cBioPortal clinical file")
     df = table.to_pandas()
     key = "SAMPLE_ID" if "SAMPLE_ID" in header else "PATIENT_ID"

@@ -114,17 +114,40 @@ def read_segments(
     var.insert(0, "gene_id", var.index.astype(str))
     var.index = symbol_names(var)
     for sample in rows:
-        report.add("aliquot", sample, _keys.CNV, "", "kept",
-                   f"copy-number segments of {sample} in {source}: gene-level {genes.uns['segments_to_genes']['value']} "
-                   f"on {canonical} coordinates, from the segment that overlaps the most of each gene")
-    block = Block(omic=_keys.CNV, ids=list(rows), source_files=[source] * len(rows), values=np.asarray(genes.X),
-                  var=var, layers={"segment_min": genes.layers["min"], "segment_max": genes.layers["max"]},
-                  uns={"segments_to_genes": dict(genes.uns["segments_to_genes"]), "build": canonical},
-                  analyte_kind="dna")
-    mdata = assemble([block], report=report, reader="harmonomics.io.read_segments", files=files,
-                     parameters={"source": source, "build": canonical, "value": genes.uns["segments_to_genes"]["value"],
-                                 "gene_coordinates": "shipped" if gene_coordinates is None else "given"},
-                     sample_types=sample_types, join="union", keep_all_aliquots=keep_all_aliquots)
+        report.add(
+            "aliquot",
+            sample,
+            _keys.CNV,
+            "",
+            "kept",
+            f"copy-number segments of {sample} in {source}: gene-level {genes.uns['segments_to_genes']['value']} "
+            f"on {canonical} coordinates, from the segment that overlaps the most of each gene",
+        )
+    block = Block(
+        omic=_keys.CNV,
+        ids=list(rows),
+        source_files=[source] * len(rows),
+        values=np.asarray(genes.X),
+        var=var,
+        layers={"segment_min": genes.layers["min"], "segment_max": genes.layers["max"]},
+        uns={"segments_to_genes": dict(genes.uns["segments_to_genes"]), "build": canonical},
+        analyte_kind="dna",
+    )
+    mdata = assemble(
+        [block],
+        report=report,
+        reader="harmonomics.io.read_segments",
+        files=files,
+        parameters={
+            "source": source,
+            "build": canonical,
+            "value": genes.uns["segments_to_genes"]["value"],
+            "gene_coordinates": "shipped" if gene_coordinates is None else "given",
+        },
+        sample_types=sample_types,
+        join="union",
+        keep_all_aliquots=keep_all_aliquots,
+    )
     mdata.mod[_keys.CNV].uns["segments"] = uns_table(segments)
     return mdata
 
@@ -139,8 +162,10 @@ def frame_segments(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.rename(columns=rename)
     missing = [c for c in ("aliquot", "Chromosome", "Start", "End") if c not in out.columns]
     if missing:
-        raise ValueError(f"segments need a sample column ({', '.join(_FRAME_COLUMNS['aliquot'])}), Chromosome, Start "
-                         f"and End; missing {missing} among the columns {list(frame.columns)}")
+        raise ValueError(
+            f"segments need a sample column ({', '.join(_FRAME_COLUMNS['aliquot'])}), Chromosome, Start "
+            f"and End; missing {missing} among the columns {list(frame.columns)}"
+        )
     return out
 
 
@@ -156,13 +181,22 @@ def build_from_name(name: str | None) -> str | None:
     try:
         return normalize_build(found.group(1))
     except ValueError:
-        raise GenomeBuildError(f"{name}: the file name says genome build {found.group(1)!r}; harmonomics maps segments "
-                               "of GRCh37 (hg19) or GRCh38 (hg38) only: lift the segments over first (UCSC liftOver "
-                               "or CrossMap)") from None
+        raise GenomeBuildError(
+            f"{name}: the file name says genome build {found.group(1)!r}; harmonomics maps segments "
+            "of GRCh37 (hg19) or GRCh38 (hg38) only: lift the segments over first (UCSC liftOver "
+            "or CrossMap)"
+        ) from None
 
 
-def segment_build(build: str | None, name: str | None, report: Report, *, source: str,
-                  default: str | None = None, default_reason: str = "") -> str:
+def segment_build(
+    build: str | None,
+    name: str | None,
+    report: Report,
+    *,
+    source: str,
+    default: str | None = None,
+    default_reason: str = "",
+) -> str:
     """The segments' build: ``build=``, else the file name's hint (reported), else ``default``, else raise."""
     from .._annotation import normalize_build
 
@@ -175,24 +209,39 @@ def segment_build(build: str | None, name: str | None, report: Report, *, source
         if canonical is None:
             raise GenomeBuildError("build= is empty; expected 'hg19'/'GRCh37' or 'hg38'/'GRCh38'")
         if hint is not None and hint != canonical:
-            logger.warning("%s: the file name suggests %s but build=%r was given; using %s", source, hint, build,
-                           canonical)
-            report.add("file", source, _keys.CNV, "", "kept",
-                       f"genome build {canonical} from build={build!r}; the file name suggests {hint} (ignored)")
+            logger.warning(
+                "%s: the file name suggests %s but build=%r was given; using %s", source, hint, build, canonical
+            )
+            report.add(
+                "file",
+                source,
+                _keys.CNV,
+                "",
+                "kept",
+                f"genome build {canonical} from build={build!r}; the file name suggests {hint} (ignored)",
+            )
         else:
             report.add("file", source, _keys.CNV, "", "kept", f"genome build {canonical} from build={build!r}")
         return canonical
     if hint is not None:
         logger.info("%s: genome build %s taken from the file name", source, hint)
-        report.add("file", source, _keys.CNV, "", "kept",
-                   f"genome build {hint} taken from the file name (a hint: pass build= to state it)")
+        report.add(
+            "file",
+            source,
+            _keys.CNV,
+            "",
+            "kept",
+            f"genome build {hint} taken from the file name (a hint: pass build= to state it)",
+        )
         return hint
     if default is not None:
         report.add("file", source, _keys.CNV, "", "kept", f"genome build {default}: {default_reason}")
         return default
-    raise GenomeBuildError(f"{source}: the genome build of the segments is unknown (neither the file name nor its "
-                           "metadata name it); pass build='hg19' (GRCh37: TCGA legacy, Firehose, most .seg files) or "
-                           "build='hg38' (GRCh38: current GDC files)")
+    raise GenomeBuildError(
+        f"{source}: the genome build of the segments is unknown (neither the file name nor its "
+        "metadata name it); pass build='hg19' (GRCh37: TCGA legacy, Firehose, most .seg files) or "
+        "build='hg38' (GRCh38: current GDC files)"
+    )
 
 
 def coordinates_build(coords: pd.DataFrame) -> str | None:
@@ -212,8 +261,9 @@ def coordinates_build(coords: pd.DataFrame) -> str | None:
         by_id = shipped["start"].reindex(ids).to_numpy(dtype=float)
         if "gene_name" in sample:
             by_name = shipped.drop_duplicates("gene_name").set_index("gene_name")["start"]
-            by_id = np.where(np.isnan(by_id), by_name.reindex(sample["gene_name"].astype(str)).to_numpy(dtype=float),
-                             by_id)
+            by_id = np.where(
+                np.isnan(by_id), by_name.reindex(sample["gene_name"].astype(str)).to_numpy(dtype=float), by_id
+            )
         known = ~np.isnan(by_id)
         if known.sum() < 20:
             return None
@@ -231,8 +281,9 @@ def coordinates_for(build: str, gene_coordinates, report: Report, *, source: str
 
     if gene_coordinates is None:
         coords = shipped_coordinates(build).drop(columns="build")
-        report.add("file", source, _keys.CNV, "", "kept",
-                   f"gene coordinates: the shipped {build} table ({len(coords)} genes)")
+        report.add(
+            "file", source, _keys.CNV, "", "kept", f"gene coordinates: the shipped {build} table ({len(coords)} genes)"
+        )
         return coords
     coords = read_gene_coordinates(gene_coordinates)
     given = gene_coordinates.get("build") if isinstance(gene_coordinates, pd.DataFrame) else None
@@ -245,24 +296,36 @@ def coordinates_for(build: str, gene_coordinates, report: Report, *, source: str
             f"{source}: the segments are on {build} but the gene coordinates given are {theirs}; segments are not "
             f"mapped across builds. Pass gene_coordinates=None to use the shipped {build} coordinates "
             f"(harmonomics._annotation.gene_coordinates({build!r})), give {build} coordinates, or lift the segments "
-            f"over to {theirs} first (UCSC liftOver or CrossMap)")
-    report.add("file", source, _keys.CNV, "", "kept",
-               f"gene coordinates given ({len(coords)} genes), " + (
-                   f"their positions are those of {theirs}" if theirs else
-                   f"of a build that could not be told from their positions: assumed to be {build}, as the segments"))
+            f"over to {theirs} first (UCSC liftOver or CrossMap)"
+        )
+    report.add(
+        "file",
+        source,
+        _keys.CNV,
+        "",
+        "kept",
+        f"gene coordinates given ({len(coords)} genes), "
+        + (
+            f"their positions are those of {theirs}"
+            if theirs
+            else f"of a build that could not be told from their positions: assumed to be {build}, as the segments"
+        ),
+    )
     return coords
 
 
-def genes_from_segments(segments: pd.DataFrame, coords: pd.DataFrame, *, value: str | None = None,
-                        sample_column: str = "aliquot") -> ad.AnnData:
+def genes_from_segments(
+    segments: pd.DataFrame, coords: pd.DataFrame, *, value: str | None = None, sample_column: str = "aliquot"
+) -> ad.AnnData:
     """:func:`harmonomics.pp.segments_to_genes` on segments whose value column is checked first."""
     from .._errors import FormatError
     from .._segments import SEGMENT_VALUES, segments_to_genes
 
     value = value or next((c for c in SEGMENT_VALUES if c in segments.columns), None)
     if value is None or value not in segments.columns:
-        raise FormatError(f"the segments have no value column {value or ' or '.join(SEGMENT_VALUES)}; found "
-                          f"{list(segments.columns)}")
+        raise FormatError(
+            f"the segments have no value column {value or ' or '.join(SEGMENT_VALUES)}; found {list(segments.columns)}"
+        )
     return segments_to_genes(segments, coords, value=value, sample_column=sample_column)
 
 

@@ -60,7 +60,9 @@ def _fast_methylation(path: str, reference: Any) -> np.ndarray | None:
             read_options=csv.ReadOptions(column_names=["probe", "beta"], use_threads=False),
             parse_options=csv.ParseOptions(delimiter="\t"),
             convert_options=csv.ConvertOptions(
-                column_types={"probe": pa.string(), "beta": pa.float64()}, null_values=["NA", ""], strings_can_be_null=False
+                column_types={"probe": pa.string(), "beta": pa.float64()},
+                null_values=["NA", ""],
+                strings_can_be_null=False,
             ),
         )
     except (pa.ArrowInvalid, OSError):

@@ -24,10 +24,10 @@ from .. import _keys
 from .. import barcodes as _bc
 from .._errors import AmbiguousOrientationError, FormatError
 from .._genes import feature_id_kinds
+from .._text import NULL_VALUES, open_text
 from . import _parsers as P
 from ._build import Block, Report, assemble, feature_names, file_records, read_input
 from ._matrices import ANALYTE, check_omic
-from .._text import NULL_VALUES, open_text
 
 if TYPE_CHECKING:  # pragma: no cover
     import mudata as md
@@ -38,8 +38,9 @@ ORIENTATIONS = ("auto", "features_x_samples", "samples_x_features")
 FEATURES_X_SAMPLES, SAMPLES_X_FEATURES = ORIENTATIONS[1:]
 
 # A second ID column beside the feature ID, as cBioPortal and R exports write it (Hugo_Symbol, Entrez_Gene_Id).
-_ENTREZ_COLUMN = re.compile(r"^(?:entrez(?:[ _.]?gene)?(?:[ _.]?ids?)?|entrezgene(?:_id)?|locus[ _.]?(?:link|id))$",
-                            re.IGNORECASE)
+_ENTREZ_COLUMN = re.compile(
+    r"^(?:entrez(?:[ _.]?gene)?(?:[ _.]?ids?)?|entrezgene(?:_id)?|locus[ _.]?(?:link|id))$", re.IGNORECASE
+)
 # an axis is read as samples / features when at least this share of its IDs is recognised as such,
 _AXIS_SHARE = 0.5
 # and the other axis as not-features when at most this share of its IDs looks like features
@@ -121,10 +122,17 @@ def read_table(
     report = Report()
     table = _load(path, name=omic, sep=sep)
     block, used = _to_block(table, omic=omic, orientation=orientation, report=report)
-    return assemble([block], report=report, reader="harmonomics.io.read_table",
-                    files=file_records([table.record] if table.record else []),
-                    parameters={"path": table.name, "omic": omic, "orientation": used, "sep": sep},
-                    sample_types=sample_types, join="union", keep_all_aliquots=keep_all_aliquots, join_on=join_on)
+    return assemble(
+        [block],
+        report=report,
+        reader="harmonomics.io.read_table",
+        files=file_records([table.record] if table.record else []),
+        parameters={"path": table.name, "omic": omic, "orientation": used, "sep": sep},
+        sample_types=sample_types,
+        join="union",
+        keep_all_aliquots=keep_all_aliquots,
+        join_on=join_on,
+    )
 
 
 def read_tables(
@@ -191,18 +199,37 @@ def read_tables(
         clin, level, clinical_name, record = _load_clinical(clinical, sep=sep)
         if record:
             records.append(record)
-        report.add("file", clinical_name, "clinical", "", "kept",
-                   f"clinical table keyed by {level}: {len(clin)} rows × {clin.shape[1]} columns")
+        report.add(
+            "file",
+            clinical_name,
+            "clinical",
+            "",
+            "kept",
+            f"clinical table keyed by {level}: {len(clin)} rows × {clin.shape[1]} columns",
+        )
         if level == "patient":
             patient_clin = clin
         else:
             sample_clin = clin
-    return assemble(blocks, report=report, reader="harmonomics.io.read_tables", files=file_records(records),
-                    parameters={"tables": {k: "<DataFrame>" if isinstance(v, pd.DataFrame) else str(v)
-                                           for k, v in tables.items()},
-                                "clinical": clinical_name, "orientation": used, "join_on": join_on, "sep": sep},
-                    sample_types=sample_types, join=join, keep_all_aliquots=keep_all_aliquots, join_on=join_on,
-                    patient_clinical=patient_clin, sample_clinical=sample_clin)
+    return assemble(
+        blocks,
+        report=report,
+        reader="harmonomics.io.read_tables",
+        files=file_records(records),
+        parameters={
+            "tables": {k: "<DataFrame>" if isinstance(v, pd.DataFrame) else str(v) for k, v in tables.items()},
+            "clinical": clinical_name,
+            "orientation": used,
+            "join_on": join_on,
+            "sep": sep,
+        },
+        sample_types=sample_types,
+        join=join,
+        keep_all_aliquots=keep_all_aliquots,
+        join_on=join_on,
+        patient_clinical=patient_clin,
+        sample_clinical=sample_clin,
+    )
 
 
 def _check_orientation(orientation: str) -> None:
@@ -230,22 +257,30 @@ def _load_file(path: Path, *, sep: str | None) -> _Table:
     sep = sep or _sniff_sep(first)
     header = [h.strip().strip('"') for h in first.split(sep)]
     if len(header) < 2:
-        raise FormatError(f"the header has one column; expected an ID column then {sep!r}-separated columns",
-                          path=path, line=tf.header_line)
+        raise FormatError(
+            f"the header has one column; expected an ID column then {sep!r}-separated columns",
+            path=path,
+            line=tf.header_line,
+        )
     notes: list[str] = []
-    peek = [ln.rstrip("\r") for ln in
-            tf.data[tf.body_offset : tf.body_offset + 200000].decode("utf-8", errors="replace").split("\n")[:-1][:5]]
+    peek = [
+        ln.rstrip("\r")
+        for ln in tf.data[tf.body_offset : tf.body_offset + 200000]
+        .decode("utf-8", errors="replace")
+        .split("\n")[:-1][:5]
+    ]
     peek = [ln for ln in peek if ln.strip()]
     if peek and len(peek[0].split(sep)) == len(header) + 1:
         # R's write.table: the header has no cell for the row names; give it an empty one
         data = tf.data[: tf.header_offset] + sep.encode() + tf.data[tf.header_offset :]
         tf = open_text(path, data=data, comment="#")
         header = [""] + header
-        notes.append("the header has no cell for the row-name column (as R's write.table writes it): "
-                     "the first column was read as row IDs")
+        notes.append(
+            "the header has no cell for the row-name column (as R's write.table writes it): "
+            "the first column was read as row IDs"
+        )
     second = peek[0].split(sep) if peek else []
-    skip = 1 if (len(second) > 1 and not _numberish(second[1].strip('"'))
-                 and _numberish_row(peek[1:3], sep)) else 0
+    skip = 1 if (len(second) > 1 and not _numberish(second[1].strip('"')) and _numberish_row(peek[1:3], sep)) else 0
     id_columns = 2 if len(header) > 2 and _ENTREZ_COLUMN.match(header[1]) else 1
     if id_columns == 2:
         notes.append(f"second ID column {header[1]!r} read as Entrez IDs (var['entrez'])")
@@ -255,9 +290,17 @@ def _load_file(path: Path, *, sep: str | None) -> _Table:
     if id_columns == 2:
         raw = mat.row_annotation[header[1]]
         entrez = np.asarray(["" if v is None else str(v).strip('"') for v in raw], dtype=object)
-    return _Table(name=str(path), path=path, row_ids=row_ids, columns=np.asarray(mat.columns, dtype=object),
-                  values=mat.values, header_line=mat.header_line, entrez=entrez, notes=notes,
-                  record=(path, md5, size, "table"))
+    return _Table(
+        name=str(path),
+        path=path,
+        row_ids=row_ids,
+        columns=np.asarray(mat.columns, dtype=object),
+        values=mat.values,
+        header_line=mat.header_line,
+        entrez=entrez,
+        notes=notes,
+        record=(path, md5, size, "table"),
+    )
 
 
 def _load_frame(frame: pd.DataFrame, *, name: str) -> _Table:
@@ -285,12 +328,19 @@ def _load_frame(frame: pd.DataFrame, *, name: str) -> _Table:
         bad = numbers.isna().to_numpy() & text.notna().to_numpy() & ~text.isin(NULL_VALUES).to_numpy()
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise FormatError(f"expected a number, found {text.iloc[i]!r} (row {df.index[i]!r})", path=name,
-                              column=str(column))
+            raise FormatError(
+                f"expected a number, found {text.iloc[i]!r} (row {df.index[i]!r})", path=name, column=str(column)
+            )
         values[:, j] = numbers.to_numpy(dtype=np.float64)
-    return _Table(name=name, path=None, row_ids=np.asarray(df.index.astype(str), dtype=object),
-                  columns=np.asarray(pd.Index(df.columns).astype(str), dtype=object), values=values,
-                  entrez=entrez, notes=notes)
+    return _Table(
+        name=name,
+        path=None,
+        row_ids=np.asarray(df.index.astype(str), dtype=object),
+        columns=np.asarray(pd.Index(df.columns).astype(str), dtype=object),
+        values=values,
+        entrez=entrez,
+        notes=notes,
+    )
 
 
 def _numberish(x: str) -> bool:
@@ -318,10 +368,13 @@ def _axis_evidence(ids: np.ndarray) -> dict:
     features = feature_id_kinds(ids) if len(ids) else np.zeros(0, dtype=object)
     sample_counts = pd.Series(samples[samples != "other"]).value_counts()
     feature_counts = pd.Series(features[features != ""]).value_counts()
-    return {"n": len(ids), "sample_share": float((samples != "other").sum()) / n,
-            "feature_share": float((features != "").sum()) / n,
-            "samples": ", ".join(f"{v} {_SAMPLE_WORDS[k]}" for k, v in sample_counts.items()),
-            "features": ", ".join(f"{v} {k}" for k, v in feature_counts.items())}
+    return {
+        "n": len(ids),
+        "sample_share": float((samples != "other").sum()) / n,
+        "feature_share": float((features != "").sum()) / n,
+        "samples": ", ".join(f"{v} {_SAMPLE_WORDS[k]}" for k, v in sample_counts.items()),
+        "features": ", ".join(f"{v} {k}" for k, v in feature_counts.items()),
+    }
 
 
 _SAMPLE_WORDS = {"tcga": "TCGA barcodes", "geo": "GEO sample IDs", "metabric": "METABRIC IDs"}
@@ -340,19 +393,35 @@ def decide_orientation(row_ids, column_ids, *, name: str | None = None) -> tuple
     """``(orientation, evidence)`` of a table from its IDs; raises AmbiguousOrientationError when they do not tell."""
     rows, cols = _axis_evidence(row_ids), _axis_evidence(column_ids)
     said = f"{_say('rows', rows)}; {_say('columns', cols)}"
-    if cols["sample_share"] >= _AXIS_SHARE and rows["sample_share"] < _AXIS_SHARE and cols["feature_share"] < _AXIS_SHARE:
+    if (
+        cols["sample_share"] >= _AXIS_SHARE
+        and rows["sample_share"] < _AXIS_SHARE
+        and cols["feature_share"] < _AXIS_SHARE
+    ):
         return FEATURES_X_SAMPLES, f"the columns are sample IDs ({said})"
-    if rows["sample_share"] >= _AXIS_SHARE and cols["sample_share"] < _AXIS_SHARE and rows["feature_share"] < _AXIS_SHARE:
+    if (
+        rows["sample_share"] >= _AXIS_SHARE
+        and cols["sample_share"] < _AXIS_SHARE
+        and rows["feature_share"] < _AXIS_SHARE
+    ):
         return SAMPLES_X_FEATURES, f"the rows are sample IDs ({said})"
-    if rows["feature_share"] >= _AXIS_SHARE and cols["feature_share"] <= _OTHER_AXIS_MAX \
-            and cols["sample_share"] < _AXIS_SHARE:
+    if (
+        rows["feature_share"] >= _AXIS_SHARE
+        and cols["feature_share"] <= _OTHER_AXIS_MAX
+        and cols["sample_share"] < _AXIS_SHARE
+    ):
         return FEATURES_X_SAMPLES, f"the rows are feature IDs and the columns are not ({said})"
-    if cols["feature_share"] >= _AXIS_SHARE and rows["feature_share"] <= _OTHER_AXIS_MAX \
-            and rows["sample_share"] < _AXIS_SHARE:
+    if (
+        cols["feature_share"] >= _AXIS_SHARE
+        and rows["feature_share"] <= _OTHER_AXIS_MAX
+        and rows["sample_share"] < _AXIS_SHARE
+    ):
         return SAMPLES_X_FEATURES, f"the columns are feature IDs and the rows are not ({said})"
     raise AmbiguousOrientationError(
         f"cannot tell which axis holds the features: {said}; pass orientation='features_x_samples' "
-        "(rows are features) or orientation='samples_x_features' (rows are samples)", path=name)
+        "(rows are features) or orientation='samples_x_features' (rows are samples)",
+        path=name,
+    )
 
 
 def _to_block(table: _Table, *, omic: str, orientation: str, report: Report) -> tuple[Block, str]:
@@ -367,23 +436,41 @@ def _to_block(table: _Table, *, omic: str, orientation: str, report: Report) -> 
         feat, samples, values = table.columns, table.row_ids, table.values
         entrez = None
         if table.entrez is not None:
-            report.add("file", table.name, omic, "", "dropped",
-                       "the second ID column describes the rows, which are samples here: not read")
+            report.add(
+                "file",
+                table.name,
+                omic,
+                "",
+                "dropped",
+                "the second ID column describes the rows, which are samples here: not read",
+            )
         s = pd.Index(samples)
         if not s.is_unique:
             dup = s[s.duplicated()][0]
             line = table.header_line + 1 + int(np.flatnonzero(s == dup)[1]) if table.path else None
             raise FormatError(f"duplicate sample {dup!r}; expected each sample once", path=table.name, line=line)
     ids, var = feature_names(feat, entrez, path=table.name, header_line=table.header_line)
-    block = Block(omic=omic, ids=[str(x) for x in samples], source_files=[_source(table)] * len(samples),
-                  values=values, var=var, analyte_kind=ANALYTE[omic])
+    block = Block(
+        omic=omic,
+        ids=[str(x) for x in samples],
+        source_files=[_source(table)] * len(samples),
+        values=values,
+        var=var,
+        analyte_kind=ANALYTE[omic],
+    )
     if omic == _keys.RNA:
         block.layers["counts"] = block.values.copy()
     for note in table.notes:
         report.add("file", table.name, omic, "", "kept", note)
     shape = orientation.replace("_x_", " × ")
-    report.add("file", table.name, omic, "", "kept",
-               f"{shape} table: {len(ids)} features × {len(samples)} samples; orientation: {evidence}")
+    report.add(
+        "file",
+        table.name,
+        omic,
+        "",
+        "kept",
+        f"{shape} table: {len(ids)} features × {len(samples)} samples; orientation: {evidence}",
+    )
     logger.info("%s: read as %s (%s)", table.name, shape, evidence)
     return block, orientation
 
@@ -438,12 +525,16 @@ def _load_clinical(source, *, sep: str | None) -> tuple[pd.DataFrame, str, str, 
         raise FormatError(f"duplicate clinical ID {dup!r}; expected one row per {level}", path=name)
     df.index.name = None
     df.columns = [str(c) for c in df.columns]
-    if "vital_status" in df.columns and "os_event" not in df.columns and (
-            "days_to_death" in df.columns or "days_to_last_followup" in df.columns):
+    if (
+        "vital_status" in df.columns
+        and "os_event" not in df.columns
+        and ("days_to_death" in df.columns or "days_to_last_followup" in df.columns)
+    ):
         from ._clinical import survival_from_days
 
-        surv = survival_from_days(df["vital_status"], df.get("days_to_death"), df.get("days_to_last_followup"),
-                                  path=name)
+        surv = survival_from_days(
+            df["vital_status"], df.get("days_to_death"), df.get("days_to_last_followup"), path=name
+        )
         df["os_time"] = surv["os_time"].to_numpy()
         df["os_event"] = surv["os_event"].to_numpy()
     if "pam50" not in df.columns:

@@ -77,15 +77,21 @@ def read_xena(
             table = arrow_table(tf, column_names=header, strings=header, what="a Xena clinical matrix").to_pandas()
             dup = table["sampleID"].duplicated()
             if dup.any():
-                raise FormatError(f"duplicate sampleID {table['sampleID'][dup].iloc[0]!r}; expected one row per sample",
-                                  path=p, column="sampleID")
+                raise FormatError(
+                    f"duplicate sampleID {table['sampleID'][dup].iloc[0]!r}; expected one row per sample",
+                    path=p,
+                    column="sampleID",
+                )
             sample_clin = xena_clinical(table)
             report.add("file", p.name, "clinical", "", "kept", f"Xena clinical matrix, {len(table)} samples")
             continue
         if fmt not in ("xena_matrix", "table"):
             if strict and fmt not in ("gdc_annotations",):
-                raise UnknownFormatError(f"not a Xena file: the content is {FORMATS[fmt][2]}; expected a matrix whose "
-                                         "first header cell is `sample` or a clinical matrix (`sampleID`)", path=p)
+                raise UnknownFormatError(
+                    f"not a Xena file: the content is {FORMATS[fmt][2]}; expected a matrix whose "
+                    "first header cell is `sample` or a clinical matrix (`sampleID`)",
+                    path=p,
+                )
             report.add("file", p.name, "", "", "dropped", f"{FORMATS[fmt][2]}: not read by read_xena")
             continue
         mat = P.parse_matrix(p, id_columns=1, data=data, what="a Xena matrix")
@@ -97,16 +103,33 @@ def read_xena(
         elif omic in (_keys.METH, _keys.MIRNA):
             var = pd.DataFrame(index=ids)
         if omic in blocks:
-            report.add("file", p.name, omic, "", "dropped", f"a second {omic} matrix; {blocks[omic].source_files[0]} is used")
+            report.add(
+                "file", p.name, omic, "", "dropped", f"a second {omic} matrix; {blocks[omic].source_files[0]} is used"
+            )
             continue
-        blocks[omic] = Block(omic=omic, ids=list(mat.columns), source_files=[p.relative_to(root).as_posix()] * len(mat.columns),
-                             values=np.ascontiguousarray(mat.values.T), var=var, analyte_kind=ANALYTE[omic])
-        report.add("file", p.name, omic, "", "kept", f"Xena {omic} matrix: {len(ids)} features × {len(mat.columns)} samples")
+        blocks[omic] = Block(
+            omic=omic,
+            ids=list(mat.columns),
+            source_files=[p.relative_to(root).as_posix()] * len(mat.columns),
+            values=np.ascontiguousarray(mat.values.T),
+            var=var,
+            analyte_kind=ANALYTE[omic],
+        )
+        report.add(
+            "file", p.name, omic, "", "kept", f"Xena {omic} matrix: {len(ids)} features × {len(mat.columns)} samples"
+        )
     if not blocks:
         raise EmptyInputError("no Xena genomic matrix found (first header cell `sample`)", path=path)
-    return assemble(list(blocks.values()), report=report, reader="harmonomics.io.read_xena",
-                    files=file_records(records), parameters={"path": str(path), "omics": omics},
-                    sample_types=sample_types, join=join, sample_clinical=sample_clin)
+    return assemble(
+        list(blocks.values()),
+        report=report,
+        reader="harmonomics.io.read_xena",
+        files=file_records(records),
+        parameters={"path": str(path), "omics": omics},
+        sample_types=sample_types,
+        join=join,
+        sample_clinical=sample_clin,
+    )
 
 
 def xena_clinical(table: pd.DataFrame) -> pd.DataFrame:

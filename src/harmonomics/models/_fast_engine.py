@@ -156,9 +156,7 @@ class _Engine:
                 f"accelerate() needs a mofapy2 BayesNet (entry_point.model after ent.build()), got {type(model).__name__}"
             )
         if isinstance(model, StochasticBayesNet):
-            raise EngineError(
-                "accelerate(): stochastic variational inference is not supported by the fast engine"
-            )
+            raise EngineError("accelerate(): stochastic variational inference is not supported by the fast engine")
         nodes = model.nodes
         for required in ("Y", "Z", "W", "Tau"):
             if required not in nodes:
@@ -865,9 +863,7 @@ class StoppingRule:
         if self.factor_tol is not None and not (
             isinstance(self.factor_tol, (int, float)) and np.isfinite(self.factor_tol) and self.factor_tol > 0
         ):
-            raise ValueError(
-                f"StoppingRule.factor_tol must be None or a positive number, got {self.factor_tol!r}"
-            )
+            raise ValueError(f"StoppingRule.factor_tol must be None or a positive number, got {self.factor_tol!r}")
         if not (isinstance(self.min_share, (int, float)) and 0 <= self.min_share < 1):
             raise ValueError(f"StoppingRule.min_share must be a number in [0, 1), got {self.min_share!r}")
 
@@ -1057,9 +1053,7 @@ def accelerate(model, *, float32: bool = False, xp=None, stopping=None) -> dict:
     if hasattr(model, "_hm_engine"):
         raise EngineError("accelerate(): this model is already accelerated")
     if getattr(model, "trained", False):
-        raise EngineError(
-            "accelerate(): the model is already trained; call it after ent.build() and before ent.run()"
-        )
+        raise EngineError("accelerate(): the model is already trained; call it after ent.build() and before ent.run()")
     rule = _parse_stopping(stopping)
     xpm = _resolve_xp(xp)
     eng = _Engine(model, float32=bool(float32), xp=xpm)
@@ -1101,9 +1095,7 @@ def accelerate(model, *, float32: bool = False, xp=None, stopping=None) -> dict:
         "float32": bool(float32),
         "backend": "cupy" if xpm is not np and xpm.__name__.startswith("cupy") else "numpy",
         "views": list(eng.kinds),
-        "n_scattered_missing": [
-            v.n_scattered if isinstance(v, _GaussView) else int(v.mask.sum()) for v in eng.views
-        ],
+        "n_scattered_missing": [v.n_scattered if isinstance(v, _GaussView) else int(v.mask.sum()) for v in eng.views],
         "stopping": rule.as_dict() if rule is not None else None,
         "stopping_state": state,
     }

@@ -128,6 +128,6 @@ def estimate_memory(
         Bytes: the larger of the build-phase peak (mofapy2's PCA initialisation, shared by both engines)
         and the training-phase peak. See :func:`memory_breakdown` for the parts.
     """
-    return memory_breakdown(
-        n_samples, n_features_per_view, n_factors, float32, engine=engine, likelihoods=likelihoods
-    )["peak"]
+    return memory_breakdown(n_samples, n_features_per_view, n_factors, float32, engine=engine, likelihoods=likelihoods)[
+        "peak"
+    ]

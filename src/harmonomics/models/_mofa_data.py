@@ -47,9 +47,7 @@ class Inputs:
 
     views: list[View]
     obs_names: pd.Index  # mdata.obs_names (store order)
-    fit_rows: (
-        np.ndarray
-    )  # positions (in store order) of the fitted samples, in fit (group-concatenated) order
+    fit_rows: np.ndarray  # positions (in store order) of the fitted samples, in fit (group-concatenated) order
     groups: list[str]  # group names ("group" when no groups_key)
     sample_groups: np.ndarray  # group name of each fitted sample, fit order
     groups_key: str | None
@@ -94,9 +92,7 @@ def default_likelihood(mod: str) -> str:
     return "bernoulli" if mod == _keys.MUT else "gaussian"
 
 
-def resolve_likelihoods(
-    mods: list[str], likelihoods: str | Sequence[str] | Mapping[str, str] | None
-) -> dict[str, str]:
+def resolve_likelihoods(mods: list[str], likelihoods: str | Sequence[str] | Mapping[str, str] | None) -> dict[str, str]:
     """Likelihood per view: the defaults, overridden by a mapping, a sequence (one per view) or one string."""
     out = {m: default_likelihood(m) for m in mods}
     if likelihoods is None:
@@ -106,9 +102,7 @@ def resolve_likelihoods(
     elif isinstance(likelihoods, Mapping):
         unknown = [m for m in likelihoods if m not in out]
         if unknown:
-            raise ValueError(
-                f"likelihoods names modality {unknown[0]!r}, which is not among the fitted views {mods}"
-            )
+            raise ValueError(f"likelihoods names modality {unknown[0]!r}, which is not among the fitted views {mods}")
         given = dict(likelihoods)
     else:
         seq = list(likelihoods)
@@ -218,8 +212,18 @@ def build_inputs(mdata, mods: list[str], likelihoods: dict[str, str], groups_key
         mat = mat[:, fitted]
         _check_values(m, mat, likelihoods[m])
         feats = [f"{m}:{names[j]}" if clash else names[j] for j in fitted]
-        views.append(View(m, feats, likelihoods[m], mat, int((~np.isnan(mat).all(axis=1)).sum()),
-                          n_vars=ad.n_vars, fitted=fitted, left_out=left_out))
+        views.append(
+            View(
+                m,
+                feats,
+                likelihoods[m],
+                mat,
+                int((~np.isnan(mat).all(axis=1)).sum()),
+                n_vars=ad.n_vars,
+                fitted=fitted,
+                left_out=left_out,
+            )
+        )
     return Inputs(views, obs_names, fit_rows, groups, np.asarray(sample_groups), groups_key, no_data, clash)
 
 
@@ -235,8 +239,7 @@ def _informative_features(m: str, mat: np.ndarray, names: list[str], mods: list[
     n_present = int((~np.isnan(mat).all(axis=1)).sum())
     if n_present < 2:
         raise InsufficientDataError(
-            f"view {m!r} has data for {n_present} of the {len(mat)} fitted sample(s); MOFA needs at least 2: "
-            f"{without}"
+            f"view {m!r} has data for {n_present} of the {len(mat)} fitted sample(s); MOFA needs at least 2: {without}"
         )
     all_missing = np.isnan(mat).all(axis=0)
     with np.errstate(invalid="ignore"):
@@ -245,8 +248,11 @@ def _informative_features(m: str, mat: np.ndarray, names: list[str], mods: list[
         spread = np.nanmax(filled, axis=0) - np.nanmin(filled, axis=0)
     constant = ~all_missing & (spread == 0)
     fitted = np.flatnonzero(~all_missing & ~constant)
-    left_out = {reason: [names[j] for j in np.flatnonzero(mask)]
-                for reason, mask in (("all_missing", all_missing), ("constant", constant)) if mask.any()}
+    left_out = {
+        reason: [names[j] for j in np.flatnonzero(mask)]
+        for reason, mask in (("all_missing", all_missing), ("constant", constant))
+        if mask.any()
+    }
     if len(fitted) == 0:
         raise InsufficientDataError(
             f"view {m!r} has no feature that varies among its {n_present} samples "
@@ -254,8 +260,13 @@ def _informative_features(m: str, mat: np.ndarray, names: list[str], mods: list[
             f"holds, or {without}"
         )
     if left_out:
-        logger.info("view %r: %d of %d features left out of the fit (%s)", m, len(names) - len(fitted), len(names),
-                    ", ".join(f"{len(v)} {k.replace('_', ' ')}" for k, v in left_out.items()))
+        logger.info(
+            "view %r: %d of %d features left out of the fit (%s)",
+            m,
+            len(names) - len(fitted),
+            len(names),
+            ", ".join(f"{len(v)} {k.replace('_', ' ')}" for k, v in left_out.items()),
+        )
     return fitted, left_out
 
 
@@ -263,13 +274,9 @@ def _check_values(m: str, mat: np.ndarray, lik: str) -> None:
     obs = mat[~np.isnan(mat)]
     if lik == "bernoulli" and not np.isin(obs, (0.0, 1.0)).all():
         bad = obs[~np.isin(obs, (0.0, 1.0))][0]
-        raise FormatError(
-            f"view {m!r} uses the bernoulli likelihood but holds the value {bad!r}; expected 0/1"
-        )
+        raise FormatError(f"view {m!r} uses the bernoulli likelihood but holds the value {bad!r}; expected 0/1")
     if lik == "poisson" and ((obs < 0).any() or (obs % 1 != 0).any()):
-        raise FormatError(
-            f"view {m!r} uses the poisson likelihood but holds non-count values; expected integers >= 0"
-        )
+        raise FormatError(f"view {m!r} uses the poisson likelihood but holds non-count values; expected integers >= 0")
 
 
 def check_n_factors(inputs: Inputs, n_factors: int, init: str) -> None:
@@ -281,8 +288,7 @@ def check_n_factors(inputs: Inputs, n_factors: int, init: str) -> None:
     n_features = sum(len(v.features) for v in inputs.views)
     limit = min(inputs.n_fit, n_features) if init in ("pca", "svd") else inputs.n_fit
     if n_factors > limit:
-        what = (f"{inputs.n_fit} fitted samples" if limit == inputs.n_fit
-                else f"{n_features} informative features")
+        what = f"{inputs.n_fit} fitted samples" if limit == inputs.n_fit else f"{n_features} informative features"
         raise InsufficientDataError(
             f"n_factors={n_factors} is more than the {what} can support; use n_factors={limit} or fewer"
         )
@@ -317,7 +323,11 @@ def check_memory(
     need = int(
         MEMORY_MARGIN
         * estimate_memory(
-            n_samples, list(n_features_per_view), n_factors, float32, engine=engine,
+            n_samples,
+            list(n_features_per_view),
+            n_factors,
+            float32,
+            engine=engine,
             likelihoods=None if likelihoods is None else list(likelihoods),
         )
     )

@@ -31,9 +31,7 @@ def write_value(parent, name: str, value) -> None:
         g = parent.create_group(name)
         g.attrs["kind"] = "dict"
         g.attrs["keys"] = (
-            np.array([str(k) for k in value], dtype=object).astype(_sdt())
-            if value
-            else np.array([], dtype="S1")
+            np.array([str(k) for k in value], dtype=object).astype(_sdt()) if value else np.array([], dtype="S1")
         )
         for i, (k, v) in enumerate(value.items()):
             write_value(g, f"k{i}", v)
@@ -141,9 +139,7 @@ def read_model_file(path) -> dict:
         out["Z"] = {g: np.asarray(f["expectations"]["Z"][g][()], dtype=np.float64).T for g in groups}
         out["W"] = {m: np.asarray(f["expectations"]["W"][m][()], dtype=np.float64).T for m in views}
         if "data" in f:
-            out["data"] = {
-                m: {g: np.asarray(f["data"][m][g][()], dtype=np.float64) for g in groups} for m in views
-            }
+            out["data"] = {m: {g: np.asarray(f["data"][m][g][()], dtype=np.float64) for g in groups} for m in views}
         if "intercepts" in f:
             out["intercepts"] = {
                 m: {g: np.asarray(f["intercepts"][m][g][()], dtype=np.float64) for g in groups} for m in views
@@ -160,8 +156,7 @@ def read_model_file(path) -> dict:
             out["training_opts"] = dict(zip(names, [float(v) for v in vals]))
         if "variance_explained" in f and "r2_per_factor" in f["variance_explained"]:
             out["r2"] = {
-                g: np.asarray(f["variance_explained"]["r2_per_factor"][g][()], dtype=np.float64) / 100
-                for g in groups
+                g: np.asarray(f["variance_explained"]["r2_per_factor"][g][()], dtype=np.float64) / 100 for g in groups
             }
         out["harmonomics"] = read_value(f[H5_GROUP]) if H5_GROUP in f else None
     return out

@@ -152,9 +152,7 @@ def check_gpu() -> object:
             f"MOFA with gpu=True needs a CUDA GPU, but cupy found none ({err}); use gpu=False to fit on the CPU"
         ) from err
     if n < 1:
-        raise MissingDependencyError(
-            "MOFA with gpu=True needs a CUDA GPU, but cupy found none; use gpu=False"
-        )
+        raise MissingDependencyError("MOFA with gpu=True needs a CUDA GPU, but cupy found none; use gpu=False")
     return cp
 
 
@@ -207,7 +205,7 @@ def svd_initial_factors(data: list[np.ndarray], n_factors: int, *, seed: int, fl
     U, S, _ = randomized_svd(X, K, n_oversamples=10, n_iter=2, random_state=int(seed))
     del X
     q = (U * S).astype(np.float64)
-    if K < n_factors:  # fewer components than factors: fill with noise (mofapy2 cannot do better)
+    if n_factors > K:  # fewer components than factors: fill with noise (mofapy2 cannot do better)
         rng = np.random.default_rng(seed)
         q = np.concatenate([q, rng.standard_normal((q.shape[0], n_factors - K))], axis=1)
     ptp = np.ptp(q, axis=0)
@@ -259,17 +257,14 @@ def build_entry_point(inputs: Inputs, opts: FitOptions, *, bar=None):
         one_group = len(inputs.groups) == 1
         # one group: hand the views over as they are (mofapy2 copies them anyway); else one slice per group
         data = [
-            [v.data] if one_group else [v.data[inputs.sample_groups == g] for g in inputs.groups]
-            for v in inputs.views
+            [v.data] if one_group else [v.data[inputs.sample_groups == g] for g in inputs.groups] for v in inputs.views
         ]
         ent.set_data_matrix(
             data,
             likelihoods=[v.likelihood for v in inputs.views],
             views_names=[v.name for v in inputs.views],
             groups_names=list(inputs.groups),
-            samples_names=[
-                list(inputs.obs_names[inputs.fit_rows][inputs.sample_groups == g]) for g in inputs.groups
-            ],
+            samples_names=[list(inputs.obs_names[inputs.fit_rows][inputs.sample_groups == g]) for g in inputs.groups],
             features_names=[list(v.features) for v in inputs.views],
         )
         del data
@@ -396,9 +391,7 @@ def extract(ent, inputs: Inputs, opts: FitOptions, *, time_s: float) -> FitResul
                 warnings.simplefilter("ignore", RuntimeWarning)
                 tau.append(np.vstack([np.nanmean(t[gidx == g], axis=0) for g in range(G)]))
     pseudo_means = [
-        np.asarray(getattr(y, "means", np.zeros(y.dim[1])), dtype=np.float64)
-        if v.likelihood != "gaussian"
-        else None
+        np.asarray(getattr(y, "means", np.zeros(y.dim[1])), dtype=np.float64) if v.likelihood != "gaussian" else None
         for y, v in zip(ynodes, inputs.views)
     ]
     if "AlphaZ" in nodes:

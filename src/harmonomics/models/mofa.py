@@ -131,8 +131,7 @@ def _fit(
         engine = "mofapy2"
     if convergence in ENGINE_STOPPING_RULES and engine != "fast":
         raise ValueError(
-            f"convergence={convergence!r} is a stopping rule of the fast engine; "
-            "use engine='fast' or a mofapy2 mode"
+            f"convergence={convergence!r} is a stopping rule of the fast engine; use engine='fast' or a mofapy2 mode"
         )
     if init == "auto":
         init = "svd" if engine == "fast" else "pca"
@@ -263,9 +262,7 @@ def _uns_record(inputs, res, opts, model_file: str) -> dict:
         "n_samples_per_view": {v.name: int(v.n_present) for v in inputs.views},
         "n_features_per_view": {v.name: len(v.features) for v in inputs.views},
         "features_left_out": {v.name: sum(len(f) for f in v.left_out.values()) for v in inputs.views},
-        "samples_without_data": np.asarray(inputs.no_data, dtype=object)
-        if inputs.no_data
-        else np.zeros(0, dtype="U1"),
+        "samples_without_data": np.asarray(inputs.no_data, dtype=object) if inputs.no_data else np.zeros(0, dtype="U1"),
         "feature_names_prefixed": bool(inputs.prefixed),
         "projection": projection,
     }
@@ -324,10 +321,17 @@ def _report_left_out(mdata, inputs, key: str) -> None:
     for v in inputs.views:
         for reason, feats in v.left_out.items():
             examples = ", ".join(feats[:_EXAMPLES]) + (", ..." if len(feats) > _EXAMPLES else "")
-            rows.append({"level": "feature", "item": f"{len(feats)} features", "omic": v.name, "sample": "",
-                         "action": "dropped",
-                         "reason": f"{LEFT_OUT_REASONS[reason].format(n=v.n_present)} (e.g. {examples}); "
-                         f"weights NaN; {marker}"})
+            rows.append(
+                {
+                    "level": "feature",
+                    "item": f"{len(feats)} features",
+                    "omic": v.name,
+                    "sample": "",
+                    "action": "dropped",
+                    "reason": f"{LEFT_OUT_REASONS[reason].format(n=v.n_present)} (e.g. {examples}); "
+                    f"weights NaN; {marker}",
+                }
+            )
     if rows:
         add_report_rows(mdata, rows)
 
@@ -359,9 +363,7 @@ def _resolve_model_file(model_file) -> Path | None:
         raise TypeError(f"model_file must be a path (str or os.PathLike), got {model_file!r}")
     path = Path(model_file).expanduser().resolve()
     if path.is_dir():
-        raise ValueError(
-            f"model_file {str(path)!r} is a folder; give a file name such as {str(path / 'mofa.hdf5')!r}"
-        )
+        raise ValueError(f"model_file {str(path)!r} is a folder; give a file name such as {str(path / 'mofa.hdf5')!r}")
     return path
 
 
@@ -614,9 +616,7 @@ def load_mofa(
                 f"none of the features of view {m!r} in the model file is in mod[{m!r}].var_names", path=p
             )
         if (pos < 0).any():
-            logger.warning(
-                "%d features of view %r in the model file are not in the store", int((pos < 0).sum()), m
-            )
+            logger.warning("%d features of view %r in the model file are not in the store", int((pos < 0).sum()), m)
         w = np.full((len(var), K), np.nan)
         w[pos[pos >= 0]] = f["W"][m][pos >= 0]
         weights_by_view[m] = w
@@ -690,9 +690,7 @@ def _uns_from_foreign_file(mdata, f: dict, store_names: dict) -> dict:
     rows = []
     for g in groups:
         sel = sample_groups == g
-        gvf, _, _ = r2_tables(
-            Z[sel], [f["W"][m] for m in views], [y[sel] for y in Y], [mk[sel] for mk in mask]
-        )
+        gvf, _, _ = r2_tables(Z[sel], [f["W"][m] for m in views], [y[sel] for y in Y], [mk[sel] for mk in mask])
         rows += [(g, v, names[k], float(gvf[i, k])) for i, v in enumerate(views) for k in range(K)]
     elbo = f.get("elbo", np.zeros(0))
     keep = ~np.isnan(elbo)
@@ -766,8 +764,12 @@ def _check_overlap(view: str, trained: list[str], new: list[str], positions: np.
             stacklevel=3,
         )
     elif shared < len(trained):
-        logger.info("view %r: %d of %d trained features missing from the new data (treated as missing)",
-                    view, len(trained) - shared, len(trained))
+        logger.info(
+            "view %r: %d of %d trained features missing from the new data (treated as missing)",
+            view,
+            len(trained) - shared,
+            len(trained),
+        )
 
 
 def project(
@@ -868,8 +870,7 @@ def project(
         feats = [str(x) for x in np.asarray(pv["features"]).ravel()]
         pref = f"{m}:"
         feats = [
-            x[len(pref) :] if uns.get("feature_names_prefixed", False) and x.startswith(pref) else x
-            for x in feats
+            x[len(pref) :] if uns.get("feature_names_prefixed", False) and x.startswith(pref) else x for x in feats
         ]
         wpos = tr_var.get_indexer(pd.Index(feats))
         if (wpos < 0).any():
@@ -984,9 +985,7 @@ def mofa_stability(
     }
     bad = set(kwargs) - allowed
     if bad:
-        raise TypeError(
-            f"mofa_stability got unexpected argument(s) {sorted(bad)}; allowed: {sorted(allowed)}"
-        )
+        raise TypeError(f"mofa_stability got unexpected argument(s) {sorted(bad)}; allowed: {sorted(allowed)}")
     seeds = [_check_int("seed", s, 0) for s in seeds]
     if len(seeds) < 2 or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must hold at least 2 distinct seeds, got {seeds}")
@@ -1105,9 +1104,7 @@ def weights(
         mods = [mods] if isinstance(mods, str) else list(mods)
         bad = [m for m in mods if m not in views]
         if bad:
-            raise MissingResultError(
-                f"view {bad[0]!r} is not part of the fit under {key!r}; fitted views: {views}"
-            )
+            raise MissingResultError(f"view {bad[0]!r} is not part of the fit under {key!r}; fitted views: {views}")
         views = mods
     parts = []
     for m in views:
@@ -1122,9 +1119,7 @@ def weights(
     return long
 
 
-def variance_explained(
-    mdata: MuData, *, key: str = _keys.KEY_MOFA, level: str = "view_factor"
-) -> pd.DataFrame:
+def variance_explained(mdata: MuData, *, key: str = _keys.KEY_MOFA, level: str = "view_factor") -> pd.DataFrame:
     """Variance explained (R², fraction 0..1) as a tidy table.
 
     Parameters

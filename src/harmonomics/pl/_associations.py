@@ -115,11 +115,24 @@ def associations(
                 if significant:
                     text = f"{text}*" if text else "*"
                 dark = min(logp[i, j], vmax) > 0.6 * vmax
-                ax_.text(j, i, text, ha="center", va="center", fontsize=7,
-                         fontweight="bold" if significant else "normal",
-                         color="white" if dark else "#222222")  # fmt: skip
-    u.colorbar(fig, image, ax_, f"−log10 {'FDR' if value == 'fdr' else 'p'}", shrink=0.85,
-               extend="max" if top > vmax else "neither")  # fmt: skip
+                ax_.text(
+                    j,
+                    i,
+                    text,
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    fontweight="bold" if significant else "normal",
+                    color="white" if dark else "#222222",
+                )
+    u.colorbar(
+        fig,
+        image,
+        ax_,
+        f"−log10 {'FDR' if value == 'fdr' else 'p'}",
+        shrink=0.85,
+        extend="max" if top > vmax else "neither",
+    )
     ax_.set_title(f"Factor ↔ covariate associations (* {value} < {alpha:g})", fontsize=10, loc="left")
     return u.finish(fig, result, save)
 
@@ -173,8 +186,19 @@ def summarise(table: pd.DataFrame, *, value: str = "fdr") -> pd.DataFrame:
             label = f"{u.shorten(level, 12)} {'↑' if auc >= 0.5 else '↓'}"
         else:
             label = ""
-        out.append({"factor": factor, "covariate": cov, "kind": kind, "test": test, "p": p, "label": label,
-                    "level": level, "auc": auc, "rho": rho})  # fmt: skip
+        out.append(
+            {
+                "factor": factor,
+                "covariate": cov,
+                "kind": kind,
+                "test": test,
+                "p": p,
+                "label": label,
+                "level": level,
+                "auc": auc,
+                "rho": rho,
+            }
+        )
     return pd.DataFrame(out, columns=["factor", "covariate", "kind", "test", "p", "label", "level", "auc", "rho"])
 
 

@@ -64,7 +64,11 @@ def omics_overview(
     u.check_ax(ax)
     if kind not in ("upset", "matrix"):
         raise ValueError(f"kind must be 'upset' or 'matrix', got {kind!r}")
-    if not isinstance(max_combinations, (int, np.integer)) or isinstance(max_combinations, bool) or max_combinations < 1:
+    if (
+        not isinstance(max_combinations, (int, np.integer))
+        or isinstance(max_combinations, bool)
+        or max_combinations < 1
+    ):
         raise ValueError(f"max_combinations must be a positive integer, got {max_combinations!r}")
     if kind == "upset" and ax is not None:
         raise ValueError("kind='upset' draws several panels and cannot use ax=; pass kind='matrix' or ax=None")
@@ -81,11 +85,18 @@ def omics_overview(
         colors = u.category_colors([lv for lv in levels if lv != "NA"], palette)
         colors["NA"] = u.NA_COLOR
     if kind == "upset":
-        fig = _upset(presence, group, levels if group is not None else None, colors if group is not None else None,
-                     groupby, int(max_combinations))  # fmt: skip
+        fig = _upset(
+            presence,
+            group,
+            levels if group is not None else None,
+            colors if group is not None else None,
+            groupby,
+            int(max_combinations),
+        )
         return u.finish(fig, fig, save)
-    return _matrix(presence, group, levels if group is not None else None, colors if group is not None else None,
-                   groupby, ax, save)  # fmt: skip
+    return _matrix(
+        presence, group, levels if group is not None else None, colors if group is not None else None, groupby, ax, save
+    )
 
 
 def _patterns(presence: pd.DataFrame) -> tuple[pd.Series, list[tuple[bool, ...]]]:
@@ -170,21 +181,32 @@ def _matrix(presence, group, levels, colors, groupby, ax, save):
     idx = np.argsort(sort_key.to_numpy(), kind="stable")
     mat = presence.to_numpy()[idx].T.astype(float)
     fig, (ax_,), result = u.panels(ax, 1, figsize=(7.5, 0.9 + 0.35 * presence.shape[1]))
-    ax_.imshow(mat, aspect="auto", cmap=ListedColormap(["#eeeeee", "#3d5a80"]), vmin=0, vmax=1,
-               interpolation="nearest")  # fmt: skip
+    ax_.imshow(mat, aspect="auto", cmap=ListedColormap(["#eeeeee", "#3d5a80"]), vmin=0, vmax=1, interpolation="nearest")
     ax_.set_yticks(range(presence.shape[1]), list(presence.columns), fontsize=9)
     ax_.set_xlabel(f"samples (n={presence.shape[0]}), sorted by omics combination")
     ax_.set_xticks([])
     if group is not None:
         strip = ax_.inset_axes([0.0, 1.02, 1.0, 0.08], sharex=ax_)
         codes = group.to_numpy()[idx]
-        strip.imshow(np.array([[levels.index(c) for c in codes]]), aspect="auto",
-                     cmap=ListedColormap([colors[lv] for lv in levels]), vmin=-0.5, vmax=len(levels) - 0.5,
-                     interpolation="nearest")  # fmt: skip
+        strip.imshow(
+            np.array([[levels.index(c) for c in codes]]),
+            aspect="auto",
+            cmap=ListedColormap([colors[lv] for lv in levels]),
+            vmin=-0.5,
+            vmax=len(levels) - 0.5,
+            interpolation="nearest",
+        )
         strip.set_yticks([0], [groupby], fontsize=8)
         strip.set_xticks([])
         from matplotlib.patches import Patch
 
-        ax_.legend(handles=[Patch(color=colors[lv], label=lv) for lv in levels], fontsize=8, frameon=False,
-                   loc="upper left", bbox_to_anchor=(1.01, 1.0), title=groupby, title_fontsize=8)  # fmt: skip
+        ax_.legend(
+            handles=[Patch(color=colors[lv], label=lv) for lv in levels],
+            fontsize=8,
+            frameon=False,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            title=groupby,
+            title_fontsize=8,
+        )
     return u.finish(fig, result, save)

@@ -73,9 +73,7 @@ def variance_explained(
         height = 1.3 + 0.48 * n_views + (1.1 if totals else 0.0)
         if totals:
             fig = plt.figure(figsize=(width, height), layout="constrained")
-            grid = fig.add_gridspec(
-                2, 2, width_ratios=[max(n_factors, 1), 2.2], height_ratios=[1.5, max(n_views, 1)]
-            )
+            grid = fig.add_gridspec(2, 2, width_ratios=[max(n_factors, 1), 2.2], height_ratios=[1.5, max(n_views, 1)])
             heat_ax = fig.add_subplot(grid[1, 0])
             top_ax = fig.add_subplot(grid[0, 0], sharex=heat_ax)
             right_ax = fig.add_subplot(grid[1, 1], sharey=heat_ax)
@@ -104,9 +102,14 @@ def variance_explained(
                 if np.isfinite(value):
                     dark = value > 0.6 * vmax
                     heat_ax.text(
-                        j, i, f"{value:.1f}", ha="center", va="center", fontsize=7.5,
+                        j,
+                        i,
+                        f"{value:.1f}",
+                        ha="center",
+                        va="center",
+                        fontsize=7.5,
                         color="white" if dark else "#222222",
-                    )  # fmt: skip
+                    )
     u.colorbar(fig, image, heat_ax if ax is not None or not totals else right_ax, "R² (%)", shrink=0.9)
 
     if totals:
@@ -211,15 +214,30 @@ def _scatter_panel(ax, xs, ys, name, vals, palette, s, alpha, legend, fig) -> No
         txt = vals.astype(object).where(vals.notna(), None)
         missing = txt.isna().to_numpy()
         if missing.any():
-            ax.scatter(xs[missing], ys[missing], s=s, c=u.NA_COLOR, alpha=alpha, linewidths=0,
-                       label=f"NA ({int(missing.sum())})")  # fmt: skip
+            ax.scatter(
+                xs[missing],
+                ys[missing],
+                s=s,
+                c=u.NA_COLOR,
+                alpha=alpha,
+                linewidths=0,
+                label=f"NA ({int(missing.sum())})",
+            )
         for level in levels:
             sel = (txt.astype(str) == level).to_numpy() & ~missing
-            ax.scatter(xs[sel], ys[sel], s=s, c=cmap[level], alpha=alpha, linewidths=0,
-                       label=f"{level} ({int(sel.sum())})")  # fmt: skip
+            ax.scatter(
+                xs[sel], ys[sel], s=s, c=cmap[level], alpha=alpha, linewidths=0, label=f"{level} ({int(sel.sum())})"
+            )
         if legend:
-            ax.legend(title=name, fontsize=8, title_fontsize=9, frameon=False, loc="upper left",
-                      bbox_to_anchor=(1.0, 1.0), markerscale=1.3)  # fmt: skip
+            ax.legend(
+                title=name,
+                fontsize=8,
+                title_fontsize=9,
+                frameon=False,
+                loc="upper left",
+                bbox_to_anchor=(1.0, 1.0),
+                markerscale=1.3,
+            )
             return  # the legend names the variable
     else:
         num = pd.to_numeric(vals, errors="coerce").to_numpy(dtype=float)

@@ -61,8 +61,16 @@ def label_confusion(
     for i in range(len(levels)):
         for j in range(len(levels)):
             n = int(matrix.iat[i, j])
-            ax_.text(j, i, str(n), ha="center", va="center", fontsize=8,
-                     color="white" if n > 0.6 * top else "#222222", fontweight="bold" if i == j else "normal")  # fmt: skip
+            ax_.text(
+                j,
+                i,
+                str(n),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if n > 0.6 * top else "#222222",
+                fontweight="bold" if i == j else "normal",
+            )
     ax_.set_xticks(range(len(levels)), levels, rotation=45, ha="right", fontsize=9)
     ax_.set_yticks(range(len(levels)), levels, fontsize=9)
     ax_.set_xlabel(f"published ({reference})", fontsize=9)
@@ -122,8 +130,12 @@ def purity_comparison(
         name = _PURITY_NAMES.get(row.reference, row.reference)
         ax.set_xlabel(f"published {name} purity", fontsize=9)
         ax.set_ylabel("our ESTIMATE purity", fontsize=9)
-        ax.set_title(f"{name}: n {row.n}, Spearman ρ {row.spearman_rho:.2f}\nPearson r {row.pearson_r:.2f}, "
-                     f"mean |diff| {row.mean_abs_diff:.3f}", fontsize=9, loc="left")  # fmt: skip
+        ax.set_title(
+            f"{name}: n {row.n}, Spearman ρ {row.spearman_rho:.2f}\nPearson r {row.pearson_r:.2f}, "
+            f"mean |diff| {row.mean_abs_diff:.3f}",
+            fontsize=9,
+            loc="left",
+        )
         u.style_axes(ax)
     return u.finish(fig, fig, save)
 
@@ -163,20 +175,26 @@ def status_markers(
     fig, axes = plt.subplots(1, len(stats), figsize=(2.6 * len(stats), 3.2), layout="constrained", squeeze=False)
     rng = np.random.default_rng(0)  # jitter only; fixed so figures are reproducible
     for ax, row in zip(axes.ravel(), stats.itertuples(), strict=True):
-        sub = values[(values["status_column"] == row.status_column) & (values["mod"] == row.mod)
-                     & (values["feature"] == row.feature)]  # fmt: skip
+        sub = values[
+            (values["status_column"] == row.status_column)
+            & (values["mod"] == row.mod)
+            & (values["feature"] == row.feature)
+        ]
         groups = [g for g in ("Negative", "Positive") if (sub["status"] == g).any()]
         data = [sub.loc[sub["status"] == g, "value"].to_numpy(float) for g in groups]
-        boxes = ax.boxplot(data, patch_artist=True, widths=0.55, showfliers=False,
-                           medianprops={"color": "black", "linewidth": 1.2})  # fmt: skip
+        boxes = ax.boxplot(
+            data, patch_artist=True, widths=0.55, showfliers=False, medianprops={"color": "black", "linewidth": 1.2}
+        )
         for patch, g in zip(boxes["boxes"], groups, strict=True):
             patch.set_facecolor(_STATUS_COLORS[g])
             patch.set_alpha(0.35)
         for i, (g, d) in enumerate(zip(groups, data, strict=True)):
-            ax.scatter(i + 1 + rng.uniform(-0.17, 0.17, d.size), d, s=7, color=_STATUS_COLORS[g], alpha=0.8,
-                       linewidths=0)  # fmt: skip
-        ax.set_xticks(range(1, len(groups) + 1), [f"{g}\n(n={d.size})" for g, d in zip(groups, data, strict=True)],
-                      fontsize=8)  # fmt: skip
+            ax.scatter(
+                i + 1 + rng.uniform(-0.17, 0.17, d.size), d, s=7, color=_STATUS_COLORS[g], alpha=0.8, linewidths=0
+            )
+        ax.set_xticks(
+            range(1, len(groups) + 1), [f"{g}\n(n={d.size})" for g, d in zip(groups, data, strict=True)], fontsize=8
+        )
         ax.set_xlabel(row.status_column.replace("_", " "), fontsize=9)
         ax.set_ylabel(f"{row.feature} ({row.mod})", fontsize=9)
         fdr = f"{row.fdr:.1e}" if row.fdr < 1e-3 else f"{row.fdr:.2g}"

@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-
 logger = logging.getLogger(__name__)
 
 # Conventional colours, so that the same subtype has the same colour in every figure.
@@ -28,10 +27,21 @@ IMMUNE_COLORS = {"hot": "#c0392b", "intermediate": "#f0a04b", "cold": "#3b6fb6"}
 NA_COLOR = "#c8c8c8"
 # A qualitative palette for everything else (tab10 without its grey).
 QUALITATIVE = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-    "#8c564b", "#e377c2", "#bcbd22", "#17becf", "#393b79",
-    "#637939", "#8c6d31", "#843c39", "#7b4173",
-)  # fmt: skip
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#bcbd22",
+    "#17becf",
+    "#393b79",
+    "#637939",
+    "#8c6d31",
+    "#843c39",
+    "#7b4173",
+)
 
 
 def resolve_factor(factor: str | int, names: Sequence[str]) -> str:

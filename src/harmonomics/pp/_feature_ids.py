@@ -194,8 +194,16 @@ def harmonize_feature_ids(
         if aliases:
             for i, s in enumerate(symbol):
                 if isinstance(s, str) and s in alias:
-                    rows.append({"level": "feature", "item": s, "omic": mod, "sample": "", "action": "renamed",
-                                 "reason": f"legacy symbol {s} → current symbol {alias[s]}"})
+                    rows.append(
+                        {
+                            "level": "feature",
+                            "item": s,
+                            "omic": mod,
+                            "sample": "",
+                            "action": "renamed",
+                            "reason": f"legacy symbol {s} → current symbol {alias[s]}",
+                        }
+                    )
                     symbol[i] = alias[s]
         ens = parsed["ensembl"].to_numpy(dtype=object)
         par = parsed["par_y"].to_numpy()
@@ -217,17 +225,31 @@ def harmonize_feature_ids(
         b, merged = aggregate_duplicates(a, new, kind=kind)
         b.var["symbol"] = pd.Series(symbol, dtype=object).groupby(pd.Index(new)).first().reindex(b.var_names).to_numpy()
         if any(isinstance(e, str) for e in ens):
-            b.var["gene_id_versioned"] = pd.Series(versioned).groupby(pd.Index(new)).first().reindex(b.var_names).to_numpy()
+            b.var["gene_id_versioned"] = (
+                pd.Series(versioned).groupby(pd.Index(new)).first().reindex(b.var_names).to_numpy()
+            )
         for new_id, grp in merged.groupby("new", sort=False):
-            rows.append({"level": "feature", "item": new_id, "omic": mod, "sample": "", "action": "merged",
-                         "reason": f"{len(grp)} features ({', '.join(map(str, grp['old'][:5]))}) share this ID; combined "
-                         f"by {AGGREGATION_RULES[kind]} ({kind} values)"})
+            rows.append(
+                {
+                    "level": "feature",
+                    "item": new_id,
+                    "omic": mod,
+                    "sample": "",
+                    "action": "merged",
+                    "reason": f"{len(grp)} features ({', '.join(map(str, grp['old'][:5]))}) share this ID; combined "
+                    f"by {AGGREGATION_RULES[kind]} ({kind} values)",
+                }
+            )
         replaced[mod] = b
     replace_modalities(mdata, replaced)
     if rows:
         add_report_rows(mdata, rows)
     prov = mdata.uns.get(_keys.UNS_PROVENANCE, {})
-    prov["feature_ids"] = {"to": to, "aliases": bool(aliases), "mods": list(mods),
-                           "aggregation": dict(AGGREGATION_RULES)}
+    prov["feature_ids"] = {
+        "to": to,
+        "aliases": bool(aliases),
+        "mods": list(mods),
+        "aggregation": dict(AGGREGATION_RULES),
+    }
     mdata.uns[_keys.UNS_PROVENANCE] = prov
     return mdata if copy else None

@@ -76,8 +76,11 @@ def select_features(
     for m in mods:
         if m not in mdata.mod:
             raise MissingResultError(f"modality {m!r} not in the store (has {list(mdata.mod)})")
-    wanted = {m: int(n_top[m] if isinstance(n_top, Mapping) else n_top) for m in mods
-              if not isinstance(n_top, Mapping) or m in n_top}
+    wanted = {
+        m: int(n_top[m] if isinstance(n_top, Mapping) else n_top)
+        for m in mods
+        if not isinstance(n_top, Mapping) or m in n_top
+    }
     if any(n <= 0 for n in wanted.values()):
         raise ValueError(f"n_top must be positive, got {n_top!r}")
     variances = {}
@@ -105,10 +108,17 @@ def select_features(
             if _is_dask(replaced[m].X):  # only the selected features are read from disk
                 replaced[m].X = np.asarray(replaced[m].X.compute())
             if (~chosen).any():
-                dropped_rows.append({"level": "feature", "item": f"{int((~chosen).sum())} features", "omic": m,
-                                     "sample": "", "action": "dropped",
-                                     "reason": f"not among the {n} most variable features (select_features, "
-                                     f"subset=True; balance={balance})"})
+                dropped_rows.append(
+                    {
+                        "level": "feature",
+                        "item": f"{int((~chosen).sum())} features",
+                        "omic": m,
+                        "sample": "",
+                        "action": "dropped",
+                        "reason": f"not among the {n} most variable features (select_features, "
+                        f"subset=True; balance={balance})",
+                    }
+                )
     if subset:
         replace_modalities(mdata, replaced)
         if dropped_rows:
@@ -116,7 +126,11 @@ def select_features(
 
             add_report_rows(mdata, dropped_rows)
     prov = mdata.uns.get(_keys.UNS_PROVENANCE, {})
-    prov["feature_selection"] = {"n_per_omic": wanted, "balance": bool(balance), "subset": bool(subset),
-                                 "criterion": "variance"}
+    prov["feature_selection"] = {
+        "n_per_omic": wanted,
+        "balance": bool(balance),
+        "subset": bool(subset),
+        "criterion": "variance",
+    }
     mdata.uns[_keys.UNS_PROVENANCE] = prov
     return mdata if copy else None

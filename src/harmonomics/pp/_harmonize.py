@@ -13,6 +13,7 @@ from ..samples import report_row as _row
 from ..samples import resolve_sample_types
 from ..store import replace_modalities, store_to_modify
 
+
 def _nothing_left(mdata, codes, sample_types) -> None:
     """Raise :class:`InsufficientDataError` saying which rule removed every sample and what to pass instead."""
     from .._errors import InsufficientDataError
@@ -40,15 +41,27 @@ def _apply_sample_policy(mdata, *, sample_types, join: str | None):
         st = mdata.obs["sample_type_code"]
         bad = st.notna() & ~st.astype(str).isin(codes)
         for s in mdata.obs_names[bad.to_numpy()]:
-            rows.append(_row("sample", s, "", s, "dropped",
-                             f"sample type {mdata.obs.at[s, 'sample_type_code']} is not among the kept types {', '.join(codes)}"))
+            rows.append(
+                _row(
+                    "sample",
+                    s,
+                    "",
+                    s,
+                    "dropped",
+                    f"sample type {mdata.obs.at[s, 'sample_type_code']} is not among the kept types {', '.join(codes)}",
+                )
+            )
         keep &= ~bad
     if join == "intersection":
-        present = pd.DataFrame({m: mdata.obs_names.isin(a.obs_names) for m, a in mdata.mod.items()}, index=mdata.obs_names)
+        present = pd.DataFrame(
+            {m: mdata.obs_names.isin(a.obs_names) for m, a in mdata.mod.items()}, index=mdata.obs_names
+        )
         missing = ~present.all(axis=1) & keep
         for s in mdata.obs_names[missing.to_numpy()]:
             lacks = [m for m in mdata.mod if not present.at[s, m]]
-            rows.append(_row("sample", s, ",".join(lacks), s, "dropped", f"join='intersection': lacks {', '.join(lacks)}"))
+            rows.append(
+                _row("sample", s, ",".join(lacks), s, "dropped", f"join='intersection': lacks {', '.join(lacks)}")
+            )
         keep &= ~missing
     elif join not in (None, "union"):
         raise ValueError(f"join must be 'union' or 'intersection', got {join!r}")
@@ -99,10 +112,18 @@ def _drop_empty_par_y(mdata) -> list[dict]:
         replaced[name] = adata[:, keep].copy()
         ids = [str(i) for i in adata.var_names[empty]]
         examples = ", ".join(ids[:_EXAMPLES]) + (", ..." if len(ids) > _EXAMPLES else "")
-        rows.append(_row("feature", f"{len(ids)} features", name, "", "dropped",
-                         f"{PAR_Y_SUFFIX} copy of a pseudo-autosomal gene with no count in any of the "
-                         f"{adata.n_obs} samples (e.g. {examples}): its reads are counted on the X-chromosome "
-                         "copy, which is kept"))
+        rows.append(
+            _row(
+                "feature",
+                f"{len(ids)} features",
+                name,
+                "",
+                "dropped",
+                f"{PAR_Y_SUFFIX} copy of a pseudo-autosomal gene with no count in any of the "
+                f"{adata.n_obs} samples (e.g. {examples}): its reads are counted on the X-chromosome "
+                "copy, which is kept",
+            )
+        )
     if replaced:
         replace_modalities(mdata, replaced)
     return rows
@@ -197,9 +218,16 @@ def harmonize(
     if n_top is not None:
         select_features(mdata, n_top=n_top, balance=balance)
     prov = mdata.uns.get(_keys.UNS_PROVENANCE, {})
-    prov["harmonize"] = {"sample_types": "reader" if sample_types is None else (sample_types if isinstance(sample_types, str) else list(sample_types)),
-                         "join": join or "union", "feature_ids": feature_ids or "none", "transforms": steps,
-                         "n_top": n_top if n_top is not None else "none", "balance": bool(balance),
-                         "drop_empty_par_y": bool(drop_empty_par_y)}
+    prov["harmonize"] = {
+        "sample_types": "reader"
+        if sample_types is None
+        else (sample_types if isinstance(sample_types, str) else list(sample_types)),
+        "join": join or "union",
+        "feature_ids": feature_ids or "none",
+        "transforms": steps,
+        "n_top": n_top if n_top is not None else "none",
+        "balance": bool(balance),
+        "drop_empty_par_y": bool(drop_empty_par_y),
+    }
     mdata.uns[_keys.UNS_PROVENANCE] = prov
     return mdata if copy else None

@@ -88,8 +88,10 @@ def normalize_rna(
     elif method == "log2tpm":
         source = next((k for k in ("tpm_unstranded", "tpm") if k in a.layers), None)
         if source is None:
-            raise MissingResultError(f"method='log2tpm' needs a 'tpm_unstranded' or 'tpm' layer in mod[{mod!r}]; "
-                                     f"found layers {list(a.layers)}")
+            raise MissingResultError(
+                f"method='log2tpm' needs a 'tpm_unstranded' or 'tpm' layer in mod[{mod!r}]; "
+                f"found layers {list(a.layers)}"
+            )
         a.X = np.log2(_as_array(a.layers[source]) + pseudocount)
     elif method == "log2":
         values = _as_array(a.layers[layer])
@@ -140,8 +142,10 @@ def beta_to_m(
     beta = _as_array(a.layers[layer]) if layer in a.layers else _as_array(a.X)
     finite = beta[np.isfinite(beta)]
     if finite.size and (finite.min() < 0 or finite.max() > 1):
-        raise ScaleError(f"mod[{mod!r}] has values outside [0, 1] (min {finite.min():.3g}, max {finite.max():.3g}); "
-                         "expected beta values (already M-values?)")
+        raise ScaleError(
+            f"mod[{mod!r}] has values outside [0, 1] (min {finite.min():.3g}, max {finite.max():.3g}); "
+            "expected beta values (already M-values?)"
+        )
     if layer not in a.layers:
         a.layers[layer] = beta.copy()
     b = np.clip(beta, epsilon, 1 - epsilon)

@@ -93,9 +93,7 @@ def _categorical_rows(factor: str, covariate: str, x: np.ndarray, labels: pd.Ser
     levels = [
         lv
         for lv in (
-            labels.cat.categories
-            if isinstance(labels.dtype, pd.CategoricalDtype)
-            else sorted(labels.unique(), key=str)
+            labels.cat.categories if isinstance(labels.dtype, pd.CategoricalDtype) else sorted(labels.unique(), key=str)
         )
         if (labels == lv).any()
     ]
@@ -235,9 +233,7 @@ def associate(
         factors = [factors] if isinstance(factors, str) else list(factors)
         unknown = [f for f in factors if f not in scores.columns]
         if unknown:
-            raise KeyError(
-                f"associate: factors {unknown} not in obsm[{key!r}]; factors: {list(scores.columns)}"
-            )
+            raise KeyError(f"associate: factors {unknown} not in obsm[{key!r}]; factors: {list(scores.columns)}")
         scores = scores[factors]
 
     rows: list[dict] = []
@@ -275,9 +271,7 @@ def associate(
         # one p-value per factor x covariate test (categorical tests span several level rows)
         tests = table.loc[in_test, ["factor", "covariate", "pvalue"]].drop_duplicates(["factor", "covariate"])
         tests["fdr"] = bh_fdr(tests["pvalue"].to_numpy())
-        merged = table.loc[in_test, ["factor", "covariate"]].merge(
-            tests[["factor", "covariate", "fdr"]], how="left"
-        )
+        merged = table.loc[in_test, ["factor", "covariate"]].merge(tests[["factor", "covariate", "fdr"]], how="left")
         table.loc[in_test, "fdr"] = merged["fdr"].to_numpy()
 
     order = {c: i for i, c in enumerate(covariates)}

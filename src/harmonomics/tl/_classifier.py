@@ -209,9 +209,7 @@ def subtype_classifier(
     if copy:
         mdata = mdata.copy()
     if label not in mdata.obs.columns:
-        raise KeyError(
-            f"subtype_classifier: label column {label!r} not in obs; columns: {list(mdata.obs.columns)}"
-        )
+        raise KeyError(f"subtype_classifier: label column {label!r} not in obs; columns: {list(mdata.obs.columns)}")
     if class_weight not in ("balanced", None):
         raise ValueError(f"subtype_classifier: class_weight must be 'balanced' or None, got {class_weight!r}")
     Cs = np.asarray(list(Cs), dtype=float)
@@ -268,14 +266,10 @@ def subtype_classifier(
                 proba = np.zeros((y.size, classes.size))
                 for train_idx, test_idx in splits[repeat * folds : (repeat + 1) * folds]:
                     model, mean, scale = fit(X[train_idx], codes[train_idx], C)
-                    proba[np.ix_(test_idx, model.classes_)] = model.predict_proba(
-                        (X[test_idx] - mean) / scale
-                    )
+                    proba[np.ix_(test_idx, model.classes_)] = model.predict_proba((X[test_idx] - mean) / scale)
                 pred = proba.argmax(axis=1)
                 errors[i] += (1.0 - balanced_accuracy_score(codes, pred)) / n_repeats
-                losses[i] += (
-                    log_loss(codes, np.clip(proba, 1e-15, 1.0), labels=np.arange(classes.size)) / n_repeats
-                )
+                losses[i] += log_loss(codes, np.clip(proba, 1e-15, 1.0), labels=np.arange(classes.size)) / n_repeats
                 for t in range(classes.size):
                     confusion[t] += np.bincount(pred[codes == t], minlength=classes.size) / (codes == t).sum()
             confusions.append(confusion / n_repeats)
@@ -408,9 +402,7 @@ def predict_subtype(
     projected = False
     if do_project:
         result = _call_project(new_mdata, trained_mdata, key=key, views=None)
-        new_mdata.obsm[key] = np.asarray(
-            factor_scores(result, key).reindex(pd.Index(new_mdata.obs_names)), dtype=float
-        )
+        new_mdata.obsm[key] = np.asarray(factor_scores(result, key).reindex(pd.Index(new_mdata.obs_names)), dtype=float)
         if key in result.uns and key not in new_mdata.uns:
             new_mdata.uns[key] = result.uns[key]
         projected = True
@@ -421,9 +413,7 @@ def predict_subtype(
     scores = factor_scores(new_mdata, key)
     names = [str(f) for f in np.asarray(params["factor_names"]).tolist()]
     if not set(names) <= set(scores.columns):
-        trained_names = (
-            list(factor_scores(trained_mdata, key).columns) if key in trained_mdata.obsm else names
-        )
+        trained_names = list(factor_scores(trained_mdata, key).columns) if key in trained_mdata.obsm else names
         if scores.shape[1] == len(trained_names):
             scores.columns = trained_names
         if not set(names) <= set(scores.columns):
@@ -444,9 +434,7 @@ def predict_subtype(
     pred = np.full(X.shape[0], np.nan, dtype=object)
     pred[ok] = classes[np.argmax(proba[ok], axis=1)]
     index = pd.Index(new_mdata.obs_names)
-    categories = [c for c in _keys.PAM50_LABELS if c in classes] + [
-        c for c in classes if c not in _keys.PAM50_LABELS
-    ]
+    categories = [c for c in _keys.PAM50_LABELS if c in classes] + [c for c in classes if c not in _keys.PAM50_LABELS]
     new_mdata.obs[key_added] = pd.Categorical(pred, categories=categories)
     new_mdata.obs[f"{key_added}_confidence"] = np.where(
         ok, np.nanmax(np.where(ok[:, None], proba, 0.0), axis=1), np.nan

@@ -21,8 +21,8 @@ from .. import _keys
 from .._errors import GeneMappingError, require
 from .._genes import symbols_for
 from .._progress import progress
-from ._multitest import bh_fdr
 from .._results import factor_names, fit_views, select, view_weights
+from ._multitest import bh_fdr
 from ._signatures import gene_sets_dict
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -161,9 +161,7 @@ def enrichment(
         and isinstance(max_size, (int, np.integer))
         and 1 <= min_size <= max_size
     ):
-        raise ValueError(
-            f"need integers 1 <= min_size <= max_size; got min_size={min_size!r}, max_size={max_size!r}"
-        )
+        raise ValueError(f"need integers 1 <= min_size <= max_size; got min_size={min_size!r}, max_size={max_size!r}")
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
         raise TypeError(f"seed must be an integer; got {seed!r}")
     if not 0 <= eps < 1:
@@ -257,7 +255,5 @@ def enrichment(
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=COLUMNS)
     table = table[COLUMNS]
     mdata.uns[key_added or f"{key}_enrichment"] = table
-    logger.info(
-        "enrichment: %d tests (%s), %d with FDR < 0.05", len(table), method, int((table["fdr"] < 0.05).sum())
-    )
+    logger.info("enrichment: %d tests (%s), %d with FDR < 0.05", len(table), method, int((table["fdr"] < 0.05).sum()))
     return table

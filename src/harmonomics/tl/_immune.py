@@ -79,9 +79,7 @@ def gene_sets() -> pd.DataFrame:
 
     rows: list[dict[str, Any]] = []
     for name, genes in _estimate.signatures().items():
-        rows += [
-            {"method": "estimate", "score": f"estimate_{name}", "gene": g, "role": "signature"} for g in genes
-        ]
+        rows += [{"method": "estimate", "score": f"estimate_{name}", "gene": g, "role": "signature"} for g in genes]
     other = pd.read_csv(data.path("signatures", "other_immune_gene_sets.tsv"), sep="\t", dtype=str)
     for gene in other.loc[other["signature"] == "CYT_rooney2015", "gene"]:
         rows.append({"method": "cyt", "score": "cyt", "gene": gene, "role": "signature"})
@@ -218,9 +216,7 @@ def _gene_lengths(var: pd.DataFrame) -> np.ndarray | None:
             lengths = pd.to_numeric(var[column], errors="coerce").to_numpy(dtype=float)
             if np.isfinite(lengths).all() and (lengths > 0).all():
                 return lengths
-            logger.warning(
-                "var[%r] has missing or non-positive gene lengths; TPM approximated by CPM", column
-            )
+            logger.warning("var[%r] has missing or non-positive gene lengths; TPM approximated by CPM", column)
     return None
 
 
@@ -228,9 +224,7 @@ def _feature_entrez(var_names: pd.Index, var: pd.DataFrame) -> np.ndarray | None
     """Entrez ID of every feature (None where unknown) from ``var["entrez"]`` or ``SYMBOL|ENTREZ`` IDs."""
     if "entrez" in var.columns:
         values = var["entrez"].astype(object).to_numpy()
-        return np.array(
-            [None if v is None or pd.isna(v) else str(v).split(".")[0] for v in values], dtype=object
-        )
+        return np.array([None if v is None or pd.isna(v) else str(v).split(".")[0] for v in values], dtype=object)
     if var_names.str.contains("|", regex=False).any():
         from .._genes import parse_gene_ids
 
@@ -241,9 +235,11 @@ def _feature_entrez(var_names: pd.Index, var: pd.DataFrame) -> np.ndarray | None
 # --------------------------------------------------------------------------------------------- scoring
 def _too_few(score: str, n_found: int, n_wanted: int, need: int, missing: Sequence[str]) -> str:
     """The warning for a score left with too few of its genes."""
-    return (f"immune score {score!r}: only {n_found} of its {n_wanted} genes were found "
-            f"(at least {need} needed); "
-            f"the score is NaN. Missing: {', '.join(missing[:20])}{' ...' if len(missing) > 20 else ''}")
+    return (
+        f"immune score {score!r}: only {n_found} of its {n_wanted} genes were found "
+        f"(at least {need} needed); "
+        f"the score is NaN. Missing: {', '.join(missing[:20])}{' ...' if len(missing) > 20 else ''}"
+    )
 
 
 def _needed(n_wanted: int, min_fraction: float) -> int:
@@ -272,7 +268,9 @@ class _Expression:
             return np.clip(np.exp2(self.values[:, cols]) - 1.0, 0.0, None)
         if self.scale == "tpm":
             return self.values[:, cols]
-        numerator = self.values[:, cols] / self.lengths[None, cols] if self.lengths is not None else self.values[:, cols]
+        numerator = (
+            self.values[:, cols] / self.lengths[None, cols] if self.lengths is not None else self.values[:, cols]
+        )
         return numerator / self.rate_sum * 1e6
 
     def log2p(self, cols: np.ndarray) -> np.ndarray:
@@ -307,8 +305,17 @@ class _Run:
         return _needed(n_wanted, self.min_fraction)
 
     def record(self, method: str, score: str, wanted: int, found: int, need: int, ok: bool, missing: list[str]) -> None:
-        self.summary.append({"method": method, "score": score, "n_genes": wanted, "n_found": found, "min_genes": need,
-                             "status": "ok" if ok else "too few genes", "missing": ",".join(missing)})
+        self.summary.append(
+            {
+                "method": method,
+                "score": score,
+                "n_genes": wanted,
+                "n_found": found,
+                "min_genes": need,
+                "status": "ok" if ok else "too few genes",
+                "missing": ",".join(missing),
+            }
+        )
         if missing:
             logger.info("immune score %r: %d of %d genes missing: %s", score, len(missing), wanted, ", ".join(missing))
         if not ok:
@@ -335,9 +342,11 @@ _METHODS: dict[str, Callable[[_Run, pd.DataFrame], None]] = {}
 
 def _method(name: str):
     """Register an immune score method under ``name`` (the order of registration is the order of METHODS)."""
+
     def register(function):
         _METHODS[name] = function
         return function
+
     return register
 
 
@@ -415,23 +424,29 @@ def _tumour_inflammation_signature(run: _Run, block: pd.DataFrame) -> None:
         hk_found = hk[hk["found"]]
         hk_need = run.needed(len(hk))
         ok_hk = len(hk_found) >= hk_need
-        run.record("tis", score, len(signature), len(found), need, ok,
-                   signature.loc[~signature["found"], "gene"].tolist())
-        run.record("tis", "tis_housekeeping", len(hk), len(hk_found), hk_need, ok_hk, hk.loc[~hk["found"], "gene"].tolist())
+        run.record(
+            "tis", score, len(signature), len(found), need, ok, signature.loc[~signature["found"], "gene"].tolist()
+        )
+        run.record(
+            "tis", "tis_housekeeping", len(hk), len(hk_found), hk_need, ok_hk, hk.loc[~hk["found"], "gene"].tolist()
+        )
         if not (ok and ok_hk):
             run.results[score] = run.nan()
             continue
         log10 = run.expression.log2p(found["position"].to_numpy(dtype=int)) * np.log10(2.0)
         hk_mean = (run.expression.log2p(hk_found["position"].to_numpy(dtype=int)) * np.log10(2.0)).mean(
-            axis=1, keepdims=True)
+            axis=1, keepdims=True
+        )
         run.results[score] = ((log10 - hk_mean) * found["weight"].to_numpy()[None, :]).sum(axis=1)
 
 
 def _mean_log2(method: str):
     """Mean log2(TPM + 1) of each population's markers (MCP-counter, Danaher cell types)."""
+
     def mean_log2(run: _Run, block: pd.DataFrame) -> None:
         for score, found in run.signature_scores(method, block, all_genes=False):
             run.results[score] = run.expression.log2p(found["position"].to_numpy(dtype=int)).mean(axis=1)
+
     mean_log2.__doc__ = f"{method}: mean log2(TPM + 1) of each population's markers."
     return mean_log2
 
@@ -593,8 +608,7 @@ def immune_scores(
         tpm_source = "counts / gene length" if lengths is not None else "cpm"
         if lengths is None and any(m in methods for m in ("cyt", "pdl1")):
             logger.info(
-                "counts without gene lengths: TPM-based scores (cyt, pdl1) use counts per million "
-                "instead of TPM"
+                "counts without gene lengths: TPM-based scores (cyt, pdl1) use counts per million instead of TPM"
             )
 
     # ---- genes: first feature per symbol, then each method from the registry
@@ -603,9 +617,17 @@ def immune_scores(
     first_pos = first_pos[~first_pos.index.duplicated(keep="first")]
     sets = gene_sets()
     sets = _locate_genes(sets[sets["method"].isin(methods)], first_pos, var_names, adata.var)
-    run = _Run(expression=_Expression(values, detected, lengths), symbols=symbols, first_pos=first_pos,
-               var_names=var_names, sets=sets, mod=mod, min_fraction=min_fraction, estimate_genes=estimate_genes,
-               n_obs=len(obs_names))
+    run = _Run(
+        expression=_Expression(values, detected, lengths),
+        symbols=symbols,
+        first_pos=first_pos,
+        var_names=var_names,
+        sets=sets,
+        mod=mod,
+        min_fraction=min_fraction,
+        estimate_genes=estimate_genes,
+        n_obs=len(obs_names),
+    )
     for method in methods:
         _METHODS[method](run, run.sets[run.sets["method"] == method])
     for message in run.warnings:
@@ -735,9 +757,7 @@ def immune_status(
     usable = {name: cut for name, cut in thresholds.items() if name in scores.columns}
     ignored = [name for name in thresholds if name not in usable]
     if ignored and usable:
-        logger.info(
-            "immune_status: scores %s are not in obsm[%r]; classes use %s", ignored, key, list(usable)
-        )
+        logger.info("immune_status: scores %s are not in obsm[%r]; classes use %s", ignored, key, list(usable))
     bad = [name for name, (low, high) in thresholds.items() if not low <= high]
     if bad:
         raise ValueError(f"thresholds must be (low, high) with low <= high; not so for {bad}")
@@ -758,9 +778,7 @@ def immune_status(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows give NaN
         mean_vote = np.nanmean(votes.to_numpy(), axis=1) if votes.shape[1] else np.full(len(votes), np.nan)
-    label = np.where(mean_vote >= 0.5, "hot", np.where(mean_vote <= -0.5, "cold", "intermediate")).astype(
-        object
-    )
+    label = np.where(mean_vote >= 0.5, "hot", np.where(mean_vote <= -0.5, "cold", "intermediate")).astype(object)
     label[~np.isfinite(mean_vote)] = None
     votes["mean_vote"] = mean_vote
     mdata.obs[f"{key}_class"] = pd.Categorical(label, categories=["cold", "intermediate", "hot"])
@@ -828,9 +846,5 @@ def _most_immune_factor(table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
         .sort_values(["mean_abs_rho", "min_fdr"], ascending=[False, True], kind="stable")
         .reset_index(drop=True)
     )
-    best = (
-        str(summary["factor"].iloc[0])
-        if len(summary) and np.isfinite(summary["mean_abs_rho"].iloc[0])
-        else ""
-    )
+    best = str(summary["factor"].iloc[0]) if len(summary) and np.isfinite(summary["mean_abs_rho"].iloc[0]) else ""
     return summary, best

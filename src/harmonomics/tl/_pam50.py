@@ -179,9 +179,7 @@ def _er_status(
     """ER+ and ER- masks for ``samples`` (unknown status in neither) and a description of how ER was decided."""
     if er_status is not None:
         if er_status not in container.obs.columns:
-            raise KeyError(
-                f"PAM50: er_status column {er_status!r} not in obs; columns: {list(container.obs.columns)}"
-            )
+            raise KeyError(f"PAM50: er_status column {er_status!r} not in obs; columns: {list(container.obs.columns)}")
         raw = container.obs[er_status].reindex(samples)
         labels = raw.astype(object).map(lambda v: str(v).strip().lower() if pd.notna(v) else None)
         unknown = sorted({v for v in labels.dropna() if v not in _ER_POSITIVE | _ER_NEGATIVE})
@@ -214,9 +212,7 @@ def _er_status(
 
 def _tumor_size(container, samples: pd.Index, column: str) -> np.ndarray:
     if column not in container.obs.columns:
-        raise KeyError(
-            f"PAM50: tumor_size column {column!r} not in obs; columns: {list(container.obs.columns)}"
-        )
+        raise KeyError(f"PAM50: tumor_size column {column!r} not in obs; columns: {list(container.obs.columns)}")
     raw = container.obs[column].reindex(samples)
     if raw.dtype == bool or str(raw.dtype) == "boolean":
         values = raw.astype(float).to_numpy()

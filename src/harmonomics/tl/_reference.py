@@ -36,9 +36,17 @@ STATUS_MARKERS = (
 
 # the TCGA 2012 vocabulary (and its "BRCA." prefixed form) onto the PAM50 labels used everywhere else
 _PAM50_SYNONYMS = {
-    "luminal a": "LumA", "luma": "LumA", "luminal b": "LumB", "lumb": "LumB", "her2-enriched": "Her2",
-    "her2": "Her2", "basal-like": "Basal", "basal": "Basal", "normal-like": "Normal", "normal": "Normal",
-}  # fmt: skip
+    "luminal a": "LumA",
+    "luma": "LumA",
+    "luminal b": "LumB",
+    "lumb": "LumB",
+    "her2-enriched": "Her2",
+    "her2": "Her2",
+    "basal-like": "Basal",
+    "basal": "Basal",
+    "normal-like": "Normal",
+    "normal": "Normal",
+}
 _NOT_A_CALL = {"", "not_applicable", "not applicable", "na", "nan", "none", "[not available]"}
 
 
@@ -73,10 +81,12 @@ def _label_pairs(mdata: MuData, key: str, reference: str) -> pd.DataFrame:
         raise MissingResultError(f"no calls obs[{key!r}] in the store; run hm.tl.pam50(mdata) first")
     if reference not in mdata.obs.columns:
         raise KeyError(f"no reference column obs[{reference!r}]; obs columns: {list(mdata.obs.columns)}")
-    pairs = pd.DataFrame({
-        "ours": normalize_pam50(_obs_column(mdata, key)),
-        "reference": normalize_pam50(_obs_column(mdata, reference)),
-    })  # fmt: skip
+    pairs = pd.DataFrame(
+        {
+            "ours": normalize_pam50(_obs_column(mdata, key)),
+            "reference": normalize_pam50(_obs_column(mdata, reference)),
+        }
+    )
     return pairs.dropna()
 
 
@@ -128,8 +138,15 @@ def compare_labels(
         kappa = np.nan
         if n >= 2 and len(set(pairs["ours"]) | set(pairs["reference"])) > 1:
             kappa = float(cohen_kappa_score(pairs["ours"], pairs["reference"]))
-        rows.append({"reference": reference, "n_compared": n, "n_agree": agree,
-                     "agreement": agree / n if n else np.nan, "kappa": kappa})  # fmt: skip
+        rows.append(
+            {
+                "reference": reference,
+                "n_compared": n,
+                "n_agree": agree,
+                "agreement": agree / n if n else np.nan,
+                "kappa": kappa,
+            }
+        )
     return pd.DataFrame(rows, columns=["reference", "n_compared", "n_agree", "agreement", "kappa"])
 
 
@@ -200,8 +217,16 @@ def purity_values(
     for reference in present:
         published = pd.to_numeric(mdata.obs[reference], errors="coerce").to_numpy(dtype=float)
         ok = np.isfinite(ours) & np.isfinite(published)
-        parts.append(pd.DataFrame({"sample": mdata.obs_names.astype(str)[ok], "reference": reference,
-                                   "ours": ours[ok], "published": published[ok]}))  # fmt: skip
+        parts.append(
+            pd.DataFrame(
+                {
+                    "sample": mdata.obs_names.astype(str)[ok],
+                    "reference": reference,
+                    "ours": ours[ok],
+                    "published": published[ok],
+                }
+            )
+        )
     if not parts:
         return pd.DataFrame(columns=["sample", "reference", "ours", "published"])
     return pd.concat(parts, ignore_index=True)
@@ -244,18 +269,42 @@ def compare_purity(
     rows = []
     for reference in _present(mdata, references, PUBLISHED_PURITY):
         sub = pairs[pairs["reference"] == reference]
-        row = {"reference": reference, "n": len(sub), "spearman_rho": np.nan, "spearman_pvalue": np.nan,
-               "pearson_r": np.nan, "pearson_pvalue": np.nan, "mean_abs_diff": np.nan, "mean_diff": np.nan}  # fmt: skip
+        row = {
+            "reference": reference,
+            "n": len(sub),
+            "spearman_rho": np.nan,
+            "spearman_pvalue": np.nan,
+            "pearson_r": np.nan,
+            "pearson_pvalue": np.nan,
+            "mean_abs_diff": np.nan,
+            "mean_diff": np.nan,
+        }
         if len(sub) >= 3 and np.ptp(sub["ours"]) > 0 and np.ptp(sub["published"]) > 0:
             rho = spearmanr(sub["ours"], sub["published"])
             r = pearsonr(sub["ours"], sub["published"])
             diff = sub["ours"] - sub["published"]
-            row.update(spearman_rho=float(rho.statistic), spearman_pvalue=float(rho.pvalue),
-                       pearson_r=float(r.statistic), pearson_pvalue=float(r.pvalue),
-                       mean_abs_diff=float(diff.abs().mean()), mean_diff=float(diff.mean()))  # fmt: skip
+            row.update(
+                spearman_rho=float(rho.statistic),
+                spearman_pvalue=float(rho.pvalue),
+                pearson_r=float(r.statistic),
+                pearson_pvalue=float(r.pvalue),
+                mean_abs_diff=float(diff.abs().mean()),
+                mean_diff=float(diff.mean()),
+            )
         rows.append(row)
-    table = pd.DataFrame(rows, columns=["reference", "n", "spearman_rho", "spearman_pvalue", "pearson_r",
-                                        "pearson_pvalue", "mean_abs_diff", "mean_diff"])  # fmt: skip
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "reference",
+            "n",
+            "spearman_rho",
+            "spearman_pvalue",
+            "pearson_r",
+            "pearson_pvalue",
+            "mean_abs_diff",
+            "mean_diff",
+        ],
+    )
     table.insert(4, "spearman_fdr", bh_fdr(table["spearman_pvalue"]))
     table.insert(7, "pearson_fdr", bh_fdr(table["pearson_pvalue"]))
     return table
@@ -280,9 +329,9 @@ def _feature_vector(mdata: MuData, mod: str, feature: str) -> pd.Series | None:
 
 
 def _status(values: pd.Series) -> pd.Series:
-    text = values.astype(object).where(values.notna(), None).map(
-        lambda v: None if v is None else str(v).strip().lower()
-    )  # fmt: skip
+    text = (
+        values.astype(object).where(values.notna(), None).map(lambda v: None if v is None else str(v).strip().lower())
+    )
     return text.map({"positive": "Positive", "negative": "Negative", "pos": "Positive", "neg": "Negative"})
 
 
@@ -315,9 +364,18 @@ def status_values(mdata: MuData, *, markers: Sequence[tuple[str, str, str]] | No
             continue
         status = _status(_obs_column(mdata, status_column))
         ok = status.notna() & values.notna()
-        parts.append(pd.DataFrame({"sample": status.index[ok], "status_column": status_column,
-                                   "status": status[ok].to_numpy(), "mod": mod, "feature": feature,
-                                   "value": values[ok].to_numpy()}))  # fmt: skip
+        parts.append(
+            pd.DataFrame(
+                {
+                    "sample": status.index[ok],
+                    "status_column": status_column,
+                    "status": status[ok].to_numpy(),
+                    "mod": mod,
+                    "feature": feature,
+                    "value": values[ok].to_numpy(),
+                }
+            )
+        )
     if not parts:
         return pd.DataFrame(columns=["sample", "status_column", "status", "mod", "feature", "value"])
     return pd.concat(parts, ignore_index=True)
@@ -350,16 +408,40 @@ def compare_status(mdata: MuData, *, markers: Sequence[tuple[str, str, str]] | N
     for (status_column, mod, feature), sub in values.groupby(["status_column", "mod", "feature"], sort=False):
         pos = sub.loc[sub["status"] == "Positive", "value"].to_numpy(float)
         neg = sub.loc[sub["status"] == "Negative", "value"].to_numpy(float)
-        row = {"status_column": status_column, "mod": mod, "feature": feature, "n_positive": pos.size,
-               "n_negative": neg.size, "median_positive": float(np.median(pos)) if pos.size else np.nan,
-               "median_negative": float(np.median(neg)) if neg.size else np.nan, "auc": np.nan,
-               "statistic": np.nan, "pvalue": np.nan}  # fmt: skip
+        row = {
+            "status_column": status_column,
+            "mod": mod,
+            "feature": feature,
+            "n_positive": pos.size,
+            "n_negative": neg.size,
+            "median_positive": float(np.median(pos)) if pos.size else np.nan,
+            "median_negative": float(np.median(neg)) if neg.size else np.nan,
+            "auc": np.nan,
+            "statistic": np.nan,
+            "pvalue": np.nan,
+        }
         if pos.size and neg.size:
             test = mannwhitneyu(pos, neg, alternative="two-sided")
-            row.update(auc=float(test.statistic) / (pos.size * neg.size), statistic=float(test.statistic),
-                       pvalue=float(test.pvalue))  # fmt: skip
+            row.update(
+                auc=float(test.statistic) / (pos.size * neg.size),
+                statistic=float(test.statistic),
+                pvalue=float(test.pvalue),
+            )
         rows.append(row)
-    table = pd.DataFrame(rows, columns=["status_column", "mod", "feature", "n_positive", "n_negative",
-                                        "median_positive", "median_negative", "auc", "statistic", "pvalue"])  # fmt: skip
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "status_column",
+            "mod",
+            "feature",
+            "n_positive",
+            "n_negative",
+            "median_positive",
+            "median_negative",
+            "auc",
+            "statistic",
+            "pvalue",
+        ],
+    )
     table["fdr"] = bh_fdr(table["pvalue"])
     return table

@@ -20,8 +20,8 @@ import pandas as pd
 
 from .. import _keys
 from .._errors import FormatError, GeneMappingError
-from .._results import factor_names, fit_views, select, view_weights
 from .._genes import alias_table, strip_ensembl_version, symbols_for
+from .._results import factor_names, fit_views, select, view_weights
 
 if TYPE_CHECKING:  # pragma: no cover
     from anndata import AnnData
@@ -63,9 +63,9 @@ def signature_table(
             for side in SIDES:
                 part = w[w > 0] if side == "positive" else w[w < 0]
                 # stable order: by |weight|, ties by feature ID
-                order = pd.DataFrame(
-                    {"abs": -np.abs(part.to_numpy()), "id": part.index.to_numpy()}
-                ).sort_values(["abs", "id"], kind="mergesort")
+                order = pd.DataFrame({"abs": -np.abs(part.to_numpy()), "id": part.index.to_numpy()}).sort_values(
+                    ["abs", "id"], kind="mergesort"
+                )
                 top = part.iloc[order.index.to_numpy()[:n_top]]
                 for rank, (feature, weight) in enumerate(top.items(), start=1):
                     symbol = symbols.get(feature)
@@ -177,9 +177,7 @@ def _builtin_gene_sets() -> tuple[tuple[str, tuple[str, ...], str], ...]:
                 f"PAM50 genes with {label} centroid > {PAM50_UP_THRESHOLD} (Parker 2009)",
             )
         )
-    estimate = pd.read_csv(
-        data.path("signatures", "estimate_SI_geneset_yoshihara2013.tsv"), sep="\t", dtype=str
-    )
+    estimate = pd.read_csv(data.path("signatures", "estimate_SI_geneset_yoshihara2013.tsv"), sep="\t", dtype=str)
     for signature, label in (("StromalSignature", "stromal"), ("ImmuneSignature", "immune")):
         genes = estimate.loc[estimate["signature"] == signature, "gene_hgnc_tidyestimate"].tolist()
         sets.append((f"ESTIMATE_{label}", genes, f"ESTIMATE {label} signature (Yoshihara 2013)"))
@@ -197,9 +195,7 @@ def _builtin_gene_sets() -> tuple[tuple[str, tuple[str, ...], str], ...]:
     )
     other = pd.read_csv(data.path("signatures", "other_immune_gene_sets.tsv"), sep="\t", dtype=str)
     for signature, frame in other.groupby("signature", sort=False):
-        sets.append(
-            (_clean_name(signature), frame["gene"].tolist(), f"{signature} (see harmonomics data PROVENANCE)")
-        )
+        sets.append((_clean_name(signature), frame["gene"].tolist(), f"{signature} (see harmonomics data PROVENANCE)"))
     danaher = pd.read_csv(data.path("signatures", "danaher2017_immune_cell_markers.tsv"), sep="\t", dtype=str)
     for cell_type, frame in danaher.groupby("cell_type", sort=False):
         sets.append(
@@ -219,8 +215,7 @@ def _builtin_gene_sets() -> tuple[tuple[str, tuple[str, ...], str], ...]:
             )
         )
     return tuple(
-        (name, tuple(dict.fromkeys(g for g in genes if isinstance(g, str) and g)), desc)
-        for name, genes, desc in sets
+        (name, tuple(dict.fromkeys(g for g in genes if isinstance(g, str) and g)), desc) for name, genes, desc in sets
     )
 
 
@@ -298,9 +293,7 @@ def gene_set_table(gene_sets: Any) -> pd.DataFrame:
             symbol = frame["symbol"] if "symbol" in frame.columns else frame["feature"]
             return pd.DataFrame(
                 {
-                    "set": (
-                        frame["factor"].astype(str) + "_" + frame["view"].astype(str) + "_" + side
-                    ).to_numpy(),
+                    "set": (frame["factor"].astype(str) + "_" + frame["view"].astype(str) + "_" + side).to_numpy(),
                     "gene": symbol.astype(str).to_numpy(),
                     "feature": frame["feature"].astype(str).to_numpy(),
                     "weight": frame["weight"].astype(float).to_numpy(),
@@ -316,11 +309,7 @@ def gene_set_table(gene_sets: Any) -> pd.DataFrame:
                 f"it has {list(frame.columns)}"
             )
         frame = frame.dropna(subset=[set_col, gene_col])
-        weight = (
-            pd.to_numeric(frame["weight"], errors="raise").to_numpy(float)
-            if "weight" in frame.columns
-            else 1.0
-        )
+        weight = pd.to_numeric(frame["weight"], errors="raise").to_numpy(float) if "weight" in frame.columns else 1.0
         return pd.DataFrame(
             {
                 "set": frame[set_col].astype(str).to_numpy(),
@@ -482,9 +471,7 @@ def score_signatures(
             return view
         chosen = mod if mod is not None else ("rna" if "rna" in target.mod else None)
         if chosen is None or chosen not in target.mod:
-            raise KeyError(
-                f"modality {chosen!r} not in the store; modalities: {list(target.mod)} (pass mod=...)"
-            )
+            raise KeyError(f"modality {chosen!r} not in the store; modalities: {list(target.mod)} (pass mod=...)")
         return chosen
 
     if is_mudata:
@@ -509,9 +496,7 @@ def score_signatures(
     too_few: list[str] = []
     nets: dict[str, tuple[str | None, str | None]] = {}
     for (set_name, modality), frame in table.groupby(["set", "_mod"], sort=False, dropna=False):
-        modality = (
-            None if (modality is None or (isinstance(modality, float) and np.isnan(modality))) else modality
-        )
+        modality = None if (modality is None or (isinstance(modality, float) and np.isnan(modality))) else modality
         adata = target.mod[modality] if modality is not None else target
         finder = index_for(modality)
         hits = {}
@@ -595,8 +580,6 @@ def score_signatures(
     result = pd.DataFrame(scores, index=obs_names)
     result.index = target.obs_names
     target.obsm[key_added] = result
-    target.uns[key_added] = pd.DataFrame(
-        coverage, columns=["signature", "mod", "n_genes", "n_found", "method"]
-    )
+    target.uns[key_added] = pd.DataFrame(coverage, columns=["signature", "mod", "n_genes", "n_found", "method"])
     logger.info("scored %d signatures into obsm[%r]", result.shape[1], key_added)
     return target if copy else None

@@ -105,9 +105,7 @@ def _outcome(mdata: MuData, time: str, event: str) -> tuple[pd.Series, pd.Series
         raise ValueError(f"obs[{event!r}] must be 0/1; sample {e.index[bad][0]!r} has {e[bad].iloc[0]!r}")
     negative = t < 0
     if negative.any():
-        raise ValueError(
-            f"obs[{time!r}] has negative times (sample {t.index[negative][0]!r}: {t[negative].iloc[0]})"
-        )
+        raise ValueError(f"obs[{time!r}] has negative times (sample {t.index[negative][0]!r}: {t[negative].iloc[0]})")
     t.index = e.index = pd.Index(mdata.obs_names.astype(str))
     return t, e
 
@@ -224,9 +222,7 @@ def survival(
         raise ValueError(f"no events in obs[{event!r}] among samples with a survival time: nothing to model")
     rows = []
     for factor in factors:
-        frame = pd.concat(
-            [t.rename("_T"), e.rename("_E"), scores[factor].rename("_factor"), cov], axis=1
-        ).dropna()
+        frame = pd.concat([t.rename("_T"), e.rename("_E"), scores[factor].rename("_factor"), cov], axis=1).dropna()
         n, n_events = len(frame), int(frame["_E"].sum())
         row = {
             "factor": factor,
@@ -267,9 +263,7 @@ def survival(
             try:
                 model.fit(frame, duration_col="_T", event_col="_E")
             except (ConvergenceError, np.linalg.LinAlgError, ValueError, ZeroDivisionError) as err:
-                row["note"] = (
-                    f"not fitted: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
-                )
+                row["note"] = f"not fitted: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
                 logger.warning("survival: factor %r: %s", factor, row["note"])
                 rows.append(row)
                 continue
@@ -315,9 +309,7 @@ def _check_quantile(quantile: float | Sequence[float]) -> None:
         return
     quantiles = [float(x) for x in quantile]
     if len(quantiles) != 2 or not 0 < quantiles[0] <= quantiles[1] < 1:
-        raise ValueError(
-            f"quantile must be a number in (0, 1) or two increasing numbers in (0, 1); got {quantile!r}"
-        )
+        raise ValueError(f"quantile must be a number in (0, 1) or two increasing numbers in (0, 1); got {quantile!r}")
 
 
 def _split_groups(values: pd.Series, quantile: float | Sequence[float]) -> tuple[pd.Series, str]:
@@ -422,8 +414,11 @@ def kaplan_meier(
         raise TypeError(f"groupby must be a name (e.g. 'Factor1' or 'pam50'); got {groupby!r}")
     values = _grouping(mdata, groupby, key)
     t, e = _outcome(mdata, time, event)
-    categorical = isinstance(values.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(values) \
-        or pd.api.types.is_bool_dtype(values)  # fmt: skip
+    categorical = (
+        isinstance(values.dtype, pd.CategoricalDtype)
+        or not pd.api.types.is_numeric_dtype(values)
+        or pd.api.types.is_bool_dtype(values)
+    )
     frame = pd.concat([t.rename("T"), e.rename("E"), values.rename("x")], axis=1).dropna()
     if frame.empty or frame["E"].sum() == 0:
         raise ValueError(f"no samples with {time!r}, {event!r} and {groupby!r}, or no events among them")
