@@ -10,7 +10,7 @@ STAMP := $(VENV)/.harmonomics-installed
 DEMO_OUT ?= harmonomics-demo
 PYTEST_ARGS ?=
 
-.PHONY: demo test setup bench clean
+.PHONY: demo test lint setup bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,13 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/harmonomics demo --out $(DEMO_OUT)
 
-test: $(STAMP)
+test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# ruff's rules and line length are in pyproject.toml; the formatter's output is the house layout
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

@@ -118,8 +118,10 @@ def main(argv: list[str] | None = None) -> dict:
         "",
         "| run | time (s) | ratio vs pandas read | peak RSS (MB) |",
         "|---|---|---|---|",
-        f"| baseline: plain `pandas.read_csv` loop over the files (reading only) | {baseline['seconds']:.1f} | 1.00 | {baseline['peak_rss_mb']:.0f} |",
-        f"| `harmonomics run`: load + fit + annotate + export + report | {seconds:.1f} | {out['ratio_vs_pandas_read']:.2f} | {peak_mb:.0f} |",
+        f"| baseline: plain `pandas.read_csv` loop over the files (reading only) | {baseline['seconds']:.1f} | 1.00 | "
+        f"{baseline['peak_rss_mb']:.0f} |",
+        f"| `harmonomics run`: load + fit + annotate + export + report | {seconds:.1f} | "
+        f"{out['ratio_vs_pandas_read']:.2f} | {peak_mb:.0f} |",
         *(
             f"| — {step} | {steps[step]:.1f} | | |"
             for step in ("load", "fit", "annotate", "export", "report")

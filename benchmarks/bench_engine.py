@@ -65,7 +65,7 @@ def matmul_floor(sim, K: int, dtype, repeats: int = 7) -> tuple[float, float]:
     Zt = np.ascontiguousarray(Z.T)
 
     def once():
-        for y, w in zip(Ys, Ws):
+        for y, w in zip(Ys, Ws, strict=False):
             y @ w
             Zt @ y
             Zt @ y
@@ -177,7 +177,7 @@ def hm_default_fit(sim, *, K, sim_names=("rna", "meth", "prot", "cnv", "mut")):
 
     obs = np.array([f"s{i}" for i in range(sim.Z.shape[0])])
     mods = {}
-    for m, (y, gone) in enumerate(zip(sim.data, sim.missing)):
+    for m, (y, gone) in enumerate(zip(sim.data, sim.missing, strict=False)):
         keep = ~gone
         var = pd.DataFrame(index=[f"{sim_names[m]}_{j}" for j in range(y.shape[1])])
         mods[sim_names[m]] = ad.AnnData(y[keep], obs=pd.DataFrame(index=obs[keep]), var=var)
@@ -406,7 +406,8 @@ def run(args):
         "recovery_mean": fits["fast64_medium"]["recovery_mean"],
         "note": (
             f"mofapy2 was timed for {n_ref} iterations only; total = its build time + {ref_iter} iterations "
-            "(the iteration count of the numerically equivalent fast float64 'medium' fit) x its median time per iteration"
+            "(the iteration count of the numerically equivalent fast float64 'medium' fit) x its median time per "
+            "iteration"
         ),
     }
     result["full_fit"] = fits
@@ -447,7 +448,8 @@ def render_md(r) -> str:
         "",
         "## Time per iteration (median over a fixed number of iterations; baseline = mofapy2 in the same run)",
         "",
-        "| engine | iterations timed | ms / iteration | speed-up vs mofapy2 | × matmul floor | CPU ms / iteration | CPU speed-up | CPU × floor | peak memory MiB (predicted) | training-phase peak MiB (predicted) |",
+        "| engine | iterations timed | ms / iteration | speed-up vs mofapy2 | × matmul floor | CPU ms / iteration | "
+        "CPU speed-up | CPU × floor | peak memory MiB (predicted) | training-phase peak MiB (predicted) |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     names = {"mofapy2": "mofapy2 0.7.5", "fast64": "fast float64", "fast32": "fast float32"}
@@ -471,7 +473,8 @@ def render_md(r) -> str:
         "",
         "## Whole fits (build included; hm.tl.mofa's defaults: views scaled, seed 0)",
         "",
-        "| fit | init | stopping | iterations | total s | build s | train s | recovery mean | recovery min | peak MiB |",
+        "| fit | init | stopping | iterations | total s | build s | train s | recovery mean | recovery min | peak MiB "
+        "|",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     h = f["hm_default"]
@@ -516,7 +519,8 @@ def render_md(r) -> str:
         lines += [
             (
                 "Default (svd init, factors rule) vs mofapy2's default solution (fast float64 medium, pca init): "
-                f"factors carrying the planted factors correlate at |r| >= {f['default_vs_medium_planted_matched_corr_min']:.4f}."
+                "factors carrying the planted factors correlate at |r| >= "
+                f"{f['default_vs_medium_planted_matched_corr_min']:.4f}."
             ),
             "",
         ]

@@ -1,4 +1,5 @@
-"""Engine grid: does the default fit (fast engine, randomized-SVD init, "factors" rule) reach mofapy2's default solution?
+"""Engine grid: does the default fit (fast engine, randomized-SVD init, "factors" rule) reach mofapy2's default
+solution?
 
 Usage::
 

@@ -38,7 +38,8 @@ for i, d in enumerate(sizes):
     name = "mut" if i == len(sizes) - 1 else f"view{i}"
     if name == "mut":
         X = (X > 1.0).astype(np.float64)
-    mods[name] = ad.AnnData(X, obs=pd.DataFrame(index=[f"s{j}" for j in range(N)]), var=pd.DataFrame(index=[f"{name}_{j}" for j in range(d)]))
+    obs = pd.DataFrame(index=[f"s{j}" for j in range(N)])
+    mods[name] = ad.AnnData(X, obs=obs, var=pd.DataFrame(index=[f"{name}_{j}" for j in range(d)]))
 mdata = new_store(mods)
 del Z, W, X
 import gc; gc.collect()
@@ -98,7 +99,8 @@ def main(argv: list[str] | None = None) -> dict:
             continue
         row["ratio"] = row["measured"] / row["predicted"]
         lines.append(
-            f"| {row['N']:,} | {row['D']:,} | {row['predicted'] / gb:.2f} | {row['measured'] / gb:.2f} | {row['ratio']:.2f} |"
+            f"| {row['N']:,} | {row['D']:,} | {row['predicted'] / gb:.2f} | {row['measured'] / gb:.2f} | "
+            f"{row['ratio']:.2f} |"
         )
     paper = []
     for n, d in PAPER:

@@ -73,7 +73,7 @@ def worker(in_path: Path, out_path: Path, *, n_factors: int, seed: int, threads:
     obs_names = np.array([f"s{i}" for i in range(n)])
     mods = {}
     mf_likelihoods = {}
-    for m, (y, gone) in enumerate(zip(views, missing)):
+    for m, (y, gone) in enumerate(zip(views, missing, strict=False)):
         keep = ~gone
         name = VIEW_NAMES[m]
         var = pd.DataFrame(index=[f"{name}_{j}" for j in range(y.shape[1])])

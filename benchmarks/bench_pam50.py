@@ -254,19 +254,23 @@ def write_markdown(results: dict, path: Path) -> None:
     )
     baseline = float(rows.loc[rows["n_factors"] == 0, "test_balanced_error"].iloc[0])
     lines += [
-        "| method | training scores | MOFA seeds | test BER mean (min–max) | ratio to DIABLO | ratio to raw-feature baseline | CV BER | MOFA (s) | classifier (s) | peak (MiB) |",
+        "| method | training scores | MOFA seeds | test BER mean (min–max) | ratio to DIABLO | ratio to raw-feature "
+        "baseline | CV BER | MOFA (s) | classifier (s) | peak (MiB) |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for _, r in summary.iterrows():
         lines.append(
             f"| {r['method']} | {r['training_scores']} | {r['seeds']} | {r['test_ber_mean']:.4f} "
             f"({r['test_ber_min']:.4f}–{r['test_ber_max']:.4f}) | {r['test_ber_mean'] / DIABLO_BER:.2f} | "
-            f"{r['test_ber_mean'] / baseline:.2f} | {r['cv_ber_mean']:.4f} | {r['mofa_s']:.1f} | {r['clf_s']:.1f} | {r['peak']:.0f} |"
+            f"{r['test_ber_mean'] / baseline:.2f} | {r['cv_ber_mean']:.4f} | {r['mofa_s']:.1f} | {r['clf_s']:.1f} | "
+            f"{r['peak']:.0f} |"
         )
     lines += [
         "",
-        "Balanced error rate (BER) = mean over the three subtypes of the fraction misclassified; one error among the 14",
-        "Her2 test samples adds 0.024. Training on scores projected from mRNA + miRNA (the views the test samples have)",
+        "Balanced error rate (BER) = mean over the three subtypes of the fraction misclassified; one error among the "
+        "14",
+        "Her2 test samples adds 0.024. Training on scores projected from mRNA + miRNA (the views the test samples "
+        "have)",
         "removes the shift between fitted and projected scores. Per-seed rows are in `pam50.json`.",
     ]
     path.write_text("\n".join(lines) + "\n")

@@ -1,4 +1,5 @@
-"""Benchmark: the whole analysis of the bundled real cohort (tcga_brca_121) with `harmonomics run`, as `make demo` runs it.
+"""Benchmark: the whole analysis of the bundled real cohort (tcga_brca_121) with `harmonomics run`,
+as `make demo` runs it.
 
 Steps timed: load (build the store from the shipped files: RNA counts, RPPA, hg19 segments → genes, MAF, clinical;
 harmonize; the dataset cache starts empty), fit (feature selection + fast MOFA engine, 10 factors), annotate (PAM50,

@@ -153,14 +153,17 @@ def main(argv: list[str] | None = None) -> dict:
         "",
         "| step | time (s) | ratio vs pyarrow read | peak RSS (MB) |",
         "|---|---|---|---|",
-        f"| baseline: read every file once with pyarrow | {baseline['seconds']:.1f} | 1.00 | {baseline['peak_rss_mb']:.0f} |",
+        f"| baseline: read every file once with pyarrow | {baseline['seconds']:.1f} | 1.00 | "
+        f"{baseline['peak_rss_mb']:.0f} |",
         f"| harmonomics: stream to chunked zarr | {ours['stream_seconds']:.1f} | "
         f"{ours['stream_seconds'] / baseline['seconds']:.2f} | |",
         f"| harmonomics: out-of-core variance + load {args.top:,} probes | {ours['select_seconds']:.1f} | "
         f"{ours['select_seconds'] / baseline['seconds']:.2f} | |",
-        f"| harmonomics: total | {ours['seconds']:.1f} | {result['time_ratio_vs_pyarrow']:.2f} | {ours['peak_rss_mb']:.0f} |",
+        f"| harmonomics: total | {ours['seconds']:.1f} | {result['time_ratio_vs_pyarrow']:.2f} | "
+        f"{ours['peak_rss_mb']:.0f} |",
         "",
-        f"Memory target (< {MEMORY_TARGET_GB:.0f} GB peak RSS): {'met' if result['meets_memory_target'] else 'NOT met'}.",
+        f"Memory target (< {MEMORY_TARGET_GB:.0f} GB peak RSS): "
+        f"{'met' if result['meets_memory_target'] else 'NOT met'}.",
     ]
     (RESULTS / "scale.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

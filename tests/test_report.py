@@ -226,7 +226,8 @@ def store_small():
 _PROBE_HEAD = """<script>
 window.__errors = [];
 window.addEventListener('error', function (e) {
-  window.__errors.push(e.message ? 'js: ' + e.message : 'resource: ' + (e.target && (e.target.alt || e.target.src || e.target.tagName)));
+  window.__errors.push(e.message ? 'js: ' + e.message
+    : 'resource: ' + (e.target && (e.target.alt || e.target.src || e.target.tagName)));
 }, true);
 document.addEventListener('securitypolicyviolation', function (e) {
   window.__errors.push('csp: ' + e.violatedDirective + ' ' + e.blockedURI);
@@ -237,9 +238,12 @@ window.addEventListener('load', function () {
   var imgs = Array.prototype.slice.call(document.images);
   var out = {
     images: imgs.length,
-    broken: imgs.filter(function (i) { return !(i.complete && i.naturalWidth > 0); }).map(function (i) { return i.alt; }),
-    hidden: imgs.filter(function (i) { var r = i.getBoundingClientRect(); return !(r.width > 0 && r.height > 0); }).map(function (i) { return i.alt; }),
-    sections: Array.prototype.slice.call(document.querySelectorAll('section[id] > h2')).map(function (h) { return h.parentNode.id + ':' + h.textContent; }),
+    broken: imgs.filter(function (i) { return !(i.complete && i.naturalWidth > 0); })
+      .map(function (i) { return i.alt; }),
+    hidden: imgs.filter(function (i) { var r = i.getBoundingClientRect(); return !(r.width > 0 && r.height > 0); })
+      .map(function (i) { return i.alt; }),
+    sections: Array.prototype.slice.call(document.querySelectorAll('section[id] > h2'))
+      .map(function (h) { return h.parentNode.id + ':' + h.textContent; }),
     errors: window.__errors,
     title: document.title
   };

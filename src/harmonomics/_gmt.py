@@ -54,7 +54,8 @@ def read_gmt(path: str | os.PathLike, *, with_descriptions: bool = False):
                 fields.pop()
             if len(fields) < 3:
                 raise FormatError(
-                    f"a GMT line needs a name, a description and at least one gene separated by tabs; found {len(fields)} field(s)",
+                    "a GMT line needs a name, a description and at least one gene separated by tabs; found "
+                    f"{len(fields)} field(s)",
                     path=path,
                     line=number,
                 )

@@ -188,7 +188,8 @@ def _table(
     more = ""
     if len(df) > max_rows:
         more = f'<p class="muted">Showing the first {max_rows:,} of {len(df):,} rows.</p>'
-    return f'<div class="table-wrap"><table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>{more}'
+    table = f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    return f'<div class="table-wrap">{table}</div>{more}'
 
 
 def _isna(value: Any) -> bool:
@@ -606,7 +607,8 @@ class _Report:
     def section_model(self) -> str:
         if not self.has_model:
             return _note(
-                f"No factor model under key {_code(self.key)}: run {_code(f'hm.tl.mofa(mdata, key_added={self.key!r})')} "
+                f"No factor model under key {_code(self.key)}: run "
+                f"{_code(f'hm.tl.mofa(mdata, key_added={self.key!r})')} "
                 "to fit one. The factor, subtype, immune and survival sections need it.",
                 "warn",
             )
@@ -1120,7 +1122,8 @@ class _Report:
         )
         parts = [
             "<h3>Purity against published estimates</h3>",
-            f"<p>Our ESTIMATE purity ({_slot('obsm', 'immune')}, column {_code('estimate_purity')}) against the published "
+            f"<p>Our ESTIMATE purity ({_slot('obsm', 'immune')}, column {_code('estimate_purity')}) against the "
+            "published "
             "ESTIMATE, ABSOLUTE and CPE purity (Aran et al. 2015) where the store has them "
             f"({_code('hm.tl.compare_purity')}); samples with both values. ESTIMATE against ESTIMATE checks the "
             "implementation; ABSOLUTE (from copy number) and CPE (a consensus) are independent estimates. FDR: "
@@ -1427,7 +1430,8 @@ code { background: #f0f3f7; padding: 1px 5px; border-radius: 4px; font-size: 13p
 .card { flex: 1 1 160px; background: #f4f7fb; border: 1px solid #dde5ee; border-radius: 8px; padding: 10px 14px; }
 .card-label { font-size: 12px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
 .card-value { font-size: 17px; font-weight: 600; margin-top: 2px; }
-.highlights { background: #f3f9f4; border-left: 4px solid #3a9e4a; padding: 4px 18px; border-radius: 4px; margin-top: 14px; }
+.highlights { background: #f3f9f4; border-left: 4px solid #3a9e4a; padding: 4px 18px; border-radius: 4px;
+  margin-top: 14px; }
 .highlights h3 { margin-top: 10px; }
 .table-wrap { overflow-x: auto; margin: 10px 0; }
 table { border-collapse: collapse; font-size: 13px; min-width: 40%; }

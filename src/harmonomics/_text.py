@@ -270,7 +270,8 @@ def diagnose(
             is_last = all(not rest.strip() for rest in lines[i + 1 :]) if i >= n_lines - 3 else False
             hint = "; the file looks truncated" if is_last else ""
             raise FormatError(
-                f"expected {len(names)} {'tab' if delimiter == chr(9) else repr(delimiter)}-separated fields in {what}, found {len(fields)}{hint}",
+                f"expected {len(names)} {'tab' if delimiter == chr(9) else repr(delimiter)}-separated fields in "
+                f"{what}, found {len(fields)}{hint}",
                 path=tf.path,
                 line=lineno,
             )

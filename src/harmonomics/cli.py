@@ -81,7 +81,8 @@ def _store_path(value: str, option: str) -> Path:
     path = Path(value)
     if path.suffix.lower() not in SUFFIXES:
         raise CLIError(
-            f"{option} {value!r}: a store ends in one of {', '.join(sorted(SUFFIXES))}, not {path.suffix or 'no suffix'!r}"
+            f"{option} {value!r}: a store ends in one of {', '.join(sorted(SUFFIXES))}, not "
+            f"{path.suffix or 'no suffix'!r}"
         )
     return path
 
@@ -150,7 +151,8 @@ def _cmd_load(args: argparse.Namespace) -> int:
     mdata = load_cohort(source, args.path, options=options)
     hm.store.write(mdata, out)
     print(
-        f"loaded {mdata.n_obs} samples, omics {', '.join(f'{m} ({a.n_obs}×{a.n_vars})' for m, a in mdata.mod.items())} -> {out}"
+        f"loaded {mdata.n_obs} samples, omics "
+        f"{', '.join(f'{m} ({a.n_obs}×{a.n_vars})' for m, a in mdata.mod.items())} -> {out}"
     )
     return 0
 
@@ -396,7 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
         examples=[
             "harmonomics load gdc gdc_download/ --out brca.h5mu",
             "harmonomics load cbioportal brca_tcga_pan_can_atlas_2018/ --out brca.h5mu --option join=intersection",
-            "harmonomics load table rnaseq.tsv --out rna.h5mu --option omic=rna --option orientation=features_x_samples",
+            "harmonomics load table rnaseq.tsv --out rna.h5mu --option omic=rna --option "
+            "orientation=features_x_samples",
             "harmonomics load --config config.yaml --cohort brca",
         ],
     )

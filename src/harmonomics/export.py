@@ -253,7 +253,8 @@ def calls(
         columns = [c for c in CALL_COLUMNS if c in mdata.obs.columns]
         if not columns:
             raise MissingResultError(
-                f"no subtype or immune calls in obs (looked for {list(CALL_COLUMNS)}); run hm.tl.pam50 / hm.tl.immune_status"
+                f"no subtype or immune calls in obs (looked for {list(CALL_COLUMNS)}); run hm.tl.pam50 / "
+                "hm.tl.immune_status"
             )
     else:
         columns = list(columns)
@@ -424,7 +425,8 @@ def _check_cbio_ids(ids: Iterable[str], what: str) -> None:
     for value in ids:
         if not _CBIO_ID.match(value):
             raise ValueError(
-                f"{what} {value!r} cannot be used in cBioPortal: only letters, digits, points, underscores and hyphens are allowed"
+                f"{what} {value!r} cannot be used in cBioPortal: only letters, digits, points, underscores and "
+                "hyphens are allowed"
             )
 
 
@@ -635,7 +637,8 @@ def _model_groups(mdata: MuData, info: Mapping, samples: pd.Index) -> tuple[list
     if len(groups) > 1:
         if groups_key is None or groups_key not in mdata.obs.columns:
             raise MissingResultError(
-                f"the fit has groups {groups} but obs has no groups_key column {groups_key!r} saying which sample is in which"
+                f"the fit has groups {groups} but obs has no groups_key column {groups_key!r} saying which sample is "
+                "in which"
             )
         assignment = mdata.obs[groups_key].astype(str).reindex(samples).to_numpy()
         unknown = sorted(set(assignment) - set(groups))
@@ -873,7 +876,8 @@ def _write_variance_explained(
             per_group[groups[0]] = r2.loc[views, factors].to_numpy(float)
     if len(per_group) != len(groups):
         logger.warning(
-            "mofa_hdf5: uns[%r] has no variance-explained table covering every group, view and factor; variance explained not written",
+            "mofa_hdf5: uns[%r] has no variance-explained table covering every group, view and factor; variance "
+            "explained not written",
             key,
         )
         return

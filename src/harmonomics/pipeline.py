@@ -100,7 +100,8 @@ def _validate_section(values: Mapping[str, Any], schema: Mapping[str, Any], wher
         if key not in schema:
             allowed = ", ".join(sorted(schema))
             raise ConfigError(
-                f"unknown config key {where + key!r}; allowed keys{' in ' + where.rstrip('.') if where else ''}: {allowed}"
+                f"unknown config key {where + key!r}; allowed keys{' in ' + where.rstrip('.') if where else ''}: "
+                f"{allowed}"
             )
     for key, spec in schema.items():
         if isinstance(spec, dict):
@@ -169,7 +170,8 @@ def load_config(config: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any]
     allowed_convergence = ("auto", "fast", "medium", "slow", "window")
     if validated["fit"]["convergence"] not in allowed_convergence:
         raise ConfigError(
-            f"config key 'fit.convergence' is {validated['fit']['convergence']!r}; allowed: {', '.join(allowed_convergence)}"
+            f"config key 'fit.convergence' is {validated['fit']['convergence']!r}; allowed: "
+            f"{', '.join(allowed_convergence)}"
         )
     return validated
 
@@ -402,7 +404,8 @@ def annotate_step(mdata, annotate: Mapping[str, Any], *, expression=None) -> dic
 
 
 def _associations(mdata, covariates: list[str]) -> None:
-    """Factor ↔ covariate tests (``hm.tl.associate``), kept in ``uns["mofa_associations"]`` for the report and exports."""
+    """Factor ↔ covariate tests (``hm.tl.associate``), kept in ``uns["mofa_associations"]`` for the report and
+    exports."""
     import harmonomics as hm
 
     from .io._build import uns_table
@@ -412,7 +415,8 @@ def _associations(mdata, covariates: list[str]) -> None:
 
 
 def _signatures(mdata) -> None:
-    """Each factor's top features (``uns["mofa_signatures"]``) and their scores per sample (``obsm["signature_scores"]``)."""
+    """Each factor's top features (``uns["mofa_signatures"]``) and their scores per sample
+    (``obsm["signature_scores"]``)."""
     import harmonomics as hm
 
     table = hm.tl.factor_signatures(mdata, key=_keys.KEY_MOFA)

@@ -498,7 +498,7 @@ def _read_zarr_lazy(path: Path) -> md.MuData:
             varm=read_elem(group["varm"]) if "varm" in group else None,
         )
         if "layers" in group:
-            for layer in group["layers"].keys():
+            for layer in group["layers"]:
                 adata.layers[layer] = lazy_matrix(group["layers"][layer])
         modalities[name] = adata
     with quiet_mudata():
@@ -574,7 +574,7 @@ def _portable_column(series: pd.Series) -> tuple[pd.Series, str] | None:
         kind = "text"  # integers beyond int64
     if kind == "float":
         return pd.Series(np.where(missing, np.nan, values).astype(float), index=series.index), kind
-    text = np.array([None if gone else str(value) for value, gone in zip(values, missing)], dtype=object)
+    text = np.array([None if gone else str(value) for value, gone in zip(values, missing, strict=False)], dtype=object)
     return pd.Series(pd.Categorical(text), index=series.index), kind
 
 
@@ -586,7 +586,9 @@ def _restored_column(series: pd.Series, kind: str, dtype: str) -> pd.Series:
     convert = _RESTORE[kind]
     values = series.to_numpy(dtype=object)
     missing = pd.isna(values)
-    out = np.array([None if gone else convert(value) for value, gone in zip(values, missing)], dtype=object)
+    out = np.array(
+        [None if gone else convert(value) for value, gone in zip(values, missing, strict=False)], dtype=object
+    )
     restored = pd.Series(out, index=series.index, name=series.name, dtype=object)
     return restored.astype(dtype) if dtype != "object" else restored
 
@@ -709,7 +711,9 @@ def to_xarray(mdata: md.MuData, *, chunks: int | Mapping[str, int] | None = None
         data_vars[f"obs_{column}"] = _column_to_var(mdata.obs[column], _SAMPLE)
     for key, value in mdata.obsm.items():
         frame = value if isinstance(value, pd.DataFrame) else None
-        if frame is not None and not all(pd.api.types.is_numeric_dtype(t) and t != bool for t in frame.dtypes):
+        if frame is not None and not all(
+            pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in frame.dtypes
+        ):
             # a table of mixed columns: one variable per column, in order
             for position, column in enumerate(frame.columns):
                 variable = _column_to_var(frame[column], _SAMPLE)

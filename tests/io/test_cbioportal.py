@@ -34,7 +34,8 @@ def write_study(root: Path, *, mutate=None) -> Path:
         "data_mrna_seq_v2_rsem.txt": f"Hugo_Symbol\tEntrez_Gene_Id\t{S1}\t{S2}\n"
         "TP53\t7157\t100.5\t200.25\n\t100130426\t1.5\t0\nORC6L\t23594\t12.0\t13.0\n"
         "DUP\t1\t1\t2\nDUP\t2\t3\t4\n",
-        "meta_mrna_seq_v2_rsem_zscores.txt": "cancer_study_identifier: brca_test\ngenetic_alteration_type: MRNA_EXPRESSION\n"
+        "meta_mrna_seq_v2_rsem_zscores.txt": "cancer_study_identifier: brca_test\n"
+        "genetic_alteration_type: MRNA_EXPRESSION\n"
         "datatype: Z-SCORE\nstable_id: rna_seq_v2_mrna_median_Zscores\n"
         "data_filename: data_mrna_seq_v2_rsem_zscores.txt\n",
         "data_mrna_seq_v2_rsem_zscores.txt": f"Hugo_Symbol\tEntrez_Gene_Id\t{S1}\t{S2}\nTP53\t7157\t-1\t1\n",
@@ -43,19 +44,23 @@ def write_study(root: Path, *, mutate=None) -> Path:
         "data_cna.txt": f"Hugo_Symbol\tEntrez_Gene_Id\t{S1}\t{S3}\nTP53\t7157\t-1\t2\nERBB2\t2064\t0\t2\n",
         "meta_log2_cna.txt": "cancer_study_identifier: brca_test\ngenetic_alteration_type: COPY_NUMBER_ALTERATION\n"
         "datatype: LOG2-VALUE\nstable_id: log2CNA\ndata_filename: data_log2_cna.txt\n",
-        "data_log2_cna.txt": f"Hugo_Symbol\tEntrez_Gene_Id\t{S1}\t{S3}\nTP53\t7157\t-0.5\t1.2\nERBB2\t2064\t0.01\t2.5\n",
+        "data_log2_cna.txt": f"Hugo_Symbol\tEntrez_Gene_Id\t{S1}\t{S3}\n"
+        "TP53\t7157\t-0.5\t1.2\nERBB2\t2064\t0.01\t2.5\n",
         "meta_methylation_hm450.txt": "cancer_study_identifier: brca_test\ngenetic_alteration_type: GENERIC_ASSAY\n"
         "generic_assay_type: METHYLATION\ndatatype: LIMIT-VALUE\nstable_id: methylation_hm450\n"
         "generic_entity_meta_properties: NAME,DESCRIPTION,TRANSCRIPT_ID\n"
         "data_filename: data_methylation_hm450.txt\n",
         "data_methylation_hm450.txt": f"ENTITY_STABLE_ID\tNAME\tDESCRIPTION\tTRANSCRIPT_ID\t{S1}\t{S2}\n"
         "cg00000029\tRBL2\tdesc\tNM_1\t0.25\tNA\ncg00000108\tC3orf35\tdesc\tNM_2\t0.5\t0.75\n",
-        "meta_rppa.txt": "cancer_study_identifier: brca_test\ngenetic_alteration_type: PROTEIN_LEVEL\ndatatype: LOG2-VALUE\n"
+        "meta_rppa.txt": "cancer_study_identifier: brca_test\ngenetic_alteration_type: PROTEIN_LEVEL\n"
+        "datatype: LOG2-VALUE\n"
         "stable_id: rppa\ndata_filename: data_rppa.txt\n",
-        "data_rppa.txt": f"Composite.Element.REF\t{S1}\t{S2}\nAKT1 AKT2 AKT3|Akt_pS473\t0.5\t-0.25\nERBB2|HER2\tNA\t1.5\n",
+        "data_rppa.txt": f"Composite.Element.REF\t{S1}\t{S2}\n"
+        "AKT1 AKT2 AKT3|Akt_pS473\t0.5\t-0.25\nERBB2|HER2\tNA\t1.5\n",
         "meta_mutations.txt": "cancer_study_identifier: brca_test\ngenetic_alteration_type: MUTATION_EXTENDED\n"
         "datatype: MAF\nstable_id: mutations\ndata_filename: data_mutations.txt\n",
-        "data_mutations.txt": "#version 2.4\nHugo_Symbol\tEntrez_Gene_Id\tChromosome\tStart_Position\tVariant_Classification\t"
+        "data_mutations.txt": "#version 2.4\n"
+        "Hugo_Symbol\tEntrez_Gene_Id\tChromosome\tStart_Position\tVariant_Classification\t"
         "Tumor_Sample_Barcode\tHGVSp_Short\n"
         f"TP53\t7157\t17\t7675088\tMissense_Mutation\t{S1}\tp.R175H\n"
         f"PIK3CA\t5290\t3\t179234297\tSilent\t{S1}\tp.H1047=\n"

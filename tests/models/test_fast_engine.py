@@ -49,7 +49,7 @@ def _assert_equivalent(ref, new, *, min_corr=0.999, elbo_rtol=1e-6, min_checked=
         assert abs(np.corrcoef(a, b)[0, 1]) >= min_corr, f"factor {k}"
         n_checked += 1
     assert n_checked >= min_checked
-    for wa, wb in zip(ref.W, new.W):
+    for wa, wb in zip(ref.W, new.W, strict=True):
         assert wa.shape == wb.shape
 
 
@@ -72,7 +72,7 @@ def test_equivalence_float64(small, small_ref, small_fast):
     _assert_equivalent(small_ref, small_fast)
     # in float64 the updates are the same equations: agreement to round-off, not just 1e-6
     np.testing.assert_allclose(small_fast.Z, small_ref.Z, atol=1e-8)
-    for wa, wb in zip(small_ref.W, small_fast.W):
+    for wa, wb in zip(small_ref.W, small_fast.W, strict=True):
         np.testing.assert_allclose(wb, wa, atol=1e-8)
     # planted factors are recovered equally
     np.testing.assert_allclose(recovery(small.Z, small_fast.Z), recovery(small.Z, small_ref.Z), atol=1e-6)
@@ -85,7 +85,7 @@ def test_variance_explained_matches(small_ref, small_fast):
     m0, m1 = small_ref.extra["ent"].model, small_fast.extra["ent"].model
     for total in (False, True):
         a, b = m0.calculate_variance_explained(total=total), m1.calculate_variance_explained(total=total)
-        for x, y in zip(a, b):
+        for x, y in zip(a, b, strict=True):
             np.testing.assert_allclose(y, x, atol=1e-10)
 
 

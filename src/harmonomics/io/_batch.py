@@ -7,8 +7,9 @@ buffer, parsed once, and cut back into each file's rows; the checks the per-file
 counts integer, betas in [0, 1], ...) run once over the whole column.
 
 The batch is a fast path, never a different rule: any file it cannot vouch for (no body, a missing ID, a value
-a per-file check would reject) and every file of a group whose joint parse fails is handed to its per-file parser in :mod:`harmonomics.io._parsers`, which gives the same result or raises the
-precise error naming the file, line and column. ``tests/io/test_batch.py`` checks that both paths agree.
+a per-file check would reject) and every file of a group whose joint parse fails is handed to its per-file
+parser in :mod:`harmonomics.io._parsers`, which gives the same result or raises the precise error
+naming the file, line and column. ``tests/io/test_batch.py`` checks that both paths agree.
 """
 
 from __future__ import annotations

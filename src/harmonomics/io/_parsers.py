@@ -528,10 +528,7 @@ def parse_matrix(
     if tf is None:
         tf = open_text(path, comment=comment, data=data)
     header = [h.strip('"') for h in tf.header(sep)]
-    if isinstance(id_columns, int):
-        ann = header[:id_columns]
-    else:
-        ann = [c for c in header if c in id_columns]
+    ann = header[:id_columns] if isinstance(id_columns, int) else [c for c in header if c in id_columns]
     samples = [c for c in header if c not in ann]
     if not samples:
         raise FormatError(
@@ -614,7 +611,8 @@ def parse_cbio_clinical(path: str | PathLike, *, data=None) -> tuple[pd.DataFram
         )
     if tf.comments and len(tf.comments) != 4:
         raise FormatError(
-            f"found {len(tf.comments)} leading # lines; expected 4 (display names, descriptions, datatypes, priorities)",
+            f"found {len(tf.comments)} leading # lines; expected 4 (display names, descriptions, datatypes, "
+            "priorities)",
             path=tf.path,
             line=len(tf.comments),
         )

@@ -17,8 +17,8 @@ Where mofapy2 loops over factors and builds an ``N x D`` temporary per factor, t
 iteration and gaussian view two ``N x D x K`` products of the data with the current weights / factors (BLAS
 GEMMs: ``Y (tau W)`` in the Z update, ``Z^T Y`` in the Tau update, the latter reused by the next W update)
 plus small ``K x K`` summary matrices, and runs the coordinate-wise (factor by factor) updates, in
-mofapy2's order, on ``N x K`` / ``D x K`` arrays only. Missing values follow mofapy2 exactly (``tau`` is zero where ``Y`` is
-missing): samples absent from a view are handled through the per-view "present rows" summaries; scattered
+mofapy2's order, on ``N x K`` / ``D x K`` arrays only. Missing values follow mofapy2 exactly (``tau`` is zero
+where ``Y`` is missing): samples absent from a view are handled through the per-view "present rows" summaries; scattered
 missing entries inside present rows are corrected with sparse terms whose cost is proportional to their
 number. Nothing of size ``N x D x K`` is allocated.
 
@@ -153,7 +153,8 @@ class _Engine:
 
         if not isinstance(model, BayesNet):
             raise TypeError(
-                f"accelerate() needs a mofapy2 BayesNet (entry_point.model after ent.build()), got {type(model).__name__}"
+                "accelerate() needs a mofapy2 BayesNet (entry_point.model after ent.build()), got "
+                f"{type(model).__name__}"
             )
         if isinstance(model, StochasticBayesNet):
             raise EngineError("accelerate(): stochastic variational inference is not supported by the fast engine")
@@ -398,7 +399,7 @@ def _z_terms(eng: _Engine, Wexp: list, Z: np.ndarray):
             foo[sl] = P @ np.stack(summ_foo[g])
             A[sl] = P @ np.stack(summ_A[g])
     A = A.reshape(N, K, K)
-    for wm, v, W, S, _r in scattered:
+    for wm, v, _W, S, _r in scattered:
         foo -= wm * (S @ np.asarray(Wexp[v.m]["E2"], np.float64))
     scattered = [(wm, v, W, S.data, r) for wm, v, W, S, r in scattered]
     for v in eng.views:
@@ -430,7 +431,7 @@ def _scatter_corr_z(scattered, k, Zk, N):
 
 
 def _scatter_update_z(scattered, k, dZk):
-    for wm, v, W, t, r in scattered:
+    for _wm, v, W, _t, r in scattered:
         r += dZk[v.e_rows] * W[v.e_cols, k]
 
 
@@ -782,7 +783,7 @@ def _variance_explained(self, total=False):
                 gg = groups == g
                 Y = np.asarray(Yl[m], dtype=np.float64)[gg]
                 mask = v.mask[gg]
-                O = (~mask).astype(np.float64)
+                observed = (~mask).astype(np.float64)
                 Zg = Z[gg]
                 SS = np.square(Y).sum()
                 if total:
@@ -790,8 +791,8 @@ def _variance_explained(self, total=False):
                     Ypred[mask] = 0.0
                     r2[gi][m] = 1.0 - np.sum((Y - Ypred) ** 2.0) / SS
                 else:
-                    cross = np.einsum("dk,dk->k", W, (Y * O).T @ Zg)
-                    quad = np.einsum("dk,dk->k", W * W, O.T @ (Zg * Zg))
+                    cross = np.einsum("dk,dk->k", W, (Y * observed).T @ Zg)
+                    quad = np.einsum("dk,dk->k", W * W, observed.T @ (Zg * Zg))
                     r2[gi][m] = 1.0 - (SS - 2.0 * cross + quad) / SS
     return r2
 

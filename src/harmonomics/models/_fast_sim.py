@@ -62,7 +62,7 @@ def simulate(
         if not active[:, k].any():
             active[rng.integers(M), k] = True
     data, Ws, miss = [], [], []
-    for m, (D, lik) in enumerate(zip(n_features, likelihoods)):
+    for m, (D, lik) in enumerate(zip(n_features, likelihoods, strict=False)):
         W = np.zeros((D, K))
         for k in range(K):
             if active[m, k]:

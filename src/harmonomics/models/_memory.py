@@ -81,7 +81,7 @@ def memory_breakdown(
     # flag keeps mofapy2's float64 copy and adds a float32 one of the gaussian views
     item = 8
     sumD = sum(D)
-    gaussD = sum(d for d, lk in zip(D, lik) if lk == "gaussian")
+    gaussD = sum(d for d, lk in zip(D, lik, strict=False) if lk == "gaussian")
     denseD = sumD - gaussD
     data = N * sumD * item
     masks = N * sumD  # numpy bool

@@ -108,7 +108,7 @@ def resolve_likelihoods(mods: list[str], likelihoods: str | Sequence[str] | Mapp
         seq = list(likelihoods)
         if len(seq) != len(mods):
             raise ValueError(f"likelihoods has {len(seq)} entries but {len(mods)} views are fitted ({mods})")
-        given = dict(zip(mods, seq))
+        given = dict(zip(mods, seq, strict=False))
     for m, lik in given.items():
         if lik not in LIKELIHOODS:
             raise ValueError(f"likelihood {lik!r} for view {m!r} is not one of {LIKELIHOODS}")
@@ -189,7 +189,7 @@ def build_inputs(mdata, mods: list[str], likelihoods: dict[str, str], groups_key
         order.append(idx)
         sample_groups.extend([g] * len(idx))
     fit_rows = np.concatenate(order) if order else np.zeros(0, dtype=int)
-    groups = [g for g, idx in zip(groups, order) if len(idx)]
+    groups = [g for g, idx in zip(groups, order, strict=False) if len(idx)]
     if len(fit_rows) < 2:
         raise InsufficientDataError(
             f"MOFA needs at least 2 samples with data in the fitted views {mods}; found {len(fit_rows)}: "

@@ -33,7 +33,7 @@ def write_value(parent, name: str, value) -> None:
         g.attrs["keys"] = (
             np.array([str(k) for k in value], dtype=object).astype(_sdt()) if value else np.array([], dtype="S1")
         )
-        for i, (k, v) in enumerate(value.items()):
+        for i, (_k, v) in enumerate(value.items()):
             write_value(g, f"k{i}", v)
     elif isinstance(value, pd.DataFrame):
         g = parent.create_group(name)
@@ -145,7 +145,7 @@ def read_model_file(path) -> dict:
                 m: {g: np.asarray(f["intercepts"][m][g][()], dtype=np.float64) for g in groups} for m in views
             }
         if "model_options" in f and "likelihoods" in f["model_options"]:
-            out["likelihoods"] = dict(zip(views, strings(f["model_options"]["likelihoods"])))
+            out["likelihoods"] = dict(zip(views, strings(f["model_options"]["likelihoods"]), strict=False))
         else:
             out["likelihoods"] = {m: "gaussian" for m in views}
         if "training_stats" in f and "elbo" in f["training_stats"]:
@@ -153,7 +153,7 @@ def read_model_file(path) -> dict:
         if "training_opts" in f:
             names = strings(f["training_opts"].attrs["names"]) if "names" in f["training_opts"].attrs else []
             vals = np.asarray(f["training_opts"][()]).ravel()
-            out["training_opts"] = dict(zip(names, [float(v) for v in vals]))
+            out["training_opts"] = dict(zip(names, [float(v) for v in vals], strict=False))
         if "variance_explained" in f and "r2_per_factor" in f["variance_explained"]:
             out["r2"] = {
                 g: np.asarray(f["variance_explained"]["r2_per_factor"][g][()], dtype=np.float64) / 100 for g in groups

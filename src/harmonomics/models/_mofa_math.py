@@ -77,7 +77,7 @@ def project_views(
     nongauss = any(v["likelihood"] != "gaussian" for v in views)
     z = np.zeros((n, K))
     zvar = 1.0 / alpha
-    for it in range(n_iter if nongauss else 1):
+    for _it in range(n_iter if nongauss else 1):
         prec = np.zeros((n, K, K))
         idx = np.arange(K)
         prec[:, idx, idx] = alpha

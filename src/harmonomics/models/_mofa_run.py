@@ -392,7 +392,7 @@ def extract(ent, inputs: Inputs, opts: FitOptions, *, time_s: float) -> FitResul
                 tau.append(np.vstack([np.nanmean(t[gidx == g], axis=0) for g in range(G)]))
     pseudo_means = [
         np.asarray(getattr(y, "means", np.zeros(y.dim[1])), dtype=np.float64) if v.likelihood != "gaussian" else None
-        for y, v in zip(ynodes, inputs.views)
+        for y, v in zip(ynodes, inputs.views, strict=False)
     ]
     if "AlphaZ" in nodes:
         az = np.asarray(nodes["AlphaZ"].getExpectation(), dtype=np.float64)

@@ -886,7 +886,8 @@ def project(
             rpos = obs.get_indexer(pd.Index(ad.obs_names))
             if (rpos < 0).any():
                 raise FormatError(
-                    f"sample {ad.obs_names[int(np.flatnonzero(rpos < 0)[0])]!r} of mod {m!r} is not in new_mdata.obs; call mdata.update()"
+                    f"sample {ad.obs_names[int(np.flatnonzero(rpos < 0)[0])]!r} of mod {m!r} is not in new_mdata.obs; "
+                    "call mdata.update()"
                 )
             cpos = pd.Index(ad.var_names).get_indexer(pd.Index(feats))
             if ad.n_obs and ad.n_vars:
@@ -1025,7 +1026,7 @@ def mofa_stability(
             continue
         c = _corr(ref.Z, r.Z)
         ri, ci = linear_sum_assignment(-np.abs(c))
-        for a, b in zip(ri, ci):
+        for a, b in zip(ri, ci, strict=False):
             rows.append((names[a], int(o.seed), f"Factor{b + 1}", float(c[a, b]), float(abs(c[a, b]))))
     table = pd.DataFrame(rows, columns=["factor", "seed", "matched_factor", "corr", "abs_corr"])
     summ = table.groupby("factor", sort=False)["abs_corr"].agg(["mean", "min"]).reindex(names)

@@ -92,7 +92,7 @@ def obs_vector(mdata: Any, column: str) -> pd.Series:
             s = table[col].copy()
             s.index = mdata.obs_names
             return s.rename(column)
-    for slot in mdata.obsm.keys():
+    for slot in mdata.obsm:
         table = mdata.obsm[slot]
         if isinstance(table, pd.DataFrame) and column in table.columns:
             s = table[column].copy()
@@ -108,9 +108,7 @@ def is_categorical(values: pd.Series) -> bool:
     """Whether a per-sample variable should be coloured by category."""
     if isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == bool:
         return True
-    if pd.api.types.is_numeric_dtype(values):
-        return False
-    return True
+    return not pd.api.types.is_numeric_dtype(values)
 
 
 def category_levels(values: pd.Series) -> list[str]:

@@ -232,7 +232,8 @@ def subtype_classifier(
     classes, counts = np.unique(y, return_counts=True)
     if classes.size < 2:
         raise ValueError(
-            f"subtype_classifier: need at least two classes in obs[{label!r}] among samples with scores, found {classes.tolist()}"
+            f"subtype_classifier: need at least two classes in obs[{label!r}] among samples with scores, found "
+            f"{classes.tolist()}"
         )
     if counts.min() < 2:
         rare = classes[counts < 2].tolist()

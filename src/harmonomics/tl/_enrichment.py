@@ -183,7 +183,10 @@ def enrichment(
             if min_size <= len(overlap) <= max_size:
                 usable[name] = overlap
         if not usable:
-            message = f"view {view!r}: no gene set has between {min_size} and {max_size} of its genes among the view's features"
+            message = (
+                f"view {view!r}: no gene set has between {min_size} and {max_size} of its genes among the view's "
+                "features"
+            )
             if explicit:
                 logger.warning(message)
             else:

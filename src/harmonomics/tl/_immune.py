@@ -89,7 +89,7 @@ def gene_sets() -> pd.DataFrame:
     for gene, role, weight in zip(tis["gene"], tis["role"], tis["weight"], strict=True):
         rows.append({"method": "tis", "score": "tis", "gene": gene, "role": role, "weight": weight})
     mcp = pd.read_csv(data.path("signatures", "mcpcounter_genes.txt"), sep="\t", dtype=str)
-    for gene, population, entrez, ensembl in zip(
+    for gene, population, entrez, _ensembl in zip(
         mcp["HUGO symbols"], mcp["Cell population"], mcp["ENTREZID"], mcp["ENSEMBL ID"], strict=True
     ):
         entrez = entrez if isinstance(entrez, str) and entrez.isdigit() else None

@@ -369,7 +369,8 @@ def pam50(
         )
     if adata.n_obs < 2 and centering != "none":
         raise ValueError(
-            f"PAM50: centering={centering!r} needs at least 2 samples, got {adata.n_obs}; use centering='none' for pre-centred data"
+            f"PAM50: centering={centering!r} needs at least 2 samples, got {adata.n_obs}; use centering='none' for "
+            "pre-centred data"
         )
 
     finite = values[np.isfinite(values)]

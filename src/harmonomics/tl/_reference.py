@@ -125,7 +125,8 @@ def compare_labels(
 
     Returns
     -------
-    Tidy table (empty when the store has no published label), one row per reference: ``reference``, ``n_compared`` (samples with both a call and a label),
+    Tidy table (empty when the store has no published label), one row per reference: ``reference``,
+    ``n_compared`` (samples with both a call and a label),
     ``n_agree``, ``agreement`` (``n_agree / n_compared``), ``kappa`` (Cohen's kappa, unweighted; NaN with fewer
     than two samples or a single label on both sides).
     """
@@ -207,7 +208,7 @@ def purity_values(
     present = _present(mdata, references, PUBLISHED_PURITY)
     if not present:
         return pd.DataFrame(columns=["sample", "reference", "ours", "published"])
-    table = mdata.obsm[key] if key in mdata.obsm else None
+    table = mdata.obsm.get(key, None)
     if not isinstance(table, pd.DataFrame) or column not in table.columns:
         raise MissingResultError(
             f"no purity obsm[{key!r}][{column!r}] in the store; run hm.tl.immune_scores(mdata) on RNA data first"

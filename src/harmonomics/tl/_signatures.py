@@ -305,7 +305,8 @@ def gene_set_table(gene_sets: Any) -> pd.DataFrame:
         gene_col = next((c for c in _GENE_COLUMNS if c in frame.columns), None)
         if set_col is None or gene_col is None:
             raise ValueError(
-                f"a gene-set table needs a set column (one of {_SET_COLUMNS}) and a gene column (one of {_GENE_COLUMNS}); "
+                f"a gene-set table needs a set column (one of {_SET_COLUMNS}) and a gene column (one of "
+                f"{_GENE_COLUMNS}); "
                 f"it has {list(frame.columns)}"
             )
         frame = frame.dropna(subset=[set_col, gene_col])
