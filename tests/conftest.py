@@ -48,12 +48,26 @@ def pytest_runtest_makereport(item, call):
         report.outcome = "failed"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _mudata_future_update():
+    """The suite's own code (building stores by hand, slicing them) runs as a user who adopted mudata 0.4's
+    ``update()``; the package sets nothing process-wide, and tests/test_mudata_options.py checks it under mudata's
+    own defaults."""
+    import mudata
+
+    from harmonomics._compat import _needs_future_update
+
+    if not _needs_future_update(mudata):
+        yield
+        return
+    with mudata.set_options(pull_on_update=False):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _quiet_settings():
     import harmonomics as hm
-    from harmonomics._compat import configure_mudata
 
-    configure_mudata()
     previous = hm.settings.verbosity
     hm.settings.verbosity = 1  # no progress bars in test logs
     yield

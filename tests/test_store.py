@@ -178,8 +178,7 @@ _KILLED_WRITER = textwrap.dedent(
     import sys, time
     import numpy as np, anndata as ad, mudata
     from harmonomics import store
-    from harmonomics._compat import configure_mudata
-    configure_mudata()
+    mudata.set_options(pull_on_update=False)
 
     original = mudata.MuData.write_h5mu
 

@@ -14,11 +14,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._compat import install_mudata_hook
 from ._settings import settings
 from ._version import __version__
-
-install_mudata_hook()  # mudata is configured when (and if) it is first imported
 
 # Submodules loaded lazily (PEP 562) so that `import harmonomics` stays fast.
 _LAZY_SUBMODULES = (
@@ -45,9 +42,10 @@ def __getattr__(name: str) -> Any:
     if name == "report":
         # `hm.report(mdata, path)` is a function; it lives in the private module _report so that no submodule
         # named `report` can shadow it on the package
+        from ._compat import uses_mudata
         from ._report import report
 
-        return report
+        return uses_mudata(report)
     if name in _LAZY_SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'harmonomics' has no attribute {name!r}")

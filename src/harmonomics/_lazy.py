@@ -3,13 +3,19 @@
 Each namespace (``hm.tl``, ``hm.pl``, ``hm.io``, ...) maps public names to the private module
 that defines them. A function's module is imported on first use, so a namespace stays cheap to
 import and one module's heavy dependencies never load for another's functions.
+
+Functions are handed out wrapped by :func:`harmonomics._compat.uses_mudata`: each public call runs with the
+package's mudata options, which are restored when it returns (the user's own mudata settings are never changed).
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from ._compat import uses_mudata
 
 
 def attach(package: str, exports: Mapping[str, str]) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
@@ -23,10 +29,18 @@ def attach(package: str, exports: Mapping[str, str]) -> tuple[Callable[[str], An
         ``{public name: submodule}``, the submodule relative to ``package`` (e.g. ``"._pam50"``).
     """
 
+    wrapped: dict[str, Any] = {}
+
     def __getattr__(name: str) -> Any:
+        if name in wrapped:
+            return wrapped[name]
         if name in exports:
             module = importlib.import_module(exports[name], package)
-            return getattr(module, name)
+            value = getattr(module, name)
+            if inspect.isfunction(value):
+                value = uses_mudata(value)
+            wrapped[name] = value
+            return value
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
     def __dir__() -> list[str]:

@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+from ._compat import mudata_options
 from ._errors import HarmonomicsError
 from ._keys import CONVERGENCE_MODES, KEY_MOFA
 from ._version import __version__
@@ -584,7 +585,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USER_ERROR
     debug = getattr(args, "debug", False)
     try:
-        with _console(getattr(args, "verbose", 0), getattr(args, "quiet", False)):
+        with _console(getattr(args, "verbose", 0), getattr(args, "quiet", False)), mudata_options():
             return args.func(args)
     except USER_ERRORS as err:
         if debug:

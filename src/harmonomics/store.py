@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from . import _keys
-from ._compat import configure_mudata, quiet_mudata
+from ._compat import mudata_options, uses_mudata
 from ._errors import StoreFormatError, StoreVersionError
 from ._version import __version__
 
@@ -58,6 +58,7 @@ __all__ = [
 # --------------------------------------------------------------------------------------------------------------
 # building a store
 # --------------------------------------------------------------------------------------------------------------
+@uses_mudata
 def new_store(
     modalities: Mapping[str, ad.AnnData],
     *,
@@ -91,7 +92,6 @@ def new_store(
     -------
     A MuData with ``uns["harmonomics"]`` (provenance) and ``uns["harmonomics_report"]`` set.
     """
-    configure_mudata()
     import mudata as md
 
     if not modalities:
@@ -100,7 +100,7 @@ def new_store(
         if not adata.obs_names.is_unique:
             dup = adata.obs_names[adata.obs_names.duplicated()][0]
             raise ValueError(f"modality {name!r} has duplicate sample {dup!r}; sample keys must be unique")
-    with quiet_mudata():
+    with mudata_options():
         mdata = md.MuData(dict(modalities))
     if obs is not None:
         if not obs.index.is_unique:
@@ -184,7 +184,7 @@ def store_to_modify(mdata: md.MuData, copy: bool) -> md.MuData:
     """``mdata`` itself, or (with ``copy``) a copy of it made without mudata's shared-feature warnings."""
     if not copy:
         return mdata
-    with quiet_mudata():
+    with mudata_options():
         return mdata.copy()
 
 
@@ -201,7 +201,7 @@ def replace_modalities(mdata: md.MuData, new: Mapping[str, ad.AnnData]) -> None:
         del mdata.varmap[key]
     for key in list(mdata.varm.keys()):
         del mdata.varm[key]
-    with quiet_mudata():
+    with mudata_options():
         for name, adata in modalities.items():
             mdata.mod[name] = adata[:, []].copy()
         mdata.update()
@@ -343,6 +343,7 @@ def atomic_path(path: str | os.PathLike, *, directory: bool = False):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+@uses_mudata
 def write(
     mdata: md.MuData, path: str | os.PathLike, *, format: str | None = None, compression: str | None = "gzip"
 ) -> Path:
@@ -363,7 +364,6 @@ def write(
     -------
     The path written.
     """
-    configure_mudata()
     path = Path(path)
     fmt = _format_of(path, format)
     validate(mdata)
@@ -372,7 +372,7 @@ def write(
         from ._errors import require
 
         require("zarr", extra="scale", purpose="writing a zarr store")
-    with _portable_columns(mdata):
+    with _portable_columns(mdata), _matching_index_names(mdata):
         if fmt == "h5mu":
             with atomic_path(path) as tmp:
                 mdata.write_h5mu(tmp, compression=compression)
@@ -412,6 +412,7 @@ def _restore_obs_dtypes(mdata: md.MuData) -> None:
                 mdata.obs[column] = values.to_numpy(dtype=dtype, na_value=np.nan if dtype.startswith("float") else None)
 
 
+@uses_mudata
 def read(path: str | os.PathLike, *, format: str | None = None, backed: bool = False) -> md.MuData:
     """Read a store written by :func:`write` (or any h5mu / zarr MuData).
 
@@ -439,7 +440,6 @@ def read(path: str | os.PathLike, *, format: str | None = None, backed: bool = F
     StoreFormatError
         If the file is not a MuData store.
     """
-    configure_mudata()
     import mudata as md
 
     path = Path(path)
@@ -447,7 +447,7 @@ def read(path: str | os.PathLike, *, format: str | None = None, backed: bool = F
         raise FileNotFoundError(f"no store at {str(path)!r}")
     fmt = _format_of(path, format)
     try:
-        with quiet_mudata():
+        with mudata_options():
             if fmt == "h5mu":
                 mdata = md.read_h5mu(path, backed="r" if backed else False)
             elif fmt == "zarr":
@@ -501,7 +501,7 @@ def _read_zarr_lazy(path: Path) -> md.MuData:
             for layer in group["layers"]:
                 adata.layers[layer] = lazy_matrix(group["layers"][layer])
         modalities[name] = adata
-    with quiet_mudata():
+    with mudata_options():
         mdata = md.MuData(modalities)
     obs = read_elem(root["obs"])
     for column in obs.columns:
@@ -611,6 +611,26 @@ def _frames_in(mapping: Mapping, prefix: str):
             yield f"{prefix}/{key}", value
         elif isinstance(value, Mapping):
             yield from _frames_in(value, f"{prefix}/{key}")
+
+
+@contextlib.contextmanager
+def _matching_index_names(mdata: md.MuData):
+    """Give every modality's obs/var index the global one's name while writing, then restore the names.
+
+    mudata joins the global and per-modality tables on their index when it reads a store, and pandas refuses the
+    join when the names differ (a store the user sliced under mudata 0.3's default ``update()`` has an unnamed
+    global index over modalities named ``sample``); the names carry no data.
+    """
+    saved = {name: (adata.obs.index.name, adata.var.index.name) for name, adata in mdata.mod.items()}
+    try:
+        for adata in mdata.mod.values():
+            adata.obs.index.name = mdata.obs.index.name
+            adata.var.index.name = mdata.var.index.name
+        yield
+    finally:
+        for name, (obs_name, var_name) in saved.items():
+            mdata.mod[name].obs.index.name = obs_name
+            mdata.mod[name].var.index.name = var_name
 
 
 @contextlib.contextmanager
@@ -841,6 +861,7 @@ def _var_to_column(variable, index: pd.Index) -> pd.Series:
     return pd.Series(values, index=index)
 
 
+@uses_mudata
 def from_xarray(ds: xr.Dataset) -> md.MuData:
     """Rebuild the MuData from :func:`to_xarray`'s Dataset (values, names, obs/var columns, layers, obsm/varm, uns).
 
@@ -849,7 +870,6 @@ def from_xarray(ds: xr.Dataset) -> md.MuData:
     StoreFormatError
         If the Dataset was not made by :func:`to_xarray` (no modality list in its attributes).
     """
-    configure_mudata()
     import anndata as ad
     import mudata as md
 
@@ -895,7 +915,7 @@ def from_xarray(ds: xr.Dataset) -> md.MuData:
             adata.varm[key] = value
         adatas[mod] = adata
 
-    with quiet_mudata():
+    with mudata_options():
         mdata = md.MuData(adatas)
     order = samples[samples.isin(mdata.obs_names)]
     if not order.equals(pd.Index(mdata.obs_names)):

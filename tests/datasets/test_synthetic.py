@@ -89,7 +89,7 @@ def _read_cell(root: Path, spot: dict) -> str:
 def test_returns_paths(cohort):
     import harmonomics as hm
 
-    assert hm.datasets.write_synthetic_cohort is write_synthetic_cohort
+    assert hm.datasets.write_synthetic_cohort.__wrapped__ is write_synthetic_cohort
     assert isinstance(cohort, SyntheticCohort)
     for name in ("root", "gdc", "cbioportal", "xena", "firehose", "truth"):
         assert cohort[name].is_dir()

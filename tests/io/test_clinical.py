@@ -59,7 +59,7 @@ def test_tl_uses_the_io_implementation():
     import harmonomics as hm
     from harmonomics.tl import _survival
 
-    assert hm.tl.survival_from_clinical is survival_from_clinical
+    assert hm.tl.survival_from_clinical.__wrapped__ is survival_from_clinical
     assert _survival.DAYS_PER_MONTH is DAYS_PER_MONTH
     assert pytest.approx(30.4375) == DAYS_PER_MONTH
 

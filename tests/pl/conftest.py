@@ -25,9 +25,6 @@ def make_store(n: int = 60, k: int = 4, *, seed: int = 0, with_prot_for: float =
     import anndata as ad
     import mudata as md
 
-    from harmonomics._compat import configure_mudata
-
-    configure_mudata()
     rng = np.random.default_rng(seed)
     samples = [f"TCGA-AA-{i:04d}-01" for i in range(n)]
     pam50 = np.array(PAM50)[rng.integers(0, 5, n)]

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import harmonomics as hm
-from harmonomics._compat import quiet_mudata
+from harmonomics._compat import mudata_options
 from harmonomics._errors import FormatError, MissingResultError, ScaleError
 from harmonomics.store import new_store
 
@@ -52,7 +52,7 @@ def _store():
     )
     mut.uns["scale"] = "binary"
     obs = pd.DataFrame({"patient": [s[:12] for s in SAMPLES], "sample_type_code": ["01", "01", "11"]}, index=SAMPLES)
-    with quiet_mudata():  # TP53 is a feature of several modalities, as in any multi-omics store
+    with mudata_options():  # TP53 is a feature of several modalities, as in any multi-omics store
         return new_store({"rna": rna, "meth": meth, "cnv": cnv, "mut": mut}, obs=obs, reader="test")
 
 

@@ -34,9 +34,7 @@ def build_real_store(data_dir, *, calls: bool = True):
     import mudata as md
 
     from harmonomics._annotation import gene_coordinates
-    from harmonomics._compat import configure_mudata
 
-    configure_mudata()
     folder = data_dir / "tcga_brca_121"
     counts = pd.read_csv(folder / "rna_counts.tsv.gz", sep="\t", index_col=0)
     counts.columns = [c.replace(".", "-") for c in counts.columns]

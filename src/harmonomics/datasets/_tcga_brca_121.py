@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .. import _keys, barcodes, data
-from .._compat import configure_mudata, quiet_mudata
+from .._compat import mudata_options, uses_mudata
 from .._errors import FormatError
 from .._version import __version__
 
@@ -106,7 +106,7 @@ def _read_rna() -> tuple[ad.AnnData, list[dict]]:
     from ..io import read_table
 
     path = data.path(_FOLDER, FILES[_keys.RNA])
-    with quiet_mudata():
+    with mudata_options():
         store = read_table(path, omic=_keys.RNA)  # dotted barcodes → dashed patient barcodes, reported
     rna = store[_keys.RNA].copy()
     patients = rna.obs_names
@@ -136,7 +136,7 @@ def _read_prot() -> tuple[ad.AnnData, list[dict]]:
     from ..io import read_table
 
     path = data.path(_FOLDER, FILES[_keys.PROT])
-    with quiet_mudata():
+    with mudata_options():
         store = read_table(path, omic=_keys.PROT, sample_types="primary")
     return store[_keys.PROT].copy(), _report_of(store)
 
@@ -149,7 +149,7 @@ def _read_cnv(genes: pd.Index) -> tuple[ad.AnnData, list[dict]]:
     from ..io import read_segments
 
     path = data.path(_FOLDER, FILES[_keys.CNV])
-    with quiet_mudata():
+    with mudata_options():
         store = read_segments(path, build="hg19")  # nothing in the file says its build: the data README does
     cnv = store[_keys.CNV]
     located = cnv.var_names.isin(genes)
@@ -175,7 +175,7 @@ def _read_mut() -> tuple[ad.AnnData, list[dict]]:
     from ..io import read_maf
 
     path = data.path(_FOLDER, FILES[_keys.MUT])
-    with quiet_mudata():
+    with mudata_options():
         store = read_maf(path, columns="all")
     return store[_keys.MUT].copy(), _report_of(store)
 
@@ -314,7 +314,7 @@ def _build() -> md.MuData:
         }
         for name in FILES.values()
     ]
-    with quiet_mudata():
+    with mudata_options():
         mdata = new_store(
             modalities,
             obs=obs,
@@ -351,6 +351,7 @@ def _cache_path():
     return settings.cache_dir / "datasets" / f"{_FOLDER}-{__version__}-b{_BUILD_VERSION}-{digest.hexdigest()[:16]}.h5mu"
 
 
+@uses_mudata
 def tcga_brca_121(*, cache: bool = True) -> md.MuData:
     """The real 121-patient TCGA-BRCA cohort: RNA counts, RPPA, copy number, mutations, clinical and published labels.
 
@@ -397,7 +398,6 @@ def tcga_brca_121(*, cache: bool = True) -> md.MuData:
     >>> {m: a.n_obs for m, a in mdata.mod.items()}
     {'rna': 121, 'cnv': 119, 'mut': 110, 'prot': 100}
     """
-    configure_mudata()
     from .. import store
 
     if not cache:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .. import _keys, data
-from .._compat import configure_mudata
+from .._compat import uses_mudata
 from ..io._clinical import survival_from_days
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,6 +48,7 @@ def tcga_brca_clinical() -> pd.DataFrame:
     return clinical
 
 
+@uses_mudata
 def tcga_brca_mini() -> md.MuData:
     """The real TCGA-BRCA three-omics cohort of the mixOmics case study, as a store.
 
@@ -70,7 +71,6 @@ def tcga_brca_mini() -> md.MuData:
     >>> mdata.n_obs, sorted(mdata.mod)
     (220, ['mirna', 'prot', 'rna'])
     """
-    configure_mudata()
     import anndata as ad
 
     from ..store import new_store
@@ -146,6 +146,7 @@ def tcga_brca_mini() -> md.MuData:
     return mdata[sample_map.index].copy() if not mdata.obs_names.equals(sample_map.index) else mdata
 
 
+@uses_mudata
 def tcga_brca_rnaseq10() -> md.MuData:
     """Full transcriptome (RSEM estimated counts) of 10 TCGA-BRCA samples: 5 primary tumours, 5 normals.
 
@@ -156,7 +157,6 @@ def tcga_brca_rnaseq10() -> md.MuData:
     The sample key is the 15-character sample barcode; ``obs`` has ``patient``, ``sample_type`` (TP / NT) and
     ``sample_type_code``; ``mod["rna"].obs["aliquot"]`` the 28-character aliquot barcode.
     """
-    configure_mudata()
     import anndata as ad
 
     from .. import barcodes

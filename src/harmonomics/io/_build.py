@@ -15,7 +15,7 @@ import pandas as pd
 
 from .. import _keys
 from .. import barcodes as _bc
-from .._compat import quiet_mudata
+from .._compat import mudata_options
 from .._errors import EmptyInputError, FormatError
 from .._settings import settings
 from ..samples import KEY_LEVELS, choose_samples, resolve_sample_types, sample_table, writable_strings
@@ -392,7 +392,7 @@ def assemble(
     order = [m for m in _keys.MODALITIES if m in adatas] + [m for m in adatas if m not in _keys.MODALITIES]
     # new_store adds obs columns one at a time; the clinical columns (a Xena matrix has ~150) are joined at once
     base = [c for c in obs.columns if c in ("patient", "sample", "sample_type", "sample_type_code")]
-    with quiet_mudata():
+    with mudata_options():
         mdata = new_store(
             {m: adatas[m] for m in order},
             obs=obs[base],

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._compat import quiet_mudata
+from .._compat import mudata_options
 from ..samples import report_row as _row
 from ..samples import resolve_sample_types
 from ..store import replace_modalities, store_to_modify
@@ -72,10 +72,10 @@ def _apply_sample_policy(mdata, *, sample_types, join: str | None):
         for m, a in list(mdata.mod.items()):
             mask = a.obs_names.isin(list(kept))
             if not mask.all():
-                with quiet_mudata():
+                with mudata_options():
                     mdata.mod[m] = a[mask].copy()
 
-        with quiet_mudata():
+        with mudata_options():
             mdata.update()
     return rows
 
