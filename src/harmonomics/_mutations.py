@@ -122,6 +122,7 @@ PROTEIN_CHANGE_COLUMNS = (
     "Protein_Change",
     "amino_acid_change_WU",
     "amino_acid_change",
+    "HGVSp",
 )
 """Where MAFs write the protein change, in the order looked at (the readers' ``protein_change`` first)."""
 

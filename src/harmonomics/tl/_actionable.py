@@ -10,6 +10,7 @@ therapy and companion diagnostics that research data do not establish (docs/prec
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -96,6 +97,15 @@ def therapy_table(path=None) -> pd.DataFrame:
     Columns ``biomarker, gene, alteration_rule, therapy_class, example_agents, evidence_level`` (approved_breast /
     guideline / investigational) and ``source`` (label, trial or guideline, with year). Lines starting with ``#``
     are comments (the research-only statement).
+
+    Parameters
+    ----------
+    path
+        Another table in the same layout (default: the shipped one).
+
+    Returns
+    -------
+    DataFrame with the columns above, one row per biomarker and therapy.
 
     Raises
     ------
@@ -245,13 +255,18 @@ def _rows(samples, gene: str, alterations, kind: str, evidence) -> pd.DataFrame:
 
 
 def _mutation_rows(found: pd.DataFrame, gene: str) -> pd.DataFrame:
-    change = found["change"].astype(object)
-    alteration = np.where(change.notna(), "p." + change.fillna("").astype(str), found["Variant_Classification"])
-    evidence = [
-        f"MAF: {vc} p.{c}" if isinstance(c, str) else f"MAF: {vc}"
-        for vc, c in zip(found["Variant_Classification"], change, strict=True)
-    ]
-    return _rows(found["sample"], gene, alteration, "mutation", evidence)
+    """One row per MAF line: ``p.H1047R`` where the MAF gives a protein change, else the class and what it says."""
+    classes = found["Variant_Classification"].astype(str).to_numpy()
+    alterations, evidence = [], []
+    for vc, change in zip(classes, found["change"].astype(object), strict=True):
+        written = change if isinstance(change, str) else ""
+        protein = bool(_PROTEIN.match(written))
+        alterations.append(f"p.{written}" if protein else f"{vc} {written}".strip())
+        evidence.append(f"MAF: {vc} p.{written}" if protein else f"MAF: {vc} {written}".strip())
+    return _rows(found["sample"], gene, alterations, "mutation", evidence)
+
+
+_PROTEIN = re.compile(r"^[A-Z*]\d")
 
 
 def _codon(change: pd.Series) -> pd.Series:
