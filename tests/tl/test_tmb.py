@@ -45,7 +45,10 @@ def test_samples_without_mutation_data_are_nan_and_flags_follow_the_threshold(co
     info = cohort.uns["tmb"]
     assert info["exome_size_mb"] == 38.0 and info["threshold"] == 10.0
     assert set(info["variant_classes"]) == set(NON_SYNONYMOUS) and "Chalmers" in info["source"]
-    assert info["repeated_rows_counted_once"] > 0  # the WUSTL MAF repeats rows
+    assert info["repeated_rows_counted_once"] > 0  # the WUSTL MAF repeats rows: each repeat is reported
+    report = cohort.uns["harmonomics_report"]
+    merged = report[(report["action"] == "merged") & report["reason"].str.startswith("TMB:")]
+    assert "TCGA-A7-A4SE-01" in set(merged["sample"])  # ABCA6 p.L306fs and others written twice in the raw MAF
 
 
 def test_exome_size_and_threshold_are_parameters(cohort):

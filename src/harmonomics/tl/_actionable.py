@@ -458,7 +458,9 @@ def actionable(mdata: MuData, *, key_added: str = _keys.KEY_ACTIONABLE, copy: bo
     MissingResultError
         The store has none of mut (with its MAF), cnv and rna; or a ``mut`` modality without ``uns["maf"]``.
     """
-    target = mdata.copy() if copy else mdata
+    from ..store import store_to_modify
+
+    target = store_to_modify(mdata, copy)
     if not any(m in target.mod for m in (_keys.MUT, _keys.CNV, _keys.RNA)):
         raise MissingResultError(
             f"actionable alterations need mutations (mod {_keys.MUT!r} with uns['maf']), copy number "

@@ -137,7 +137,9 @@ def tmb(
     """
     if not np.isfinite(exome_size_mb) or exome_size_mb <= 0:
         raise ValueError(f"exome_size_mb must be a positive number of megabases, got {exome_size_mb!r}")
-    mdata = mdata.copy() if copy else mdata
+    from ..store import add_report_rows, store_to_modify
+
+    mdata = store_to_modify(mdata, copy)
     maf, sample_column = maf_table(mdata, mod)
     sequenced = pd.Index(mdata.mod[mod].obs_names.astype(str))
     qualifying = maf.loc[maf["Variant_Classification"].isin(PROTEIN_ALTERING)]
@@ -147,6 +149,23 @@ def tmb(
     n_repeated = len(qualifying) - len(unique)
     if n_repeated:
         logger.info("TMB: %d repeated MAF rows (same sample and variant %s) counted once", n_repeated, variant[1:])
+        repeats = (
+            qualifying[sample_column].astype(str).value_counts() - unique[sample_column].astype(str).value_counts()
+        )
+        add_report_rows(
+            mdata,
+            [
+                {
+                    "level": "sample",
+                    "item": sample,
+                    "omic": mod,
+                    "sample": sample,
+                    "action": "merged",
+                    "reason": f"TMB: {int(n)} repeated MAF rows (same {', '.join(variant[1:])}) counted once",
+                }
+                for sample, n in repeats[repeats > 0].items()
+            ],
+        )
     counted = unique[sample_column].astype(str)
     unknown = sorted(set(counted) - set(sequenced))
     if unknown:
