@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -142,7 +142,6 @@ class _Cohort:
 
     mdata: MuData
     maf: pd.DataFrame | None = None
-    sources: dict[str, str] = field(default_factory=dict)  # input name → what was read, for the rules table
 
     def mutations(self, gene: str, classes=None) -> pd.DataFrame:
         rows = self.maf[self.maf["gene"] == gene]
@@ -186,17 +185,14 @@ class _Cohort:
 
 def _gene_index(adata: AnnData, gene: str) -> int | None:
     """Position of a gene symbol among var_names, or else in var ``symbol`` / ``gene_name``."""
-    if gene in adata.var_names:
-        return (
-            int(adata.var_names.get_loc(gene))
-            if adata.var_names.is_unique
-            else int(np.flatnonzero(adata.var_names == gene)[0])
-        )
-    for column in ("symbol", "gene_name", "hugo_symbol"):
-        if column in adata.var:
-            hits = np.flatnonzero(adata.var[column].astype(str).to_numpy() == gene)
-            if len(hits):
-                return int(hits[0])
+    candidates = [adata.var_names.to_numpy()]
+    candidates += [
+        adata.var[c].astype(str).to_numpy() for c in ("symbol", "gene_name", "hugo_symbol") if c in adata.var
+    ]
+    for names in candidates:
+        hits = np.flatnonzero(names == gene)
+        if len(hits):
+            return int(hits[0])
     return None
 
 
