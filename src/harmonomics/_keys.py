@@ -51,3 +51,5 @@ PAM50_LABELS = ("LumA", "LumB", "Her2", "Basal", "Normal")
 MOFAPY2_CONVERGENCE_MODES = ("fast", "medium", "slow")
 ENGINE_STOPPING_RULES = ("factors", "factors_strict", "window")
 CONVERGENCE_MODES = ("auto", *MOFAPY2_CONVERGENCE_MODES, *ENGINE_STOPPING_RULES)
+KEY_TMB = "tmb"
+KEY_ACTIONABLE = "actionable"

@@ -111,3 +111,67 @@ def mutation_matrix(
     )
     index = pd.Index(list(samples) if samples is not None else pd.unique(maf[sample_column]), dtype=object)
     return pd.DataFrame(matrix.astype(np.int8), index=index, columns=genes)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# protein changes, for rules that name a residue (PIK3CA H1047R, ESR1 D538G, ...)
+# ---------------------------------------------------------------------------------------------------------------
+PROTEIN_CHANGE_COLUMNS = (
+    "protein_change",
+    "HGVSp_Short",
+    "Protein_Change",
+    "amino_acid_change_WU",
+    "amino_acid_change",
+    "HGVSp",
+)
+"""Where MAFs write the protein change, in the order looked at (the readers' ``protein_change`` first)."""
+
+_THREE_TO_ONE = {
+    "Ala": "A",
+    "Arg": "R",
+    "Asn": "N",
+    "Asp": "D",
+    "Cys": "C",
+    "Gln": "Q",
+    "Glu": "E",
+    "Gly": "G",
+    "His": "H",
+    "Ile": "I",
+    "Leu": "L",
+    "Lys": "K",
+    "Met": "M",
+    "Phe": "F",
+    "Pro": "P",
+    "Ser": "S",
+    "Thr": "T",
+    "Trp": "W",
+    "Tyr": "Y",
+    "Val": "V",
+    "Sec": "U",
+    "Ter": "*",
+}
+_THREE_LETTER = "|".join(_THREE_TO_ONE)
+
+
+def normalize_protein_change(values: pd.Series | Sequence[str]) -> pd.Series:
+    """Protein changes in one-letter form without ``p.``: ``p.His1047Arg``, ``p.H1047R``, ``H1047R`` → ``H1047R``.
+
+    HGVS three-letter residues (``Ter`` → ``*``) become one-letter codes; ``fs*12``-style frame-shift tails and
+    parentheses are kept as written apart from the residue codes. Empty, ``.``, ``NA`` and ``NULL`` give NA.
+    """
+    text = pd.Series(values, dtype=object).astype("string").str.strip()
+    text = text.mask(text.isin(["", ".", "NA", "NULL", "nan", "None"]))
+    text = text.str.replace(r"^p\.", "", regex=True).str.replace(r"[()]", "", regex=True)
+    return text.str.replace(_THREE_LETTER, lambda m: _THREE_TO_ONE[m.group(0)], regex=True)
+
+
+def protein_changes(maf: pd.DataFrame) -> pd.Series:
+    """Each MAF row's protein change, normalised (:func:`normalize_protein_change`); NA where no column has one.
+
+    A row without a value in the first column of :data:`PROTEIN_CHANGE_COLUMNS` takes the next column's.
+    """
+    change = pd.Series(pd.NA, index=maf.index, dtype="string")
+    for column in PROTEIN_CHANGE_COLUMNS:
+        if column in maf:
+            change = change.fillna(normalize_protein_change(maf[column].to_numpy()).set_axis(maf.index))
+    return change

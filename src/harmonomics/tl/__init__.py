@@ -33,6 +33,10 @@ __getattr__, __dir__, __all__ = attach(
         "kaplan_meier": "._survival",
         "survival_from_clinical": "._survival",
         "add_clinical_survival": "._survival",
+        # precision medicine
+        "tmb": "._tmb",
+        "actionable": "._actionable",
+        "therapy_table": "._actionable",
         # our calls against published ones
         "compare_labels": "._reference",
         "bh_fdr": "._multitest",

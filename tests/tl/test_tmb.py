@@ -1,0 +1,114 @@
+"""hm.tl.tmb against mutation counts taken from the raw MAF files with pandas."""
+
+from __future__ import annotations
+
+import mudata as md
+import numpy as np
+import pandas as pd
+import pytest
+from precision_files import NON_SYNONYMOUS, gdc_maf_download, raw_counts
+
+import harmonomics as hm
+from harmonomics import data
+from harmonomics._errors import MissingResultError
+
+
+@pytest.fixture(scope="module")
+def cohort():
+    mdata = hm.datasets.tcga_brca_121()
+    hm.tl.tmb(mdata)
+    return mdata
+
+
+def test_tmb_equals_the_raw_maf_counts_of_the_shipped_cohort(cohort):
+    counts = raw_counts(data.path("tcga_brca_121", "mutations.maf.gz"), lambda s: s[:15])
+    assert len(counts) == 110
+    obs = cohort.obs
+    sequenced = obs.index[obs["tmb"].notna()]
+    assert sorted(sequenced) == sorted(counts.index)
+    np.testing.assert_array_equal(obs.loc[counts.index, "tmb_mutations"].astype(int), counts.to_numpy())
+    np.testing.assert_allclose(obs.loc[counts.index, "tmb"], counts.to_numpy() / 38.0)
+    # the hypermutated tumour of the cohort: 3,656 distinct coding variants in the raw file
+    assert counts["TCGA-AC-A23H-01"] == 3656 and obs.at["TCGA-AC-A23H-01", "hypermutated"]
+    # the cohort median is about 1 mutation/Mb, as published for TCGA breast exomes
+    assert 0.5 < obs["tmb"].median() < 2.0
+
+
+def test_samples_without_mutation_data_are_nan_and_flags_follow_the_threshold(cohort):
+    obs = cohort.obs
+    no_maf = obs.index[~obs.index.isin(cohort.mod["mut"].obs_names)]
+    assert len(no_maf) == 11
+    assert obs.loc[no_maf, "tmb"].isna().all() and obs.loc[no_maf, "tmb_mutations"].isna().all()
+    assert str(obs["hypermutated"].dtype) == "boolean" and obs.loc[no_maf, "hypermutated"].isna().all()
+    known = obs["tmb"].notna()
+    assert (obs.loc[known, "hypermutated"].astype(bool) == (obs.loc[known, "tmb"] >= 10)).all()
+    info = cohort.uns["tmb"]
+    assert info["exome_size_mb"] == 38.0 and info["threshold"] == 10.0
+    assert set(info["variant_classes"]) == set(NON_SYNONYMOUS) and "Chalmers" in info["source"]
+    assert info["repeated_rows_counted_once"] > 0  # the WUSTL MAF repeats rows: each repeat is reported
+    report = cohort.uns["harmonomics_report"]
+    merged = report[(report["action"] == "merged") & report["reason"].str.startswith("TMB:")]
+    assert "TCGA-A7-A4SE-01" in set(merged["sample"])  # ABCA6 p.L306fs and others written twice in the raw MAF
+
+
+def test_exome_size_and_threshold_are_parameters(cohort):
+    other = hm.tl.tmb(cohort, exome_size_mb=30.0, hypermutated=5.0, key_added="tmb30", copy=True)
+    np.testing.assert_allclose(other.obs["tmb30"] * 30.0, cohort.obs["tmb"] * 38.0)
+    assert "tmb30" not in cohort.obs
+    with pytest.raises(ValueError, match="exome_size_mb"):
+        hm.tl.tmb(cohort, exome_size_mb=0, copy=True)
+
+
+def test_tmb_of_a_real_legacy_maf(shared_data):
+    path = shared_data / "real_files" / "maf" / "tcga_laml.maf.gz"
+    mdata = hm.io.read_maf(path)
+    hm.tl.tmb(mdata)
+    counts = raw_counts(path)
+    assert mdata.obs["tmb"].notna().all()
+    np.testing.assert_array_equal(mdata.obs.loc[counts.index, "tmb_mutations"].astype(int), counts.to_numpy())
+    # every sample in the file has a value; those with only non-coding variants have 0
+    raw = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    only_noncoding = set(raw["Tumor_Sample_Barcode"]) - set(counts.index)
+    assert all(mdata.obs.at[s, "tmb"] == 0 for s in only_noncoding)
+
+
+def test_tmb_of_a_cbioportal_study_gives_zero_to_sequenced_samples_without_variants(shared_data):
+    study = shared_data / "real_files" / "cbioportal" / "study_es_0"
+    mdata = hm.io.read_cbioportal(study)
+    hm.tl.tmb(mdata)
+    counts = raw_counts(study / "data_mutations_extended.maf")
+    mut = mdata.mod["mut"]
+    # the reader keeps primary tumours: the recurrence TCGA-A1-A0SB-02 is dropped (and reported)
+    assert set(counts.index) - set(mut.obs_names) == {"TCGA-A1-A0SB-02"}
+    counts = counts[counts.index.isin(mut.obs_names)]
+    assert counts["TCGA-A1-A0SB-01"] == 12  # 6 missense, 3 frame shifts, 2 nonsense, 1 splice site
+    np.testing.assert_array_equal(mdata.obs.loc[counts.index, "tmb_mutations"].astype(int), counts.to_numpy())
+    without = [s for s in mut.obs_names if s not in counts.index]
+    assert without and (mdata.obs.loc[without, "tmb"] == 0).all()
+    assert mdata.obs.loc[~mdata.obs_names.isin(mut.obs_names), "tmb"].isna().all()
+
+
+@pytest.fixture(scope="module")
+def gdc_store(shared_data, tmp_path_factory):
+    maf = (shared_data / "real_files" / "maf" / "brca.maf.gz").read_bytes()
+    root = gdc_maf_download(tmp_path_factory.mktemp("gdc_tmb") / "download", maf, "TCGA-A8-A08B-01A-11D-A019-09")
+    return hm.io.read_gdc(root)
+
+
+def test_tmb_of_a_gdc_download(gdc_store, shared_data):
+    counts = raw_counts(shared_data / "real_files" / "maf" / "brca.maf.gz")
+    assert counts.to_dict() == {"TCGA-A8-A08B": 31}  # 27 missense + 4 nonsense in the raw file
+    hm.tl.tmb(gdc_store)
+    assert gdc_store.obs["tmb_mutations"].tolist() == [31]
+    assert gdc_store.obs["tmb"].tolist() == [31 / 38.0]
+    assert gdc_store.obs["hypermutated"].tolist() == [False]
+
+
+def test_missing_mutation_data_names_what_is_missing(cohort):
+    no_mut = md.MuData({"rna": cohort.mod["rna"].copy()})
+    with pytest.raises(MissingResultError, match=r"no 'mut' modality.*hm\.io\.read_maf"):
+        hm.tl.tmb(no_mut)
+    stripped = cohort.mod["mut"].copy()
+    del stripped.uns["maf"]
+    with pytest.raises(MissingResultError, match=r"uns\['maf'\] is absent"):
+        hm.tl.tmb(md.MuData({"mut": stripped}))
