@@ -1,0 +1,472 @@
+"""ER, PR and HER2 status per sample from expression and copy number, with no clinical label used.
+
+Method (docs/precision.md, "Receptor status"):
+
+- **Expression.** Each marker gene (ESR1 for ER, PGR for PR, ERBB2 for HER2) is taken on a log2 scale (raw counts
+  → log2(CPM + 1) over all genes of the sample; linear normalised values such as TPM or RSEM → log2(x + 1); log2
+  values as they are). A two-component Gaussian mixture with one shared (tied) variance is fitted to the cohort's
+  own values (scikit-learn ``GaussianMixture``, seed 0, 10 starts). The score is the posterior probability of the
+  higher component. A tied variance makes the posterior monotone in expression: a sample with lower expression
+  never gets a higher score. The mixture is only used when its two components are separated (Ashman's D ≥ 2,
+  Ashman et al. 1994) and the cohort has at least :data:`MIN_SAMPLES` profiles; otherwise the marker is not called
+  from expression (NaN, warning and report row).
+- **Calls.** score > 0.9 → Positive, score < 0.1 → Negative, otherwise Equivocal.
+- **HER2 copy number.** ERBB2 amplified → Positive, score 1. Amplified is GISTIC 2 (high-level amplification,
+  Mermel et al. 2011) when the store has GISTIC values (``layers["gistic"]``, or ``X`` when ``uns["scale"]`` is
+  ``"gistic"``), else log2(CN/2) ≥ 1.0 (≥ 2× the diploid copy number: the ASCO/CAP 2018 ISH positive ratio
+  HER2/CEP17 ≥ 2.0, Wolff et al. 2018, J Clin Oncol 36:2105). Not amplified → the expression call. No expression
+  profile → Negative (score 0) when not amplified, as an ISH-negative tumour is HER2-negative. GRB7, the amplicon
+  partner, is recorded in the evidence but does not change the call (the amplicon boundary can fall between the
+  two genes).
+- **Clinical group.** HER2 Positive → ``HER2+``; HER2 Negative with ER or PR Positive → ``HR+/HER2-``; HER2, ER and
+  PR all Negative → ``triple-negative``; anything else (a missing or Equivocal call that decides) → NaN.
+
+A marker gene missing from a modality is not an error: the marker's evidence from that modality is absent (NaN
+call where nothing else is there), a warning is logged and a report row written. A store with neither ``rna`` nor
+``cnv`` raises :class:`~harmonomics._errors.MissingResultError`; a cohort too small for a mixture raises
+:class:`~harmonomics._errors.InsufficientDataError` (one patient cannot set a threshold; no reference threshold is
+shipped, since RNA-seq pipelines differ in scale).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .. import _keys
+from .._errors import InsufficientDataError, MissingResultError
+from ..store import add_report_rows, store_to_modify
+
+if TYPE_CHECKING:  # pragma: no cover
+    from anndata import AnnData
+    from mudata import MuData
+
+logger = logging.getLogger(__name__)
+
+CALLS = ("Positive", "Equivocal", "Negative")
+CLINICAL_GROUPS = ("HR+/HER2-", "HER2+", "triple-negative")
+#: Posterior of Positive above which a sample is called Positive, and below which Negative.
+POSITIVE_POSTERIOR = 0.9
+NEGATIVE_POSTERIOR = 0.1
+#: Fewest expression profiles a mixture is fitted on.
+MIN_SAMPLES = 20
+#: Least separation of the mixture's two components (Ashman's D) for a threshold to be set.
+MIN_SEPARATION = 2.0
+#: log2(CN/2) at or above which ERBB2 is amplified (ASCO/CAP 2018 ISH ratio ≥ 2.0).
+AMPLIFICATION_LOG2 = 1.0
+#: GISTIC discrete value of a high-level amplification.
+GISTIC_AMPLIFIED = 2
+SEED = 0
+N_INIT = 10
+_CITATION_MIXTURE = "two-component Gaussian mixture (tied variance) on this cohort's log2 expression; no labels"
+_CITATION_LOG2 = "fixed: ASCO/CAP 2018 ISH HER2/CEP17 ratio >= 2.0 (Wolff et al. 2018, J Clin Oncol 36:2105)"
+_CITATION_GISTIC = "fixed: GISTIC 2.0 high-level amplification (Mermel et al. 2011, Genome Biol 12:R41)"
+
+
+@dataclass(frozen=True)
+class Marker:
+    """One receptor: its name, obs prefix, expression gene and copy-number genes (first decides, rest support)."""
+
+    name: str
+    prefix: str
+    expression_gene: str
+    copy_number_genes: tuple[str, ...] = ()
+
+
+#: The receptors called, in order.
+MARKERS = (
+    Marker("ER", "er", "ESR1"),
+    Marker("PR", "pr", "PGR"),
+    Marker("HER2", "her2", "ERBB2", ("ERBB2", "GRB7")),
+)
+
+
+# --------------------------------------------------------------------------------------------- expression
+def _column(adata: AnnData, gene: str) -> np.ndarray | None:
+    """Position of a gene among var names or ``var["symbol"]`` / ``var["gene_name"]``; None when absent."""
+    names = pd.Index(adata.var_names.astype(str))
+    if gene in names:
+        return int(names.get_indexer([gene])[0])
+    for column in ("symbol", "gene_name"):
+        if column in adata.var.columns:
+            hits = np.flatnonzero(adata.var[column].astype(str).to_numpy() == gene)
+            if hits.size:
+                return int(hits[0])
+    return None
+
+
+def _dense(matrix) -> np.ndarray:
+    return np.asarray(matrix.toarray() if hasattr(matrix, "toarray") else matrix, dtype=float)
+
+
+def _expression_scale(adata: AnnData) -> str:
+    """``"log2"``, ``"counts"`` or ``"linear"``: from the store's own record, else from the values."""
+    transform = adata.uns.get("transform")
+    if transform is not None and str(dict(transform).get("method", "")).startswith("log2"):
+        return "log2"
+    scale = str(adata.uns.get("scale", ""))
+    if scale in ("log2", "counts", "linear"):
+        return scale
+    values = _dense(adata.X)
+    finite = values[np.isfinite(values)]
+    if finite.size == 0 or finite.min() < 0 or finite.max() <= 50:
+        return "log2"
+    return "counts" if np.all(finite == np.round(finite)) else "linear"
+
+
+def _to_log2(adata: AnnData, positions: list[int], scale: str) -> np.ndarray:
+    """The marker columns on a log2 scale (samples × markers)."""
+    values = _dense(adata.X[:, positions])
+    if scale == "log2":
+        return values
+    if scale == "counts":
+        library = np.nansum(_dense(adata.X), axis=1, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log2(values / np.where(library > 0, library, np.nan) * 1e6 + 1.0)
+    return np.log2(values + 1.0)
+
+
+_TRANSFORM_TEXT = {
+    "log2": "log2 values as stored",
+    "counts": "log2(CPM + 1) of the raw counts",
+    "linear": "log2(x + 1) of the normalised values",
+}
+
+
+@dataclass
+class _Mixture:
+    posterior: pd.Series  # P(Positive) per sample with a value
+    low: float  # expression at which the posterior reaches NEGATIVE_POSTERIOR
+    high: float  # ... and POSITIVE_POSTERIOR
+    separation: float  # Ashman's D
+    means: tuple[float, float]
+    sd: float
+    weight_high: float
+
+
+def _fit_mixture(values: pd.Series) -> _Mixture:
+    """Tied-variance two-component mixture on one marker's log2 values; posterior of the higher component."""
+    from sklearn.mixture import GaussianMixture
+
+    x = values.to_numpy(dtype=float).reshape(-1, 1)
+    model = GaussianMixture(n_components=2, covariance_type="tied", n_init=N_INIT, random_state=SEED).fit(x)
+    means = model.means_.ravel()
+    high = int(np.argmax(means))
+    sd = float(np.sqrt(np.ravel(model.covariances_)[0]))
+    separation = float(abs(means[1] - means[0]) / sd)  # Ashman's D with equal variances: sqrt(2)|Δ|/sqrt(2 s²)
+    posterior = pd.Series(model.predict_proba(x)[:, high], index=values.index)
+    # with a tied variance the log posterior odds are linear in x: solve for the two cut points
+    weights = model.weights_
+    slope = (means[high] - means[1 - high]) / sd**2
+    intercept = np.log(weights[high] / weights[1 - high]) - (means[high] ** 2 - means[1 - high] ** 2) / (2 * sd**2)
+
+    def at(probability: float) -> float:
+        return float((np.log(probability / (1 - probability)) - intercept) / slope)
+
+    return _Mixture(
+        posterior=posterior,
+        low=at(NEGATIVE_POSTERIOR),
+        high=at(POSITIVE_POSTERIOR),
+        separation=separation,
+        means=(float(means[1 - high]), float(means[high])),
+        sd=sd,
+        weight_high=float(weights[high]),
+    )
+
+
+def _call(score: pd.Series) -> pd.Series:
+    """Positive / Equivocal / Negative from the posterior; NaN where there is no score."""
+    out = pd.Series(np.nan, index=score.index, dtype=object)
+    known = score.notna()
+    out[known & (score > POSITIVE_POSTERIOR)] = "Positive"
+    out[known & (score < NEGATIVE_POSTERIOR)] = "Negative"
+    out[known & (score >= NEGATIVE_POSTERIOR) & (score <= POSITIVE_POSTERIOR)] = "Equivocal"
+    return out
+
+
+# --------------------------------------------------------------------------------------------- copy number
+def _copy_number_source(adata: AnnData) -> tuple[str, np.ndarray]:
+    """(``"gistic"`` or ``"log2"``, the matrix to read): GISTIC values when the store has them."""
+    if "gistic" in adata.layers:
+        return "gistic", adata.layers["gistic"]
+    if str(adata.uns.get("scale", "")) == "gistic":
+        return "gistic", adata.X
+    scale = str(adata.uns.get("scale", "log2"))
+    if scale not in ("log2", ""):
+        raise MissingResultError(
+            f"mod['cnv'] holds copy number on scale {scale!r}; receptor_status needs log2(CN/2) in X or GISTIC "
+            "values in layers['gistic'] (hm.pp.transform_cnv(mdata, method='log2ratio') converts copy numbers)"
+        )
+    return "log2", adata.X
+
+
+def _amplification_cut(source: str) -> float:
+    return float(GISTIC_AMPLIFIED) if source == "gistic" else AMPLIFICATION_LOG2
+
+
+def _amplification_verdict(values: pd.Series, source: str) -> pd.Series:
+    """``"amplified"`` / ``"not amplified"`` per sample; NaN where there is no value."""
+    verdict = pd.Series(np.nan, index=values.index, dtype=object)
+    verdict[values >= _amplification_cut(source)] = "amplified"
+    verdict[values < _amplification_cut(source)] = "not amplified"
+    return verdict
+
+
+# --------------------------------------------------------------------------------------------- helpers
+def _report(rows: list[dict], item: str, omic: str, action: str, reason: str) -> None:
+    rows.append({"level": "feature", "item": item, "omic": omic, "sample": "", "action": action, "reason": reason})
+    logger.warning("receptor_status: %s: %s", item, reason)
+
+
+def _clinical_group(er: pd.Series, pr: pd.Series, her2: pd.Series) -> pd.Series:
+    hormone_positive = (er == "Positive") | (pr == "Positive")
+    group = pd.Series(np.nan, index=er.index, dtype=object)
+    group[(her2 == "Negative") & hormone_positive] = "HR+/HER2-"
+    group[(her2 == "Negative") & (er == "Negative") & (pr == "Negative")] = "triple-negative"
+    group[her2 == "Positive"] = "HER2+"
+    return pd.Series(pd.Categorical(group, categories=list(CLINICAL_GROUPS)), index=er.index)
+
+
+def _evidence_rows(marker: str, source: str, feature: str, values: pd.Series, calls: pd.Series) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "sample": values.index.astype(str),
+            "marker": marker,
+            "source": source,
+            "feature": feature,
+            "value": values.to_numpy(dtype=float),
+            "call": calls.reindex(values.index).astype(object).where(calls.reindex(values.index).notna(), ""),
+        }
+    )
+
+
+# --------------------------------------------------------------------------------------------- the tool
+def receptor_status(
+    mdata: MuData,
+    *,
+    rna: str = _keys.RNA,
+    cnv: str = _keys.CNV,
+    key_added: str = _keys.KEY_RECEPTOR,
+    copy: bool = False,
+) -> MuData | None:
+    """Call ER, PR and HER2 status per sample from marker expression and ERBB2 copy number, without labels.
+
+    Thresholds are set on the cohort itself (a two-component Gaussian mixture per marker gene, tied variance,
+    seed 0) and fixed published copy-number cut-offs; clinical columns in obs are never read. The method and
+    every threshold are in the module docstring and docs/precision.md.
+
+    Parameters
+    ----------
+    mdata
+        Store with expression in ``mod[rna]`` (raw counts, linear normalised values or log2; ``uns["transform"]``
+        and ``uns["scale"]`` say which, else the values do) and/or copy number in ``mod[cnv]`` (log2(CN/2) in
+        ``X``; GISTIC discrete values in ``layers["gistic"]`` are used instead when present).
+    rna, cnv
+        Modality names. A store may lack one of them: calls are then made from what is there and the evidence
+        table says which source each call rests on.
+    key_added
+        ``uns`` key of the method record.
+    copy
+        Return a modified copy instead of writing into ``mdata``.
+
+    Returns
+    -------
+    ``None`` (or the copy). Writes to ``obs``: ``er_call``, ``pr_call``, ``her2_call`` (categorical Positive /
+    Equivocal / Negative, NaN without evidence), ``er_score``, ``pr_score``, ``her2_score`` (posterior
+    probability of Positive; for HER2, 1 where ERBB2 is amplified, and 0 where copy number alone says not
+    amplified), ``clinical_group`` (``HR+/HER2-``, ``HER2+``, ``triple-negative`` or NaN). ``uns[key_added]``:
+    ``method``, ``thresholds`` (marker, feature, rule, value, how_set), ``evidence`` (sample, marker, source,
+    feature, value, call: one row per sample, marker and feature read) and ``params``. Markers or modalities
+    left out get a row in ``uns["harmonomics_report"]``.
+
+    Raises
+    ------
+    MissingResultError
+        The store has neither ``mod[rna]`` nor ``mod[cnv]``, or its copy number is on a scale other than log2
+        ratio or GISTIC.
+    InsufficientDataError
+        Fewer than :data:`MIN_SAMPLES` expression profiles: no threshold can be set on so few samples without
+        labels.
+    """
+    mdata = store_to_modify(mdata, copy)
+    samples = pd.Index(mdata.obs_names.astype(str))
+    has_rna, has_cnv = rna in mdata.mod, cnv in mdata.mod
+    if not (has_rna or has_cnv):
+        raise MissingResultError(
+            f"receptor_status needs expression (mod[{rna!r}]) or copy number (mod[{cnv!r}]); the store holds "
+            f"{list(mdata.mod)}: pass rna= / cnv= naming them"
+        )
+    report: list[dict] = []
+    thresholds: list[dict] = []
+    evidence: list[pd.DataFrame] = []
+    scale = None
+
+    expression: dict[str, pd.Series] = {}
+    if has_rna:
+        adata = mdata.mod[rna]
+        n_profiles = adata.n_obs
+        if n_profiles < MIN_SAMPLES:
+            raise InsufficientDataError(
+                f"mod[{rna!r}] has {n_profiles} expression profile(s); receptor_status sets each marker's "
+                f"threshold on the cohort's own expression and needs at least {MIN_SAMPLES} samples (a mixture "
+                "cannot be fitted on one patient). Call it on the whole cohort, then subset"
+            )
+        scale = _expression_scale(adata)
+        wanted = [m.expression_gene for m in MARKERS]
+        positions = {g: _column(adata, g) for g in wanted}
+        found = [g for g in wanted if positions[g] is not None]
+        for gene in wanted:
+            if positions[gene] is None:
+                _report(
+                    report, gene, rna, "absent", f"marker gene {gene} not in mod[{rna!r}]; not called from expression"
+                )
+        if found:
+            log2 = _to_log2(adata, [positions[g] for g in found], scale)
+            for j, gene in enumerate(found):
+                expression[gene] = pd.Series(log2[:, j], index=pd.Index(adata.obs_names.astype(str)))
+    else:
+        report.append(
+            {
+                "level": "modality",
+                "item": rna,
+                "omic": rna,
+                "sample": "",
+                "action": "absent",
+                "reason": "no expression modality: HER2 called from copy number only; ER and PR not called",
+            }
+        )
+
+    copy_number: dict[str, pd.Series] = {}
+    cn_source = None
+    if has_cnv:
+        cn = mdata.mod[cnv]
+        cn_source, matrix = _copy_number_source(cn)
+        for gene in dict.fromkeys(g for m in MARKERS for g in m.copy_number_genes):
+            position = _column(cn, gene)
+            if position is None:
+                _report(report, gene, cnv, "absent", f"gene {gene} not in mod[{cnv!r}]; its copy number is not used")
+                continue
+            copy_number[gene] = pd.Series(
+                _dense(matrix[:, [position]]).ravel(), index=pd.Index(cn.obs_names.astype(str))
+            )
+    else:
+        report.append(
+            {
+                "level": "modality",
+                "item": cnv,
+                "omic": cnv,
+                "sample": "",
+                "action": "absent",
+                "reason": "no copy-number modality: HER2 called from ERBB2 expression only",
+            }
+        )
+
+    for marker in MARKERS:
+        gene = marker.expression_gene
+        score = pd.Series(np.nan, index=samples, dtype=float)
+        if gene in expression:
+            values = expression[gene].dropna()
+            mixture = _fit_mixture(values) if len(values) >= MIN_SAMPLES else None
+            if mixture is None or mixture.separation < MIN_SEPARATION:
+                reason = (
+                    f"{len(values)} finite values (fewer than {MIN_SAMPLES})"
+                    if mixture is None
+                    else f"the cohort's {gene} expression is not bimodal (Ashman's D {mixture.separation:.2f} < "
+                    f"{MIN_SEPARATION:g})"
+                )
+                _report(report, gene, rna, "not used", f"{marker.name} not called from expression: {reason}")
+            else:
+                score = mixture.posterior.reindex(samples)
+                common = {"marker": marker.name, "feature": gene}
+                how = f"{_CITATION_MIXTURE} (n={len(values)}, seed {SEED}; {_TRANSFORM_TEXT[scale]})"
+                thresholds += [
+                    {
+                        **common,
+                        "rule": f"posterior > {POSITIVE_POSTERIOR:g}: Positive (log2 expression above)",
+                        "value": mixture.high,
+                        "how_set": how,
+                    },
+                    {
+                        **common,
+                        "rule": f"posterior < {NEGATIVE_POSTERIOR:g}: Negative (log2 expression below)",
+                        "value": mixture.low,
+                        "how_set": how,
+                    },
+                    {
+                        **common,
+                        "rule": f"component separation, Ashman's D (>= {MIN_SEPARATION:g} required)",
+                        "value": mixture.separation,
+                        "how_set": how,
+                    },
+                ]
+            evidence.append(_evidence_rows(marker.name, rna, gene, expression[gene], _call(score)))
+
+        if marker.copy_number_genes and copy_number:
+            decisive = marker.copy_number_genes[0]
+            if decisive in copy_number:
+                values = copy_number[decisive].reindex(samples)
+                cut = _amplification_cut(cn_source)
+                # amplified → Positive (score 1); not amplified → the expression score, else 0 (ISH-negative)
+                score = score.mask(values >= cut, 1.0)
+                score = score.mask((values < cut) & score.isna(), 0.0)
+                thresholds.append(
+                    {
+                        "marker": marker.name,
+                        "feature": decisive,
+                        "rule": (
+                            f"GISTIC >= {cut:g}: amplified, Positive"
+                            if cn_source == "gistic"
+                            else f"log2(CN/2) >= {cut:g}: amplified, Positive"
+                        ),
+                        "value": float(cut),
+                        "how_set": _CITATION_GISTIC if cn_source == "gistic" else _CITATION_LOG2,
+                    }
+                )
+            for gene_cn in marker.copy_number_genes:
+                if gene_cn not in copy_number:
+                    continue
+                values = copy_number[gene_cn]
+                verdict = _amplification_verdict(values, cn_source)
+                if gene_cn != decisive:
+                    verdict = verdict + " (supporting only)"
+                evidence.append(_evidence_rows(marker.name, f"{cnv} ({cn_source})", gene_cn, values, verdict))
+
+        calls = _call(score)
+        mdata.obs[f"{marker.prefix}_call"] = pd.Categorical(calls.reindex(samples).to_numpy(), categories=list(CALLS))
+        mdata.obs[f"{marker.prefix}_score"] = score.reindex(samples).to_numpy(dtype=float)
+
+    obs = mdata.obs
+    mdata.obs["clinical_group"] = _clinical_group(
+        obs["er_call"].astype(object).set_axis(samples),
+        obs["pr_call"].astype(object).set_axis(samples),
+        obs["her2_call"].astype(object).set_axis(samples),
+    ).array
+    if report:
+        add_report_rows(mdata, report)
+    evidence_table = (
+        pd.concat(evidence, ignore_index=True)
+        if evidence
+        else pd.DataFrame(columns=["sample", "marker", "source", "feature", "value", "call"])
+    )
+    mdata.uns[key_added] = {
+        "method": "receptor_status",
+        "thresholds": pd.DataFrame(thresholds, columns=["marker", "feature", "rule", "value", "how_set"]),
+        "evidence": evidence_table,
+        "params": {
+            "rna": rna if has_rna else "",
+            "cnv": cnv if has_cnv else "",
+            "expression_scale": scale or "",
+            "copy_number_source": cn_source or "",
+            "positive_posterior": POSITIVE_POSTERIOR,
+            "negative_posterior": NEGATIVE_POSTERIOR,
+            "min_samples": MIN_SAMPLES,
+            "min_separation": MIN_SEPARATION,
+            "seed": SEED,
+            "n_init": N_INIT,
+        },
+    }
+    return mdata if copy else None
