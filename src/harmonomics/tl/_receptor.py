@@ -470,3 +470,88 @@ def receptor_status(
         },
     }
     return mdata if copy else None
+
+
+#: Clinical status columns our calls are compared with, per marker (those a store has are used).
+CLINICAL_STATUS = {"ER": "er_status", "PR": "pr_status", "HER2": "her2_status"}
+
+
+def compare_receptor_status(mdata: MuData, *, references: dict[str, str] | None = None) -> pd.DataFrame:
+    """Accuracy of :func:`receptor_status` calls against clinical receptor status.
+
+    Only samples whose clinical status is Positive or Negative are evaluated (Equivocal, Indeterminate and
+    missing clinical values are left out). Our Equivocal calls and missing calls **count as wrong** in
+    ``accuracy``, ``sensitivity``, ``specificity`` and ``balanced_accuracy``; ``coverage`` says how many got a
+    Positive/Negative call, and ``balanced_accuracy_called`` is computed on those only.
+
+    Parameters
+    ----------
+    mdata
+        Store with ``obs["er_call"]`` etc. (run :func:`receptor_status`) and clinical columns in obs.
+    references
+        ``{marker: obs column}`` (default :data:`CLINICAL_STATUS`); markers whose column the store lacks are
+        left out.
+
+    Returns
+    -------
+    Tidy table, one row per marker: ``marker``, ``reference``, ``n_labelled``, ``n_positive``, ``n_negative``,
+    ``n_called``, ``coverage``, ``accuracy``, ``sensitivity``, ``specificity``, ``balanced_accuracy``,
+    ``balanced_accuracy_called``.
+
+    Raises
+    ------
+    MissingResultError
+        The store has a clinical column but not our calls.
+    """
+    from ._classifier import balanced_error
+    from ._reference import _status
+
+    columns = [
+        "marker",
+        "reference",
+        "n_labelled",
+        "n_positive",
+        "n_negative",
+        "n_called",
+        "coverage",
+        "accuracy",
+        "sensitivity",
+        "specificity",
+        "balanced_accuracy",
+        "balanced_accuracy_called",
+    ]
+    rows = []
+    prefixes = {m.name: m.prefix for m in MARKERS}
+    for marker, reference in (references or CLINICAL_STATUS).items():
+        if reference not in mdata.obs.columns:
+            continue
+        call_column = f"{prefixes[marker]}_call"
+        if call_column not in mdata.obs.columns:
+            raise MissingResultError(f"no calls obs[{call_column!r}] in the store; run hm.tl.receptor_status(mdata)")
+        truth = _status(mdata.obs[reference]).to_numpy(dtype=object)
+        ours = mdata.obs[call_column].astype(object).to_numpy()
+        labelled = pd.notna(truth)
+        truth, ours = truth[labelled], ours[labelled]
+        called = np.isin(ours, ["Positive", "Negative"])
+        positive, negative = truth == "Positive", truth == "Negative"
+        row = {
+            "marker": marker,
+            "reference": reference,
+            "n_labelled": int(labelled.sum()),
+            "n_positive": int(positive.sum()),
+            "n_negative": int(negative.sum()),
+            "n_called": int(called.sum()),
+            "coverage": float(called.mean()) if called.size else np.nan,
+            "accuracy": float((ours == truth).mean()) if truth.size else np.nan,
+            "sensitivity": float((ours[positive] == "Positive").mean()) if positive.any() else np.nan,
+            "specificity": float((ours[negative] == "Negative").mean()) if negative.any() else np.nan,
+            "balanced_accuracy": np.nan,
+            "balanced_accuracy_called": np.nan,
+        }
+        if positive.any() and negative.any():
+            row["balanced_accuracy"] = 1.0 - balanced_error(truth, ours)
+            sub_truth = truth[called]
+            if (sub_truth == "Positive").any() and (sub_truth == "Negative").any():
+                row["balanced_accuracy_called"] = 1.0 - balanced_error(sub_truth, ours[called])
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns)
