@@ -256,7 +256,24 @@ def test_copy_returns_a_new_store():
     assert hm.tl.receptor_status(mdata) is None
 
 
+def test_results_survive_a_write_and_read(tmp_path):
+    mdata = _tiny(cn={39: 1.5})
+    hm.tl.receptor_status(mdata)
+    path = hm.store.write(mdata, tmp_path / "receptor.h5mu")
+    back = hm.store.read(path)
+    for column in [*CALL_COLUMNS, "clinical_group"]:
+        assert list(back.obs[column].cat.categories) == list(mdata.obs[column].cat.categories)
+        assert back.obs[column].astype(object).fillna("").equals(mdata.obs[column].astype(object).fillna(""))
+    pd.testing.assert_frame_equal(back.uns["receptor"]["thresholds"], mdata.uns["receptor"]["thresholds"])
+    assert back.uns["receptor"]["evidence"].shape == mdata.uns["receptor"]["evidence"].shape
+
+
 # ------------------------------------------------------------------------------------------ bad input
+def test_anndata_is_refused():
+    with pytest.raises(TypeError, match="MuData"):
+        hm.tl.receptor_status(_tiny().mod["rna"])
+
+
 def test_no_expression_or_copy_number_raises():
     prot = ad.AnnData(np.zeros((30, 2)), obs=pd.DataFrame(index=[f"s{i}" for i in range(30)]))
     with pytest.raises(MissingResultError, match="needs expression"):

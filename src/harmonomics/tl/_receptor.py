@@ -285,6 +285,8 @@ def receptor_status(
 
     Raises
     ------
+    TypeError
+        ``mdata`` is not a MuData.
     MissingResultError
         The store has neither ``mod[rna]`` nor ``mod[cnv]``, or its copy number is on a scale other than log2
         ratio or GISTIC.
@@ -292,6 +294,11 @@ def receptor_status(
         Fewer than :data:`MIN_SAMPLES` expression profiles: no threshold can be set on so few samples without
         labels.
     """
+    if not hasattr(mdata, "mod"):
+        raise TypeError(
+            f"receptor_status needs a MuData store (expression and copy number as modalities), got "
+            f"{type(mdata).__name__}; wrap an AnnData as mudata.MuData({{'rna': adata}})"
+        )
     mdata = store_to_modify(mdata, copy)
     samples = pd.Index(mdata.obs_names.astype(str))
     has_rna, has_cnv = rna in mdata.mod, cnv in mdata.mod
