@@ -14,8 +14,10 @@ Method (docs/precision.md, "Receptor status"):
 - **HER2 copy number.** ERBB2 amplified → Positive, score 1. Amplified is GISTIC 2 (high-level amplification,
   Mermel et al. 2011) when the store has GISTIC values (``layers["gistic"]``, or ``X`` when ``uns["scale"]`` is
   ``"gistic"``), else log2(CN/2) ≥ 1.0 (≥ 2× the diploid copy number: the ASCO/CAP 2018 ISH positive ratio
-  HER2/CEP17 ≥ 2.0, Wolff et al. 2018, J Clin Oncol 36:2105). Not amplified → the expression call. No expression
-  profile → Negative (score 0) when not amplified, as an ISH-negative tumour is HER2-negative. GRB7, the amplicon
+  HER2/CEP17 ≥ 2.0, Wolff et al. 2018, J Clin Oncol 36:2105). Not amplified → the expression call, Equivocal
+  included (impurity shrinks log2 ratios, so "not amplified" is not taken as proof against an equivocal
+  expression). No expression score → Negative (score 0) when not amplified, as an ISH-negative tumour is
+  HER2-negative. GRB7, the amplicon
   partner, is recorded in the evidence but does not change the call (the amplicon boundary can fall between the
   two genes).
 - **Clinical group.** HER2 Positive → ``HER2+``; HER2 Negative with ER or PR Positive → ``HR+/HER2-``; HER2, ER and
@@ -31,7 +33,7 @@ shipped, since RNA-seq pipelines differ in scale).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -217,11 +219,6 @@ def _amplification_verdict(values: pd.Series, source: str) -> pd.Series:
 
 
 # --------------------------------------------------------------------------------------------- helpers
-def _report(rows: list[dict], item: str, omic: str, action: str, reason: str) -> None:
-    rows.append({"level": "feature", "item": item, "omic": omic, "sample": "", "action": action, "reason": reason})
-    logger.warning("receptor_status: %s: %s", item, reason)
-
-
 def _clinical_group(er: pd.Series, pr: pd.Series, her2: pd.Series) -> pd.Series:
     hormone_positive = (er == "Positive") | (pr == "Positive")
     group = pd.Series(np.nan, index=er.index, dtype=object)
@@ -231,17 +228,142 @@ def _clinical_group(er: pd.Series, pr: pd.Series, her2: pd.Series) -> pd.Series:
     return pd.Series(pd.Categorical(group, categories=list(CLINICAL_GROUPS)), index=er.index)
 
 
-def _evidence_rows(marker: str, source: str, feature: str, values: pd.Series, calls: pd.Series) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "sample": values.index.astype(str),
-            "marker": marker,
-            "source": source,
-            "feature": feature,
-            "value": values.to_numpy(dtype=float),
-            "call": calls.reindex(values.index).astype(object).where(calls.reindex(values.index).notna(), ""),
-        }
-    )
+THRESHOLD_COLUMNS = ["marker", "feature", "rule", "value", "how_set"]
+EVIDENCE_COLUMNS = ["sample", "marker", "source", "feature", "value", "call"]
+
+
+@dataclass
+class _Record:
+    """What one run collects for ``uns``: thresholds, evidence and report rows."""
+
+    thresholds: list[dict] = field(default_factory=list)
+    evidence: list[pd.DataFrame] = field(default_factory=list)
+    report: list[dict] = field(default_factory=list)
+
+    def feature_left_out(self, item: str, omic: str, action: str, reason: str) -> None:
+        self.report.append(
+            {"level": "feature", "item": item, "omic": omic, "sample": "", "action": action, "reason": reason}
+        )
+        logger.warning("receptor_status: %s: %s", item, reason)
+
+    def modality_absent(self, mod: str, reason: str) -> None:
+        self.report.append(
+            {"level": "modality", "item": mod, "omic": mod, "sample": "", "action": "absent", "reason": reason}
+        )
+
+    def add_evidence(self, marker: str, source: str, feature: str, values: pd.Series, calls: pd.Series) -> None:
+        calls = calls.reindex(values.index).astype(object)
+        self.evidence.append(
+            pd.DataFrame(
+                {
+                    "sample": values.index.astype(str),
+                    "marker": marker,
+                    "source": source,
+                    "feature": feature,
+                    "value": values.to_numpy(dtype=float),
+                    "call": calls.where(calls.notna(), "").to_numpy(),
+                }
+            )
+        )
+
+
+# --------------------------------------------------------------------------------------------- steps
+def _expression(mdata: MuData, rna: str, record: _Record) -> tuple[str, dict[str, pd.Series]]:
+    """The expression scale found and each marker gene's log2 values (indexed by the modality's samples)."""
+    adata = mdata.mod[rna]
+    if adata.n_obs < MIN_SAMPLES:
+        raise InsufficientDataError(
+            f"mod[{rna!r}] has {adata.n_obs} expression profile(s); receptor_status sets each marker's "
+            f"threshold on the cohort's own expression and needs at least {MIN_SAMPLES} samples (a mixture "
+            "cannot be fitted on one patient). Call it on the whole cohort, then subset"
+        )
+    scale = _expression_scale(adata)
+    wanted = [m.expression_gene for m in MARKERS]
+    positions = {g: _column(adata, g) for g in wanted}
+    found = [g for g in wanted if positions[g] is not None]
+    for gene in wanted:
+        if positions[gene] is None:
+            record.feature_left_out(
+                gene, rna, "absent", f"marker gene {gene} not in mod[{rna!r}]; not called from expression"
+            )
+    if not found:
+        return scale, {}
+    log2 = _to_log2(adata, [positions[g] for g in found], scale)
+    index = pd.Index(adata.obs_names.astype(str))
+    return scale, {gene: pd.Series(log2[:, j], index=index) for j, gene in enumerate(found)}
+
+
+def _copy_number(mdata: MuData, cnv: str, record: _Record) -> tuple[str, dict[str, pd.Series]]:
+    """The copy-number source (``"gistic"`` / ``"log2"``) and the values of the HER2 amplicon genes present."""
+    adata = mdata.mod[cnv]
+    source, matrix = _copy_number_source(adata)
+    index = pd.Index(adata.obs_names.astype(str))
+    out = {}
+    for gene in dict.fromkeys(g for m in MARKERS for g in m.copy_number_genes):
+        position = _column(adata, gene)
+        if position is None:
+            record.feature_left_out(
+                gene, cnv, "absent", f"gene {gene} not in mod[{cnv!r}]; its copy number is not used"
+            )
+            continue
+        out[gene] = pd.Series(_dense(matrix[:, [position]]).ravel(), index=index)
+    return source, out
+
+
+def _expression_score(marker: Marker, values: pd.Series, scale: str, rna: str, record: _Record) -> pd.Series:
+    """Posterior of Positive from the cohort's mixture; NaN (and a report row) when no threshold can be set."""
+    gene = marker.expression_gene
+    finite = values.dropna()
+    mixture = _fit_mixture(finite) if len(finite) >= MIN_SAMPLES else None
+    score = pd.Series(np.nan, index=values.index, dtype=float)
+    if mixture is None or mixture.separation < MIN_SEPARATION:
+        reason = (
+            f"{len(finite)} finite values (fewer than {MIN_SAMPLES})"
+            if mixture is None
+            else f"the cohort's {gene} expression is not bimodal (Ashman's D {mixture.separation:.2f} < "
+            f"{MIN_SEPARATION:g})"
+        )
+        record.feature_left_out(gene, rna, "not used", f"{marker.name} not called from expression: {reason}")
+    else:
+        score = mixture.posterior.reindex(values.index)
+        how = f"{_CITATION_MIXTURE} (n={len(finite)}, seed {SEED}; {_TRANSFORM_TEXT[scale]})"
+        for rule, value in (
+            (f"posterior > {POSITIVE_POSTERIOR:g}: Positive (log2 expression above)", mixture.high),
+            (f"posterior < {NEGATIVE_POSTERIOR:g}: Negative (log2 expression below)", mixture.low),
+            (f"component separation, Ashman's D (>= {MIN_SEPARATION:g} required)", mixture.separation),
+        ):
+            record.thresholds.append(
+                {"marker": marker.name, "feature": gene, "rule": rule, "value": value, "how_set": how}
+            )
+    record.add_evidence(marker.name, rna, gene, values, _call(score))
+    return score
+
+
+def _with_copy_number(
+    marker: Marker, score: pd.Series, copy_number: dict[str, pd.Series], source: str, cnv: str, record: _Record
+) -> pd.Series:
+    """HER2: amplified → score 1; not amplified → the expression score, or 0 where there is none."""
+    decisive = marker.copy_number_genes[0]
+    if decisive in copy_number:
+        values = copy_number[decisive].reindex(score.index)
+        cut = _amplification_cut(source)
+        score = score.mask(values >= cut, 1.0).mask((values < cut) & score.isna(), 0.0)
+        record.thresholds.append(
+            {
+                "marker": marker.name,
+                "feature": decisive,
+                "rule": f"{'GISTIC' if source == 'gistic' else 'log2(CN/2)'} >= {cut:g}: amplified, Positive",
+                "value": float(cut),
+                "how_set": _CITATION_GISTIC if source == "gistic" else _CITATION_LOG2,
+            }
+        )
+    for gene in marker.copy_number_genes:
+        if gene in copy_number:
+            verdict = _amplification_verdict(copy_number[gene], source)
+            if gene != decisive:
+                verdict = verdict + " (supporting only)"  # the amplicon boundary can fall between the genes
+            record.add_evidence(marker.name, f"{cnv} ({source})", gene, copy_number[gene], verdict)
+    return score
 
 
 # --------------------------------------------------------------------------------------------- the tool
@@ -307,144 +429,23 @@ def receptor_status(
             f"receptor_status needs expression (mod[{rna!r}]) or copy number (mod[{cnv!r}]); the store holds "
             f"{list(mdata.mod)}: pass rna= / cnv= naming them"
         )
-    report: list[dict] = []
-    thresholds: list[dict] = []
-    evidence: list[pd.DataFrame] = []
-    scale = None
-
-    expression: dict[str, pd.Series] = {}
-    if has_rna:
-        adata = mdata.mod[rna]
-        n_profiles = adata.n_obs
-        if n_profiles < MIN_SAMPLES:
-            raise InsufficientDataError(
-                f"mod[{rna!r}] has {n_profiles} expression profile(s); receptor_status sets each marker's "
-                f"threshold on the cohort's own expression and needs at least {MIN_SAMPLES} samples (a mixture "
-                "cannot be fitted on one patient). Call it on the whole cohort, then subset"
-            )
-        scale = _expression_scale(adata)
-        wanted = [m.expression_gene for m in MARKERS]
-        positions = {g: _column(adata, g) for g in wanted}
-        found = [g for g in wanted if positions[g] is not None]
-        for gene in wanted:
-            if positions[gene] is None:
-                _report(
-                    report, gene, rna, "absent", f"marker gene {gene} not in mod[{rna!r}]; not called from expression"
-                )
-        if found:
-            log2 = _to_log2(adata, [positions[g] for g in found], scale)
-            for j, gene in enumerate(found):
-                expression[gene] = pd.Series(log2[:, j], index=pd.Index(adata.obs_names.astype(str)))
-    else:
-        report.append(
-            {
-                "level": "modality",
-                "item": rna,
-                "omic": rna,
-                "sample": "",
-                "action": "absent",
-                "reason": "no expression modality: HER2 called from copy number only; ER and PR not called",
-            }
-        )
-
-    copy_number: dict[str, pd.Series] = {}
-    cn_source = None
-    if has_cnv:
-        cn = mdata.mod[cnv]
-        cn_source, matrix = _copy_number_source(cn)
-        for gene in dict.fromkeys(g for m in MARKERS for g in m.copy_number_genes):
-            position = _column(cn, gene)
-            if position is None:
-                _report(report, gene, cnv, "absent", f"gene {gene} not in mod[{cnv!r}]; its copy number is not used")
-                continue
-            copy_number[gene] = pd.Series(
-                _dense(matrix[:, [position]]).ravel(), index=pd.Index(cn.obs_names.astype(str))
-            )
-    else:
-        report.append(
-            {
-                "level": "modality",
-                "item": cnv,
-                "omic": cnv,
-                "sample": "",
-                "action": "absent",
-                "reason": "no copy-number modality: HER2 called from ERBB2 expression only",
-            }
-        )
+    record = _Record()
+    scale, expression = _expression(mdata, rna, record) if has_rna else (None, {})
+    if not has_rna:
+        record.modality_absent(rna, "no expression modality: HER2 called from copy number only; ER and PR not called")
+    cn_source, copy_number = _copy_number(mdata, cnv, record) if has_cnv else (None, {})
+    if not has_cnv:
+        record.modality_absent(cnv, "no copy-number modality: HER2 called from ERBB2 expression only")
 
     for marker in MARKERS:
-        gene = marker.expression_gene
         score = pd.Series(np.nan, index=samples, dtype=float)
-        if gene in expression:
-            values = expression[gene].dropna()
-            mixture = _fit_mixture(values) if len(values) >= MIN_SAMPLES else None
-            if mixture is None or mixture.separation < MIN_SEPARATION:
-                reason = (
-                    f"{len(values)} finite values (fewer than {MIN_SAMPLES})"
-                    if mixture is None
-                    else f"the cohort's {gene} expression is not bimodal (Ashman's D {mixture.separation:.2f} < "
-                    f"{MIN_SEPARATION:g})"
-                )
-                _report(report, gene, rna, "not used", f"{marker.name} not called from expression: {reason}")
-            else:
-                score = mixture.posterior.reindex(samples)
-                common = {"marker": marker.name, "feature": gene}
-                how = f"{_CITATION_MIXTURE} (n={len(values)}, seed {SEED}; {_TRANSFORM_TEXT[scale]})"
-                thresholds += [
-                    {
-                        **common,
-                        "rule": f"posterior > {POSITIVE_POSTERIOR:g}: Positive (log2 expression above)",
-                        "value": mixture.high,
-                        "how_set": how,
-                    },
-                    {
-                        **common,
-                        "rule": f"posterior < {NEGATIVE_POSTERIOR:g}: Negative (log2 expression below)",
-                        "value": mixture.low,
-                        "how_set": how,
-                    },
-                    {
-                        **common,
-                        "rule": f"component separation, Ashman's D (>= {MIN_SEPARATION:g} required)",
-                        "value": mixture.separation,
-                        "how_set": how,
-                    },
-                ]
-            evidence.append(_evidence_rows(marker.name, rna, gene, expression[gene], _call(score)))
-
+        if marker.expression_gene in expression:
+            score = _expression_score(marker, expression[marker.expression_gene], scale, rna, record).reindex(samples)
         if marker.copy_number_genes and copy_number:
-            decisive = marker.copy_number_genes[0]
-            if decisive in copy_number:
-                values = copy_number[decisive].reindex(samples)
-                cut = _amplification_cut(cn_source)
-                # amplified → Positive (score 1); not amplified → the expression score, else 0 (ISH-negative)
-                score = score.mask(values >= cut, 1.0)
-                score = score.mask((values < cut) & score.isna(), 0.0)
-                thresholds.append(
-                    {
-                        "marker": marker.name,
-                        "feature": decisive,
-                        "rule": (
-                            f"GISTIC >= {cut:g}: amplified, Positive"
-                            if cn_source == "gistic"
-                            else f"log2(CN/2) >= {cut:g}: amplified, Positive"
-                        ),
-                        "value": float(cut),
-                        "how_set": _CITATION_GISTIC if cn_source == "gistic" else _CITATION_LOG2,
-                    }
-                )
-            for gene_cn in marker.copy_number_genes:
-                if gene_cn not in copy_number:
-                    continue
-                values = copy_number[gene_cn]
-                verdict = _amplification_verdict(values, cn_source)
-                if gene_cn != decisive:
-                    verdict = verdict + " (supporting only)"
-                evidence.append(_evidence_rows(marker.name, f"{cnv} ({cn_source})", gene_cn, values, verdict))
-
+            score = _with_copy_number(marker, score, copy_number, cn_source, cnv, record)
         calls = _call(score)
-        mdata.obs[f"{marker.prefix}_call"] = pd.Categorical(calls.reindex(samples).to_numpy(), categories=list(CALLS))
-        mdata.obs[f"{marker.prefix}_score"] = score.reindex(samples).to_numpy(dtype=float)
+        mdata.obs[f"{marker.prefix}_call"] = pd.Categorical(calls.to_numpy(), categories=list(CALLS))
+        mdata.obs[f"{marker.prefix}_score"] = score.to_numpy(dtype=float)
 
     obs = mdata.obs
     mdata.obs["clinical_group"] = _clinical_group(
@@ -452,17 +453,14 @@ def receptor_status(
         obs["pr_call"].astype(object).set_axis(samples),
         obs["her2_call"].astype(object).set_axis(samples),
     ).array
-    if report:
-        add_report_rows(mdata, report)
-    evidence_table = (
-        pd.concat(evidence, ignore_index=True)
-        if evidence
-        else pd.DataFrame(columns=["sample", "marker", "source", "feature", "value", "call"])
-    )
+    if record.report:
+        add_report_rows(mdata, record.report)
     mdata.uns[key_added] = {
         "method": "receptor_status",
-        "thresholds": pd.DataFrame(thresholds, columns=["marker", "feature", "rule", "value", "how_set"]),
-        "evidence": evidence_table,
+        "thresholds": pd.DataFrame(record.thresholds, columns=THRESHOLD_COLUMNS),
+        "evidence": (
+            pd.concat(record.evidence, ignore_index=True) if record.evidence else pd.DataFrame(columns=EVIDENCE_COLUMNS)
+        ),
         "params": {
             "rna": rna if has_rna else "",
             "cnv": cnv if has_cnv else "",
