@@ -248,6 +248,31 @@ def test_gistic_layer_is_preferred_over_log2():
     assert evidence.loc[("s05", "GRB7", "cnv (gistic)"), "call"] == "not amplified (supporting only)"
 
 
+def _absolute_copy_number():
+    mdata = _tiny()
+    cn = mdata.mod["cnv"]
+    cn.X = np.full(cn.shape, 2.0)
+    cn.X[30, :] = 4.0  # log2(4/2) = 1: amplified
+    cn.X[31, :] = 3.0  # a gain
+    cn.uns["scale"] = "copy_number"  # as read_gdc reads GDC gene-level copy number
+    return mdata
+
+
+def test_absolute_copy_number_raw_or_transformed_gives_the_same_calls():
+    raw = _absolute_copy_number()
+    hm.tl.receptor_status(raw)
+    assert raw.obs.at["s30", "her2_call"] == "Positive" and raw.obs.at["s30", "her2_score"] == 1.0
+    assert raw.obs.at["s31", "her2_call"] == "Negative"
+    assert raw.uns["receptor"]["params"]["copy_number_source"] == "log2 from copy number"
+    transformed = _absolute_copy_number()
+    from harmonomics.pp._transforms import transform_cnv  # the step hm.pp.harmonize runs on copy numbers
+
+    transform_cnv(transformed)  # X → log2(CN/2); uns["scale"] still says copy_number
+    hm.tl.receptor_status(transformed)
+    pd.testing.assert_frame_equal(transformed.obs[CALL_COLUMNS + SCORE_COLUMNS], raw.obs[CALL_COLUMNS + SCORE_COLUMNS])
+    assert transformed.uns["receptor"]["params"]["copy_number_source"] == "log2"
+
+
 def test_copy_returns_a_new_store():
     mdata = _tiny()
     copied = hm.tl.receptor_status(mdata, key_added="rec", copy=True)
@@ -311,8 +336,8 @@ def test_unimodal_marker_is_not_called():
     assert report.loc[report["item"] == "PGR", "reason"].str.contains("not bimodal").all()
 
 
-def test_copy_number_on_a_copy_number_scale_raises():
+def test_copy_number_on_an_unknown_scale_raises():
     mdata = _tiny()
-    mdata.mod["cnv"].uns["scale"] = "copy_number"
-    with pytest.raises(MissingResultError, match="log2"):
+    mdata.mod["cnv"].uns["scale"] = "beta"
+    with pytest.raises(MissingResultError, match="scale 'beta'"):
         hm.tl.receptor_status(mdata)

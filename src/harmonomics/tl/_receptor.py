@@ -12,14 +12,14 @@ Method (docs/precision.md, "Receptor status"):
   from expression (NaN, warning and report row).
 - **Calls.** score > 0.9 → Positive, score < 0.1 → Negative, otherwise Equivocal.
 - **HER2 copy number.** ERBB2 amplified → Positive, score 1. Amplified is GISTIC 2 (high-level amplification,
-  Mermel et al. 2011) when the store has GISTIC values (``layers["gistic"]``, or ``X`` when ``uns["scale"]`` is
-  ``"gistic"``), else log2(CN/2) ≥ 1.0 (≥ 2× the diploid copy number: the ASCO/CAP 2018 ISH positive ratio
-  HER2/CEP17 ≥ 2.0, Wolff et al. 2018, J Clin Oncol 36:2105). Not amplified → the expression call, Equivocal
-  included (impurity shrinks log2 ratios, so "not amplified" is not taken as proof against an equivocal
-  expression). No expression score → Negative (score 0) when not amplified, as an ISH-negative tumour is
-  HER2-negative. GRB7, the amplicon
-  partner, is recorded in the evidence but does not change the call (the amplicon boundary can fall between the
-  two genes).
+  Mermel et al. 2011) when the store has GISTIC values (``layers["gistic"]``, ``X`` on the GISTIC scale, or the
+  output of ``hm.pp.harmonize(..., cnv="gistic")``), else log2(CN/2) ≥ 1.0: at least twice the diploid copy
+  number, as in the ASCO/CAP 2018 ISH positive ratio HER2/CEP17 ≥ 2.0 (Wolff et al. 2018, J Clin Oncol
+  36:2105). Absolute copy numbers are first turned into log2(CN/2), so CN ≥ 4 is amplified. Not amplified → the
+  expression call, Equivocal included (impurity shrinks log2 ratios, so "not amplified" is not taken as proof
+  against an equivocal expression). No expression score → Negative (score 0) when not amplified, as an
+  ISH-negative tumour is HER2-negative. GRB7, the amplicon partner, is recorded in the evidence but does not
+  change the call (the amplicon boundary can fall between the two genes).
 - **Clinical group.** HER2 Positive → ``HER2+``; HER2 Negative with ER or PR Positive → ``HR+/HER2-``; HER2, ER and
   PR all Negative → ``triple-negative``; anything else (a missing or Equivocal call that decides) → NaN.
 
@@ -191,23 +191,31 @@ def _call(score: pd.Series) -> pd.Series:
 
 
 # --------------------------------------------------------------------------------------------- copy number
-def _copy_number_source(adata: AnnData) -> tuple[str, np.ndarray]:
-    """(``"gistic"`` or ``"log2"``, the matrix to read): GISTIC values when the store has them."""
+def _copy_number_source(adata: AnnData) -> tuple[str, np.ndarray, bool]:
+    """How to read the copy number: (``"gistic"`` or ``"log2"``, the matrix, whether it holds absolute copies).
+
+    GISTIC values win when the store has them (``layers["gistic"]``, or ``X`` on the GISTIC scale); otherwise the
+    log2 ratio in ``X``. Absolute copy numbers (a GDC download read as is) are turned into log2(CN/2) the way
+    :func:`harmonomics.pp.harmonize` does (``cnv="log2ratio"``), so a raw and a harmonized store give the same calls.
+    """
+    transform = str(dict(adata.uns.get("transform") or {}).get("method", ""))
+    scale = str(adata.uns.get("scale", ""))
     if "gistic" in adata.layers:
-        return "gistic", adata.layers["gistic"]
-    if str(adata.uns.get("scale", "")) == "gistic":
-        return "gistic", adata.X
-    scale = str(adata.uns.get("scale", "log2"))
-    if scale not in ("log2", ""):
-        raise MissingResultError(
-            f"mod['cnv'] holds copy number on scale {scale!r}; receptor_status needs log2(CN/2) in X or GISTIC "
-            "values in layers['gistic'] (hm.pp.transform_cnv(mdata, method='log2ratio') converts copy numbers)"
-        )
-    return "log2", adata.X
+        return "gistic", adata.layers["gistic"], False
+    if transform == "gistic" or (scale == "gistic" and transform in ("", "none")):
+        return "gistic", adata.X, False
+    if transform in ("log2ratio", "none") or scale in ("log2", "relative", ""):
+        return "log2", adata.X, False
+    if scale == "copy_number":
+        return "log2", adata.X, True
+    raise MissingResultError(
+        f"mod['cnv'] holds values on scale {scale!r}; receptor_status reads log2(CN/2), absolute copy numbers or "
+        "GISTIC values (layers['gistic'])"
+    )
 
 
 def _amplification_cut(source: str) -> float:
-    return float(GISTIC_AMPLIFIED) if source == "gistic" else AMPLIFICATION_LOG2
+    return float(GISTIC_AMPLIFIED) if source == "gistic" else AMPLIFICATION_LOG2  # any log2 source
 
 
 def _amplification_verdict(values: pd.Series, source: str) -> pd.Series:
@@ -296,7 +304,7 @@ def _expression(mdata: MuData, rna: str, record: _Record) -> tuple[str, dict[str
 def _copy_number(mdata: MuData, cnv: str, record: _Record) -> tuple[str, dict[str, pd.Series]]:
     """The copy-number source (``"gistic"`` / ``"log2"``) and the values of the HER2 amplicon genes present."""
     adata = mdata.mod[cnv]
-    source, matrix = _copy_number_source(adata)
+    source, matrix, absolute = _copy_number_source(adata)
     index = pd.Index(adata.obs_names.astype(str))
     out = {}
     for gene in dict.fromkeys(g for m in MARKERS for g in m.copy_number_genes):
@@ -306,8 +314,11 @@ def _copy_number(mdata: MuData, cnv: str, record: _Record) -> tuple[str, dict[st
                 gene, cnv, "absent", f"gene {gene} not in mod[{cnv!r}]; its copy number is not used"
             )
             continue
-        out[gene] = pd.Series(_dense(matrix[:, [position]]).ravel(), index=index)
-    return source, out
+        values = _dense(matrix[:, [position]]).ravel()
+        if absolute:  # copies → log2(CN/2), copy number 0 floored at 0.1 (as hm.pp.harmonize)
+            values = np.log2(np.maximum(values, 0.1) / 2.0)
+        out[gene] = pd.Series(values, index=index)
+    return ("log2 from copy number" if absolute else source), out
 
 
 def _expression_score(marker: Marker, values: pd.Series, scale: str, rna: str, record: _Record) -> pd.Series:
