@@ -4,8 +4,8 @@ Clinical truth: the cohort's ``er_status`` (68 Positive, 53 Negative) and ``her2
 Negative; PathAnalyser's labels). The cohort has no PR label. Balanced accuracy counts our Equivocal calls as
 wrong. Measured (docs/precision.md): ER 0.918 (62/68 Positive, 49/53 Negative, 3 Equivocal); HER2 0.769 (the 21
 ERBB2-amplified tumours are all clinical Positive, none of the 82 Negatives is called Positive; 18 clinical
-Positives have neither amplification nor high ERBB2 expression, which caps any ERBB2-based call, see
-test_her2_labels_cap_any_erbb2_rule).
+Positives have neither amplification nor high ERBB2 expression, nor more RPPA HER2 protein than the Negatives,
+which caps any ERBB2-based call, see test_her2_labels_cap_any_erbb2_rule).
 """
 
 from __future__ import annotations
@@ -77,6 +77,17 @@ def test_her2_labels_cap_any_erbb2_rule(cohort):
             for t in np.unique(values)
         )
         assert best < 0.83  # ceilings 0.816 (expression) and 0.821 (copy number)
+    # independent protein evidence (RPPA, not used by the method): the clinical Positives we call Negative have no
+    # more HER2 protein than the clinical Negatives, while those we call Positive have more than nearly all of them
+    prot = cohort.mod["prot"]
+    protein = pd.Series(np.asarray(prot[:, "HER2"].X).ravel(), index=prot.obs_names)
+    status, call = truth.reindex(protein.index), obs["her2_call"].astype(object).reindex(protein.index)
+    missed = protein[(status == "Positive") & (call == "Negative")]
+    found = protein[(status == "Positive") & (call == "Positive")]
+    negatives = protein[status == "Negative"]
+    assert len(missed) == 16 and len(found) == 16 and len(negatives) == 68
+    assert missed.max() < negatives.max()  # 0.64 < 0.80
+    assert found.median() > negatives.quantile(0.99)  # 2.49
 
 
 def test_compare_receptor_status_counts_equivocal_as_wrong(cohort):
