@@ -235,6 +235,12 @@ def test_tiny_store_known_calls():
     thresholds = mdata.uns["receptor"]["thresholds"]
     er = thresholds[(thresholds["marker"] == "ER") & (thresholds["feature"] == "ESR1")]
     assert (er["value"].iloc[0] > 6.0) and (er["value"].iloc[1] < 6.0)  # the cuts straddle the midpoint
+    mixture = mdata.uns["receptor"]["mixtures"].set_index("feature").loc["ESR1"]
+    assert mixture["n"] == 41
+    assert mixture["mean_negative"] == pytest.approx(2.0, abs=0.2) and mixture["mean_positive"] == pytest.approx(
+        10.0, abs=0.2
+    )
+    assert mixture["weight_positive"] == pytest.approx(0.5, abs=0.03)
 
 
 def test_triple_negative_group():

@@ -88,7 +88,7 @@ MARKERS = (
 
 
 # --------------------------------------------------------------------------------------------- expression
-def _column(adata: AnnData, gene: str) -> np.ndarray | None:
+def _column(adata: AnnData, gene: str) -> int | None:
     """Position of a gene among var names or ``var["symbol"]`` / ``var["gene_name"]``; None when absent."""
     names = pd.Index(adata.var_names.astype(str))
     if gene in names:
@@ -126,7 +126,9 @@ def _to_log2(adata: AnnData, positions: list[int], scale: str) -> np.ndarray:
     if scale == "log2":
         return values
     if scale == "counts":
-        library = np.nansum(_dense(adata.X), axis=1, keepdims=True)
+        matrix = adata.X
+        totals = matrix.sum(axis=1) if hasattr(matrix, "toarray") else np.nansum(np.asarray(matrix), axis=1)
+        library = np.asarray(totals, dtype=float).reshape(-1, 1)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.log2(values / np.where(library > 0, library, np.nan) * 1e6 + 1.0)
     return np.log2(values + 1.0)
@@ -238,6 +240,7 @@ def _clinical_group(er: pd.Series, pr: pd.Series, her2: pd.Series) -> pd.Series:
 
 THRESHOLD_COLUMNS = ["marker", "feature", "rule", "value", "how_set"]
 EVIDENCE_COLUMNS = ["sample", "marker", "source", "feature", "value", "call"]
+MIXTURE_COLUMNS = ["marker", "feature", "n", "mean_negative", "mean_positive", "sd", "weight_positive"]
 
 
 @dataclass
@@ -245,6 +248,7 @@ class _Record:
     """What one run collects for ``uns``: thresholds, evidence and report rows."""
 
     thresholds: list[dict] = field(default_factory=list)
+    mixtures: list[dict] = field(default_factory=list)
     evidence: list[pd.DataFrame] = field(default_factory=list)
     report: list[dict] = field(default_factory=list)
 
@@ -337,6 +341,17 @@ def _expression_score(marker: Marker, values: pd.Series, scale: str, rna: str, r
         record.feature_left_out(gene, rna, "not used", f"{marker.name} not called from expression: {reason}")
     else:
         score = mixture.posterior.reindex(values.index)
+        record.mixtures.append(
+            {
+                "marker": marker.name,
+                "feature": gene,
+                "n": len(finite),
+                "mean_negative": mixture.means[0],
+                "mean_positive": mixture.means[1],
+                "sd": mixture.sd,
+                "weight_positive": mixture.weight_high,
+            }
+        )
         how = f"{_CITATION_MIXTURE} (n={len(finite)}, seed {SEED}; {_TRANSFORM_TEXT[scale]})"
         for rule, value in (
             (f"posterior > {POSITIVE_POSTERIOR:g}: Positive (log2 expression above)", mixture.high),
@@ -412,7 +427,8 @@ def receptor_status(
     Equivocal / Negative, NaN without evidence), ``er_score``, ``pr_score``, ``her2_score`` (posterior
     probability of Positive; for HER2, 1 where ERBB2 is amplified, and 0 where copy number alone says not
     amplified), ``clinical_group`` (``HR+/HER2-``, ``HER2+``, ``triple-negative`` or NaN). ``uns[key_added]``:
-    ``method``, ``thresholds`` (marker, feature, rule, value, how_set), ``evidence`` (sample, marker, source,
+    ``method``, ``thresholds`` (marker, feature, rule, value, how_set), ``mixtures`` (each fitted mixture: marker,
+    feature, n, mean_negative, mean_positive, sd, weight_positive), ``evidence`` (sample, marker, source,
     feature, value, call: one row per sample, marker and feature read) and ``params``. Markers or modalities
     left out get a row in ``uns["harmonomics_report"]``.
 
@@ -469,6 +485,7 @@ def receptor_status(
     mdata.uns[key_added] = {
         "method": "receptor_status",
         "thresholds": pd.DataFrame(record.thresholds, columns=THRESHOLD_COLUMNS),
+        "mixtures": pd.DataFrame(record.mixtures, columns=MIXTURE_COLUMNS),
         "evidence": (
             pd.concat(record.evidence, ignore_index=True) if record.evidence else pd.DataFrame(columns=EVIDENCE_COLUMNS)
         ),
