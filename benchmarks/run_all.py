@@ -35,6 +35,8 @@ BENCHMARKS = [
     ("memory", "Factor-fit memory: estimate vs measured"),
     ("pam50", "PAM50 and the subtype classifier"),
     ("immune", "Immune scores"),
+    ("precision", "Precision medicine: receptor status"),
+    ("mutations", "Precision medicine: mutations and TMB"),
     ("end_to_end", "End to end: `harmonomics run` on a 1,000-patient GDC folder"),
     ("real_cohort", "End to end on the real cohort: `harmonomics run` on tcga_brca_121 (the demo)"),
 ]

@@ -24,6 +24,9 @@ __getattr__, __dir__, __all__ = attach(
         # immune
         "immune_scores": "._immune",
         "immune_status": "._immune",
+        # precision medicine
+        "receptor_status": "._receptor",
+        "compare_receptor_status": "._receptor",
         # signatures, enrichment, survival
         "factor_signatures": "._signatures",
         "score_signatures": "._signatures",
