@@ -405,7 +405,7 @@ def _associations(mdata, covariates: list[str]) -> None:
     """Factor ↔ covariate tests (``hm.tl.associate``), kept in ``uns["mofa_associations"]`` for the report and exports."""
     import harmonomics as hm
 
-    from .io._build import uns_table
+    from ._clinical import uns_table
 
     table = hm.tl.associate(mdata, key=_keys.KEY_MOFA, covariates=tuple(covariates))
     mdata.uns[f"{_keys.KEY_MOFA}_associations"] = uns_table(table.reset_index(drop=True))

@@ -15,6 +15,7 @@ import pandas as pd
 
 from .. import _keys
 from .. import barcodes as _bc
+from .._clinical import normalize_pam50, uns_table
 from .._compat import quiet_mudata
 from .._errors import EmptyInputError, FormatError
 from .._settings import settings
@@ -377,8 +378,6 @@ def assemble(
             if p not in have:
                 report.add("patient", p, "clinical", "", "dropped", "clinical record without any omic sample kept")
     if "pam50" in obs:
-        from ._clinical import normalize_pam50
-
         obs["pam50"] = normalize_pam50(obs["pam50"]).to_numpy()
     obs = writable_obs(obs)
     for k in all_keys:
@@ -413,18 +412,6 @@ def assemble(
     for k, v in clinical_uns.items():
         mdata.uns[k] = v
     return mdata
-
-
-def uns_table(df: pd.DataFrame) -> pd.DataFrame:
-    """A clinical table made safe for h5mu: object columns as strings ('' for missing), index as a string."""
-    out = df.copy()
-    out.index = pd.Index(out.index.astype(str), name=None) if not isinstance(out.index, pd.RangeIndex) else out.index
-    for c in out.columns:
-        if out[c].dtype == object or isinstance(out[c].dtype, pd.CategoricalDtype):
-            col = out[c].astype(object)
-            out[c] = col.where(col.notna(), "").astype(str)
-    out.columns = [str(c) for c in out.columns]
-    return out
 
 
 def guess_scale(omic: str, X: np.ndarray) -> str:
