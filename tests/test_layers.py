@@ -39,7 +39,6 @@ KNOWN_PRIVATE_IMPORTS = {
     ("harmonomics._report", "harmonomics.pl._survival"),
     ("harmonomics._report", "harmonomics.pl._utils"),
     ("harmonomics._report", "harmonomics.tl._associations"),
-    ("harmonomics.export", "harmonomics.tl._signatures"),
 }
 
 

@@ -26,6 +26,7 @@ __getattr__, __dir__, __all__ = attach(
         "immune_status": "._immune",
         # signatures, enrichment, survival
         "factor_signatures": "._signatures",
+        "signature_table": "._signatures",
         "score_signatures": "._signatures",
         "builtin_gene_sets": "._signatures",
         "enrichment": "._enrichment",
