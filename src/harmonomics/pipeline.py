@@ -402,13 +402,12 @@ def annotate_step(mdata, annotate: Mapping[str, Any], *, expression=None) -> dic
 
 
 def _associations(mdata, covariates: list[str]) -> None:
-    """Factor ↔ covariate tests (``hm.tl.associate``), kept in ``uns["mofa_associations"]`` for the report and exports."""
+    """Factor ↔ covariate tests (``hm.tl.associate``), kept in ``uns["mofa_associations"]`` for hm.pl.associations,
+    the report and exports."""
     import harmonomics as hm
 
-    from ._clinical import uns_table
-
-    table = hm.tl.associate(mdata, key=_keys.KEY_MOFA, covariates=tuple(covariates))
-    mdata.uns[f"{_keys.KEY_MOFA}_associations"] = uns_table(table.reset_index(drop=True))
+    key = _keys.KEY_MOFA
+    hm.tl.associate(mdata, key=key, covariates=tuple(covariates), key_added=f"{key}_associations")
 
 
 def _signatures(mdata) -> None:
