@@ -462,9 +462,11 @@ def _is_fresh(paths: CohortPaths, step: str, digest: str) -> bool:
     if not (paths.output(step).exists() and stamp.exists()):
         return False
     try:
-        return json.loads(stamp.read_text()).get("digest") == digest
-    except (OSError, ValueError):
+        recorded = json.loads(stamp.read_text())
+    except (OSError, json.JSONDecodeError) as err:  # a stamp that cannot be read only means: run the step again
+        logger.info("%s: stamp %s cannot be read (%s); the step runs again", step, stamp, err)
         return False
+    return isinstance(recorded, dict) and recorded.get("digest") == digest
 
 
 def _write_stamp(paths: CohortPaths, step: str, digest: str, seconds: float) -> None:
