@@ -1,7 +1,7 @@
 """Survival: clinical fields -> overall survival, Cox models per factor, Kaplan–Meier curves.
 
 Clinical fields are mapped to ``os_time`` (days) and ``os_event`` (0/1) by
-:func:`harmonomics.io._clinical.survival_from_clinical` (re-exported here as ``survival_from_clinical``);
+:func:`harmonomics._clinical.survival_from_clinical` (re-exported here as ``survival_from_clinical``);
 the mapping is described in that module's docstring.
 """
 
