@@ -100,7 +100,8 @@ def _validate_section(values: Mapping[str, Any], schema: Mapping[str, Any], wher
         if key not in schema:
             allowed = ", ".join(sorted(schema))
             raise ConfigError(
-                f"unknown config key {where + key!r}; allowed keys{' in ' + where.rstrip('.') if where else ''}: {allowed}"
+                f"unknown config key {where + key!r}; "
+                f"allowed keys{' in ' + where.rstrip('.') if where else ''}: {allowed}"
             )
     for key, spec in schema.items():
         if isinstance(spec, dict):
@@ -169,7 +170,8 @@ def load_config(config: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any]
     allowed_convergence = ("auto", "fast", "medium", "slow", "window")
     if validated["fit"]["convergence"] not in allowed_convergence:
         raise ConfigError(
-            f"config key 'fit.convergence' is {validated['fit']['convergence']!r}; allowed: {', '.join(allowed_convergence)}"
+            f"config key 'fit.convergence' is {validated['fit']['convergence']!r}; "
+            f"allowed: {', '.join(allowed_convergence)}"
         )
     return validated
 
@@ -411,7 +413,8 @@ def _associations(mdata, covariates: list[str]) -> None:
 
 
 def _signatures(mdata) -> None:
-    """Each factor's top features (``uns["mofa_signatures"]``) and their scores per sample (``obsm["signature_scores"]``)."""
+    """Each factor's top features (``uns["mofa_signatures"]``) and their scores per sample
+    (``obsm["signature_scores"]``)."""
     import harmonomics as hm
 
     table = hm.tl.factor_signatures(mdata, key=_keys.KEY_MOFA)

@@ -172,7 +172,7 @@ def stack_profiles(
         if not outer:
             counts = pd.Series([len(p.features) for _, _, p in items])
             typical = int(counts.mode().iloc[0])
-            for (_, path, p), n in zip(items, counts, strict=True):
+            for (_, path, _block), n in zip(items, counts, strict=True):
                 if n < typical:
                     raise FormatError(
                         f"has {n} features where the other {what}s of this type have {typical}; the file looks "

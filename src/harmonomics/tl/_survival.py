@@ -96,10 +96,7 @@ def _outcome(mdata: MuData, time: str, event: str) -> tuple[pd.Series, pd.Series
             )
     t = pd.to_numeric(mdata.obs[time], errors="coerce").astype(float)
     e_raw = mdata.obs[event]
-    if e_raw.dtype == bool:
-        e = e_raw.astype(float)
-    else:
-        e = pd.to_numeric(e_raw, errors="coerce").astype(float)
+    e = e_raw.astype(float) if e_raw.dtype == bool else pd.to_numeric(e_raw, errors="coerce").astype(float)
     bad = e.notna() & ~e.isin([0.0, 1.0])
     if bad.any():
         raise ValueError(f"obs[{event!r}] must be 0/1; sample {e.index[bad][0]!r} has {e[bad].iloc[0]!r}")
