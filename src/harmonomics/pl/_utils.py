@@ -14,6 +14,38 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+# the palettes and the axes style live in harmonomics._style, which the report shares; named here too so that
+# pl modules may keep writing u.style_axes, u.category_colors, ...
+from .._style import (
+    IMMUNE_COLORS,
+    NA_COLOR,
+    PAM50_COLORS,
+    QUALITATIVE,
+    category_colors,
+    category_levels,
+    hide_spines,
+    style_axes,
+)
+
+__all__ = [
+    "IMMUNE_COLORS",
+    "NA_COLOR",
+    "PAM50_COLORS",
+    "QUALITATIVE",
+    "category_colors",
+    "category_levels",
+    "check_ax",
+    "colorbar",
+    "finish",
+    "hide_spines",
+    "is_categorical",
+    "obs_vector",
+    "panels",
+    "resolve_factor",
+    "shorten",
+    "style_axes",
+]
+
 logger = logging.getLogger(__name__)
 
 
