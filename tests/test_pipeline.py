@@ -313,3 +313,18 @@ def test_annotate_records_a_package_error_by_its_reason(monkeypatch):
 def test_annotate_does_not_hide_a_programming_error(monkeypatch, bug):
     with pytest.raises(type(bug)):
         _annotate_only_pam50(monkeypatch, bug)
+
+
+def test_a_stamp_that_cannot_be_read_means_run_again(tmp_path, caplog):
+    caplog.set_level("INFO", logger="harmonomics.pipeline")
+    paths = pipeline.CohortPaths(tmp_path)
+    paths.loaded.write_bytes(b"")
+    stamp = paths.stamp("load")
+    stamp.parent.mkdir()
+    stamp.write_text(json.dumps({"digest": "abc"}))
+    assert pipeline._is_fresh(paths, "load", "abc")
+    assert not pipeline._is_fresh(paths, "load", "other")
+    for text in ('{"digest": "ab', '["abc"]'):  # cut short by a crash; not a stamp
+        stamp.write_text(text)
+        assert not pipeline._is_fresh(paths, "load", "abc")
+    assert "cannot be read" in caplog.text

@@ -68,3 +68,21 @@ def test_names_that_do_not_match_the_scores(frozen):
     mdata.uns["mofa"] = {"factor_names": ["Factor1", "Factor2", "Factor3"]}
     with pytest.raises(StoreFormatError, match="has 3 names but obsm\\['mofa'\\] has 2 columns"):
         _results.factor_scores(mdata)
+
+
+def test_r2_totals_in_each_stored_form(frozen):
+    mdata, _ = frozen
+    r2 = pd.DataFrame([[0.1, 0.2], [0.3, 0.0]], index=["rna", "cnv"], columns=["Factor1", "Factor2"])
+    mdata.uns["mofa"] = {"factor_names": ["Factor1", "Factor2"], "r2_per_view_factor": r2}
+    assert _results.r2_total(mdata) is None  # a fit may leave the totals out
+    mdata.uns["mofa"]["r2_per_factor"] = {"Factor2": 0.15, "Factor1": 0.25}  # as hm.tl.mofa writes it
+    mdata.uns["mofa"]["r2_per_view"] = np.array([0.3, 0.25])  # in the views' order
+    assert _results.r2_total(mdata).to_dict() == {"Factor1": 0.25, "Factor2": 0.15}
+    assert _results.r2_total(mdata, per="view").to_dict() == {"rna": 0.3, "cnv": 0.25}
+    mdata.uns["mofa"]["r2_per_view"] = np.array([0.3, 0.25, 0.1])  # not one value per view
+    assert _results.r2_total(mdata, per="view") is None
+    with pytest.raises(ValueError, match="per must be"):
+        _results.r2_total(mdata, per="sample")
+    del mdata.uns["mofa"]["r2_per_view_factor"]
+    with pytest.raises(MissingResultError, match="r2_per_view_factor"):
+        _results.r2_total(mdata)

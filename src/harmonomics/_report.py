@@ -306,12 +306,12 @@ class _Report:
             self._assoc_note = "The store has no clinical or molecular covariates to test against the factors."
             return None
         try:
-            from .tl import _associations as tl_assoc
+            from .tl import associate
         except ImportError as err:
             self._assoc_note = f"Factor ↔ covariate tests are unavailable in this installation ({_e(err)})."
             return None
         try:
-            self._assoc = tl_assoc.associate(self.mdata, key=self.key, covariates=tuple(covs))
+            self._assoc = associate(self.mdata, key=self.key, covariates=tuple(covs))
         except HarmonomicsError as err:  # the store's data do not allow the tests; the page says why
             logger.warning("report: hm.tl.associate failed: %s", err)
             self._assoc_note = f"hm.tl.associate failed on this store: {_e(type(err).__name__)}: {_e(err)}"
@@ -322,10 +322,10 @@ class _Report:
         table = self.associations()
         if table is None or len(table) == 0:
             return None
-        from .pl._associations import summarise
+        from .tl import association_summary
 
         value = "fdr" if "fdr" in table.columns else "pvalue"
-        return summarise(table, value=value)
+        return association_summary(table, value=value)
 
     def has_survival(self) -> bool:
         obs = self.mdata.obs
@@ -431,7 +431,7 @@ class _Report:
                 cards.append(("converged", "yes" if bool(conv) else "NO"))
         else:
             cards.append(("factor model", "not run"))
-        from .pl._utils import category_levels
+        from ._style import category_levels
 
         for col, label in ((_keys.KEY_PAM50, "PAM50 subtypes"), ("immune_class", "immune classes")):
             if col in m.obs.columns and m.obs[col].notna().any():
@@ -495,7 +495,8 @@ class _Report:
 
     # -- cohort
     def section_cohort(self) -> str:
-        from .pl._cohort import omics_overview, omics_presence
+        from .pl import omics_overview
+        from .tl import omics_presence
 
         m = self.mdata
         presence = omics_presence(m)
@@ -612,9 +613,8 @@ class _Report:
                 "to fit one. The factor, subtype, immune and survival sections need it.",
                 "warn",
             )
-        from ._results import r2_table
-        from .pl._factors import variance_explained
-        from .pl._utils import as_series
+        from ._results import r2_table, r2_total
+        from .pl import variance_explained
 
         m, info = self.mdata, self.mdata.uns[self.key]
         names = self.factor_names()
@@ -661,7 +661,7 @@ class _Report:
                 )
             )
             tbl = (r2 * 100).round(1).T
-            tot = as_series(info.get("r2_per_factor"), r2.columns)
+            tot = r2_total(m, self.key)
             if tot is not None:
                 tbl["all views"] = (tot * 100).round(1).to_numpy()
             tbl.index.name = "factor"
@@ -693,7 +693,7 @@ class _Report:
     def _elbo_figure(elbo: np.ndarray, converged: Any, n_iter: Any = None, iterations: Any = None):
         import matplotlib.pyplot as plt
 
-        from .pl._utils import style_axes
+        from ._style import style_axes
 
         fig, ax = plt.subplots(figsize=(6.0, 2.6), layout="constrained")
         it = np.arange(1, elbo.size + 1, dtype=float)
@@ -723,7 +723,7 @@ class _Report:
     def section_factors(self) -> str:
         if not self.has_model:
             return _note("Needs a factor model (see above).")
-        from .pl._associations import associations
+        from .pl import associations
 
         parts = [
             "<p>One row per factor: how much variance it explains, and its strongest link to subtype, immune "
@@ -771,15 +771,13 @@ class _Report:
         return "".join(parts)
 
     def _factor_table(self) -> str:
-        from ._results import r2_table
-        from .pl._utils import as_series
+        from ._results import r2_table, r2_total
 
         names = self.factor_names()
-        info = self.mdata.uns[self.key]
         df = pd.DataFrame({"factor": names})
         try:
             r2 = r2_table(self.mdata, self.key)
-            tot = as_series(info.get("r2_per_factor"), r2.columns)
+            tot = r2_total(self.mdata, self.key)
             df["R² (all views)"] = [_pct(tot[f]) if tot is not None and f in tot.index else "–" for f in names]
             df["main view"] = [f"{r2[f].idxmax()} ({_pct(r2[f].max())})" if f in r2.columns else "–" for f in names]
         except MissingResultError as err:  # R² is optional here
@@ -859,8 +857,8 @@ class _Report:
         m = self.mdata
         if column not in m.obs.columns or m.obs[column].notna().sum() == 0:
             return _note(missing_html + self._skipped(*steps))
-        from .pl._factors import factor_scatter
-        from .pl._utils import category_colors, category_levels
+        from ._style import category_colors, category_levels
+        from .pl import factor_scatter
 
         values = m.obs[column]
         levels = category_levels(values)
@@ -908,7 +906,7 @@ class _Report:
     def _boxes(self, column: str, levels: list[str], colors: Mapping[str, str]):
         import matplotlib.pyplot as plt
 
-        from .pl._utils import style_axes
+        from ._style import style_axes
 
         scores = self.scores()
         groups = self.mdata.obs[column].astype(object)
@@ -1019,7 +1017,7 @@ class _Report:
             )
         if stats.empty:
             return ""
-        from .pl._reference import label_confusion
+        from .pl import label_confusion
 
         table = pd.DataFrame(
             {
@@ -1062,7 +1060,7 @@ class _Report:
                 '<h3>Receptor status against marker genes</h3><p class="muted">The store has '
                 f"{_e(', '.join(statuses))} but no ESR1/ERBB2 feature in its rna or cnv modality.</p>"
             )
-        from .pl._reference import status_markers
+        from .pl import status_markers
 
         table = pd.DataFrame(
             {
@@ -1094,7 +1092,7 @@ class _Report:
 
     def _published_purity(self) -> str:
         from . import tl
-        from .pl._reference import purity_comparison
+        from .pl import purity_comparison
 
         m = self.mdata
         try:
@@ -1153,7 +1151,7 @@ class _Report:
             require("lifelines", extra="survival", purpose="Kaplan–Meier curves in the report")
         except ImportError as err:
             return _note(_e(err), "warn")
-        from .pl._survival import kaplan_meier
+        from .pl import kaplan_meier
 
         t = pd.to_numeric(m.obs["os_time"], errors="coerce")
         e = pd.to_numeric(m.obs["os_event"], errors="coerce")
@@ -1230,7 +1228,7 @@ class _Report:
     def section_factor_details(self) -> str:
         if not self.has_model:
             return _note("Needs a factor model.")
-        from .pl._factors import top_weights
+        from .pl import top_weights
 
         names = self.factor_names()
         views = [v for v in self.mdata.mod if self.key in self.mdata.mod[v].varm]

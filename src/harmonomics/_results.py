@@ -16,6 +16,7 @@ present but does not follow the layout (wrong shape, names that do not match the
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -24,6 +25,8 @@ import pandas as pd
 
 from . import _keys
 from ._errors import MissingResultError, StoreFormatError
+
+logger = logging.getLogger(__name__)
 
 SAMPLE_INDEX = "sample"
 
@@ -114,6 +117,38 @@ def r2_table(mdata: Any, key: str = _keys.KEY_MOFA) -> pd.DataFrame:
     out.index = out.index.astype(str)
     out.columns = out.columns.astype(str)
     return out.astype(float)
+
+
+def r2_total(mdata: Any, key: str = _keys.KEY_MOFA, *, per: str = "factor") -> pd.Series | None:
+    """The fit's total R² per factor (over all views) or per view (over all factors): ``uns[key]["r2_per_factor"]``
+    or ``uns[key]["r2_per_view"]`` as a Series on the names of :func:`r2_table` (fractions 0..1).
+
+    None when the fit stored no such total, or one that cannot be read as one value per name (a fit may leave it
+    out; the per-view × factor table is what every fit has).
+    """
+    if per not in ("factor", "view"):
+        raise ValueError(f"per must be 'factor' or 'view'; got {per!r}")
+    r2 = r2_table(mdata, key)
+    names = list(r2.columns if per == "factor" else r2.index)
+    stored = model_info(mdata, key).get(f"r2_per_{per}")
+    if stored is None:
+        return None
+    try:
+        if isinstance(stored, pd.DataFrame):
+            stored = stored.iloc[:, 0] if stored.shape[1] == 1 else stored.iloc[0]
+        if isinstance(stored, pd.Series):
+            out = stored.astype(float)
+            out.index = out.index.astype(str)
+            return out.reindex(names)
+        if isinstance(stored, Mapping):
+            return pd.Series({str(k): float(np.asarray(v).ravel()[0]) for k, v in stored.items()}).reindex(names)
+        values = np.asarray(stored, dtype=float).ravel()
+        if values.size == len(names):
+            return pd.Series(values, index=names)
+    except (TypeError, ValueError, IndexError):
+        pass
+    logger.debug("uns[%r]['r2_per_%s'] of shape %s is not one value per %s", key, per, np.shape(stored), per)
+    return None
 
 
 def fit_views(mdata: Any, key: str = _keys.KEY_MOFA) -> list[str]:

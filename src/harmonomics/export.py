@@ -308,13 +308,13 @@ def gmt(
     The path written.
     """
     from ._gmt import write_gmt
-    from .tl._signatures import signature_table
+    from .tl import signature_table
 
     if ids not in ("symbol", "feature"):
         raise ValueError(f"ids must be 'symbol' or 'feature'; got {ids!r}")
     table = mdata.uns.get(f"{key}_signatures")
     if not isinstance(table, pd.DataFrame) or table.empty:
-        table = signature_table(mdata, key, n_top, None, None)
+        table = signature_table(mdata, key=key, n_top=n_top)
     sets: dict[str, list[str]] = {}
     descriptions: dict[str, str] = {}
     for (factor, view, side), frame in table.groupby(["factor", "view", "side"], sort=False):

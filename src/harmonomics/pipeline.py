@@ -100,8 +100,8 @@ def _validate_section(values: Mapping[str, Any], schema: Mapping[str, Any], wher
         if key not in schema:
             allowed = ", ".join(sorted(schema))
             raise ConfigError(
-                f"unknown config key {where + key!r}; allowed keys{' in ' + where.rstrip('.') if where else ''}: "
-                f"{allowed}"
+                f"unknown config key {where + key!r}; "
+                f"allowed keys{' in ' + where.rstrip('.') if where else ''}: {allowed}"
             )
     for key, spec in schema.items():
         if isinstance(spec, dict):
@@ -170,8 +170,8 @@ def load_config(config: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any]
     allowed_convergence = ("auto", "fast", "medium", "slow", "window")
     if validated["fit"]["convergence"] not in allowed_convergence:
         raise ConfigError(
-            f"config key 'fit.convergence' is {validated['fit']['convergence']!r}; allowed: "
-            f"{', '.join(allowed_convergence)}"
+            f"config key 'fit.convergence' is {validated['fit']['convergence']!r}; "
+            f"allowed: {', '.join(allowed_convergence)}"
         )
     return validated
 
@@ -404,14 +404,12 @@ def annotate_step(mdata, annotate: Mapping[str, Any], *, expression=None) -> dic
 
 
 def _associations(mdata, covariates: list[str]) -> None:
-    """Factor ↔ covariate tests (``hm.tl.associate``), kept in ``uns["mofa_associations"]`` for the report and
-    exports."""
+    """Factor ↔ covariate tests (``hm.tl.associate``), kept in ``uns["mofa_associations"]`` for hm.pl.associations,
+    the report and exports."""
     import harmonomics as hm
 
-    from .io._build import uns_table
-
-    table = hm.tl.associate(mdata, key=_keys.KEY_MOFA, covariates=tuple(covariates))
-    mdata.uns[f"{_keys.KEY_MOFA}_associations"] = uns_table(table.reset_index(drop=True))
+    key = _keys.KEY_MOFA
+    hm.tl.associate(mdata, key=key, covariates=tuple(covariates), key_added=f"{key}_associations")
 
 
 def _signatures(mdata) -> None:
@@ -467,9 +465,11 @@ def _is_fresh(paths: CohortPaths, step: str, digest: str) -> bool:
     if not (paths.output(step).exists() and stamp.exists()):
         return False
     try:
-        return json.loads(stamp.read_text()).get("digest") == digest
-    except (OSError, ValueError):
+        recorded = json.loads(stamp.read_text())
+    except (OSError, json.JSONDecodeError) as err:  # a stamp that cannot be read only means: run the step again
+        logger.info("%s: stamp %s cannot be read (%s); the step runs again", step, stamp, err)
         return False
+    return isinstance(recorded, dict) and recorded.get("digest") == digest
 
 
 def _write_stamp(paths: CohortPaths, step: str, digest: str, seconds: float) -> None:

@@ -1,4 +1,4 @@
-"""The one clinical → overall-survival mapping (io/_clinical.py), shared by the readers, datasets and hm.tl."""
+"""The one clinical → overall-survival mapping (harmonomics/_clinical.py), shared by the readers, datasets and hm.tl."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harmonomics._errors import FormatError
-from harmonomics.io._clinical import (
+from harmonomics._clinical import (
     DAYS_PER_MONTH,
     pam50_column,
     survival_from_clinical,
     survival_from_days,
     survival_from_months,
 )
+from harmonomics._errors import FormatError
 
 
 def test_survival_from_days_spellings_and_time_rule():

@@ -8,11 +8,10 @@ import pytest
 from matplotlib.figure import Figure
 
 import harmonomics as hm
-from harmonomics.pl._cohort import omics_presence
 
 
 def test_presence_table(store):
-    presence = omics_presence(store)
+    presence = hm.tl.omics_presence(store)
     assert list(presence.columns) == ["rna", "mirna", "prot"]
     assert presence["rna"].all()
     assert presence["prot"].sum() == store.mod["prot"].n_obs
@@ -71,7 +70,7 @@ def test_upset_caps_the_number_of_combinations():
         mods[m].obs_names = keep
         mods[m].var_names = [f"{m}{j}" for j in range(2)]
     mdata = md.MuData(mods)
-    n_all = len(set(map(tuple, omics_presence(mdata).to_numpy())))
+    n_all = len(set(map(tuple, hm.tl.omics_presence(mdata).to_numpy())))
     assert n_all > 5
     fig = hm.pl.omics_overview(mdata, max_combinations=5)
     bars = next(ax for ax in fig.axes if ax.get_ylabel().startswith("samples with"))

@@ -9,7 +9,7 @@ import pytest
 from matplotlib.figure import Figure
 
 import harmonomics as hm
-from harmonomics.pl._associations import summarise
+from harmonomics._errors import MissingResultError
 
 
 @pytest.fixture
@@ -44,15 +44,26 @@ def test_associations_heatmap_finds_planted_links(store, table):
 
 
 def test_associations_from_mudata_into_ax_with_pvalues(store):
+    # pl only draws: a MuData must carry the table of hm.tl.associate (uns["mofa_associations"])
+    with pytest.raises(
+        MissingResultError, match=r"run hm.tl.associate\(mdata, key='mofa'.*key_added='mofa_associations'"
+    ):
+        hm.pl.associations(store)
+    table = hm.tl.associate(store, covariates=("pam50", "age", "CYT"), key_added="mofa_associations")
+    stored = store.uns["mofa_associations"]
+    assert stored[["factor", "covariate", "pvalue", "fdr"]].equals(table[["factor", "covariate", "pvalue", "fdr"]])
+    assert set(stored.loc[stored["kind"] == "numeric", "level"]) == {""}  # h5mu has no None
     fig, ax = plt.subplots()
     out = hm.pl.associations(store, covariates=["age", "pam50"], value="pvalue", ax=ax, annotate=False)
     assert out is ax
     assert list(_cells(ax).index) == ["age", "pam50"]
     assert not ax.texts
+    pvalue = table.query("factor == 'Factor1' and covariate == 'age'")["pvalue"].iloc[0]
+    assert _cells(ax).loc["age", "Factor1"] == pytest.approx(-np.log10(pvalue))
 
 
-def test_summarise_one_row_per_test(table):
-    summary = summarise(table)
+def test_association_summary_one_row_per_test(table):
+    summary = hm.tl.association_summary(table)
     assert len(summary) == 4 * 4
     row = summary.query("factor == 'Factor1' and covariate == 'pam50'").iloc[0]
     assert row["level"] == "Basal" and row["auc"] > 0.8 and row["label"] == "Basal ↑"
@@ -63,7 +74,7 @@ def test_summarise_one_row_per_test(table):
             {"factor": "F", "covariate": "c", "kind": "categorical", "level": "a", "fdr": 0.01, "auc": 0.2},
         ]
     )
-    got = summarise(extra).iloc[0]
+    got = hm.tl.association_summary(extra).iloc[0]
     assert got["p"] == 0.5 and got["label"] == "a ↓"
 
 

@@ -126,6 +126,18 @@ def test_factor_signatures_subset_and_errors(store):
         hm.tl.factor_signatures(mdata, views="cnv")
 
 
+def test_signature_table_leaves_the_store_as_it_was(store):
+    mdata, _ = store
+    before = set(mdata.uns)
+    table = hm.tl.signature_table(mdata, views="rna", factors="Factor1", n_top=8)
+    assert set(mdata.uns) == before  # computed, not stored (the exports use it)
+    # Factor1's planted positive side is the basal genes
+    up = table[table["side"] == "positive"]
+    assert set(up["symbol"]) == set(BASAL_UP) and up["rank"].tolist() == list(range(1, 9))
+    stored = hm.tl.factor_signatures(mdata, views="rna", factors="Factor1", n_top=8)
+    pd.testing.assert_frame_equal(table, stored)
+
+
 def test_builtin_gene_sets_content():
     sets = builtin_gene_sets()
     assert set(sets["PAM50_proliferation"]) == {

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .. import data
-from ..io._clinical import DAYS_PER_MONTH  # the convention of the readers
+from .._clinical import DAYS_PER_MONTH  # the convention of the readers
 from . import _synthetic_model as M
 from . import _synthetic_text as T
 

@@ -182,7 +182,7 @@ def _read_mut() -> tuple[ad.AnnData, list[dict]]:
 
 def _read_clinical() -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-patient clinical columns under the store's names, and the verbatim table (for ``uns``)."""
-    from ..io._clinical import normalize_pam50, survival_from_days
+    from .._clinical import normalize_pam50, survival_from_days
 
     path = data.path(_FOLDER, FILES["clinical"])
     raw = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False).set_index("patient")
@@ -330,7 +330,7 @@ def _build() -> md.MuData:
         )
         # the standard path: RNA counts → log2 CPM (raw counts stay in layers["counts"]); symbols stay symbols
         harmonize(mdata, feature_ids="symbol")
-    from ..io._build import uns_table
+    from .._clinical import uns_table
 
     mdata.uns["clinical_patients"] = uns_table(raw)
     return mdata

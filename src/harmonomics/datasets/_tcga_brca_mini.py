@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from .. import _keys, data
+from .._clinical import survival_from_days
 from .._compat import uses_mudata
-from ..io._clinical import survival_from_days
 
 if TYPE_CHECKING:  # pragma: no cover
     import mudata as md

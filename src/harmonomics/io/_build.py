@@ -15,6 +15,7 @@ import pandas as pd
 
 from .. import _keys
 from .. import barcodes as _bc
+from .._clinical import normalize_pam50, uns_table
 from .._compat import mudata_options
 from .._errors import EmptyInputError, FormatError
 from .._settings import settings
@@ -171,7 +172,7 @@ def stack_profiles(
         if not outer:
             counts = pd.Series([len(p.features) for _, _, p in items])
             typical = int(counts.mode().iloc[0])
-            for (_, path, _p), n in zip(items, counts, strict=True):
+            for (_, path, _block), n in zip(items, counts, strict=True):
                 if n < typical:
                     raise FormatError(
                         f"has {n} features where the other {what}s of this type have {typical}; the file looks "
@@ -377,8 +378,6 @@ def assemble(
             if p not in have:
                 report.add("patient", p, "clinical", "", "dropped", "clinical record without any omic sample kept")
     if "pam50" in obs:
-        from ._clinical import normalize_pam50
-
         obs["pam50"] = normalize_pam50(obs["pam50"]).to_numpy()
     obs = writable_obs(obs)
     for k in all_keys:
@@ -413,18 +412,6 @@ def assemble(
     for k, v in clinical_uns.items():
         mdata.uns[k] = v
     return mdata
-
-
-def uns_table(df: pd.DataFrame) -> pd.DataFrame:
-    """A clinical table made safe for h5mu: object columns as strings ('' for missing), index as a string."""
-    out = df.copy()
-    out.index = pd.Index(out.index.astype(str), name=None) if not isinstance(out.index, pd.RangeIndex) else out.index
-    for c in out.columns:
-        if out[c].dtype == object or isinstance(out[c].dtype, pd.CategoricalDtype):
-            col = out[c].astype(object)
-            out[c] = col.where(col.notna(), "").astype(str)
-    out.columns = [str(c) for c in out.columns]
-    return out
 
 
 def guess_scale(omic: str, X: np.ndarray) -> str:

@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 
 from .. import _keys
+from .._clinical import pam50_column, survival_from_months
 from .._errors import EmptyInputError, FormatError, MixedProjectsError, UnknownFormatError
 from .._text import arrow_table, locate_row, open_text, require_columns
 from . import _parsers as P
 from ._build import Block, Report, assemble, feature_names, md5_and_bytes, read_input, uns_table
-from ._clinical import pam50_column, survival_from_months
 from ._detect import FORMATS, detect_bytes
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -530,7 +530,7 @@ def _load_clinical(source, *, sep: str | None) -> tuple[pd.DataFrame, str, str, 
         and "os_event" not in df.columns
         and ("days_to_death" in df.columns or "days_to_last_followup" in df.columns)
     ):
-        from ._clinical import survival_from_days
+        from .._clinical import survival_from_days
 
         surv = survival_from_days(
             df["vital_status"], df.get("days_to_death"), df.get("days_to_last_followup"), path=name
@@ -538,7 +538,7 @@ def _load_clinical(source, *, sep: str | None) -> tuple[pd.DataFrame, str, str, 
         df["os_time"] = surv["os_time"].to_numpy()
         df["os_event"] = surv["os_event"].to_numpy()
     if "pam50" not in df.columns:
-        from ._clinical import pam50_column
+        from .._clinical import pam50_column
 
         pam50 = pam50_column(df, ("PAM50Call_RNAseq", "PAM50_mRNA_nature2012", "PAM50", "pam50_xena", "SUBTYPE"))
         if pam50 is not None:

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 
 from .. import _keys
+from .._clinical import pam50_column, survival_from_days
 from .._errors import EmptyInputError, FormatError, UnknownFormatError
 from . import _parsers as P
 from ._build import Block, Report, assemble, feature_names, file_records
-from ._clinical import pam50_column, survival_from_days
 from ._detect import FORMATS
 from ._matrices import ANALYTE, check_omic, detected_files, list_files, omic_from_content, omic_from_name
 

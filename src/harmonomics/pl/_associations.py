@@ -12,11 +12,10 @@ import numpy as np
 import pandas as pd
 
 from .. import _keys
+from .._errors import MissingResultError
 from . import _utils as u
 
 logger = logging.getLogger(__name__)
-
-_REQUIRED = ("factor", "covariate")
 
 
 def associations(
@@ -33,18 +32,20 @@ def associations(
 ) -> Any:
     """Heatmap of factor ↔ covariate associations: colour = −log10 of the (adjusted) p-value.
 
-    Each cell is one factor × covariate test. Numeric covariates are annotated with Spearman's ρ;
-    categorical ones with the level whose samples differ most on the factor (↑: higher scores in that
-    level, from the one-vs-rest AUC). Cells below ``alpha`` are marked with ``*``.
+    The tests come from ``hm.tl.associate``; this function only draws them (the one row per test it shows is
+    ``hm.tl.association_summary``). Each cell is one factor × covariate test. Numeric covariates are annotated
+    with Spearman's ρ; categorical ones with the level whose samples differ most on the factor (↑: higher scores
+    in that level, from the one-vs-rest AUC). Cells below ``alpha`` are marked with ``*``.
 
     Parameters
     ----------
     data
         The tidy table returned by ``hm.tl.associate`` (columns ``factor``, ``covariate``, ``kind``,
         ``test``, ``statistic``, ``pvalue``, ``fdr`` and, where relevant, ``level``, ``auc``, ``rho``),
-        or a MuData, in which case ``hm.tl.associate(data, key=key, covariates=covariates)`` is called.
+        or a MuData holding that table in ``uns[f"{key}_associations"]``: run
+        ``hm.tl.associate(mdata, covariates=..., key_added=f"{key}_associations")`` first (the pipeline does).
     key
-        Result key of the factor model (MuData input only).
+        Result key of the factor model (MuData input only): the table is read from ``uns[f"{key}_associations"]``.
     covariates
         Covariates to show, in this order (default: all in the table).
     value
@@ -63,22 +64,30 @@ def associations(
     Returns
     -------
     The new :class:`~matplotlib.figure.Figure`, or ``ax`` when one was given.
+
+    Raises
+    ------
+    MissingResultError
+        A MuData without an association table in ``uns[f"{key}_associations"]``.
     """
+    from .. import tl
+
     u.check_ax(ax)
     if not 0.0 < float(alpha) < 1.0:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha!r}")
     if isinstance(data, pd.DataFrame):
         table = data
     elif hasattr(data, "mod") and hasattr(data, "obsm"):
-        from .. import tl
-
-        kwargs = {"key": key}
-        if covariates is not None:
-            kwargs["covariates"] = tuple(covariates)
-        table = tl.associate(data, **kwargs)
+        slot = f"{key}_associations"
+        table = data.uns.get(slot)
+        if not isinstance(table, pd.DataFrame):
+            raise MissingResultError(
+                f"no factor ↔ covariate table in uns[{slot!r}]: run hm.tl.associate(mdata, key={key!r}, "
+                f"covariates=[...], key_added={slot!r}) first, or pass the table hm.tl.associate returns"
+            )
     else:
         raise TypeError(f"data must be the DataFrame from hm.tl.associate or a MuData, got {type(data).__name__}")
-    summary = summarise(table, value=value)
+    summary = tl.association_summary(table, value=value)
     if covariates is not None:
         covariates = [covariates] if isinstance(covariates, str) else list(covariates)
         unknown = [c for c in covariates if c not in set(summary["covariate"])]
@@ -135,71 +144,6 @@ def associations(
     )
     ax_.set_title(f"Factor ↔ covariate associations (* {value} < {alpha:g})", fontsize=10, loc="left")
     return u.finish(fig, result, save)
-
-
-def summarise(table: pd.DataFrame, *, value: str = "fdr") -> pd.DataFrame:
-    """One row per factor × covariate: the overall p-value (or FDR) and a short label.
-
-    Overall test rows are those without a ``level`` (when a table has one-vs-rest detail rows per
-    level as well); where a covariate has only per-level rows, the smallest value is used.
-    Columns of the result: ``factor``, ``covariate``, ``kind``, ``test`` (the table's test name, e.g.
-    ``kruskal`` or ``spearman``; empty when the table has none), ``p``, ``label``, ``level``, ``auc``, ``rho``.
-    """
-    if not isinstance(table, pd.DataFrame):
-        raise TypeError(f"expected a DataFrame from hm.tl.associate, got {type(table).__name__}")
-    missing = [c for c in (*_REQUIRED, value) if c not in table.columns]
-    if missing:
-        raise ValueError(
-            f"association table lacks column(s) {missing}; expected the table of hm.tl.associate with "
-            f"columns factor, covariate, kind, test, statistic, pvalue, fdr (got {list(table.columns)})"
-        )
-    t = table.copy()
-    t["factor"] = t["factor"].astype(str)
-    t["covariate"] = t["covariate"].astype(str)
-    has_level = "level" in t.columns
-    if has_level:
-        lv = t["level"]
-        t["_overall"] = lv.isna() | (lv.astype(str).str.strip().isin(["", "nan", "None"]))
-    else:
-        t["_overall"] = True
-    out = []
-    for (factor, cov), g in t.groupby(["factor", "covariate"], sort=False):
-        overall = g[g["_overall"]]
-        detail = g[~g["_overall"]]
-        vals = pd.to_numeric(overall[value] if len(overall) else g[value], errors="coerce")
-        p = float(vals.min()) if vals.notna().any() else np.nan
-        kind = str(g["kind"].iloc[0]) if "kind" in g.columns else ""
-        test = str(g["test"].iloc[0]) if "test" in g.columns else ""
-        rho = np.nan
-        if "rho" in g.columns:
-            r = pd.to_numeric(g["rho"], errors="coerce").dropna()
-            rho = float(r.iloc[0]) if len(r) else np.nan
-        level, auc = None, np.nan
-        if has_level and "auc" in g.columns and len(detail):
-            a = pd.to_numeric(detail["auc"], errors="coerce")
-            if a.notna().any():
-                best = (a - 0.5).abs().idxmax()
-                level, auc = str(detail.loc[best, "level"]), float(a[best])
-        if kind == "numeric" or (kind == "" and np.isfinite(rho)):
-            label = f"{rho:+.2f}" if np.isfinite(rho) else ""
-        elif level is not None:
-            label = f"{u.shorten(level, 12)} {'↑' if auc >= 0.5 else '↓'}"
-        else:
-            label = ""
-        out.append(
-            {
-                "factor": factor,
-                "covariate": cov,
-                "kind": kind,
-                "test": test,
-                "p": p,
-                "label": label,
-                "level": level,
-                "auc": auc,
-                "rho": rho,
-            }
-        )
-    return pd.DataFrame(out, columns=["factor", "covariate", "kind", "test", "p", "label", "level", "auc", "rho"])
 
 
 def _natural(name: str):

@@ -10,17 +10,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import _style, tl
 from . import _utils as u
 
 logger = logging.getLogger(__name__)
-
-
-def omics_presence(mdata: Any) -> pd.DataFrame:
-    """Boolean table samples × modalities: whether each sample was measured in each omic."""
-    if not hasattr(mdata, "mod") or len(mdata.mod) == 0:
-        raise ValueError("expected a MuData with at least one modality")
-    present = {m: mdata.obs_names.isin(mdata.mod[m].obs_names) for m in mdata.mod}
-    return pd.DataFrame(present, index=mdata.obs_names)
 
 
 def omics_overview(
@@ -72,18 +65,18 @@ def omics_overview(
         raise ValueError(f"max_combinations must be a positive integer, got {max_combinations!r}")
     if kind == "upset" and ax is not None:
         raise ValueError("kind='upset' draws several panels and cannot use ax=; pass kind='matrix' or ax=None")
-    presence = omics_presence(mdata)
+    presence = tl.omics_presence(mdata)
     group = None
     if groupby is not None:
         values = u.obs_vector(mdata, groupby)
         if not u.is_categorical(values):
             raise ValueError(f"groupby={groupby!r} is numeric; omics_overview groups by a categorical obs column")
-        levels = u.category_levels(values)
+        levels = _style.category_levels(values)
         group = values.astype(object).where(values.notna(), "NA").astype(str)
         if (group == "NA").any():
             levels = [*levels, "NA"]
-        colors = u.category_colors([lv for lv in levels if lv != "NA"], palette)
-        colors["NA"] = u.NA_COLOR
+        colors = _style.category_colors([lv for lv in levels if lv != "NA"], palette)
+        colors["NA"] = _style.NA_COLOR
     if kind == "upset":
         fig = _upset(
             presence,
@@ -137,7 +130,7 @@ def _upset(presence, group, levels, colors, groupby, max_combinations):
     bars.set_ylabel("samples with exactly\nthese omics", fontsize=9)
     bars.tick_params(axis="x", labelbottom=False, length=0)
     bars.set_ylim(0, max(heights.max(), 1) * 1.15)
-    u.style_axes(bars)
+    _style.style_axes(bars)
     shown = "" if n_all <= len(order) else f"; the {len(order)} most frequent of {n_all} combinations"
     fig.suptitle(f"Omics per sample ({len(presence)} samples{shown})", fontsize=10, x=0.02, ha="left")
 
@@ -154,7 +147,7 @@ def _upset(presence, group, levels, colors, groupby, max_combinations):
     dots.set_ylim(n_mod - 0.5, -0.5)
     dots.set_xlim(-0.6, n_pat - 0.4)
     dots.tick_params(axis="both", length=0, labelleft=False, labelbottom=False)
-    u.hide_spines(dots)
+    _style.hide_spines(dots)
 
     totals = presence.sum(axis=0).to_numpy()
     sizes.barh(range(n_mod), totals, color="#7d8fa3", height=0.55)
@@ -164,7 +157,7 @@ def _upset(presence, group, levels, colors, groupby, max_combinations):
     sizes.yaxis.tick_right()
     sizes.set_xlim(max(float(totals.max()), 1.0) * 1.35, 0)  # reversed: bars grow leftwards
     sizes.set_xlabel("samples per omic", fontsize=9)
-    u.hide_spines(sizes, ("top", "left", "right"))
+    _style.hide_spines(sizes, ("top", "left", "right"))
     sizes.tick_params(axis="y", length=0, labelsize=9)
     sizes.tick_params(axis="x", labelsize=8)
     return fig

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import _keys, _results
+from .. import _keys, _results, _style
 from .._errors import MissingResultError
 from . import _utils as u
 
@@ -55,14 +55,13 @@ def variance_explained(
 
     u.check_ax(ax)
     r2 = _results.r2_table(mdata, key) * 100.0
-    info = _results.model_info(mdata, key)
     if r2.size == 0:
         raise MissingResultError(f"mdata.uns[{key!r}]['r2_per_view_factor'] is empty")
-    view_tot = u.as_series(info.get("r2_per_view"), r2.index)
+    view_tot = _results.r2_total(mdata, key, per="view")
     if view_tot is None or view_tot.isna().all():
         view_tot = r2.sum(axis=1) / 100.0
     view_tot = view_tot * 100.0
-    fac_tot = u.as_series(info.get("r2_per_factor"), r2.columns)
+    fac_tot = _results.r2_total(mdata, key, per="factor")
     if fac_tot is None or fac_tot.isna().all():
         fac_tot = r2.sum(axis=0) / 100.0
     fac_tot = fac_tot * 100.0
@@ -116,7 +115,7 @@ def variance_explained(
         top_ax.bar(range(n_factors), fac_tot.to_numpy(), color="#6b8fbf", width=0.7)
         top_ax.set_ylabel("total\nR² (%)", fontsize=8)
         top_ax.tick_params(axis="x", labelbottom=False, length=0)
-        u.style_axes(top_ax)
+        _style.style_axes(top_ax)
         right_ax.barh(range(n_views), view_tot.to_numpy(), color="#6b8fbf", height=0.6)
         for i, v in enumerate(view_tot.to_numpy()):
             if np.isfinite(v):
@@ -124,7 +123,7 @@ def variance_explained(
         right_ax.set_xlabel("total R² (%)", fontsize=8)
         right_ax.tick_params(axis="y", labelleft=False, length=0)
         right_ax.set_xlim(0, max(float(np.nanmax(view_tot.to_numpy())), 1e-9) * 1.35)
-        u.style_axes(right_ax)
+        _style.style_axes(right_ax)
         top_ax.set_title("Variance explained per view and factor", fontsize=11, loc="left")
     return u.finish(fig, result, save)
 
@@ -197,7 +196,7 @@ def factor_scatter(
         _scatter_panel(panel, scores[fx], scores[fy], name, vals, palette, s, alpha, legend, fig)
         panel.set_xlabel(fx)
         panel.set_ylabel(fy)
-        u.style_axes(panel)
+        _style.style_axes(panel)
     return u.finish(fig, result, save)
 
 
@@ -209,8 +208,8 @@ def _scatter_panel(ax, xs, ys, name, vals, palette, s, alpha, legend, fig) -> No
         return
     vals = vals.reindex(xs.index)
     if u.is_categorical(vals):
-        levels = u.category_levels(vals)
-        cmap = u.category_colors(levels, palette)
+        levels = _style.category_levels(vals)
+        cmap = _style.category_colors(levels, palette)
         txt = vals.astype(object).where(vals.notna(), None)
         missing = txt.isna().to_numpy()
         if missing.any():
@@ -218,7 +217,7 @@ def _scatter_panel(ax, xs, ys, name, vals, palette, s, alpha, legend, fig) -> No
                 xs[missing],
                 ys[missing],
                 s=s,
-                c=u.NA_COLOR,
+                c=_style.NA_COLOR,
                 alpha=alpha,
                 linewidths=0,
                 label=f"NA ({int(missing.sum())})",
@@ -243,7 +242,7 @@ def _scatter_panel(ax, xs, ys, name, vals, palette, s, alpha, legend, fig) -> No
         num = pd.to_numeric(vals, errors="coerce").to_numpy(dtype=float)
         missing = ~np.isfinite(num)
         if missing.any():
-            ax.scatter(xs[missing], ys[missing], s=s, c=u.NA_COLOR, alpha=alpha, linewidths=0)
+            ax.scatter(xs[missing], ys[missing], s=s, c=_style.NA_COLOR, alpha=alpha, linewidths=0)
         cmap = palette if isinstance(palette, str) else "viridis"
         points = ax.scatter(xs[~missing], ys[~missing], s=s, c=num[~missing], cmap=cmap, alpha=alpha, linewidths=0)
         if legend:
@@ -341,5 +340,5 @@ def top_weights(
         panel.set_xlim(-lim, lim)
         panel.set_xlabel("scaled weight" if scale else "weight", fontsize=9)
         panel.set_title(f"{fname} · {view}", fontsize=10, loc="left")
-        u.style_axes(panel)
+        _style.style_axes(panel)
     return u.finish(fig, result, save)

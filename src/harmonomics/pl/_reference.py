@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _style
 from . import _utils as u
 
 _STATUS_COLORS = {"Negative": "#3b6fb6", "Positive": "#c0392b"}
@@ -136,7 +137,7 @@ def purity_comparison(
             fontsize=9,
             loc="left",
         )
-        u.style_axes(ax)
+        _style.style_axes(ax)
     return u.finish(fig, fig, save)
 
 
@@ -199,5 +200,5 @@ def status_markers(
         ax.set_ylabel(f"{row.feature} ({row.mod})", fontsize=9)
         fdr = f"{row.fdr:.1e}" if row.fdr < 1e-3 else f"{row.fdr:.2g}"
         ax.set_title(f"{row.feature} {row.mod}: AUC {row.auc:.2f}\nMann–Whitney FDR {fdr}", fontsize=9, loc="left")
-        u.style_axes(ax)
+        _style.style_axes(ax)
     return u.finish(fig, fig, save)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import _keys
+from .. import _keys, _style
 from . import _utils as u
 
 logger = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def kaplan_meier(
     names = {g: (f"{groupby} {g}" if split else g) for g in groups}
     if palette is None and split:
         palette = {names[g]: ("#2e6fb5" if g == "low" else "#c0392b") for g in groups}
-    colors = dict(zip(groups, u.category_colors([names[g] for g in groups], palette).values(), strict=True))
+    colors = dict(zip(groups, _style.category_colors([names[g] for g in groups], palette).values(), strict=True))
     scale = DAYS_PER_YEAR if years else 1.0
     curves = curves.assign(t=curves["time"] / scale)
 
@@ -115,7 +115,7 @@ def kaplan_meier(
     main.set_xlim(left=0.0)
     main.set_ylabel("survival probability")
     main.set_xlabel("time (years)" if years else "time (days)")
-    u.style_axes(main)
+    _style.style_axes(main)
     if len(groups) > 1:
         pvalue = float(curves["logrank_pvalue"].iloc[0])
         main.set_title(f"log-rank p = {_fmt_p(pvalue)}", fontsize=9, loc="right")
@@ -135,7 +135,7 @@ def kaplan_meier(
             label.set_color(colors[g])
         table_ax.tick_params(axis="x", labelbottom=False, length=0)
         table_ax.tick_params(axis="y", length=0, pad=16)
-        u.hide_spines(table_ax)
+        _style.hide_spines(table_ax)
         table_ax.set_title("number at risk", fontsize=8, loc="left")
         if ax is None:
             main.tick_params(axis="x", labelbottom=True)

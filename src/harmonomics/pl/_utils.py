@@ -1,47 +1,52 @@
 """Shared helpers for the plotting functions (private).
 
 Nothing here writes to the store; a fit is read through ``harmonomics._results`` (docs/store.md, "Results").
+Palettes and the axes style, which the report shares, are in ``harmonomics._style``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from os import PathLike
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-logger = logging.getLogger(__name__)
-
-# Conventional colours, so that the same subtype has the same colour in every figure.
-PAM50_COLORS = {
-    "LumA": "#1f5fa8",
-    "LumB": "#7fb2e0",
-    "Her2": "#d14a9c",
-    "Basal": "#d7301f",
-    "Normal": "#3a9e4a",
-}
-IMMUNE_COLORS = {"hot": "#c0392b", "intermediate": "#f0a04b", "cold": "#3b6fb6"}
-NA_COLOR = "#c8c8c8"
-# A qualitative palette for everything else (tab10 without its grey).
-QUALITATIVE = (
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#bcbd22",
-    "#17becf",
-    "#393b79",
-    "#637939",
-    "#8c6d31",
-    "#843c39",
-    "#7b4173",
+# the palettes and the axes style live in harmonomics._style, which the report shares; named here too so that
+# pl modules may keep writing u.style_axes, u.category_colors, ...
+from .._style import (
+    IMMUNE_COLORS,
+    NA_COLOR,
+    PAM50_COLORS,
+    QUALITATIVE,
+    category_colors,
+    category_levels,
+    hide_spines,
+    style_axes,
 )
+
+__all__ = [
+    "IMMUNE_COLORS",
+    "NA_COLOR",
+    "PAM50_COLORS",
+    "QUALITATIVE",
+    "category_colors",
+    "category_levels",
+    "check_ax",
+    "colorbar",
+    "finish",
+    "hide_spines",
+    "is_categorical",
+    "obs_vector",
+    "panels",
+    "resolve_factor",
+    "shorten",
+    "style_axes",
+]
+
+logger = logging.getLogger(__name__)
 
 
 def resolve_factor(factor: str | int, names: Sequence[str]) -> str:
@@ -53,28 +58,6 @@ def resolve_factor(factor: str | int, names: Sequence[str]) -> str:
     if isinstance(factor, str) and factor in names:
         return factor
     raise ValueError(f"unknown factor {factor!r}: expected one of {list(names)} or a number 1..{len(names)}")
-
-
-def as_series(obj: Any, index: Sequence[str]) -> pd.Series | None:
-    """A per-view / per-factor total stored as Series, dict, DataFrame or array → Series on ``index``."""
-    if obj is None:
-        return None
-    try:
-        if isinstance(obj, pd.DataFrame):
-            obj = obj.iloc[:, 0] if obj.shape[1] == 1 else obj.iloc[0]
-        if isinstance(obj, pd.Series):
-            s = obj.astype(float)
-            s.index = s.index.astype(str)
-            return s.reindex(list(index))
-        if isinstance(obj, Mapping):
-            return pd.Series({str(k): float(np.asarray(v).ravel()[0]) for k, v in obj.items()}).reindex(list(index))
-        arr = np.asarray(obj, dtype=float).ravel()
-        if arr.size == len(index):
-            return pd.Series(arr, index=list(index))
-    except (TypeError, ValueError, IndexError):
-        pass
-    logger.debug("could not read a total of shape %s", getattr(obj, "shape", None))
-    return None
 
 
 def obs_vector(mdata: Any, column: str) -> pd.Series:
@@ -111,40 +94,6 @@ def is_categorical(values: pd.Series) -> bool:
     return not pd.api.types.is_numeric_dtype(values)
 
 
-def category_levels(values: pd.Series) -> list[str]:
-    """Category levels in a stable, meaningful order (categorical order, PAM50/immune order, else sorted)."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        present = set(values.dropna().astype(str))
-        return [str(c) for c in values.cat.categories if str(c) in present]
-    present = [str(v) for v in pd.unique(values.dropna())]
-    for known in (PAM50_COLORS, IMMUNE_COLORS):
-        if set(present) <= set(known):
-            return [k for k in known if k in present]
-    return sorted(present)
-
-
-def category_colors(levels: Sequence[str], palette: Mapping[str, str] | Sequence[str] | None = None) -> dict:
-    """Colour for each level: the user's palette, else PAM50 / immune colours, else a qualitative cycle."""
-    if isinstance(palette, Mapping):
-        missing = [lv for lv in levels if lv not in palette]
-        if missing:
-            raise ValueError(f"palette has no colour for level(s) {missing}; it covers {list(palette)}")
-        return {lv: palette[lv] for lv in levels}
-    if palette is not None and not isinstance(palette, str):
-        cycle = list(palette)
-        return {lv: cycle[i % len(cycle)] for i, lv in enumerate(levels)}
-    if palette is not None:  # a matplotlib colormap name
-        import matplotlib
-
-        cmap = matplotlib.colormaps[palette]
-        n = max(len(levels) - 1, 1)
-        return {lv: matplotlib.colors.to_hex(cmap(i / n)) for i, lv in enumerate(levels)}
-    known = {**PAM50_COLORS, **IMMUNE_COLORS}
-    if all(lv in known for lv in levels):
-        return {lv: known[lv] for lv in levels}
-    return {lv: QUALITATIVE[i % len(QUALITATIVE)] for i, lv in enumerate(levels)}
-
-
 def check_ax(ax: Any) -> None:
     """Raise TypeError unless ``ax`` is None or a matplotlib Axes."""
     if ax is None:
@@ -161,18 +110,6 @@ def finish(fig: Any, result: Any, save: str | PathLike | None, dpi: int | None =
         fig.savefig(save, bbox_inches="tight", dpi=dpi or "figure")
         logger.info("saved figure to %s", save)
     return result
-
-
-def hide_spines(ax: Any, sides: Sequence[str] = ("top", "right", "bottom", "left")) -> None:
-    """Hide the frame lines of ``ax`` on ``sides``."""
-    for side in sides:
-        ax.spines[side].set_visible(False)
-
-
-def style_axes(ax: Any) -> None:
-    """A light, uncluttered look shared by every figure."""
-    hide_spines(ax, ("top", "right"))
-    ax.tick_params(labelsize=9)
 
 
 def panels(ax: Any, n: int, figsize: tuple[float, float]) -> tuple[Any, list, Any]:

@@ -15,9 +15,12 @@ __getattr__, __dir__, __all__ = attach(
         "load_mofa": "..models.mofa",
         "project": "..models.mofa",
         "mofa_stability": "..models.mofa",
+        # the cohort
+        "omics_presence": "._cohort",
         # subtypes
         "pam50": "._pam50",
         "associate": "._associations",
+        "association_summary": "._associations",
         "subtype_classifier": "._classifier",
         "predict_subtype": "._classifier",
         "balanced_error": "._classifier",
@@ -29,6 +32,7 @@ __getattr__, __dir__, __all__ = attach(
         "compare_receptor_status": "._receptor",
         # signatures, enrichment, survival
         "factor_signatures": "._signatures",
+        "signature_table": "._signatures",
         "score_signatures": "._signatures",
         "builtin_gene_sets": "._signatures",
         "enrichment": "._enrichment",

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .. import _keys
+from .._clinical import uns_table
 from .._results import factor_scores
 from ._multitest import bh_fdr
 
@@ -179,6 +180,7 @@ def associate(
     covariates: Sequence[str] = (_keys.KEY_PAM50,),
     factors: Sequence[str] | None = None,
     min_samples: int = 5,
+    key_added: str | None = None,
 ) -> pd.DataFrame:
     """Test every factor against every covariate.
 
@@ -203,6 +205,10 @@ def associate(
         Subset of factor names to test (default: all).
     min_samples
         Factor x covariate pairs with fewer complete samples are reported with NaN statistics.
+    key_added
+        Also store the table in ``mdata.uns[key_added]`` (default: not stored). ``f"{key}_associations"`` is
+        where :func:`harmonomics.pl.associations` and the pipeline look. The stored copy is h5mu-safe: ``level``
+        is ``""`` on rows without a level.
 
     Returns
     -------
@@ -287,4 +293,103 @@ def associate(
     table = table.reset_index(drop=True)[COLUMNS]
     table["level"] = table["level"].astype(object)
     table["n"] = table["n"].astype(int)
+    if key_added is not None:
+        mdata.uns[key_added] = uns_table(table)
+        logger.info("associate: %d rows stored in uns[%r]", len(table), key_added)
     return table
+
+
+SUMMARY_COLUMNS = ["factor", "covariate", "kind", "test", "p", "label", "level", "auc", "rho"]
+
+
+def association_summary(table: pd.DataFrame, *, value: str = "fdr") -> pd.DataFrame:
+    """One row per factor × covariate test of an :func:`associate` table: its p-value (or FDR) and effect.
+
+    Overall test rows are those without a ``level`` (when a table has one-vs-rest detail rows per level as
+    well); where a covariate has only per-level rows, the smallest value is used. For a categorical covariate
+    the effect is the level whose samples differ most on the factor (the one-vs-rest AUC furthest from 0.5);
+    for a numeric one, Spearman's ρ.
+
+    Parameters
+    ----------
+    table
+        The tidy table of :func:`associate` (or its stored copy in ``uns``): columns ``factor``,
+        ``covariate``, the one named by ``value`` and, where present, ``kind``, ``test``, ``level``, ``auc``,
+        ``rho``.
+    value
+        The column that gives ``p``: ``"fdr"`` or ``"pvalue"``.
+
+    Returns
+    -------
+    DataFrame with columns ``factor``, ``covariate``, ``kind``, ``test`` (the table's test name, e.g.
+    ``kruskal`` or ``spearman``; empty when the table has none), ``p``, ``label`` (a short text of the effect:
+    ``"+0.42"`` for ρ, ``"Basal ↑"`` for a level with higher (↑) or lower (↓) scores), ``level``, ``auc``,
+    ``rho``; in the table's order of first appearance.
+
+    Raises
+    ------
+    TypeError
+        ``table`` is no DataFrame.
+    ValueError
+        A needed column is missing.
+    """
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"expected a DataFrame from hm.tl.associate, got {type(table).__name__}")
+    missing = [c for c in ("factor", "covariate", value) if c not in table.columns]
+    if missing:
+        raise ValueError(
+            f"association table lacks column(s) {missing}; expected the table of hm.tl.associate with "
+            f"columns factor, covariate, kind, test, statistic, pvalue, fdr (got {list(table.columns)})"
+        )
+    t = table.copy()
+    t["factor"] = t["factor"].astype(str)
+    t["covariate"] = t["covariate"].astype(str)
+    has_level = "level" in t.columns
+    if has_level:
+        lv = t["level"]
+        t["_overall"] = lv.isna() | (lv.astype(str).str.strip().isin(["", "nan", "None"]))
+    else:
+        t["_overall"] = True
+    out = []
+    for (factor, cov), g in t.groupby(["factor", "covariate"], sort=False):
+        overall = g[g["_overall"]]
+        detail = g[~g["_overall"]]
+        vals = pd.to_numeric(overall[value] if len(overall) else g[value], errors="coerce")
+        p = float(vals.min()) if vals.notna().any() else np.nan
+        kind = str(g["kind"].iloc[0]) if "kind" in g.columns else ""
+        test = str(g["test"].iloc[0]) if "test" in g.columns else ""
+        rho = np.nan
+        if "rho" in g.columns:
+            r = pd.to_numeric(g["rho"], errors="coerce").dropna()
+            rho = float(r.iloc[0]) if len(r) else np.nan
+        level, auc = None, np.nan
+        if has_level and "auc" in g.columns and len(detail):
+            a = pd.to_numeric(detail["auc"], errors="coerce")
+            if a.notna().any():
+                best = (a - 0.5).abs().idxmax()
+                level, auc = str(detail.loc[best, "level"]), float(a[best])
+        if kind == "numeric" or (kind == "" and np.isfinite(rho)):
+            label = f"{rho:+.2f}" if np.isfinite(rho) else ""
+        elif level is not None:
+            label = f"{_shorten(level, 12)} {'↑' if auc >= 0.5 else '↓'}"
+        else:
+            label = ""
+        out.append(
+            {
+                "factor": factor,
+                "covariate": cov,
+                "kind": kind,
+                "test": test,
+                "p": p,
+                "label": label,
+                "level": level,
+                "auc": auc,
+                "rho": rho,
+            }
+        )
+    return pd.DataFrame(out, columns=SUMMARY_COLUMNS)
+
+
+def _shorten(label: str, width: int) -> str:
+    # a level name short enough for a heatmap cell
+    return label if len(label) <= width else label[: width - 1] + "…"

@@ -38,12 +38,31 @@ SIDES = ("positive", "negative")
 
 def signature_table(
     mdata: MuData,
-    key: str,
-    n_top: int,
-    views: Iterable[str] | str | None,
-    factors: Iterable[str] | str | None,
+    *,
+    key: str = _keys.KEY_MOFA,
+    n_top: int = 50,
+    views: Iterable[str] | str | None = None,
+    factors: Iterable[str] | str | None = None,
 ) -> pd.DataFrame:
-    """The table of :func:`factor_signatures`, computed without writing it to the store (used by the exports)."""
+    """The table of :func:`factor_signatures`, computed without writing it to the store (the exports use it).
+
+    Parameters
+    ----------
+    mdata
+        Store holding a factor model under ``key``.
+    key
+        Key of the factor model.
+    n_top
+        Number of features per factor, view and side.
+    views
+        Views to use (default: every view of the fit).
+    factors
+        Factors to use, by name (default: all).
+
+    Returns
+    -------
+    The tidy table described in :func:`factor_signatures`; the store is left as it was.
+    """
     if not isinstance(n_top, (int, np.integer)) or isinstance(n_top, bool) or n_top < 1:
         raise ValueError(f"n_top must be a positive integer; got {n_top!r}")
     names = factor_names(mdata, key)
@@ -130,7 +149,7 @@ def factor_signatures(
     KeyError
         An unknown view or factor was asked for.
     """
-    table = signature_table(mdata, key, n_top, views, factors)
+    table = signature_table(mdata, key=key, n_top=n_top, views=views, factors=factors)
     mdata.uns[key_added or f"{key}_signatures"] = table
     logger.info("factor signatures: %d rows for key %r (n_top=%d)", len(table), key, n_top)
     return table
@@ -305,8 +324,8 @@ def gene_set_table(gene_sets: Any) -> pd.DataFrame:
         gene_col = next((c for c in _GENE_COLUMNS if c in frame.columns), None)
         if set_col is None or gene_col is None:
             raise ValueError(
-                f"a gene-set table needs a set column (one of {_SET_COLUMNS}) and a gene column (one of "
-                f"{_GENE_COLUMNS}); "
+                f"a gene-set table needs a set column (one of {_SET_COLUMNS}) and a gene column "
+                f"(one of {_GENE_COLUMNS}); "
                 f"it has {list(frame.columns)}"
             )
         frame = frame.dropna(subset=[set_col, gene_col])

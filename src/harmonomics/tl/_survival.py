@@ -1,7 +1,7 @@
 """Survival: clinical fields -> overall survival, Cox models per factor, Kaplan–Meier curves.
 
 Clinical fields are mapped to ``os_time`` (days) and ``os_event`` (0/1) by
-:func:`harmonomics.io._clinical.survival_from_clinical` (re-exported here as ``survival_from_clinical``);
+:func:`harmonomics._clinical.survival_from_clinical` (re-exported here as ``survival_from_clinical``);
 the mapping is described in that module's docstring.
 """
 
@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from .. import _keys
+from .._clinical import DAYS_PER_MONTH, MISSING_VALUES, survival_from_clinical  # noqa: F401 (re-exported)
 from .._errors import MissingResultError, require
 from .._results import factor_names, factor_scores, select
-from ..io._clinical import DAYS_PER_MONTH, MISSING_VALUES, survival_from_clinical  # noqa: F401 (re-exported)
 from ._associations import resolve_covariate
 from ._multitest import bh_fdr
 
