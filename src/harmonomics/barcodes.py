@@ -481,23 +481,7 @@ def choose_aliquots(
     if wanted_codes is not None:
         off_type = ~table["sample_type_code"].isin(wanted_codes).to_numpy()
         dropped = table[off_type]
-        reports.append(
-            pd.DataFrame(
-                {
-                    "aliquot": dropped["aliquot"],
-                    "sample": dropped["sample"],
-                    "action": "dropped",
-                    "rule": "sample type",
-                    "reason": "sample type "
-                    + dropped["sample_type_code"]
-                    + " ("
-                    + dropped["sample_type_code"].map(SAMPLE_TYPES["name"])
-                    + ") is not among the kept types "
-                    + ", ".join(sorted(wanted_codes)),
-                    "order": dropped["order"],
-                }
-            )
-        )
+        reports.append(_off_type_rows(dropped, wanted_codes))
         table = table[~off_type]
 
     # Rules 2-4 in one sort: lowest vial, best analyte, highest barcode first within each sample.
@@ -529,41 +513,7 @@ def choose_aliquots(
 
     losers = table[~is_winner]
     if len(losers):
-        best = winners.loc[losers["key"].to_numpy()]
-        other_vial = losers["vial"].to_numpy() != best["vial"].to_numpy()
-        other_analyte = losers["analyte_rank"].to_numpy() != best["analyte_rank"].to_numpy()
-        rule = np.select([other_vial, other_analyte], ["vial", "analyte"], default="barcode order")
-        why = np.select(
-            [other_vial, other_analyte],
-            [
-                "vial "
-                + losers["vial"].to_numpy().astype(object)
-                + " ranks after vial "
-                + best["vial"].to_numpy().astype(object),
-                "analyte "
-                + losers["analyte"].fillna("").to_numpy().astype(object)
-                + " ranks after "
-                + best["analyte"].fillna("").to_numpy().astype(object),
-            ],
-            default="a lexicographically higher barcode (later portion or plate) exists",
-        )
-        reports.append(
-            pd.DataFrame(
-                {
-                    "aliquot": losers["aliquot"].to_numpy(),
-                    "sample": losers["key"].to_numpy(),
-                    "action": "dropped",
-                    "rule": rule,
-                    "reason": "duplicate aliquot of "
-                    + losers["key"].to_numpy().astype(object)
-                    + ": "
-                    + why
-                    + "; kept "
-                    + best["aliquot"].to_numpy().astype(object),
-                    "order": losers["order"].to_numpy(),
-                }
-            )
-        )
+        reports.append(_duplicate_rows(losers, winners))
 
     chosen = pd.DataFrame(
         {
@@ -577,6 +527,62 @@ def choose_aliquots(
     report = pd.concat(reports, ignore_index=True).sort_values("order", kind="mergesort")
     report = report.drop(columns="order").reset_index(drop=True).astype(object)
     return chosen, report
+
+
+def _off_type_rows(dropped: pd.DataFrame, wanted_codes) -> pd.DataFrame:
+    """Report rows of the aliquots whose sample type is not kept (rule 1)."""
+    return pd.DataFrame(
+        {
+            "aliquot": dropped["aliquot"],
+            "sample": dropped["sample"],
+            "action": "dropped",
+            "rule": "sample type",
+            "reason": "sample type "
+            + dropped["sample_type_code"]
+            + " ("
+            + dropped["sample_type_code"].map(SAMPLE_TYPES["name"])
+            + ") is not among the kept types "
+            + ", ".join(sorted(wanted_codes)),
+            "order": dropped["order"],
+        }
+    )
+
+
+def _duplicate_rows(losers: pd.DataFrame, winners: pd.DataFrame) -> pd.DataFrame:
+    """Report rows of the aliquots that lost to another aliquot of their sample, naming the rule that decided."""
+    best = winners.loc[losers["key"].to_numpy()]
+    other_vial = losers["vial"].to_numpy() != best["vial"].to_numpy()
+    other_analyte = losers["analyte_rank"].to_numpy() != best["analyte_rank"].to_numpy()
+    rule = np.select([other_vial, other_analyte], ["vial", "analyte"], default="barcode order")
+    why = np.select(
+        [other_vial, other_analyte],
+        [
+            "vial "
+            + losers["vial"].to_numpy().astype(object)
+            + " ranks after vial "
+            + best["vial"].to_numpy().astype(object),
+            "analyte "
+            + losers["analyte"].fillna("").to_numpy().astype(object)
+            + " ranks after "
+            + best["analyte"].fillna("").to_numpy().astype(object),
+        ],
+        default="a lexicographically higher barcode (later portion or plate) exists",
+    )
+    return pd.DataFrame(
+        {
+            "aliquot": losers["aliquot"].to_numpy(),
+            "sample": losers["key"].to_numpy(),
+            "action": "dropped",
+            "rule": rule,
+            "reason": "duplicate aliquot of "
+            + losers["key"].to_numpy().astype(object)
+            + ": "
+            + why
+            + "; kept "
+            + best["aliquot"].to_numpy().astype(object),
+            "order": losers["order"].to_numpy(),
+        }
+    )
 
 
 def _empty_choice() -> pd.DataFrame:

@@ -82,8 +82,8 @@ def _store_path(value: str, option: str) -> Path:
     path = Path(value)
     if path.suffix.lower() not in SUFFIXES:
         raise CLIError(
-            f"{option} {value!r}: a store ends in one of {', '.join(sorted(SUFFIXES))}, not "
-            f"{path.suffix or 'no suffix'!r}"
+            f"{option} {value!r}: a store ends in one of {', '.join(sorted(SUFFIXES))}, "
+            f"not {path.suffix or 'no suffix'!r}"
         )
     return path
 
@@ -385,12 +385,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"harmonomics {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def step_options(sub: argparse.ArgumentParser) -> None:
-        group = sub.add_argument_group("from a pipeline config (as the Snakemake workflow calls it)")
-        group.add_argument("--config", help="pipeline config (YAML); paths and parameters come from it")
-        group.add_argument("--cohort", help="cohort name in the config (needed when it has several)")
-        group.add_argument("--force", action="store_true", help="recompute even if the output is up to date")
+    for add in _SUBCOMMANDS:
+        add(subparsers)
+    return parser
 
+
+def _step_options(sub: argparse.ArgumentParser) -> None:
+    """The options of a pipeline step run from a config (as the Snakemake workflow calls it)."""
+    group = sub.add_argument_group("from a pipeline config (as the Snakemake workflow calls it)")
+    group.add_argument("--config", help="pipeline config (YAML); paths and parameters come from it")
+    group.add_argument("--cohort", help="cohort name in the config (needed when it has several)")
+    group.add_argument("--force", action="store_true", help="recompute even if the output is up to date")
+
+
+def _add_load(subparsers) -> None:
+    """``harmonomics load``: read a source into a store."""
     load = _add_subcommand(
         subparsers,
         "load",
@@ -399,8 +408,8 @@ def build_parser() -> argparse.ArgumentParser:
         examples=[
             "harmonomics load gdc gdc_download/ --out brca.h5mu",
             "harmonomics load cbioportal brca_tcga_pan_can_atlas_2018/ --out brca.h5mu --option join=intersection",
-            "harmonomics load table rnaseq.tsv --out rna.h5mu --option omic=rna --option "
-            "orientation=features_x_samples",
+            "harmonomics load table rnaseq.tsv --out rna.h5mu --option omic=rna "
+            "--option orientation=features_x_samples",
             "harmonomics load --config config.yaml --cohort brca",
         ],
     )
@@ -408,8 +417,11 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("path", nargs="?", help="folder or file to read")
     load.add_argument("--out", help="store to write (.h5mu, .zarr or .nc)")
     load.add_argument("--option", action="append", metavar="KEY=VALUE", help="reader option, repeatable")
-    step_options(load)
+    _step_options(load)
 
+
+def _add_fit(subparsers) -> None:
+    """``harmonomics fit``: select features and fit factors."""
     fit = _add_subcommand(
         subparsers,
         "fit",
@@ -436,8 +448,11 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument(
         "--features-per-omic", type=_positive_int, default=2000, help="top-variance features kept per omic"
     )
-    step_options(fit)
+    _step_options(fit)
 
+
+def _add_annotate(subparsers) -> None:
+    """``harmonomics annotate``: subtypes, immune status, associations and survival."""
     annotate = _add_subcommand(
         subparsers,
         "annotate",
@@ -458,8 +473,11 @@ def build_parser() -> argparse.ArgumentParser:
     annotate.add_argument("--no-pam50", action="store_true")
     annotate.add_argument("--no-immune", action="store_true")
     annotate.add_argument("--no-survival", action="store_true")
-    step_options(annotate)
+    _step_options(annotate)
 
+
+def _add_export(subparsers) -> None:
+    """``harmonomics export``: write the results for other tools."""
     export = _add_subcommand(
         subparsers,
         "export",
@@ -479,8 +497,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="any of csv tsv parquet gmt gct cbioportal hdf5",
     )
     export.add_argument("--key", default=KEY_MOFA, help="factor model to export")
-    step_options(export)
+    _step_options(export)
 
+
+def _add_report(subparsers) -> None:
+    """``harmonomics report``: the HTML report."""
     report = _add_subcommand(
         subparsers,
         "report",
@@ -493,8 +514,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--exports", help="folder of exported files to link")
     report.add_argument("--title")
     report.add_argument("--key", default=KEY_MOFA)
-    step_options(report)
+    _step_options(report)
 
+
+def _add_run(subparsers) -> None:
+    """``harmonomics run``: every step for every cohort of a config."""
     run = _add_subcommand(
         subparsers,
         "run",
@@ -506,6 +530,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cohort", action="append", help="only this cohort (repeatable)")
     run.add_argument("--force", action="store_true", help="recompute every step")
 
+
+def _add_demo(subparsers) -> None:
+    """``harmonomics demo``: the whole analysis on a bundled cohort."""
     demo = _add_subcommand(
         subparsers,
         "demo",
@@ -526,7 +553,10 @@ def build_parser() -> argparse.ArgumentParser:
         default="tcga_brca_121",
         help="bundled cohort (default: tcga_brca_121; tcga_brca_mini is the mixOmics DIABLO split)",
     )
-    return parser
+
+
+# the subcommands, in the order ``harmonomics --help`` lists them
+_SUBCOMMANDS = (_add_load, _add_fit, _add_annotate, _add_export, _add_report, _add_run, _add_demo)
 
 
 def _one_line(err: BaseException | str) -> str:

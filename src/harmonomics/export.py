@@ -517,36 +517,9 @@ def cbioportal(
     patients = _patients(mdata)
     _check_cbio_ids(samples, "sample ID")
     _check_cbio_ids(patients, "patient ID")
-    tag = key.upper().replace("-", "_")
 
     # clinical sample attributes
-    attributes: list[tuple[str, str, str, str, list[Any]]] = [
-        ("PATIENT_ID", "Patient Identifier", "Patient identifier", "STRING", patients),
-        ("SAMPLE_ID", "Sample Identifier", "Sample identifier", "STRING", samples),
-    ]
-    for factor in scores.columns:
-        attributes.append(
-            (
-                f"{tag}_{factor.upper()}",
-                f"{key.upper()} {factor}",
-                f"Score of {factor} of the {key} factor model (harmonomics){_r2_text(mdata, key, factor)}",
-                "NUMBER",
-                scores[factor].tolist(),
-            )
-        )
-    if calls:
-        for column, label in (("pam50", "PAM50 subtype"), ("immune_class", "Immune class")):
-            if column in mdata.obs.columns:
-                values = mdata.obs[column].astype(object).where(mdata.obs[column].notna(), None).tolist()
-                attributes.append(
-                    (
-                        f"HARMONOMICS_{column.upper()}",
-                        f"{label} (harmonomics)",
-                        f"{label} called by harmonomics",
-                        "STRING",
-                        values,
-                    )
-                )
+    attributes = _cbio_attributes(mdata, key, scores, samples, patients, calls=calls)
     header = [
         "#" + "\t".join(a[1] for a in attributes),
         "#" + "\t".join(a[2] for a in attributes),
@@ -570,29 +543,7 @@ def cbioportal(
     }
 
     # generic assay
-    entities = [
-        (
-            f"{key}_{factor}",
-            f"{key.upper()} {factor}",
-            f"Score of {factor} of the {key} factor model{_r2_text(mdata, key, factor)}",
-            scores[factor],
-        )
-        for factor in scores.columns
-    ]
-    if signatures is not None and signatures in mdata.obsm and isinstance(mdata.obsm[signatures], pd.DataFrame):
-        for column in mdata.obsm[signatures].columns:
-            entity = re.sub(r"[^A-Za-z0-9_-]", "_", f"signature_{column}")
-            entities.append(
-                (
-                    entity,
-                    str(column),
-                    f"Signature score {column} (harmonomics score_signatures)",
-                    mdata.obsm[signatures][column],
-                )
-            )
-    ids = [e[0] for e in entities]
-    if len(set(ids)) != len(ids):
-        raise ValueError(f"generic-assay entity IDs repeat: {sorted({i for i in ids if ids.count(i) > 1})}")
+    entities = _cbio_entities(mdata, key, scores, signatures)
     lines = ["\t".join(["ENTITY_STABLE_ID", "NAME", "DESCRIPTION", *samples])]
     for entity, name, description, values in entities:
         lines.append(
@@ -623,6 +574,69 @@ def cbioportal(
         },
     )
     return paths
+
+
+def _cbio_attributes(
+    mdata: MuData, key: str, scores: pd.DataFrame, samples: list[str], patients: list[str], *, calls: bool
+) -> list[tuple[str, str, str, str, list[Any]]]:
+    """The clinical sample attributes: (attribute ID, display name, description, datatype, values per sample)."""
+    tag = key.upper().replace("-", "_")
+    attributes: list[tuple[str, str, str, str, list[Any]]] = [
+        ("PATIENT_ID", "Patient Identifier", "Patient identifier", "STRING", patients),
+        ("SAMPLE_ID", "Sample Identifier", "Sample identifier", "STRING", samples),
+    ]
+    for factor in scores.columns:
+        attributes.append(
+            (
+                f"{tag}_{factor.upper()}",
+                f"{key.upper()} {factor}",
+                f"Score of {factor} of the {key} factor model (harmonomics){_r2_text(mdata, key, factor)}",
+                "NUMBER",
+                scores[factor].tolist(),
+            )
+        )
+    if calls:
+        for column, label in (("pam50", "PAM50 subtype"), ("immune_class", "Immune class")):
+            if column in mdata.obs.columns:
+                values = mdata.obs[column].astype(object).where(mdata.obs[column].notna(), None).tolist()
+                attributes.append(
+                    (
+                        f"HARMONOMICS_{column.upper()}",
+                        f"{label} (harmonomics)",
+                        f"{label} called by harmonomics",
+                        "STRING",
+                        values,
+                    )
+                )
+    return attributes
+
+
+def _cbio_entities(mdata: MuData, key: str, scores: pd.DataFrame, signatures: str | None) -> list[tuple]:
+    """The generic-assay entities: (stable ID, name, description, values per sample), factors then signatures."""
+    entities = [
+        (
+            f"{key}_{factor}",
+            f"{key.upper()} {factor}",
+            f"Score of {factor} of the {key} factor model{_r2_text(mdata, key, factor)}",
+            scores[factor],
+        )
+        for factor in scores.columns
+    ]
+    if signatures is not None and signatures in mdata.obsm and isinstance(mdata.obsm[signatures], pd.DataFrame):
+        for column in mdata.obsm[signatures].columns:
+            entity = re.sub(r"[^A-Za-z0-9_-]", "_", f"signature_{column}")
+            entities.append(
+                (
+                    entity,
+                    str(column),
+                    f"Signature score {column} (harmonomics score_signatures)",
+                    mdata.obsm[signatures][column],
+                )
+            )
+    ids = [e[0] for e in entities]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"generic-assay entity IDs repeat: {sorted({i for i in ids if ids.count(i) > 1})}")
+    return entities
 
 
 # ---------------------------------------------------------------------------------------------
@@ -758,81 +772,93 @@ def mofa_hdf5(
                 view_grp = data_grp.create_group(view)
                 for g in groups:
                     view_grp.create_dataset(g, data=values[members[g]], compression="gzip")
-                    rows = members[g]
-                    y = values[rows]
-                    fitted_values = scores.to_numpy(float)[rows] @ weights.to_numpy(float).T
-                    observed = np.isfinite(y)
-                    if not observed.any():
-                        continue
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
-                        centred = y - np.nan_to_num(np.nanmean(y, axis=0))
-                    total = float(np.sum(np.where(observed, centred, 0.0) ** 2))
-                    residual = float(np.sum(np.where(observed, centred - fitted_values, 0.0) ** 2))
-                    if total > 0:
-                        r2_total[g][view] = max(0.0, 1.0 - residual / total)
+                    r2 = _explained(values[members[g]], scores.to_numpy(float)[members[g]], weights.to_numpy(float))
+                    if r2 is not None:
+                        r2_total[g][view] = r2
         _write_variance_explained(f, info, key, views, factors, groups, r2_total)
-        # options and training statistics
-        likelihoods = info.get("likelihoods")
-        if isinstance(likelihoods, Mapping):
-            likelihoods = [str(likelihoods.get(v, "gaussian")) for v in views]
-        elif likelihoods is None or len(np.asarray(likelihoods).ravel()) != len(views):
-            likelihoods = ["gaussian"] * len(views)
-        likelihoods = [str(x) for x in np.asarray(likelihoods).ravel()]
-        f.create_group("model_options").create_dataset("likelihoods", data=np.array(likelihoods, dtype="S"))
-        options = info.get("options") if isinstance(info.get("options"), Mapping) else {}
-        aliases = {
-            "maxiter": ("maxiter", "max_iter"),
-            "freqELBO": ("freqELBO", "freq_elbo"),
-            "start_elbo": ("start_elbo",),
-            "gpu_mode": ("gpu_mode", "gpu"),
-            "stochastic": ("stochastic",),
-            "seed": ("seed",),
-        }
-        values = []
-        for name, candidates in aliases.items():
-            value = next((options[c] for c in candidates if c in options), info.get(name))
-            try:
-                values.append(float(value))
-            except (TypeError, ValueError):
-                values.append(np.nan)
-        f.create_dataset("training_opts", data=np.array(values, dtype=float))
-        f["training_opts"].attrs["names"] = np.array(list(aliases), dtype="S")
-        stats = f.create_group("training_stats")
-        elbo = np.asarray(info.get("elbo", []), dtype=float).ravel()
-        stats.create_dataset("elbo", data=elbo)
-        stats.create_dataset("number_factors", data=np.full(len(elbo), float(len(factors))))
-        stats.create_dataset("time", data=np.full(len(elbo), np.nan))
-        # samples metadata (strings as UTF-8 bytes, numbers as floats, as mofapy2 writes them)
-        meta_root = f.create_group("samples_metadata")
-        for g in groups:
-            rows = members[g]
-            meta = meta_root.create_group(g)
-            group_samples = [str(x) for x in scores.index[rows]]
-            meta.create_dataset("sample", data=_utf8(group_samples))
-            meta.create_dataset("group", data=_utf8([g] * len(rows)))
-            sub = obs.loc[group_samples]
-            for column in columns:
-                if column in ("sample", "group"):
-                    continue
-                series = sub[column]
-                if pd.api.types.is_bool_dtype(series) or (
-                    pd.api.types.is_numeric_dtype(series) and not isinstance(series.dtype, pd.CategoricalDtype)
-                ):
-                    meta.create_dataset(str(column), data=series.to_numpy(float))
-                elif (
-                    isinstance(series.dtype, pd.CategoricalDtype)
-                    or pd.api.types.is_string_dtype(series)
-                    or series.dtype == object
-                ):
-                    text = [
-                        "" if (v is None or (isinstance(v, float) and np.isnan(v))) else str(v)
-                        for v in series.astype(object)
-                    ]
-                    meta.create_dataset(str(column), data=_utf8(text))
-                else:
-                    logger.info("mofa_hdf5: obs column %r (%s) not written as sample metadata", column, series.dtype)
+        _write_training(f, info, views, factors)
+        _write_samples_metadata(f, groups, members, scores.index, obs, columns)
     return path
+
+
+def _explained(y: np.ndarray, z: np.ndarray, w: np.ndarray) -> float | None:
+    """R² of the factors ``z @ w.T`` on the observed values ``y`` (centred per feature); None without signal."""
+    fitted_values = z @ w.T
+    observed = np.isfinite(y)
+    if not observed.any():
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+        centred = y - np.nan_to_num(np.nanmean(y, axis=0))
+    total = float(np.sum(np.where(observed, centred, 0.0) ** 2))
+    residual = float(np.sum(np.where(observed, centred - fitted_values, 0.0) ** 2))
+    return max(0.0, 1.0 - residual / total) if total > 0 else None
+
+
+def _write_training(f, info: Mapping, views: list[str], factors: list[str]) -> None:
+    """``model_options/likelihoods``, ``training_opts`` and ``training_stats`` (ELBO) as mofapy2 writes them."""
+    likelihoods = info.get("likelihoods")
+    if isinstance(likelihoods, Mapping):
+        likelihoods = [str(likelihoods.get(v, "gaussian")) for v in views]
+    elif likelihoods is None or len(np.asarray(likelihoods).ravel()) != len(views):
+        likelihoods = ["gaussian"] * len(views)
+    likelihoods = [str(x) for x in np.asarray(likelihoods).ravel()]
+    f.create_group("model_options").create_dataset("likelihoods", data=np.array(likelihoods, dtype="S"))
+    options = info.get("options") if isinstance(info.get("options"), Mapping) else {}
+    aliases = {
+        "maxiter": ("maxiter", "max_iter"),
+        "freqELBO": ("freqELBO", "freq_elbo"),
+        "start_elbo": ("start_elbo",),
+        "gpu_mode": ("gpu_mode", "gpu"),
+        "stochastic": ("stochastic",),
+        "seed": ("seed",),
+    }
+    values = []
+    for name, candidates in aliases.items():
+        value = next((options[c] for c in candidates if c in options), info.get(name))
+        try:
+            values.append(float(value))
+        except (TypeError, ValueError):
+            values.append(np.nan)
+    f.create_dataset("training_opts", data=np.array(values, dtype=float))
+    f["training_opts"].attrs["names"] = np.array(list(aliases), dtype="S")
+    stats = f.create_group("training_stats")
+    elbo = np.asarray(info.get("elbo", []), dtype=float).ravel()
+    stats.create_dataset("elbo", data=elbo)
+    stats.create_dataset("number_factors", data=np.full(len(elbo), float(len(factors))))
+    stats.create_dataset("time", data=np.full(len(elbo), np.nan))
+
+
+def _write_samples_metadata(f, groups: list[str], members: dict, index: pd.Index, obs: pd.DataFrame, columns) -> None:
+    """``samples_metadata/<group>``: strings as UTF-8 bytes, numbers as floats, as mofapy2 writes them."""
+    meta_root = f.create_group("samples_metadata")
+    for g in groups:
+        rows = members[g]
+        meta = meta_root.create_group(g)
+        group_samples = [str(x) for x in index[rows]]
+        meta.create_dataset("sample", data=_utf8(group_samples))
+        meta.create_dataset("group", data=_utf8([g] * len(rows)))
+        sub = obs.loc[group_samples]
+        for column in columns:
+            if column in ("sample", "group"):
+                continue
+            series = sub[column]
+            if pd.api.types.is_bool_dtype(series) or (
+                pd.api.types.is_numeric_dtype(series) and not isinstance(series.dtype, pd.CategoricalDtype)
+            ):
+                meta.create_dataset(str(column), data=series.to_numpy(float))
+            elif (
+                isinstance(series.dtype, pd.CategoricalDtype)
+                or pd.api.types.is_string_dtype(series)
+                or series.dtype == object
+            ):
+                text = [
+                    "" if (v is None or (isinstance(v, float) and np.isnan(v))) else str(v)
+                    for v in series.astype(object)
+                ]
+                meta.create_dataset(str(column), data=_utf8(text))
+            else:
+                logger.info("mofa_hdf5: obs column %r (%s) not written as sample metadata", column, series.dtype)
 
 
 def _utf8(values: list[str]) -> np.ndarray:

@@ -14,7 +14,7 @@ from harmonomics._errors import EmptyInputError, FormatError
 from harmonomics.io import _batch
 from harmonomics.io._build import read_input
 from harmonomics.io._detect import detect_bytes
-from harmonomics.io._gdc import _walk
+from harmonomics.io._gdc_discovery import _walk
 from harmonomics.io._parsers import Profile, as_numpy
 
 FORMATS = ("gdc_star_counts", "gdc_mirna", "gdc_meth_betas", "gdc_gene_copy_number", "gdc_rppa", "gdc_maf")

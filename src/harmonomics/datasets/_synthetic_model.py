@@ -651,7 +651,33 @@ def build_design(patients: pd.DataFrame, avail: dict[str, np.ndarray], seed: int
     plates = {o: _plates(rng, 12) for o in omics}
     plates_normal = _plates(rng, 4)
 
-    # choose the mess patients (disjoint where it matters)
+    mess_sets, norm_omics, met_omics = _mess_sets(rng, avail, omics, has_data, n, mess)
+    ms = {k: set(v) for k, v in mess_sets.items()}
+
+    samples = _sample_rows(patients, ms)
+    s_index = {s: j for j, s in enumerate(samples["sample"])}
+
+    arows = _aliquot_rows(rng, avail, pats, plates, plates_normal, ms, mess_sets, norm_omics, met_omics, s_index)
+    aliquots = pd.DataFrame(arows)
+    aliquots = aliquots.sort_values(["omic", "sample", "aliquot"], kind="stable").reset_index(drop=True)
+    aliquots["omic"] = pd.Categorical(aliquots["omic"], categories=list(omics))
+    aliquots = aliquots.sort_values(["omic", "sample", "aliquot"], kind="stable").reset_index(drop=True)
+    aliquots["omic"] = aliquots["omic"].astype(str)
+    _mark_chosen(aliquots)
+    frng = rng_for(seed, "file_ids")
+    aliquots["file_id"] = uuids(frng, len(aliquots))
+    aliquots["aliquot_uuid"] = uuids(frng, len(aliquots))
+    aliquots["normal_uuid"] = uuids(frng, len(aliquots))
+    counts = {k: len(v) for k, v in mess_sets.items()}
+    counts["clinical_only"] = int(patients["clinical_only"].sum())
+    for o in omics:
+        counts[f"missing_{o}"] = int((has_data & ~avail[o]).sum())
+    return Design(samples=samples, aliquots=aliquots, mess_counts=counts)
+
+
+def _mess_sets(rng, avail: dict[str, np.ndarray], omics: tuple, has_data: np.ndarray, n: int, mess: bool):
+    """The patients given each kind of mess (duplicate aliquots, vial B, normals, metastases; disjoint where it
+    matters): ``({kind: [patient index]}, omics with normals, omics with metastases)``."""
     pool = list(rng.permutation(np.flatnonzero(has_data)))
 
     def take(m, omic=None):
@@ -694,9 +720,13 @@ def build_design(patients: pd.DataFrame, avail: dict[str, np.ndarray], seed: int
         )
     else:
         norm_omics, met_omics = [], []
-    ms = {k: set(v) for k, v in mess_sets.items()}
+    return mess_sets, norm_omics, met_omics
 
-    # samples
+
+def _sample_rows(patients: pd.DataFrame, ms: dict[str, set]) -> pd.DataFrame:
+    """One row per sample: each patient's primary tumour, plus the metastases and normals of the mess sets."""
+    pats = patients["patient"].to_numpy()
+    n = len(patients)
     srows = []
     for i in range(n):
         p = pats[i]
@@ -723,8 +753,12 @@ def build_design(patients: pd.DataFrame, avail: dict[str, np.ndarray], seed: int
             srows.append({"sample": f"{p}-11", "patient": p, "code": "11", "subtype": "", "p_index": i})
     samples = pd.DataFrame(srows)
     samples["s_index"] = np.arange(len(samples))
-    s_index = {s: j for j, s in enumerate(samples["sample"])}
+    return samples
 
+
+def _aliquot_rows(rng, avail, pats, plates, plates_normal, ms, mess_sets, norm_omics, met_omics, s_index) -> list:
+    """One row per aliquot of each omic: the primary's aliquot, then the mess sets' extra aliquots."""
+    omics = tuple(avail)
     arows = []
 
     def portion():
@@ -784,11 +818,11 @@ def build_design(patients: pd.DataFrame, avail: dict[str, np.ndarray], seed: int
         if omic in norm_omics:
             for i in mess_sets["normal_11A"]:
                 add(omic, i, "11", "A", portion(), analyte, str(rng.choice(pl[:8])))
-    aliquots = pd.DataFrame(arows)
-    aliquots = aliquots.sort_values(["omic", "sample", "aliquot"], kind="stable").reset_index(drop=True)
-    aliquots["omic"] = pd.Categorical(aliquots["omic"], categories=list(omics))
-    aliquots = aliquots.sort_values(["omic", "sample", "aliquot"], kind="stable").reset_index(drop=True)
-    aliquots["omic"] = aliquots["omic"].astype(str)
+    return arows
+
+
+def _mark_chosen(aliquots: pd.DataFrame) -> None:
+    """The aliquot the Firehose / cBioPortal rules choose per omic and sample, and why the others lose."""
     chosen = np.zeros(len(aliquots), dtype=bool)
     reason = np.array([""] * len(aliquots), dtype=object)
     chosen_al = np.array([""] * len(aliquots), dtype=object)
@@ -802,15 +836,6 @@ def build_design(patients: pd.DataFrame, avail: dict[str, np.ndarray], seed: int
     aliquots["chosen"] = chosen
     aliquots["reason"] = reason
     aliquots["chosen_aliquot"] = chosen_al
-    frng = rng_for(seed, "file_ids")
-    aliquots["file_id"] = uuids(frng, len(aliquots))
-    aliquots["aliquot_uuid"] = uuids(frng, len(aliquots))
-    aliquots["normal_uuid"] = uuids(frng, len(aliquots))
-    counts = {k: len(v) for k, v in mess_sets.items()}
-    counts["clinical_only"] = int(patients["clinical_only"].sum())
-    for o in omics:
-        counts[f"missing_{o}"] = int((has_data & ~avail[o]).sum())
-    return Design(samples=samples, aliquots=aliquots, mess_counts=counts)
 
 
 def sample_factors(design: Design, z: np.ndarray, seed: int) -> np.ndarray:
@@ -1305,84 +1330,8 @@ def make_mutations(genes, design, patients, seed) -> pd.DataFrame:
     out = []
     for ai, (sample, pidx) in enumerate(zip(rows["sample"].tolist(), rows["p_index"].tolist(), strict=True)):
         sub = subtypes[pidx]
-        recs = []
-        u = rng.random(len(DRIVERS))
-        for (gene, pr), uu in zip(DRIVERS.items(), u, strict=True):
-            if uu < pr[sub_idx[sub]]:
-                change, vc = HOTSPOTS[gene][rng.integers(len(HOTSPOTS[gene]))]
-                recs.append((gene, vc, change, 1))
-        n_pass = max(1, int(rng.poisson(37 if sub == "Basal" else 25)))
-        gsel = rng.integers(0, len(pool), n_pass)
-        csel = rng.choice(len(classes), n_pass, p=probs)
-        pos_ = rng.integers(20, 1200, n_pass)
-        aa = rng.integers(0, 20, (n_pass, 2))
-        seen = set()
-        for gi, ci, pos, (r1, r2) in zip(gsel, csel, pos_, aa, strict=True):
-            gene = pool[gi]
-            vc = classes[ci]
-            ref = AA[r1]
-            if vc == "Missense_Mutation":
-                alt = AA[r2] if r2 != r1 else AA[(r1 + 1) % 20]
-                change = f"{ref}{pos}{alt}"
-            elif vc == "Silent":
-                change = f"{ref}{pos}="
-            elif vc == "Nonsense_Mutation":
-                change = f"{ref}{pos}*"
-            elif vc.startswith("Frame_Shift"):
-                change = f"{ref}{pos}fs"
-            elif vc == "In_Frame_Del":
-                change = f"{ref}{pos}del"
-            elif vc == "Splice_Site":
-                change = f"X{pos}_splice"
-            else:
-                change = ""
-            key = (gene, change)
-            if key in seen:
-                continue
-            seen.add(key)
-            recs.append((gene, vc, change, 0))
-        m = len(recs)
-        offs = rng.random(m)
-        b1 = rng.integers(0, 4, m)
-        b2 = (b1 + rng.integers(1, 4, m)) % 4
-        depth = rng.integers(30, 250, m)
-        frac = rng.uniform(0.08, 0.6, m)
-        nd = rng.integers(30, 200, m)
-        for j, (gene, vc, change, driver) in enumerate(recs):
-            entrez, ens, chrom, gstart, glen = ginfo[gene]
-            start = int(gstart + int(offs[j] * max(1, int(glen))))
-            if vc in ("Frame_Shift_Del", "In_Frame_Del"):
-                vtype, alt = "DEL", "-"
-                ref = bases[b1[j]] if vc == "Frame_Shift_Del" else bases[b1[j]] + bases[b2[j]] + bases[b1[j]]
-            elif vc == "Frame_Shift_Ins":
-                vtype, ref, alt = "INS", "-", bases[b2[j]]
-            else:
-                vtype, ref, alt = "SNP", bases[b1[j]], bases[b2[j]]
-            end = start + (len(ref) - 1 if vtype != "INS" else 1)
-            d = int(depth[j])
-            out.append(
-                (
-                    ai,
-                    sample,
-                    pnames[pidx],
-                    gene,
-                    entrez,
-                    ens,
-                    chrom,
-                    start,
-                    end,
-                    vc,
-                    vtype,
-                    str(ref),
-                    str(alt),
-                    f"p.{change}" if change else "",
-                    int(vc in PROTEIN_ALTERING),
-                    driver,
-                    d,
-                    max(3, int(d * frac[j])),
-                    int(nd[j]),
-                )
-            )
+        recs = _sample_variants(rng, sub, sub_idx[sub], pool, classes, probs)
+        out.extend(_variant_rows(rng, recs, ginfo, bases, ai, sample, pnames[pidx]))
     cols = [
         "aliquot_row",
         "sample",
@@ -1406,6 +1355,99 @@ def make_mutations(genes, design, patients, seed) -> pd.DataFrame:
     ]
     muts = pd.DataFrame(out, columns=cols)
     return muts.sort_values(["aliquot_row", "chromosome", "start"], kind="stable").reset_index(drop=True)
+
+
+def _sample_variants(rng, sub: str, subtype_index: int, pool, classes, probs) -> list[tuple]:
+    """One sample's (gene, variant class, protein change, is driver): hotspot drivers by subtype, then passengers."""
+    recs = []
+    u = rng.random(len(DRIVERS))
+    for (gene, pr), uu in zip(DRIVERS.items(), u, strict=True):
+        if uu < pr[subtype_index]:
+            change, vc = HOTSPOTS[gene][rng.integers(len(HOTSPOTS[gene]))]
+            recs.append((gene, vc, change, 1))
+    n_pass = max(1, int(rng.poisson(37 if sub == "Basal" else 25)))
+    gsel = rng.integers(0, len(pool), n_pass)
+    csel = rng.choice(len(classes), n_pass, p=probs)
+    pos_ = rng.integers(20, 1200, n_pass)
+    aa = rng.integers(0, 20, (n_pass, 2))
+    seen = set()
+    for gi, ci, pos, (r1, r2) in zip(gsel, csel, pos_, aa, strict=True):
+        gene = pool[gi]
+        vc = classes[ci]
+        ref = AA[r1]
+        change = _protein_change(vc, ref, pos, r1, r2)
+        key = (gene, change)
+        if key in seen:
+            continue
+        seen.add(key)
+        recs.append((gene, vc, change, 0))
+    return recs
+
+
+def _protein_change(vc: str, ref: str, pos: int, r1: int, r2: int) -> str:
+    """The HGVSp short change (without ``p.``) of a passenger of variant class ``vc``."""
+    if vc == "Missense_Mutation":
+        alt = AA[r2] if r2 != r1 else AA[(r1 + 1) % 20]
+        return f"{ref}{pos}{alt}"
+    if vc == "Silent":
+        return f"{ref}{pos}="
+    if vc == "Nonsense_Mutation":
+        return f"{ref}{pos}*"
+    if vc.startswith("Frame_Shift"):
+        return f"{ref}{pos}fs"
+    if vc == "In_Frame_Del":
+        return f"{ref}{pos}del"
+    if vc == "Splice_Site":
+        return f"X{pos}_splice"
+    return ""
+
+
+def _variant_rows(rng, recs: list[tuple], ginfo: dict, bases, ai: int, sample: str, patient: str) -> list[tuple]:
+    """Genomic position, alleles and read counts of each of a sample's variants."""
+    out = []
+    m = len(recs)
+    offs = rng.random(m)
+    b1 = rng.integers(0, 4, m)
+    b2 = (b1 + rng.integers(1, 4, m)) % 4
+    depth = rng.integers(30, 250, m)
+    frac = rng.uniform(0.08, 0.6, m)
+    nd = rng.integers(30, 200, m)
+    for j, (gene, vc, change, driver) in enumerate(recs):
+        entrez, ens, chrom, gstart, glen = ginfo[gene]
+        start = int(gstart + int(offs[j] * max(1, int(glen))))
+        if vc in ("Frame_Shift_Del", "In_Frame_Del"):
+            vtype, alt = "DEL", "-"
+            ref = bases[b1[j]] if vc == "Frame_Shift_Del" else bases[b1[j]] + bases[b2[j]] + bases[b1[j]]
+        elif vc == "Frame_Shift_Ins":
+            vtype, ref, alt = "INS", "-", bases[b2[j]]
+        else:
+            vtype, ref, alt = "SNP", bases[b1[j]], bases[b2[j]]
+        end = start + (len(ref) - 1 if vtype != "INS" else 1)
+        d = int(depth[j])
+        out.append(
+            (
+                ai,
+                sample,
+                patient,
+                gene,
+                entrez,
+                ens,
+                chrom,
+                start,
+                end,
+                vc,
+                vtype,
+                str(ref),
+                str(alt),
+                f"p.{change}" if change else "",
+                int(vc in PROTEIN_ALTERING),
+                driver,
+                d,
+                max(3, int(d * frac[j])),
+                int(nd[j]),
+            )
+        )
+    return out
 
 
 def r2_table(view: str, omic: Omic, zs: np.ndarray, rows: np.ndarray, names: list[str]) -> list[dict]:

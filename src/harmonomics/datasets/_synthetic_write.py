@@ -861,7 +861,18 @@ def write_cbioportal(ctx: Context) -> Path:
     p = ctx.patients
     samples = ctx.design.samples
     prim = samples[(samples["code"] == "01") & ~p["clinical_only"].to_numpy()[samples["p_index"].to_numpy()]]
-    # clinical
+    _cbio_clinical(ctx, root, prim)
+
+    case_lists = {"all": ("All samples", prim["sample"].tolist())}
+    for write in _CBIO_DATA:
+        write(ctx, root, case_lists)
+    _cbio_case_lists(root, case_lists)
+    return root
+
+
+def _cbio_clinical(ctx: Context, root: Path, prim: pd.DataFrame) -> None:
+    """Patient and sample clinical files (with their meta files) of the primary tumours."""
+    p = ctx.patients
     _meta(
         root / "meta_clinical_patient.txt",
         [
@@ -945,87 +956,105 @@ def write_cbioportal(ctx: Context) -> Path:
     for i in rng.choice(len(prim), min(len(prim), 8), replace=False):
         ctx.spot("cbioportal", "clinical", path, scols[0][i], "", scols[0][i], "SUBTYPE", scols[2][i])
 
-    case_lists = {"all": ("All samples", prim["sample"].tolist())}
+
+def _cbio_rna(ctx: Context, root: Path, case_lists: dict) -> None:
+    """The RSEM mRNA matrix (Hugo symbol and Entrez columns)."""
+    if "rna" not in ctx.omics:
+        return
     g = ctx.genes
-    if "rna" in ctx.omics:
-        rows = ctx.chosen_primary("rna")
-        cols = rows["sample"].tolist()
-        vals = rna_values(ctx, rows, "norm")
-        ids = [
-            [s if n else "" for s, n in zip(g["gene_name"], g["named"], strict=True)],
-            g["entrez"].tolist(),
-        ]
-        path = root / "data_mrna_seq_v2_rsem.txt"
-        write_matrix(path, ["Hugo_Symbol", "Entrez_Gene_Id"] + cols, ids, vals, 4)
-        _profile_meta(
-            root,
-            "mrna_seq_v2_rsem",
-            ("MRNA_EXPRESSION", "CONTINUOUS", "rna_seq_v2_mrna"),
-            "mRNA Expression, RSEM (Batch normalized from Illumina HiSeq_RNASeqV2)",
-            "mRNA expression (RSEM-style upper-quartile normalised)",
-        )
-        # Entrez identifies the row (symbols repeat or are blank)
-        _matrix_spots(ctx, "cbioportal", "rna", path, g["entrez"].tolist(), cols, vals, 4, "rna")
-        case_lists["rna_seq_v2_mrna"] = ("Samples with mRNA data (RNA Seq V2)", cols)
-    if "cnv" in ctx.omics:
-        rows = ctx.chosen_primary("cnv")
-        cols = rows["sample"].tolist()
-        keep = np.flatnonzero((g["chromosome"] != "chrY").to_numpy())
-        cn = ctx.data["cnv"].obs["cn"][rows["row"].to_numpy()][:, keep].T
-        cont = ctx.data["cnv"].obs["cont"][rows["row"].to_numpy()][:, keep].T
-        ids = [
-            [s if n else "" for s, n in zip(g["gene_name"].to_numpy()[keep], g["named"].to_numpy()[keep], strict=True)],
-            g["entrez"].to_numpy()[keep].tolist(),
-        ]
-        vals = gistic(cn)
-        path = root / "data_cna.txt"
-        write_matrix(path, ["Hugo_Symbol", "Entrez_Gene_Id"] + cols, ids, vals, 0)
-        _matrix_spots(ctx, "cbioportal", "cnv", path, ids[1], cols, vals, 0, "cna")
-        vals2 = np.log2(cont / 2.0)
-        path2 = root / "data_log2_cna.txt"
-        write_matrix(path2, ["Hugo_Symbol", "Entrez_Gene_Id"] + cols, ids, vals2, 4)
-        _matrix_spots(ctx, "cbioportal", "cnv", path2, ids[1], cols, vals2, 4, "log2cna", k=ctx.n_spot)
-        _profile_meta(
-            root,
-            "cna",
-            ("COPY_NUMBER_ALTERATION", "DISCRETE", "gistic"),
-            "Putative copy-number alterations from GISTIC",
-            "Putative copy-number calls: -2 deep loss, -1 loss, 0 diploid, 1 gain, 2 amp",
-            tab=True,
-        )
-        _profile_meta(
-            root,
-            "log2_cna",
-            ("COPY_NUMBER_ALTERATION", "LOG2-VALUE", "log2CNA"),
-            "Log2 copy-number values",
-            "Log2 copy-number values",
-        )
-        case_lists["cna"] = ("Samples with CNA data", cols)
-    if "meth" in ctx.omics:
-        rows = ctx.chosen_primary("meth")
-        cols = rows["sample"].tolist()
-        f = ctx.data["meth"].features
-        vals = ctx.data["meth"].obs["beta"][rows["row"].to_numpy()].T
-        ids = [f["probe"].tolist(), f["probe"].tolist(), f["gene"].tolist(), f["transcript"].tolist()]
-        path = root / "data_methylation_hm450.txt"
-        write_matrix(path, ["ENTITY_STABLE_ID", "NAME", "DESCRIPTION", "TRANSCRIPT_ID"] + cols, ids, vals, 4)
-        _matrix_spots(ctx, "cbioportal", "meth", path, ids[0], cols, vals, 4, "meth")
-        _meta(
-            root / "meta_methylation_hm450.txt",
-            [
-                ("cancer_study_identifier", STUDY),
-                ("genetic_alteration_type", "GENERIC_ASSAY"),
-                ("generic_assay_type", "METHYLATION"),
-                ("datatype", "LIMIT-VALUE"),
-                ("stable_id", "methylation_hm450"),
-                ("profile_name", "Methylation (HM450)"),
-                ("profile_description", "Methylation beta values (HM450)"),
-                ("generic_entity_meta_properties", "NAME,DESCRIPTION,TRANSCRIPT_ID"),
-                ("show_profile_in_analysis_tab", "false"),
-                ("data_filename", "data_methylation_hm450.txt"),
-            ],
-        )
-        case_lists["methylation_hm450"] = ("Samples with methylation data (HM450)", cols)
+    rows = ctx.chosen_primary("rna")
+    cols = rows["sample"].tolist()
+    vals = rna_values(ctx, rows, "norm")
+    ids = [
+        [s if n else "" for s, n in zip(g["gene_name"], g["named"], strict=True)],
+        g["entrez"].tolist(),
+    ]
+    path = root / "data_mrna_seq_v2_rsem.txt"
+    write_matrix(path, ["Hugo_Symbol", "Entrez_Gene_Id"] + cols, ids, vals, 4)
+    _profile_meta(
+        root,
+        "mrna_seq_v2_rsem",
+        ("MRNA_EXPRESSION", "CONTINUOUS", "rna_seq_v2_mrna"),
+        "mRNA Expression, RSEM (Batch normalized from Illumina HiSeq_RNASeqV2)",
+        "mRNA expression (RSEM-style upper-quartile normalised)",
+    )
+    # Entrez identifies the row (symbols repeat or are blank)
+    _matrix_spots(ctx, "cbioportal", "rna", path, g["entrez"].tolist(), cols, vals, 4, "rna")
+    case_lists["rna_seq_v2_mrna"] = ("Samples with mRNA data (RNA Seq V2)", cols)
+
+
+def _cbio_cnv(ctx: Context, root: Path, case_lists: dict) -> None:
+    """The GISTIC and log2 copy-number matrices (no chrY)."""
+    if "cnv" not in ctx.omics:
+        return
+    g = ctx.genes
+    rows = ctx.chosen_primary("cnv")
+    cols = rows["sample"].tolist()
+    keep = np.flatnonzero((g["chromosome"] != "chrY").to_numpy())
+    cn = ctx.data["cnv"].obs["cn"][rows["row"].to_numpy()][:, keep].T
+    cont = ctx.data["cnv"].obs["cont"][rows["row"].to_numpy()][:, keep].T
+    ids = [
+        [s if n else "" for s, n in zip(g["gene_name"].to_numpy()[keep], g["named"].to_numpy()[keep], strict=True)],
+        g["entrez"].to_numpy()[keep].tolist(),
+    ]
+    vals = gistic(cn)
+    path = root / "data_cna.txt"
+    write_matrix(path, ["Hugo_Symbol", "Entrez_Gene_Id"] + cols, ids, vals, 0)
+    _matrix_spots(ctx, "cbioportal", "cnv", path, ids[1], cols, vals, 0, "cna")
+    vals2 = np.log2(cont / 2.0)
+    path2 = root / "data_log2_cna.txt"
+    write_matrix(path2, ["Hugo_Symbol", "Entrez_Gene_Id"] + cols, ids, vals2, 4)
+    _matrix_spots(ctx, "cbioportal", "cnv", path2, ids[1], cols, vals2, 4, "log2cna", k=ctx.n_spot)
+    _profile_meta(
+        root,
+        "cna",
+        ("COPY_NUMBER_ALTERATION", "DISCRETE", "gistic"),
+        "Putative copy-number alterations from GISTIC",
+        "Putative copy-number calls: -2 deep loss, -1 loss, 0 diploid, 1 gain, 2 amp",
+        tab=True,
+    )
+    _profile_meta(
+        root,
+        "log2_cna",
+        ("COPY_NUMBER_ALTERATION", "LOG2-VALUE", "log2CNA"),
+        "Log2 copy-number values",
+        "Log2 copy-number values",
+    )
+    case_lists["cna"] = ("Samples with CNA data", cols)
+
+
+def _cbio_meth(ctx: Context, root: Path, case_lists: dict) -> None:
+    """The HM450 methylation matrix, a generic assay."""
+    if "meth" not in ctx.omics:
+        return
+    rows = ctx.chosen_primary("meth")
+    cols = rows["sample"].tolist()
+    f = ctx.data["meth"].features
+    vals = ctx.data["meth"].obs["beta"][rows["row"].to_numpy()].T
+    ids = [f["probe"].tolist(), f["probe"].tolist(), f["gene"].tolist(), f["transcript"].tolist()]
+    path = root / "data_methylation_hm450.txt"
+    write_matrix(path, ["ENTITY_STABLE_ID", "NAME", "DESCRIPTION", "TRANSCRIPT_ID"] + cols, ids, vals, 4)
+    _matrix_spots(ctx, "cbioportal", "meth", path, ids[0], cols, vals, 4, "meth")
+    _meta(
+        root / "meta_methylation_hm450.txt",
+        [
+            ("cancer_study_identifier", STUDY),
+            ("genetic_alteration_type", "GENERIC_ASSAY"),
+            ("generic_assay_type", "METHYLATION"),
+            ("datatype", "LIMIT-VALUE"),
+            ("stable_id", "methylation_hm450"),
+            ("profile_name", "Methylation (HM450)"),
+            ("profile_description", "Methylation beta values (HM450)"),
+            ("generic_entity_meta_properties", "NAME,DESCRIPTION,TRANSCRIPT_ID"),
+            ("show_profile_in_analysis_tab", "false"),
+            ("data_filename", "data_methylation_hm450.txt"),
+        ],
+    )
+    case_lists["methylation_hm450"] = ("Samples with methylation data (HM450)", cols)
+
+
+def _cbio_single_id_matrices(ctx: Context, root: Path, case_lists: dict) -> None:
+    """The RPPA and miRNA matrices, one ID column each."""
     # single-ID matrices: (omic, value field, transform, ID column, header label, profile, meta, case list)
     simple_matrices = [
         (
@@ -1066,38 +1095,47 @@ def write_cbioportal(ctx: Context) -> Path:
         _matrix_spots(ctx, "cbioportal", omic, path, ids[0], cols, vals, 4, profile)
         _profile_meta(root, profile, kind, name, description)
         case_lists[profile] = (case_text, cols)
-    if "mut" in ctx.omics:
-        rows = ctx.chosen_primary("mut")
-        cols = rows["sample"].tolist()
-        m = ctx.muts[ctx.muts["sample"].isin(set(cols))]
-        frame = _maf_frame(ctx, m, "", "", "", "", "", False)
-        frame["Tumor_Sample_Barcode"] = m["sample"].tolist()
-        frame["Matched_Norm_Sample_Barcode"] = [f"{x}-10" for x in m["patient"]]
-        mcols = maf_columns()[:32] + [
-            "HGVSp_Short",
-            "t_ref_count",
-            "t_alt_count",
-            "n_ref_count",
-            "n_alt_count",
-        ]
-        empty = [""] * len(m)
-        path = root / "data_mutations.txt"
-        write_bytes(path, "#version 2.4\n" + "\t".join(mcols) + "\n" + lines_of([frame.get(c, empty) for c in mcols]))
-        rng = ctx.spot_rng("cbio_mut")
-        key = list(zip(frame["Tumor_Sample_Barcode"], frame["Hugo_Symbol"], strict=True))
-        counts = pd.Series(key).value_counts()
-        uniq = [j for j, kk in enumerate(key) if counts[kk] == 1]
-        for j in rng.choice(uniq, min(len(uniq), 2 * ctx.n_spot), replace=False):
-            ctx.spot("cbioportal", "mut", path, key[j][0], "", key[j][1], "HGVSp_Short", frame["HGVSp_Short"][j])
-        _profile_meta(
-            root,
-            "mutations",
-            ("MUTATION_EXTENDED", "MAF", "mutations"),
-            "Mutations",
-            "Somatic mutations (synthetic)",
-            tab=True,
-        )
-        case_lists["sequenced"] = ("Samples with mutation data", cols)
+
+
+def _cbio_mut(ctx: Context, root: Path, case_lists: dict) -> None:
+    """The MAF (``data_mutations.txt``, version 2.4)."""
+    if "mut" not in ctx.omics:
+        return
+    rows = ctx.chosen_primary("mut")
+    cols = rows["sample"].tolist()
+    m = ctx.muts[ctx.muts["sample"].isin(set(cols))]
+    frame = _maf_frame(ctx, m, "", "", "", "", "", False)
+    frame["Tumor_Sample_Barcode"] = m["sample"].tolist()
+    frame["Matched_Norm_Sample_Barcode"] = [f"{x}-10" for x in m["patient"]]
+    mcols = maf_columns()[:32] + [
+        "HGVSp_Short",
+        "t_ref_count",
+        "t_alt_count",
+        "n_ref_count",
+        "n_alt_count",
+    ]
+    empty = [""] * len(m)
+    path = root / "data_mutations.txt"
+    write_bytes(path, "#version 2.4\n" + "\t".join(mcols) + "\n" + lines_of([frame.get(c, empty) for c in mcols]))
+    rng = ctx.spot_rng("cbio_mut")
+    key = list(zip(frame["Tumor_Sample_Barcode"], frame["Hugo_Symbol"], strict=True))
+    counts = pd.Series(key).value_counts()
+    uniq = [j for j, kk in enumerate(key) if counts[kk] == 1]
+    for j in rng.choice(uniq, min(len(uniq), 2 * ctx.n_spot), replace=False):
+        ctx.spot("cbioportal", "mut", path, key[j][0], "", key[j][1], "HGVSp_Short", frame["HGVSp_Short"][j])
+    _profile_meta(
+        root,
+        "mutations",
+        ("MUTATION_EXTENDED", "MAF", "mutations"),
+        "Mutations",
+        "Somatic mutations (synthetic)",
+        tab=True,
+    )
+    case_lists["sequenced"] = ("Samples with mutation data", cols)
+
+
+def _cbio_case_lists(root: Path, case_lists: dict) -> None:
+    """One case-list file per profile, plus ``3way_complete`` when mutation, CNA and mRNA data exist."""
     if all(k in case_lists for k in ("rna_seq_v2_mrna", "cna", "sequenced")):
         three = sorted(
             set(case_lists["rna_seq_v2_mrna"][1]) & set(case_lists["cna"][1]) & set(case_lists["sequenced"][1])
@@ -1114,7 +1152,10 @@ def write_cbioportal(ctx: Context) -> Path:
                 ("case_list_ids", "\t".join(ids)),
             ],
         )
-    return root
+
+
+# the data files of a study, in the order they are written
+_CBIO_DATA = (_cbio_rna, _cbio_cnv, _cbio_meth, _cbio_single_id_matrices, _cbio_mut)
 
 
 # ----------------------------------------------------------------------------------------------------- Xena

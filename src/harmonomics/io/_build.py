@@ -172,7 +172,7 @@ def stack_profiles(
         if not outer:
             counts = pd.Series([len(p.features) for _, _, p in items])
             typical = int(counts.mode().iloc[0])
-            for (_, path, _block), n in zip(items, counts, strict=True):
+            for (_, path, _p), n in zip(items, counts, strict=True):
                 if n < typical:
                     raise FormatError(
                         f"has {n} features where the other {what}s of this type have {typical}; the file looks "
@@ -270,113 +270,20 @@ def assemble(
     for block in blocks:
         if block.values.shape[0] == 0:
             continue
-        pos, keys, rep = choose_samples(
-            block.ids,
-            omic=block.omic,
-            analyte_kind=block.analyte_kind,
-            sample_types=codes,
-            source_files=block.source_files,
-            keep_all_aliquots=keep_all_aliquots,
-            key_level=join_on,
-        )
-        report.extend(rep)
-        if len(pos) == 0:
-            report.add(
-                "file",
-                block.omic,
-                block.omic,
-                "",
-                "dropped",
-                f"no {block.omic} sample passed the sample-type policy {sample_types!r}",
-            )
-            continue
-        order = np.argsort(np.asarray(keys, dtype=str), kind="stable")
-        pos, keys = pos[order], keys[order]
-        written = np.asarray(block.ids, dtype=object)[pos]
-        norm = _bc.normalize_barcodes(written)
-        obs = pd.DataFrame(
-            {
-                _keys.MOD_OBS_ALIQUOT: norm["barcode"].to_numpy(dtype=object),
-                _keys.MOD_OBS_SOURCE_FILE: np.asarray(block.source_files, dtype=object)[pos],
-            },
-            index=pd.Index(keys, dtype=object).astype(str),
-        )
-        if (norm["change"] != "").any():  # the ID as the file wrote it (R-style, lower case)
-            obs["id_as_written"] = norm["id"].to_numpy(dtype=object)
-        if block.obs is not None:
-            for c in block.obs.columns:
-                obs[c] = block.obs[c].to_numpy()[pos]
-        identity = len(pos) == block.values.shape[0] and np.array_equal(pos, np.arange(len(pos)))
-        X = block.values if identity else block.values[pos]
-        layers = {k: (v if identity else v[pos]) for k, v in block.layers.items()}
-        var = block.var.copy()
-        var.index = var.index.astype(str)
-        a = ad.AnnData(X=X, obs=obs, var=var, layers=layers or None)
-        a.uns["scale"] = block.uns.pop("scale", None) or guess_scale(block.omic, X)
-        for k, v in block.uns.items():
-            a.uns[k] = v
-        adatas[block.omic] = a
-        # release the source arrays early
-        block.values = np.empty((0, 0))
-        block.layers = {}
+        a = _block_modality(block, report, codes, sample_types, keep_all_aliquots=keep_all_aliquots, join_on=join_on)
+        if a is not None:
+            adatas[block.omic] = a
     if not adatas:
         raise FormatError(f"no samples left after the sample-type policy {sample_types!r}; the report lists why")
-
-    all_keys = sorted(set().union(*[set(a.obs_names) for a in adatas.values()]))
-    if join == "intersection":
-        common = set.intersection(*[set(a.obs_names) for a in adatas.values()])
-        for name, a in list(adatas.items()):
-            drop = [k for k in a.obs_names if k not in common]
-            for k in drop:
-                report.add(
-                    "sample",
-                    k,
-                    name,
-                    k,
-                    "dropped",
-                    f"join='intersection': sample lacks at least one of the omics {sorted(adatas)}",
-                )
-            if drop:
-                adatas[name] = a[a.obs_names.isin(list(common))].copy()
-        all_keys = sorted(common)
+    all_keys = _apply_join(adatas, join, report)
 
     obs = sample_table(all_keys)
     if join_on == "patient":
         _samples_of_patients(obs, adatas, report)
         if sample_clinical is not None and len(sample_clinical):
             sample_clinical = _clinical_by_patient(sample_clinical, obs, report)
-    if sample_clinical is not None and len(sample_clinical):
-        for s in sample_clinical.index[~sample_clinical.index.isin(obs.index)]:
-            report.add("sample", s, "clinical", s, "dropped", "clinical row without any omic data kept")
-        extra = sample_clinical.reindex(obs.index)
-        added = {}
-        for c in extra.columns:
-            # the barcode's own values win; the source's spelling ("Primary Tumor") goes beside them
-            if c in ("patient", "sample", "sample_type", "sample_type_code") and c in obs and obs[c].notna().any():
-                added[f"{c}_clinical"] = extra[c].to_numpy()
-            elif c in obs.columns:
-                obs[c] = extra[c].to_numpy()
-            else:
-                added[c] = extra[c].to_numpy()
-        obs = _with_columns(obs, added)
-    if patient_clinical is not None and len(patient_clinical):
-        extra = patient_clinical.reindex(obs["patient"].to_numpy())
-        added = {}
-        for c in extra.columns:
-            if c in ("patient", "sample", "sample_type", "sample_type_code") and c in obs and obs[c].notna().any():
-                added[f"{c}_clinical"] = extra[c].to_numpy()
-            elif c in obs.columns:
-                if obs[c].isna().all():
-                    obs[c] = extra[c].to_numpy()
-                else:
-                    obs[c] = obs[c].where(obs[c].notna(), pd.Series(extra[c].to_numpy(), index=obs.index))
-            else:
-                added[c] = extra[c].to_numpy()
-        obs = _with_columns(obs, added)
-        have = set(obs["patient"])
-        for p in patient_clinical.index:
-            if p not in have:
-                report.add("patient", p, "clinical", "", "dropped", "clinical record without any omic sample kept")
+    obs = _add_sample_clinical(obs, sample_clinical, report)
+    obs = _add_patient_clinical(obs, patient_clinical, report)
     if "pam50" in obs:
         obs["pam50"] = normalize_pam50(obs["pam50"]).to_numpy()
     obs = writable_obs(obs)
@@ -412,6 +319,127 @@ def assemble(
     for k, v in clinical_uns.items():
         mdata.uns[k] = v
     return mdata
+
+
+def _block_modality(block: Block, report: Report, codes, sample_types, *, keep_all_aliquots: bool, join_on: str):
+    """One block's AnnData, one row per chosen sample (sorted by key); None when no sample passes the policy."""
+    import anndata as ad
+
+    pos, keys, rep = choose_samples(
+        block.ids,
+        omic=block.omic,
+        analyte_kind=block.analyte_kind,
+        sample_types=codes,
+        source_files=block.source_files,
+        keep_all_aliquots=keep_all_aliquots,
+        key_level=join_on,
+    )
+    report.extend(rep)
+    if len(pos) == 0:
+        report.add(
+            "file",
+            block.omic,
+            block.omic,
+            "",
+            "dropped",
+            f"no {block.omic} sample passed the sample-type policy {sample_types!r}",
+        )
+        return None
+    order = np.argsort(np.asarray(keys, dtype=str), kind="stable")
+    pos, keys = pos[order], keys[order]
+    written = np.asarray(block.ids, dtype=object)[pos]
+    norm = _bc.normalize_barcodes(written)
+    obs = pd.DataFrame(
+        {
+            _keys.MOD_OBS_ALIQUOT: norm["barcode"].to_numpy(dtype=object),
+            _keys.MOD_OBS_SOURCE_FILE: np.asarray(block.source_files, dtype=object)[pos],
+        },
+        index=pd.Index(keys, dtype=object).astype(str),
+    )
+    if (norm["change"] != "").any():  # the ID as the file wrote it (R-style, lower case)
+        obs["id_as_written"] = norm["id"].to_numpy(dtype=object)
+    if block.obs is not None:
+        for c in block.obs.columns:
+            obs[c] = block.obs[c].to_numpy()[pos]
+    identity = len(pos) == block.values.shape[0] and np.array_equal(pos, np.arange(len(pos)))
+    X = block.values if identity else block.values[pos]
+    layers = {k: (v if identity else v[pos]) for k, v in block.layers.items()}
+    var = block.var.copy()
+    var.index = var.index.astype(str)
+    a = ad.AnnData(X=X, obs=obs, var=var, layers=layers or None)
+    a.uns["scale"] = block.uns.pop("scale", None) or guess_scale(block.omic, X)
+    for k, v in block.uns.items():
+        a.uns[k] = v
+    # release the source arrays early
+    block.values = np.empty((0, 0))
+    block.layers = {}
+    return a
+
+
+def _apply_join(adatas: dict, join: str, report: Report) -> list[str]:
+    """The sorted sample keys of the store; ``join="intersection"`` drops (and reports) samples lacking an omic."""
+    all_keys = sorted(set().union(*[set(a.obs_names) for a in adatas.values()]))
+    if join == "intersection":
+        common = set.intersection(*[set(a.obs_names) for a in adatas.values()])
+        for name, a in list(adatas.items()):
+            drop = [k for k in a.obs_names if k not in common]
+            for k in drop:
+                report.add(
+                    "sample",
+                    k,
+                    name,
+                    k,
+                    "dropped",
+                    f"join='intersection': sample lacks at least one of the omics {sorted(adatas)}",
+                )
+            if drop:
+                adatas[name] = a[a.obs_names.isin(list(common))].copy()
+        all_keys = sorted(common)
+    return all_keys
+
+
+def _add_sample_clinical(obs: pd.DataFrame, sample_clinical: pd.DataFrame | None, report: Report) -> pd.DataFrame:
+    """``obs`` with the sample-level clinical columns (rows without omic data are reported)."""
+    if sample_clinical is None or not len(sample_clinical):
+        return obs
+    for s in sample_clinical.index[~sample_clinical.index.isin(obs.index)]:
+        report.add("sample", s, "clinical", s, "dropped", "clinical row without any omic data kept")
+    extra = sample_clinical.reindex(obs.index)
+    added = {}
+    for c in extra.columns:
+        # the barcode's own values win; the source's spelling ("Primary Tumor") goes beside them
+        if c in ("patient", "sample", "sample_type", "sample_type_code") and c in obs and obs[c].notna().any():
+            added[f"{c}_clinical"] = extra[c].to_numpy()
+        elif c in obs.columns:
+            obs[c] = extra[c].to_numpy()
+        else:
+            added[c] = extra[c].to_numpy()
+    obs = _with_columns(obs, added)
+    return obs
+
+
+def _add_patient_clinical(obs: pd.DataFrame, patient_clinical: pd.DataFrame | None, report: Report) -> pd.DataFrame:
+    """``obs`` with the patient-level clinical columns (filling gaps only; patients without samples are reported)."""
+    if patient_clinical is None or not len(patient_clinical):
+        return obs
+    extra = patient_clinical.reindex(obs["patient"].to_numpy())
+    added = {}
+    for c in extra.columns:
+        if c in ("patient", "sample", "sample_type", "sample_type_code") and c in obs and obs[c].notna().any():
+            added[f"{c}_clinical"] = extra[c].to_numpy()
+        elif c in obs.columns:
+            if obs[c].isna().all():
+                obs[c] = extra[c].to_numpy()
+            else:
+                obs[c] = obs[c].where(obs[c].notna(), pd.Series(extra[c].to_numpy(), index=obs.index))
+        else:
+            added[c] = extra[c].to_numpy()
+    obs = _with_columns(obs, added)
+    have = set(obs["patient"])
+    for p in patient_clinical.index:
+        if p not in have:
+            report.add("patient", p, "clinical", "", "dropped", "clinical record without any omic sample kept")
+    return obs
 
 
 def guess_scale(omic: str, X: np.ndarray) -> str:

@@ -201,38 +201,10 @@ def read_cbioportal(
         Meta files name several ``cancer_study_identifier`` values.
     """
     folder = Path(study_folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such study folder")
-    metas = sorted(folder.glob("meta_*.txt"))
-    if not metas:
-        if not any(folder.iterdir()):
-            raise EmptyInputError("the study folder is empty; expected meta_*.txt and data_*.txt files", path=folder)
-        raise EmptyInputError("no meta_*.txt files; expected a cBioPortal study folder", path=folder)
+    parsed_meta, studies = _parsed_metas(folder)
     report = Report()
-    parsed_meta = [(mpath, P.parse_key_value(mpath)) for mpath in metas]
-    studies: dict[str, list[str]] = {}
-    for mpath, meta in parsed_meta:
-        if meta.get("cancer_study_identifier"):
-            studies.setdefault(meta["cancer_study_identifier"], []).append(mpath.name)
-    if len(studies) > 1:
-        detail = "; ".join(f"{s}: {', '.join(f)}" for s, f in studies.items())
-        raise MixedProjectsError(
-            f"{folder}: meta files name {len(studies)} studies ({detail}); expected one "
-            "cancer_study_identifier per study folder"
-        )
     study_meta = _study_meta(folder, parsed_meta, report)
-    reference = study_meta.get("reference_genome", "").strip()
-    if not reference:
-        reference = DEFAULT_REFERENCE_GENOME
-        if study_meta:
-            report.add(
-                "file",
-                "meta_study.txt",
-                "",
-                "",
-                "kept",
-                f"no reference_genome: cBioPortal's default {DEFAULT_REFERENCE_GENOME} assumed",
-            )
+    reference = _reference_genome(study_meta, report)
     state = _Study(
         folder=folder,
         report=report,
@@ -248,40 +220,7 @@ def read_cbioportal(
         state.record(cpath, md5, size, "cbioportal_case_list")
 
     wanted = set(omics) if omics is not None else None
-    named = {study_meta.get("tags_file", "")} - {""}
-    for mpath, meta in parsed_meta:
-        fname = meta.get("data_filename")
-        if not fname:
-            if meta is not study_meta:
-                report.add("file", mpath.name, "", "", "kept", "meta file without data_filename")
-            continue
-        named.add(fname)
-        dpath = folder / fname
-        if not dpath.is_file():
-            raise FormatError(f"data_filename {fname!r} does not exist in the study folder", path=mpath)
-        kind = kind_of(meta)
-        if kind.handler is None:
-            md5, size, data = md5_and_bytes(dpath)
-            fmt = _format_or_unknown(data, dpath)
-            state.record(
-                dpath,
-                md5,
-                size,
-                fmt if fmt != "unknown" else f"cbioportal {_meta_type(meta)}",
-                _build_of(meta, reference),
-            )
-            report.add(
-                "file", fname, "", "", "dropped", f"not read: {kind.description} ({_meta_type(meta)}, {mpath.name})"
-            )
-            continue
-        if wanted is not None and kind.omic is not None and kind.omic not in wanted:
-            report.add("file", fname, kind.omic, "", "dropped", f"not read: omic {kind.omic!r} not requested")
-            continue
-        md5, size, data = read_input(dpath, empty="the data file is empty")
-        fmt = detect_bytes(data, dpath)
-        state.record(dpath, md5, size, fmt, _build_of(meta, reference))
-        reject_quotes(dpath, data)
-        _HANDLERS[kind.handler](state, dpath, data, fmt, meta, mpath, kind)
+    named = _read_data_files(state, parsed_meta, study_meta, wanted, reference)
     tags = study_meta.get("tags_file", "")
     if tags and (folder / tags).is_file():
         md5, size, _ = md5_and_bytes(folder / tags)
@@ -318,6 +257,89 @@ def read_cbioportal(
         maf.insert(0, "sample", maf["Tumor_Sample_Barcode"].to_numpy())
         mut.uns["maf"] = uns_table(maf)
     return mdata
+
+
+def _parsed_metas(folder: Path) -> tuple[list[tuple[Path, dict[str, str]]], dict[str, list[str]]]:
+    """Every ``meta_*.txt`` file, parsed, and ``{cancer_study_identifier: [meta file names]}`` (one study only)."""
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such study folder")
+    metas = sorted(folder.glob("meta_*.txt"))
+    if not metas:
+        if not any(folder.iterdir()):
+            raise EmptyInputError("the study folder is empty; expected meta_*.txt and data_*.txt files", path=folder)
+        raise EmptyInputError("no meta_*.txt files; expected a cBioPortal study folder", path=folder)
+    parsed_meta = [(mpath, P.parse_key_value(mpath)) for mpath in metas]
+    studies: dict[str, list[str]] = {}
+    for mpath, meta in parsed_meta:
+        if meta.get("cancer_study_identifier"):
+            studies.setdefault(meta["cancer_study_identifier"], []).append(mpath.name)
+    if len(studies) > 1:
+        detail = "; ".join(f"{s}: {', '.join(f)}" for s, f in studies.items())
+        raise MixedProjectsError(
+            f"{folder}: meta files name {len(studies)} studies ({detail}); expected one "
+            "cancer_study_identifier per study folder"
+        )
+    return parsed_meta, studies
+
+
+def _reference_genome(study_meta: dict[str, str], report: Report) -> str:
+    """The study's reference genome (cBioPortal's default when meta_study.txt names none, with a report row)."""
+    reference = study_meta.get("reference_genome", "").strip()
+    if not reference:
+        reference = DEFAULT_REFERENCE_GENOME
+        if study_meta:
+            report.add(
+                "file",
+                "meta_study.txt",
+                "",
+                "",
+                "kept",
+                f"no reference_genome: cBioPortal's default {DEFAULT_REFERENCE_GENOME} assumed",
+            )
+    return reference
+
+
+def _read_data_files(state: _Study, parsed_meta, study_meta: dict[str, str], wanted: set[str] | None, reference: str):
+    """Read each meta file's data file into ``state`` (with its handler); returns the file names the metas name.
+
+    Files of kinds harmonomics does not read, and omics not requested, are recorded and listed in the report.
+    """
+    folder, report = state.folder, state.report
+    named = {study_meta.get("tags_file", "")} - {""}
+    for mpath, meta in parsed_meta:
+        fname = meta.get("data_filename")
+        if not fname:
+            if meta is not study_meta:
+                report.add("file", mpath.name, "", "", "kept", "meta file without data_filename")
+            continue
+        named.add(fname)
+        dpath = folder / fname
+        if not dpath.is_file():
+            raise FormatError(f"data_filename {fname!r} does not exist in the study folder", path=mpath)
+        kind = kind_of(meta)
+        if kind.handler is None:
+            md5, size, data = md5_and_bytes(dpath)
+            fmt = _format_or_unknown(data, dpath)
+            state.record(
+                dpath,
+                md5,
+                size,
+                fmt if fmt != "unknown" else f"cbioportal {_meta_type(meta)}",
+                _build_of(meta, reference),
+            )
+            report.add(
+                "file", fname, "", "", "dropped", f"not read: {kind.description} ({_meta_type(meta)}, {mpath.name})"
+            )
+            continue
+        if wanted is not None and kind.omic is not None and kind.omic not in wanted:
+            report.add("file", fname, kind.omic, "", "dropped", f"not read: omic {kind.omic!r} not requested")
+            continue
+        md5, size, data = read_input(dpath, empty="the data file is empty")
+        fmt = detect_bytes(data, dpath)
+        state.record(dpath, md5, size, fmt, _build_of(meta, reference))
+        reject_quotes(dpath, data)
+        _HANDLERS[kind.handler](state, dpath, data, fmt, meta, mpath, kind)
+    return named
 
 
 # --------------------------------------------------------------------------- study-level files

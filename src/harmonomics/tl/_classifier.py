@@ -201,45 +201,15 @@ def subtype_classifier(
     ValueError
         Fewer than two classes, or a class with a single sample.
     """
-    import sklearn
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import balanced_accuracy_score, log_loss
+    from functools import partial
+
     from sklearn.model_selection import RepeatedStratifiedKFold
 
     if copy:
         mdata = mdata.copy()
-    if label not in mdata.obs.columns:
-        raise KeyError(f"subtype_classifier: label column {label!r} not in obs; columns: {list(mdata.obs.columns)}")
-    if class_weight not in ("balanced", None):
-        raise ValueError(f"subtype_classifier: class_weight must be 'balanced' or None, got {class_weight!r}")
-    Cs = np.asarray(list(Cs), dtype=float)
-    if Cs.size == 0 or not np.all(Cs > 0):
-        raise ValueError(f"subtype_classifier: Cs must be positive numbers, got {Cs.tolist()}")
-    if n_splits < 2:
-        raise ValueError(f"subtype_classifier: n_splits must be at least 2, got {n_splits}")
-    if n_repeats < 1:
-        raise ValueError(f"subtype_classifier: n_repeats must be at least 1, got {n_repeats}")
+    Cs = _checked_arguments(mdata, label, class_weight, Cs, n_splits, n_repeats)
 
-    scores = factor_scores(mdata, key)
-    if project_views is not None:
-        projected = _projected_training_scores(mdata, key, project_views)
-        scores = projected[scores.columns] if set(scores.columns) <= set(projected.columns) else projected
-    scores = _select_factors(scores, factors, key)
-    labels = mdata.obs[label].reindex(scores.index)
-    usable = labels.notna().to_numpy() & np.isfinite(scores.to_numpy()).all(axis=1)
-    X = scores.to_numpy()[usable]
-    y = labels[usable].astype(str).to_numpy()
-    classes, counts = np.unique(y, return_counts=True)
-    if classes.size < 2:
-        raise ValueError(
-            f"subtype_classifier: need at least two classes in obs[{label!r}] among samples with scores, found "
-            f"{classes.tolist()}"
-        )
-    if counts.min() < 2:
-        rare = classes[counts < 2].tolist()
-        raise ValueError(
-            f"subtype_classifier: classes {rare} have a single sample; need at least 2 per class for cross-validation"
-        )
+    scores, X, y, classes, counts = _training_set(mdata, key, label, factors, project_views)
     folds = int(min(n_splits, counts.min()))
     if folds < n_splits:
         logger.info("subtype_classifier: smallest class has %d samples; using %d folds", counts.min(), folds)
@@ -247,33 +217,12 @@ def subtype_classifier(
     # Newton steps are fastest for a few dozen factors; the Hessian grows as (features x classes)^2
     solver = "newton-cholesky" if (X.shape[1] + 1) * classes.size <= 400 else "lbfgs"
 
-    def fit(Xtr: np.ndarray, ytr: np.ndarray, C: float):
-        mean = Xtr.mean(axis=0)
-        scale = Xtr.std(axis=0) if standardize else np.ones(Xtr.shape[1])
-        scale[scale == 0] = 1.0
-        model = LogisticRegression(C=C, class_weight=class_weight, solver=solver, max_iter=1000)
-        model.fit((Xtr - mean) / scale, ytr)
-        return model, mean, scale
+    fit = partial(_fit_logistic, class_weight=class_weight, solver=solver, standardize=standardize)
 
     splitter = RepeatedStratifiedKFold(n_splits=folds, n_repeats=n_repeats, random_state=random_state)
     splits = list(splitter.split(X, y))
     codes = np.searchsorted(classes, y)  # integer labels: less per-fit overhead in scikit-learn
-    errors, losses = np.zeros(Cs.size), np.zeros(Cs.size)
-    confusions = []
-    with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-        for i, C in enumerate(Cs):
-            confusion = np.zeros((classes.size, classes.size))
-            for repeat in range(n_repeats):
-                proba = np.zeros((y.size, classes.size))
-                for train_idx, test_idx in splits[repeat * folds : (repeat + 1) * folds]:
-                    model, mean, scale = fit(X[train_idx], codes[train_idx], C)
-                    proba[np.ix_(test_idx, model.classes_)] = model.predict_proba((X[test_idx] - mean) / scale)
-                pred = proba.argmax(axis=1)
-                errors[i] += (1.0 - balanced_accuracy_score(codes, pred)) / n_repeats
-                losses[i] += log_loss(codes, np.clip(proba, 1e-15, 1.0), labels=np.arange(classes.size)) / n_repeats
-                for t in range(classes.size):
-                    confusion[t] += np.bincount(pred[codes == t], minlength=classes.size) / (codes == t).sum()
-            confusions.append(confusion / n_repeats)
+    errors, losses, confusions = _cross_validate(fit, X, codes, classes, Cs, splits, folds, n_repeats)
     errors = np.round(errors, 12)  # equal error rates must compare equal
     best = int(np.lexsort((losses, errors))[0])
     C = float(Cs[best])
@@ -322,6 +271,84 @@ def subtype_classifier(
         errors[best],
     )
     return mdata if copy else None
+
+
+def _checked_arguments(mdata: MuData, label: str, class_weight, Cs, n_splits: int, n_repeats: int) -> np.ndarray:
+    """Validate the arguments; returns ``Cs`` as an array."""
+    if label not in mdata.obs.columns:
+        raise KeyError(f"subtype_classifier: label column {label!r} not in obs; columns: {list(mdata.obs.columns)}")
+    if class_weight not in ("balanced", None):
+        raise ValueError(f"subtype_classifier: class_weight must be 'balanced' or None, got {class_weight!r}")
+    Cs = np.asarray(list(Cs), dtype=float)
+    if Cs.size == 0 or not np.all(Cs > 0):
+        raise ValueError(f"subtype_classifier: Cs must be positive numbers, got {Cs.tolist()}")
+    if n_splits < 2:
+        raise ValueError(f"subtype_classifier: n_splits must be at least 2, got {n_splits}")
+    if n_repeats < 1:
+        raise ValueError(f"subtype_classifier: n_repeats must be at least 1, got {n_repeats}")
+    return Cs
+
+
+def _training_set(mdata: MuData, key: str, label: str, factors, project_views):
+    """(scores, X, y, classes, class counts) of the samples with a label and finite scores; at least two classes
+    of at least two samples each."""
+    scores = factor_scores(mdata, key)
+    if project_views is not None:
+        projected = _projected_training_scores(mdata, key, project_views)
+        scores = projected[scores.columns] if set(scores.columns) <= set(projected.columns) else projected
+    scores = _select_factors(scores, factors, key)
+    labels = mdata.obs[label].reindex(scores.index)
+    usable = labels.notna().to_numpy() & np.isfinite(scores.to_numpy()).all(axis=1)
+    X = scores.to_numpy()[usable]
+    y = labels[usable].astype(str).to_numpy()
+    classes, counts = np.unique(y, return_counts=True)
+    if classes.size < 2:
+        raise ValueError(
+            f"subtype_classifier: need at least two classes in obs[{label!r}] among samples with scores, "
+            f"found {classes.tolist()}"
+        )
+    if counts.min() < 2:
+        rare = classes[counts < 2].tolist()
+        raise ValueError(
+            f"subtype_classifier: classes {rare} have a single sample; need at least 2 per class for cross-validation"
+        )
+    return scores, X, y, classes, counts
+
+
+def _fit_logistic(Xtr: np.ndarray, ytr: np.ndarray, C: float, *, class_weight, solver: str, standardize: bool):
+    """A logistic regression on standardised (or only centred) columns: (model, column means, scales)."""
+    from sklearn.linear_model import LogisticRegression
+
+    mean = Xtr.mean(axis=0)
+    scale = Xtr.std(axis=0) if standardize else np.ones(Xtr.shape[1])
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=C, class_weight=class_weight, solver=solver, max_iter=1000)
+    model.fit((Xtr - mean) / scale, ytr)
+    return model, mean, scale
+
+
+def _cross_validate(fit, X, codes, classes, Cs, splits, folds: int, n_repeats: int):
+    """Out-of-fold balanced error, log loss and confusion (rows: fraction of each true class) per C."""
+    import sklearn
+    from sklearn.metrics import balanced_accuracy_score, log_loss
+
+    errors, losses = np.zeros(Cs.size), np.zeros(Cs.size)
+    confusions = []
+    with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+        for i, C in enumerate(Cs):
+            confusion = np.zeros((classes.size, classes.size))
+            for repeat in range(n_repeats):
+                proba = np.zeros((codes.size, classes.size))
+                for train_idx, test_idx in splits[repeat * folds : (repeat + 1) * folds]:
+                    model, mean, scale = fit(X[train_idx], codes[train_idx], C)
+                    proba[np.ix_(test_idx, model.classes_)] = model.predict_proba((X[test_idx] - mean) / scale)
+                pred = proba.argmax(axis=1)
+                errors[i] += (1.0 - balanced_accuracy_score(codes, pred)) / n_repeats
+                losses[i] += log_loss(codes, np.clip(proba, 1e-15, 1.0), labels=np.arange(classes.size)) / n_repeats
+                for t in range(classes.size):
+                    confusion[t] += np.bincount(pred[codes == t], minlength=classes.size) / (codes == t).sum()
+            confusions.append(confusion / n_repeats)
+    return errors, losses, confusions
 
 
 def _classifier_params(trained: Any, classifier_key: str) -> dict:

@@ -560,16 +560,7 @@ def immune_scores(
     GeneMappingError
         Ensembl IDs without gene symbols in ``var``, or no score with enough genes.
     """
-    methods = list(METHODS) if methods is None else list(dict.fromkeys(methods))
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown or not methods:
-        raise ValueError(f"unknown immune score method(s) {unknown}; choose from {METHODS}")
-    if not 0 < min_fraction <= 1:
-        raise ValueError(f"min_fraction must be in (0, 1], got {min_fraction}")
-    if estimate_genes not in ("common", "all"):
-        raise ValueError(f"estimate_genes must be 'common' or 'all', got {estimate_genes!r}")
-    if not np.isfinite(pdl1_threshold) or pdl1_threshold < 0:
-        raise ValueError(f"pdl1_threshold must be a non-negative number of TPM, got {pdl1_threshold}")
+    methods = _checked_methods(methods, min_fraction, estimate_genes, pdl1_threshold)
 
     if copy:
         mdata = mdata.copy()
@@ -583,33 +574,14 @@ def immune_scores(
     var_names = pd.Index(adata.var_names.astype(str))
 
     # ---- gene identifiers
-    symbols = symbols_for(var_names, adata.var)
-    symbols.index = var_names
-    is_ensembl = np.asarray(var_names.str.match(r"^ENS[A-Z]*G\d{11}"), dtype=bool)
-    ensembl_only = is_ensembl & symbols.isna().to_numpy()
-    if ensembl_only.mean() > 0.5:
-        raise GeneMappingError(
-            f"{int(ensembl_only.sum())} of {len(var_names)} features of modality {mod!r} are Ensembl IDs "
-            f"(e.g. {var_names[np.flatnonzero(ensembl_only)[0]]!r}) and var has no gene-symbol column "
-            "(gene_name, gene_symbol, Hugo_Symbol or symbol); immune gene sets are defined by symbols: "
-            "add var['gene_name'] (GDC expression files carry it)"
-        )
+    symbols = _gene_symbols(adata, var_names, mod)
 
     # ---- values, scale
     values = _dense_columns(matrix, slice(None))
     _check_finite(values, obs_names, var_names)
     detected = _detect_scale(values, obs_names, scale)
     lengths = _gene_lengths(adata.var) if detected == "counts" else None
-    if detected == "log2":
-        tpm_source = "2^x - 1 of log2 input"
-    elif detected == "tpm":
-        tpm_source = "tpm"
-    else:
-        tpm_source = "counts / gene length" if lengths is not None else "cpm"
-        if lengths is None and any(m in methods for m in ("cyt", "pdl1")):
-            logger.info(
-                "counts without gene lengths: TPM-based scores (cyt, pdl1) use counts per million instead of TPM"
-            )
+    tpm_source = _tpm_source(detected, lengths, methods)
 
     # ---- genes: first feature per symbol, then each method from the registry
     known = symbols.notna().to_numpy()
@@ -669,6 +641,48 @@ def immune_scores(
 
     _write(mdata, adata, frame, key_added, uns, pdl1_threshold if "pdl1" in methods else None)
     return mdata if copy else None
+
+
+def _checked_methods(methods, min_fraction: float, estimate_genes: str, pdl1_threshold: float) -> list[str]:
+    """Validate the arguments; returns the methods, in order, without repeats (default: all)."""
+    methods = list(METHODS) if methods is None else list(dict.fromkeys(methods))
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown or not methods:
+        raise ValueError(f"unknown immune score method(s) {unknown}; choose from {METHODS}")
+    if not 0 < min_fraction <= 1:
+        raise ValueError(f"min_fraction must be in (0, 1], got {min_fraction}")
+    if estimate_genes not in ("common", "all"):
+        raise ValueError(f"estimate_genes must be 'common' or 'all', got {estimate_genes!r}")
+    if not np.isfinite(pdl1_threshold) or pdl1_threshold < 0:
+        raise ValueError(f"pdl1_threshold must be a non-negative number of TPM, got {pdl1_threshold}")
+    return methods
+
+
+def _gene_symbols(adata: AnnData, var_names: pd.Index, mod: str) -> pd.Series:
+    """The gene symbol of each feature (NaN where unknown); mostly Ensembl IDs without symbols raise."""
+    symbols = symbols_for(var_names, adata.var)
+    symbols.index = var_names
+    is_ensembl = np.asarray(var_names.str.match(r"^ENS[A-Z]*G\d{11}"), dtype=bool)
+    ensembl_only = is_ensembl & symbols.isna().to_numpy()
+    if ensembl_only.mean() > 0.5:
+        raise GeneMappingError(
+            f"{int(ensembl_only.sum())} of {len(var_names)} features of modality {mod!r} are Ensembl IDs "
+            f"(e.g. {var_names[np.flatnonzero(ensembl_only)[0]]!r}) and var has no gene-symbol column "
+            "(gene_name, gene_symbol, Hugo_Symbol or symbol); immune gene sets are defined by symbols: "
+            "add var['gene_name'] (GDC expression files carry it)"
+        )
+    return symbols
+
+
+def _tpm_source(detected: str, lengths, methods: list[str]) -> str:
+    """How TPM-based scores get TPM from values of the detected scale."""
+    if detected == "log2":
+        return "2^x - 1 of log2 input"
+    if detected == "tpm":
+        return "tpm"
+    if lengths is None and any(m in methods for m in ("cyt", "pdl1")):
+        logger.info("counts without gene lengths: TPM-based scores (cyt, pdl1) use counts per million instead of TPM")
+    return "counts / gene length" if lengths is not None else "cpm"
 
 
 @lru_cache(maxsize=1)

@@ -338,6 +338,76 @@ def pam50(
     centroids: pd.DataFrame = ref["centroids"]
     genes = list(centroids.index)
 
+    found, used, values, missing = _pam50_genes(adata, genes, mod=mod, layer=layer)
+    if adata.n_obs < 2 and centering != "none":
+        raise ValueError(
+            f"PAM50: centering={centering!r} needs at least 2 samples, got {adata.n_obs}; "
+            "use centering='none' for pre-centred data"
+        )
+
+    values, log_transform = _log_scale(values, mod=mod, log_transform=log_transform)
+
+    samples = pd.Index(adata.obs_names)
+    params: dict[str, Any] = {
+        "mod": mod,
+        "layer": layer or "X",
+        "centering": centering,
+        "tumor_size": tumor_size or "",
+    }
+    centers = _centers(values, used, centering, container, samples, er_status, random_state, params)
+    centred = values - centers
+
+    z = _standardize_rows(centred)
+
+    corr = _spearman_rows(z, centroids.loc[used].to_numpy())
+    corr_df = pd.DataFrame(corr, index=samples, columns=list(_keys.PAM50_LABELS))
+    valid = np.isfinite(corr).all(axis=1)
+    order = np.argsort(-np.where(np.isfinite(corr), corr, -np.inf), axis=1)
+    calls = np.asarray(_keys.PAM50_LABELS, dtype=object)[order[:, 0]]
+    calls[~valid] = np.nan
+    top = np.take_along_axis(corr, order[:, :2], axis=1)
+    confidence = np.where(valid, top[:, 0] - top[:, 1], np.nan)
+
+    prolif_idx = [used.index(g) for g in ref["proliferation_genes"] if g in used]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        prolif = np.nanmean(z[:, prolif_idx], axis=1) if prolif_idx else np.full(len(samples), np.nan)
+
+    results = pd.DataFrame(index=samples)
+    results[key_added] = pd.Categorical(calls, categories=list(_keys.PAM50_LABELS))
+    results[f"{key_added}_confidence"] = confidence
+    results[f"{key_added}_proliferation"] = prolif
+
+    _add_ror(results, corr_df, prolif, ref, container, samples, tumor_size=tumor_size, key_added=key_added)
+
+    # write into the container (global obs for a MuData), NaN for samples without the modality
+    if key_added in container.obs.columns:
+        logger.info("PAM50: overwriting obs column %r", key_added)
+    obs_names = pd.Index(container.obs_names)
+    for column in results.columns:
+        container.obs[column] = results[column].reindex(obs_names)
+    container.obsm[f"{key_added}_corr"] = corr_df.reindex(obs_names)
+    container.uns[key_added] = {
+        "genes_used": list(used),
+        "genes_missing": list(missing),
+        "features_used": [str(found[g]) for g in used],
+        "centers": np.asarray(centers, dtype=float),
+        "log_transformed": bool(log_transform),
+        "n_samples": len(samples),
+        "params": params,
+        "reference": "Parker et al. 2009 J Clin Oncol 27:1160; UNC reference implementation hoadley-lab/pam50",
+        "ror_scale": "100 * (raw + 0.35) / 0.85; groups from the raw score",
+    }
+    counts = results[key_added].value_counts().to_dict()
+    logger.info("PAM50: %d samples called on %d genes: %s", int(valid.sum()), len(used), counts)
+    return mdata if copy else None
+
+
+def _pam50_genes(adata: AnnData, genes: list[str], *, mod: str, layer: str | None):
+    """The PAM50 genes measured in ``adata``: (symbol → feature, genes used, their values, genes missing).
+
+    A gene measured in no sample counts as missing; fewer than ``MIN_GENES`` raise, any missing gene warns.
+    """
     from .._genes import match_symbols
 
     found = match_symbols(genes, adata.var_names, adata.var)
@@ -365,14 +435,13 @@ def pam50(
             f"PAM50: {len(missing)} of the 50 PAM50 genes missing from modality {mod!r}: {missing}; "
             f"calls use the {len(used)} genes present",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    if adata.n_obs < 2 and centering != "none":
-        raise ValueError(
-            f"PAM50: centering={centering!r} needs at least 2 samples, got {adata.n_obs}; use centering='none' for "
-            "pre-centred data"
-        )
+    return found, used, values, missing
 
+
+def _log_scale(values: np.ndarray, *, mod: str, log_transform: bool | None) -> tuple[np.ndarray, bool]:
+    """``log2(x + 1)`` of linear-scale values (``log_transform=None`` decides from the values' range)."""
     finite = values[np.isfinite(values)]
     has_negative = finite.size > 0 and finite.min() < 0
     if log_transform is None:
@@ -388,71 +457,52 @@ def pam50(
             "PAM50: data look linear-scale (max %.3g); applied log2(x + 1)",
             finite.max() if finite.size else np.nan,
         )
+    return values, log_transform
 
-    samples = pd.Index(adata.obs_names)
-    params: dict[str, Any] = {
-        "mod": mod,
-        "layer": layer or "X",
-        "centering": centering,
-        "tumor_size": tumor_size or "",
-    }
+
+def _centers(values, used, centering, container, samples, er_status, random_state, params) -> np.ndarray:
+    """The value subtracted per gene: the cohort median, the median of an ER-balanced subset, or 0.
+
+    ER-balanced centring records its ER counts and subset size in ``params``.
+    """
     if centering == "median":
-        centers = np.nanmedian(values, axis=0)
-    elif centering == "er_balanced":
-        esr1 = values[:, used.index("ESR1")] if "ESR1" in used else None
-        is_pos, is_neg, source = _er_status(container, samples, er_status, esr1)
-        pos, neg = np.flatnonzero(is_pos), np.flatnonzero(is_neg)
-        if min(pos.size, neg.size) < 3:
-            raise ValueError(
-                f"PAM50: centering='er_balanced' needs at least 3 ER+ and 3 ER- samples; found {pos.size} ER+ and "
-                f"{neg.size} ER- ({source}). Use centering='median' or 'none'"
-            )
-        rng = np.random.default_rng(random_state)
-        small, large = (pos, neg) if pos.size <= neg.size else (neg, pos)
-        subset = np.sort(np.concatenate([small, rng.choice(large, size=small.size, replace=False)]))
-        centers = np.nanmedian(values[subset], axis=0)
-        params.update(
-            {
-                "er_source": source,
-                "n_er_positive": int(pos.size),
-                "n_er_negative": int(neg.size),
-                "n_er_unknown": int(len(samples) - pos.size - neg.size),
-                "n_centering_subset": int(subset.size),
-                "random_state": int(random_state),
-            }
+        return np.nanmedian(values, axis=0)
+    if centering == "none":
+        return np.zeros(values.shape[1])
+    esr1 = values[:, used.index("ESR1")] if "ESR1" in used else None
+    is_pos, is_neg, source = _er_status(container, samples, er_status, esr1)
+    pos, neg = np.flatnonzero(is_pos), np.flatnonzero(is_neg)
+    if min(pos.size, neg.size) < 3:
+        raise ValueError(
+            f"PAM50: centering='er_balanced' needs at least 3 ER+ and 3 ER- samples; found {pos.size} ER+ and "
+            f"{neg.size} ER- ({source}). Use centering='median' or 'none'"
         )
-        logger.info(
-            "PAM50: ER-balanced centring on %d samples (%d ER+, %d ER- in cohort; %s)",
-            subset.size,
-            pos.size,
-            neg.size,
-            source,
-        )
-    else:
-        centers = np.zeros(values.shape[1])
-    centred = values - centers
+    rng = np.random.default_rng(random_state)
+    small, large = (pos, neg) if pos.size <= neg.size else (neg, pos)
+    subset = np.sort(np.concatenate([small, rng.choice(large, size=small.size, replace=False)]))
+    centers = np.nanmedian(values[subset], axis=0)
+    params.update(
+        {
+            "er_source": source,
+            "n_er_positive": int(pos.size),
+            "n_er_negative": int(neg.size),
+            "n_er_unknown": int(len(samples) - pos.size - neg.size),
+            "n_centering_subset": int(subset.size),
+            "random_state": int(random_state),
+        }
+    )
+    logger.info(
+        "PAM50: ER-balanced centring on %d samples (%d ER+, %d ER- in cohort; %s)",
+        subset.size,
+        pos.size,
+        neg.size,
+        source,
+    )
+    return centers
 
-    z = _standardize_rows(centred)
 
-    corr = _spearman_rows(z, centroids.loc[used].to_numpy())
-    corr_df = pd.DataFrame(corr, index=samples, columns=list(_keys.PAM50_LABELS))
-    valid = np.isfinite(corr).all(axis=1)
-    order = np.argsort(-np.where(np.isfinite(corr), corr, -np.inf), axis=1)
-    calls = np.asarray(_keys.PAM50_LABELS, dtype=object)[order[:, 0]]
-    calls[~valid] = np.nan
-    top = np.take_along_axis(corr, order[:, :2], axis=1)
-    confidence = np.where(valid, top[:, 0] - top[:, 1], np.nan)
-
-    prolif_idx = [used.index(g) for g in ref["proliferation_genes"] if g in used]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        prolif = np.nanmean(z[:, prolif_idx], axis=1) if prolif_idx else np.full(len(samples), np.nan)
-
-    results = pd.DataFrame(index=samples)
-    results[key_added] = pd.Categorical(calls, categories=list(_keys.PAM50_LABELS))
-    results[f"{key_added}_confidence"] = confidence
-    results[f"{key_added}_proliferation"] = prolif
-
+def _add_ror(results, corr_df, prolif, ref, container, samples, *, tumor_size, key_added) -> None:
+    """Risk-of-recurrence scores and groups of each ROR model the data allow, as columns of ``results``."""
     size = _tumor_size(container, samples, tumor_size) if tumor_size is not None else None
     tumour_centroids = {"basal": "Basal", "her2": "Her2", "luminal_a": "LumA", "luminal_b": "LumB"}
     for suffix, (coef_keys, threshold_key, needs_prolif, needs_size) in ROR_MODELS.items():
@@ -467,25 +517,3 @@ def pam50(
         thresholds = ref["ror_thresholds"][threshold_key]
         results[f"{key_added}_ror_{suffix}"] = 100.0 * (raw + 0.35) / 0.85
         results[f"{key_added}_ror_{suffix}_group"] = _ror_group(raw, thresholds["low"], thresholds["high"])
-
-    # write into the container (global obs for a MuData), NaN for samples without the modality
-    if key_added in container.obs.columns:
-        logger.info("PAM50: overwriting obs column %r", key_added)
-    obs_names = pd.Index(container.obs_names)
-    for column in results.columns:
-        container.obs[column] = results[column].reindex(obs_names)
-    container.obsm[f"{key_added}_corr"] = corr_df.reindex(obs_names)
-    container.uns[key_added] = {
-        "genes_used": list(used),
-        "genes_missing": list(missing),
-        "features_used": [str(found[g]) for g in used],
-        "centers": np.asarray(centers, dtype=float),
-        "log_transformed": bool(log_transform),
-        "n_samples": len(samples),
-        "params": params,
-        "reference": "Parker et al. 2009 J Clin Oncol 27:1160; UNC reference implementation hoadley-lab/pam50",
-        "ror_scale": "100 * (raw + 0.35) / 0.85; groups from the raw score",
-    }
-    counts = results[key_added].value_counts().to_dict()
-    logger.info("PAM50: %d samples called on %d genes: %s", int(valid.sum()), len(used), counts)
-    return mdata if copy else None
