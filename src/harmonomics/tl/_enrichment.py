@@ -230,26 +230,7 @@ def enrichment(
                 )
                 redo["method"] = "permutation"
                 result = pd.concat([result.loc[~unresolved], redo], ignore_index=True)
-            pvalues = result["NOM p-val"].astype(float).to_numpy()
-            is_perm = (result["method"] == "permutation").to_numpy()
-            pvalues = np.where(is_perm, np.maximum(pvalues, 1.0 / (permutation_num + 1)), pvalues)
-            nes = result["NES"].astype(float).to_numpy()
-            part = pd.DataFrame(
-                {
-                    "factor": factor,
-                    "view": view,
-                    "gene_set": result["Term"].astype(str).to_numpy(),
-                    "n_genes": [len(usable[t]) for t in result["Term"].astype(str)],
-                    "es": result["ES"].astype(float).to_numpy(),
-                    "nes": nes,
-                    "pvalue": pvalues,
-                    "fdr": bh_fdr(pvalues),
-                    "direction": np.where(nes >= 0, "positive", "negative"),
-                    "leading_edge": result["Lead_genes"].astype(str).to_numpy(),
-                    "method": result["method"].to_numpy(),
-                }
-            )
-            rows.append(part.sort_values(["pvalue", "gene_set"], kind="mergesort"))
+            rows.append(_result_table(result, usable, factor, view, permutation_num))
     if not tested_any:
         raise GeneMappingError(
             f"no view of fit {key!r} ({views}) has a gene set with at least {min_size} genes among its features; "
@@ -260,3 +241,27 @@ def enrichment(
     mdata.uns[key_added or f"{key}_enrichment"] = table
     logger.info("enrichment: %d tests (%s), %d with FDR < 0.05", len(table), method, int((table["fdr"] < 0.05).sum()))
     return table
+
+
+def _result_table(result: pd.DataFrame, usable: dict, factor: str, view: str, permutation_num: int) -> pd.DataFrame:
+    """One factor × view's gseapy result as tidy rows, with BH FDR over its sets (permutation p floored at 1/(n+1))."""
+    pvalues = result["NOM p-val"].astype(float).to_numpy()
+    is_perm = (result["method"] == "permutation").to_numpy()
+    pvalues = np.where(is_perm, np.maximum(pvalues, 1.0 / (permutation_num + 1)), pvalues)
+    nes = result["NES"].astype(float).to_numpy()
+    part = pd.DataFrame(
+        {
+            "factor": factor,
+            "view": view,
+            "gene_set": result["Term"].astype(str).to_numpy(),
+            "n_genes": [len(usable[t]) for t in result["Term"].astype(str)],
+            "es": result["ES"].astype(float).to_numpy(),
+            "nes": nes,
+            "pvalue": pvalues,
+            "fdr": bh_fdr(pvalues),
+            "direction": np.where(nes >= 0, "positive", "negative"),
+            "leading_edge": result["Lead_genes"].astype(str).to_numpy(),
+            "method": result["method"].to_numpy(),
+        }
+    )
+    return part.sort_values(["pvalue", "gene_set"], kind="mergesort")
