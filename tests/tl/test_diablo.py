@@ -202,3 +202,57 @@ def test_bad_inputs_raise_specific_errors():
         hm.tl.diablo(one)
     with pytest.raises(MissingResultError, match="no DIABLO fit"):
         hm.tl.predict_diablo(mdata, mdata, key="nothing")
+
+
+def test_tuning_table_components_one_at_a_time_and_keep_tune(tmp_path):
+    mdata, planted = _planted(n=60, seed=12)
+    grid = {"rna": [2, 5, 20], "prot": [4, 15]}
+    table = hm.tl.diablo_tune(mdata, n_components=2, grid=grid, folds=3, repeats=2, seed=0)
+    assert list(table.columns) == [
+        "component",
+        "keep_rna",
+        "keep_prot",
+        "distance",
+        "vote",
+        "predict_mods",
+        "mean_ber",
+        "sd_ber",
+        "repeats",
+        "folds",
+        "best",
+    ]
+    assert len(table) == 2 * 3 * 2  # every combination, per component
+    assert table.groupby("component")["best"].sum().tolist() == [1, 1]
+    for _, rows in table.groupby("component"):
+        best = rows.loc[rows["best"]].iloc[0]
+        assert best["mean_ber"] == rows["mean_ber"].min()
+    # the planted class signal is found: the best first component predicts well out of fold
+    assert table.loc[table["best"] & (table["component"] == 1), "mean_ber"].iloc[0] < 0.15
+    hm.tl.diablo(mdata, n_components=2, keep=table)
+    best = table[table["best"]].sort_values("component")
+    assert mdata.uns["diablo"]["keep"] == {b: best[f"keep_{b}"].astype(int).tolist() for b in ("rna", "prot")}
+    pd.testing.assert_frame_equal(mdata.uns["diablo"]["tuning"], table)
+    back = hm.store.read(hm.store.write(mdata, tmp_path / "tuned.h5mu"))
+    assert len(back.uns["diablo"]["tuning"]) == len(table)
+
+
+def test_published_tcga_brca_split_test_balanced_error():
+    """Train on the 150 training samples (mRNA, miRNA, protein), predict the 70 test samples (no protein).
+
+    mixOmics' DIABLO case study on this split reports a test balanced error rate of 0.0254 (mixOmics.org
+    mixDIABLO case study; Singh et al. 2019). The keep values are those ``hm.tl.diablo_tune`` chose in
+    benchmarks/bench_diablo.py (seed 0, 3 x 5-fold CV, centroids distance, weighted vote, held-out samples
+    predicted from rna + miRNA, the blocks the test samples have); the tuning itself runs in the benchmark.
+    """
+    mdata = hm.datasets.tcga_brca_mini()
+    train = mdata[mdata.obs["split"] == "train"].copy()
+    test = mdata[mdata.obs["split"] == "test"].copy()
+    assert (train.n_obs, test.n_obs) == (150, 70)
+    assert test.obs_names.isin(mdata.mod["prot"].obs_names).sum() == 0
+    keep = {"rna": [30, 10], "mirna": [15, 30], "prot": [10, 5]}
+    hm.tl.diablo(train, mods=["rna", "mirna", "prot"], n_components=2, keep=keep)
+    hm.tl.predict_diablo(test, train, distance="centroids", vote="weighted")
+    per_block = test.uns["diablo_prediction"]["per_block"]
+    assert per_block["prot"].isna().all() and per_block[["rna", "mirna"]].notna().all().all()
+    ber = hm.tl.balanced_error(test.obs["pam50"], test.obs["diablo_prediction"])
+    assert ber <= 0.0254

@@ -18,8 +18,10 @@ The algorithm, written here from the published method:
    ``a_j ← soft(X_jᵀ Σ_k c_jk X_k a_k, λ_j)``, normalised to unit length, where ``λ_j`` is the
    ``(keep_j + 1)``-th largest absolute entry, so exactly ``keep_j`` weights are non-zero. Iterations stop
    when no weight moves by more than ``tol`` (or after ``max_iter``).
-3. Each block (and the outcome) is deflated on its own variate ``t_j = X_j a_j``:
-   ``X_j ← X_j − t_j p_jᵀ`` with ``p_j = X_jᵀ t_j / t_jᵀ t_j``, so successive variates of a block are orthogonal.
+3. Each omic block is deflated on its own variate ``t_j = X_j a_j``: ``X_j ← X_j − t_j p_jᵀ`` with
+   ``p_j = X_jᵀ t_j / t_jᵀ t_j``, so successive variates of a block are orthogonal. The outcome is deflated as
+   in mixOmics' regression mode (the ``block.splsda`` default): the mean of its residuals after regression on
+   each omic block's variate.
 
 **Samples missing a block.** mixOmics needs complete cases. Here a sample lacking block ``j`` has a zero row in
 the centred block ``X_j``: it adds nothing to any cross-product ``X_jᵀ X_k`` or ``X_jᵀ Y``, so every covariance
@@ -71,6 +73,9 @@ logger = logging.getLogger(__name__)
 KEY_DIABLO = _keys.KEY_DIABLO
 DEFAULT_GRID = (5, 10, 15, 20, 30)
 OUTCOME = "Y"
+# how the outcome is deflated between components: "regression" (on the omic blocks' variates, mixOmics'
+# block.splsda default mode) or "canonical" (on its own variate)
+OUTCOME_DEFLATION = "regression"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -148,14 +153,21 @@ class _Fit:
         self.iterations: list[int] = []
         self.converged: list[bool] = []
 
-    def add_component(self, design: np.ndarray, keep: Sequence[int], *, max_iter: int, tol: float) -> None:
+    def add_component(
+        self, design: np.ndarray, keep: Sequence[int], *, max_iter: int, tol: float, outcome_deflation: str
+    ) -> None:
         weights, iterations, converged = _fit_component(self.residuals, design, keep, max_iter=max_iter, tol=tol)
-        for j, a in enumerate(weights):
-            t = self.residuals[j] @ a
+        variates = [r @ a for r, a in zip(self.residuals, weights, strict=True)]
+        outcome = self.residuals[-1]
+        for j, (a, t) in enumerate(zip(weights, variates, strict=True)):
             self.residuals[j], p = _deflate(self.residuals[j], t)
             self.weights[j].append(a)
             self.loadings[j].append(p)
             self.variates[j].append(t)
+        if outcome_deflation == "regression":
+            # mixOmics' regression mode: the outcome is deflated on the omic blocks' variates (the mean of its
+            # residuals after regressing on each), so later components keep predicting the classes
+            self.residuals[-1] = np.mean([_deflate(outcome, t)[0] for t in variates[:-1]], axis=0)
         self.iterations.append(iterations)
         self.converged.append(converged)
 
@@ -448,7 +460,13 @@ def _fit_arrays(
         start = _Fit([standardised[b]["x"] for b in blocks] + [outcome])
     fit = start
     for h in range(len(fit.iterations), n_comp):
-        fit.add_component(design, [keep[b][h] for b in blocks] + [n_classes], max_iter=max_iter, tol=tol)
+        fit.add_component(
+            design,
+            [keep[b][h] for b in blocks] + [n_classes],
+            max_iter=max_iter,
+            tol=tol,
+            outcome_deflation=OUTCOME_DEFLATION,
+        )
     return fit
 
 
@@ -510,7 +528,7 @@ def diablo(
     label: str = _keys.KEY_PAM50,
     mods: Sequence[str] | None = None,
     n_components: int = 2,
-    keep: int | Mapping[str, int | Sequence[int]] | str | None = None,
+    keep: int | Mapping[str, int | Sequence[int]] | str | pd.DataFrame | None = None,
     design: float | pd.DataFrame | np.ndarray = 0.1,
     scale: bool = True,
     max_iter: int = 100,
@@ -534,8 +552,9 @@ def diablo(
         Number of components.
     keep
         Features kept per block and component: ``None`` (all, no sparsity), an int for every block and
-        component, a dict ``{block: int or [n per component]}``, or ``"tune"`` to choose them with
-        :func:`diablo_tune` (the table is stored in ``uns[key_added]["tuning"]``).
+        component, a dict ``{block: int or [n per component]}``, ``"tune"`` to choose them with
+        :func:`diablo_tune` (default settings), or a table returned by :func:`diablo_tune` (its ``best`` rows);
+        with either of the last two the table is stored in ``uns[key_added]["tuning"]``.
     design
         Link between omic blocks (0 to 1; mixOmics recommends 0.1 for prediction), or a square DataFrame over
         the blocks. Every block is linked to the outcome with 1.
@@ -572,11 +591,13 @@ def diablo(
     tuning = None
     if isinstance(keep, str):
         if keep != "tune":
-            raise ValueError(f"diablo: keep={keep!r}; expected None, an int, a dict or 'tune'")
-        tuning = diablo_tune(
+            raise ValueError(f"diablo: keep={keep!r}; expected None, an int, a dict, 'tune' or a tuning table")
+        keep = diablo_tune(
             mdata, label=label, mods=blocks, n_components=n_components, design=design, seed=seed, scale=scale
         )
-        keep = _best_keep(tuning, blocks)
+    if isinstance(keep, pd.DataFrame):
+        tuning = keep
+        keep = _best_keep(tuning, blocks, n_components)
     standardised = prepared.standardised()
     n_features = {b: int(standardised[b]["usable"].sum()) for b in blocks}
     keep = _resolve_keep(keep, blocks, n_features, n_components)
@@ -687,7 +708,7 @@ def _write_fit(mdata, prepared, standardised, fit, models, keep, design_matrix, 
             "max_iter": int(args["max_iter"]),
             "tol": float(args["tol"]),
             "scheme": "horst",
-            "deflation": "each block on its own variate",
+            "deflation": "each omic block on its own variate; the outcome on the blocks' variates (mean)",
             "outcome_design": 1.0,
             "n_samples": int(prepared.samples.size),
             "n_samples_per_block": {b: int(prepared.present[b].sum()) for b in blocks},
@@ -832,13 +853,18 @@ def _grid_for(
     return out
 
 
-def _best_keep(table: pd.DataFrame, blocks: list[str]) -> dict[str, list[int]]:
-    keep: dict[str, list[int]] = {b: [] for b in blocks}
-    for _, rows in table.groupby("component", sort=True):
-        best = rows.loc[rows["best"]].iloc[0]
-        for b in blocks:
-            keep[b].append(int(best[f"keep_{b}"]))
-    return keep
+def _best_keep(table: pd.DataFrame, blocks: list[str], n_components: int) -> dict[str, list[int]]:
+    """The keep values of the ``best`` rows of a :func:`diablo_tune` table, per block and component."""
+    needed = ["component", "best", *(f"keep_{b}" for b in blocks)]
+    absent = [c for c in needed if c not in table.columns]
+    if absent:
+        raise ValueError(f"diablo: the tuning table lacks columns {absent}; expected a hm.tl.diablo_tune table")
+    best = table.loc[table["best"].astype(bool)].drop_duplicates("component").set_index("component").sort_index()
+    if list(best.index) != list(range(1, n_components + 1)):
+        raise ValueError(
+            f"diablo: the tuning table has best rows for components {list(best.index)}; expected 1 to {n_components}"
+        )
+    return {b: [int(v) for v in best[f"keep_{b}"]] for b in blocks}
 
 
 def diablo_tune(
@@ -855,6 +881,7 @@ def diablo_tune(
     seed: int = 0,
     scale: bool = True,
     vote: str = "weighted",
+    predict_mods: Sequence[str] | None = None,
     max_iter: int = 100,
     tol: float = 1e-6,
 ) -> pd.DataFrame:
@@ -880,19 +907,27 @@ def diablo_tune(
         ``seed, seed + 1, ...``.
     distance, vote
         The prediction rule scored (see :func:`predict_diablo`).
+    predict_mods
+        Predict the held-out samples from these blocks only (default: every block). Tuning for the blocks the
+        new samples will have (e.g. ``["rna", "mirna"]`` when they lack protein) scores the rule that will be
+        used; the model is still fitted on every block.
     seed
         Seed of the fold assignment.
 
     Returns
     -------
-    Tidy table: ``component``, ``keep_<block>`` per block, ``distance``, ``vote``, ``mean_ber``, ``sd_ber``
-    (over repeats), ``repeats``, ``folds``, ``best`` (the row chosen for that component).
+    Tidy table: ``component``, ``keep_<block>`` per block, ``distance``, ``vote``, ``predict_mods``, ``mean_ber``,
+    ``sd_ber`` (over repeats), ``repeats``, ``folds``, ``best`` (the row chosen for that component).
     """
     from sklearn.model_selection import StratifiedKFold
 
     _check_choice("distance", distance, DISTANCES)
     _check_choice("vote", vote, VOTES)
     blocks = _resolve_blocks(mdata, mods)
+    predict_blocks = blocks if predict_mods is None else _resolve_blocks(mdata, predict_mods)
+    outside = [b for b in predict_blocks if b not in blocks]
+    if outside:
+        raise MissingResultError(f"diablo_tune: predict_mods {outside} are not fitted blocks; blocks: {blocks}")
     prepared = _Prepared(mdata, label, blocks, scale)
     design_matrix = _design_matrix(design, blocks)
     n_classes = len(prepared.classes)
@@ -918,7 +953,8 @@ def diablo_tune(
                 info = train_std[b]
                 x = (prepared.values[b][test][:, info["usable"]] - info["mean"]) / info["scale"]
                 test_x[b] = np.nan_to_num(x, nan=0.0)
-                test_present[b] = prepared.present[b][test]
+                # held-out samples are predicted from `predict_mods` only (the blocks new samples will have)
+                test_present[b] = prepared.present[b][test] & (b in predict_blocks)
             splits.append((r, train, test, train_std, test_x, test_present))
     fits: list[_Fit | None] = [None] * len(splits)
     chosen: dict[str, list[int]] = {b: [] for b in blocks}
@@ -959,6 +995,7 @@ def diablo_tune(
                         **{f"keep_{b}": int(v) for b, v in zip(blocks, combination, strict=True)},
                         "distance": distance,
                         "vote": vote,
+                        "predict_mods": ",".join(predict_blocks),
                         "mean_ber": float(mean[c]),
                         "sd_ber": float(sd[c]),
                         "repeats": int(repeats),
