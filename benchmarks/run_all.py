@@ -34,6 +34,7 @@ BENCHMARKS = [
     ("mofa_wrapper", "MOFA wrapper overhead vs a direct mofapy2 fit"),
     ("memory", "Factor-fit memory: estimate vs measured"),
     ("pam50", "PAM50 and the subtype classifier"),
+    ("diablo", "DIABLO (multi-block sparse PLS-DA)"),
     ("immune", "Immune scores"),
     ("end_to_end", "End to end: `harmonomics run` on a 1,000-patient GDC folder"),
     ("real_cohort", "End to end on the real cohort: `harmonomics run` on tcga_brca_121 (the demo)"),
