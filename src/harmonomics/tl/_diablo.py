@@ -72,7 +72,6 @@ logger = logging.getLogger(__name__)
 
 KEY_DIABLO = _keys.KEY_DIABLO
 DEFAULT_GRID = (5, 10, 15, 20, 30)
-OUTCOME = "Y"
 # how the outcome is deflated between components: "regression" (on the omic blocks' variates, mixOmics'
 # block.splsda default mode) or "canonical" (on its own variate)
 OUTCOME_DEFLATION = "regression"
@@ -119,7 +118,7 @@ def _fit_component(
         for j, x in enumerate(blocks):
             inner = sum(design[j, k] * variates[k] for k in range(len(blocks)) if design[j, k] != 0)
             new = _unit(_soft_threshold_keep(x.T @ inner, keep[j]))
-            if not np.any(new):  # a block unlinked to the others (design row of zeros) keeps its start
+            if not np.any(new):  # nothing left to explain (a fully deflated block): keep the start
                 new = weights[j]
             shift = max(shift, float(np.max(np.abs(new - weights[j]))))
             weights[j] = new
