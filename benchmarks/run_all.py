@@ -34,6 +34,7 @@ BENCHMARKS = [
     ("mofa_wrapper", "MOFA wrapper overhead vs a direct mofapy2 fit"),
     ("memory", "Factor-fit memory: estimate vs measured"),
     ("pam50", "PAM50 and the subtype classifier"),
+    ("diablo", "DIABLO (multi-block sparse PLS-DA)"),
     ("immune", "Immune scores"),
     ("precision", "Precision medicine: receptor status"),
     ("mutations", "Precision medicine: mutations and TMB"),

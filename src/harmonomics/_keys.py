@@ -42,6 +42,7 @@ KEY_MOFA = "mofa"
 KEY_PAM50 = "pam50"
 KEY_IMMUNE = "immune"
 KEY_RECEPTOR = "receptor"
+KEY_DIABLO = "diablo"
 
 # Canonical PAM50 labels.
 PAM50_LABELS = ("LumA", "LumB", "Her2", "Basal", "Normal")

@@ -24,6 +24,10 @@ __getattr__, __dir__, __all__ = attach(
         "subtype_classifier": "._classifier",
         "predict_subtype": "._classifier",
         "balanced_error": "._classifier",
+        # multi-block sparse PLS-DA (DIABLO)
+        "diablo": "._diablo",
+        "diablo_tune": "._diablo",
+        "predict_diablo": "._diablo",
         # immune
         "immune_scores": "._immune",
         "immune_status": "._immune",
