@@ -41,6 +41,7 @@ UNS_FORMAT_VERSION = "format_version"  # inside uns[UNS_PROVENANCE]
 KEY_MOFA = "mofa"
 KEY_PAM50 = "pam50"
 KEY_IMMUNE = "immune"
+KEY_DIABLO = "diablo"
 
 # Canonical PAM50 labels.
 PAM50_LABELS = ("LumA", "LumB", "Her2", "Basal", "Normal")
