@@ -559,6 +559,15 @@ def diablo_heatmap(
         # block strip
         blocks = _blocks(info)
         block_colors = _block_colors(blocks)
+        top.legend(
+            handles=[Patch(color=block_colors[b], label=b) for b in blocks],
+            title="block",
+            fontsize=7,
+            title_fontsize=8,
+            frameon=False,
+            loc="upper left",
+            bbox_to_anchor=(1.0, 1.0),
+        )
         block_codes = np.array([blocks.index(b) for b in matrix.index.get_level_values("block")])
         blocks_ax.imshow(
             block_codes[:, None],
