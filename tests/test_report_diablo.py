@@ -66,7 +66,8 @@ def test_report_has_a_diablo_section_with_the_fit(predicted, tmp_path):
     rows = _rows(section)
     # parameters
     assert ["label", "pam50"] in rows and ["blocks", "rna, mirna, prot"] in rows
-    assert ["classes", "Basal, Her2, LumA"] in rows
+    assert ["classes", "Basal, Her2, LumA"] in rows and ["scaled", "yes"] in rows
+    assert ["mods", "rna, mirna, prot"] in rows and ["max_iter", "100"] in rows  # from params
     # selected features per block and component: keep, count and the names, largest |loading| first
     for (block, k), chosen in F.SELECTED.items():
         assert [block, f"comp{k}", str(len(chosen)), str(len(chosen)), ", ".join(chosen)] in rows

@@ -1321,7 +1321,8 @@ class _Report:
         ]
         params = info.get("params")
         if isinstance(params, Mapping):
-            facts += [(str(k), _fmt(v) if np.ndim(v) == 0 else ", ".join(map(str, v))) for k, v in params.items()]
+            facts += [(str(k), _param_text(v)) for k, v in params.items()]
+        facts = [(name, _param_text(value)) for name, value in facts]
         parts = ["<h3>Parameters</h3>", _table(pd.DataFrame(facts, columns=["", "value"]), cls="kv")]
         design = info.get("design")
         if isinstance(design, pd.DataFrame):
@@ -1546,6 +1547,15 @@ def _agreement(cox_fdr: float, logrank_fdr: float, cox_p: float, logrank_p: floa
         which = "Cox" if cox_p < _ALPHA else "log-rank"
         return f"neither after FDR; nominal {which} p < 0.05 only"
     return "neither"
+
+
+def _param_text(value: Any) -> str:
+    """A fit parameter as short text: numbers formatted, lists comma-joined, dicts as ``key: value`` pairs."""
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}: {_param_text(v)}" for k, v in value.items())
+    if isinstance(value, str) or np.ndim(value) == 0:
+        return _fmt(value)
+    return ", ".join(_param_text(v) for v in np.asarray(value, dtype=object).ravel())
 
 
 def _slug(text: str) -> str:

@@ -160,3 +160,12 @@ def test_heatmap_shows_the_clustered_zscores(dstore):
     assert hm.pl.diablo_heatmap(dstore, components=1, ax=ax) is ax
     n_comp1 = len({(b, f) for (b, k), chosen in F.SELECTED.items() if k == 1 for f in chosen})
     assert ax.get_images()[0].get_array().shape[0] == n_comp1
+
+
+def test_samples_coloured_by_a_number(dstore):
+    dstore.obs["age"] = np.linspace(30, 80, dstore.n_obs)
+    fig = hm.pl.diablo_samples(dstore, blocks="mirna", consensus=False, color="age")
+    panel = fig.axes[0]
+    (points,) = panel.collections
+    np.testing.assert_allclose(points.get_array(), dstore.obs["age"].to_numpy())
+    assert len(fig.axes) == 2  # the panel and its colour bar

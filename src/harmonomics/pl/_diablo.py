@@ -39,12 +39,9 @@ def _block_colors(blocks: Sequence[str], palette: Any = None) -> dict[str, str]:
 
 
 def _component(value: Any, info: Mapping[str, Any]) -> int:
-    k = info.get("n_components")
-    names = [f"comp{i + 1}" for i in range(int(k))] if k is not None else [str(value)]
-    if isinstance(value, str) and value not in names and k is None:
-        raise ValueError(f"unknown component {value!r}")
-    name = u.resolve_factor(value, names) if k is not None else f"comp{int(value)}"
-    return int(name[4:])
+    """A component given by number (``2``) or name (``"comp2"``) → its number, checked against the fit."""
+    names = [f"comp{i + 1}" for i in range(int(info.get("n_components") or 0))]
+    return int(u.resolve_factor(value, names)[len("comp") :])
 
 
 def _variates(mdata: Any, key: str, where: str | None) -> pd.DataFrame:
@@ -93,7 +90,8 @@ def diablo_samples(
     consensus
         Add a panel of the consensus variates (``obsm[key]``, the mean of each sample's block variates).
     color
-        The per-sample variable that colours the points (default: the fit's label, e.g. ``"pam50"``).
+        The per-sample variable that colours the points (default: the fit's label, e.g. ``"pam50"``): an ``obs``
+        column or a column of an obsm DataFrame; categories get a legend, numbers a colour bar.
     palette
         Colours for the classes: a ``{level: colour}`` dict, a list, or a colormap name.
     size
@@ -127,7 +125,8 @@ def diablo_samples(
     name = color or str(info.get("label", _keys.KEY_PAM50))
     values = u.obs_vector(mdata, name).copy()
     values.index = mdata.obs_names.astype(str)
-    levels = u.category_levels(values)
+    categorical = u.is_categorical(values)
+    levels = u.category_levels(values) if categorical else []
     colors = u.category_colors(levels, palette)
 
     n = len(where)
@@ -145,6 +144,14 @@ def diablo_samples(
         missing = labels.isna().to_numpy()
         if missing.any():
             panel.scatter(xs[missing], ys[missing], s=s, c=u.NA_COLOR, alpha=alpha, linewidths=0, label="NA")
+        if not categorical:  # a number per sample: a colour scale
+            numbers = labels[~missing].astype(float).to_numpy()
+            cmap = palette if isinstance(palette, str) else "viridis"
+            points = panel.scatter(
+                xs[~missing], ys[~missing], s=s, c=numbers, cmap=cmap, alpha=alpha, linewidths=0, label=name
+            )
+            if legend and i == n - 1:
+                u.colorbar(fig, points, panel, name, shrink=0.8)
         for level in levels:
             sel = (labels.astype(str) == level).to_numpy() & ~missing
             panel.scatter(xs[sel], ys[sel], s=s, c=colors[level], alpha=alpha, linewidths=0, label=level)
@@ -153,7 +160,7 @@ def diablo_samples(
         title = "consensus" if block is None else block
         panel.set_title(f"{title} (n={len(xs)})", fontsize=10, loc="left")
         u.style_axes(panel)
-        if legend and i == n - 1:
+        if legend and categorical and i == n - 1:
             panel.legend(
                 title=name, fontsize=8, title_fontsize=9, frameon=False, loc="upper left", bbox_to_anchor=(1, 1)
             )

@@ -10,6 +10,7 @@ tables.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -255,7 +256,9 @@ def diablo_correlations(
             column = f"comp{c}"
             if column not in variates.columns:
                 raise MissingResultError(f"block {block!r} has no variate {column!r} under key {key!r}")
-            r = frame.corrwith(variates[column].reindex(frame.index))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # a constant feature: NaN, not a warning
+                r = frame.corrwith(variates[column].reindex(frame.index))
             rows.append(pd.DataFrame({"feature": r.index, "block": block, "component": c, "correlation": r.to_numpy()}))
     variate_table = (
         pd.concat(rows, ignore_index=True)
