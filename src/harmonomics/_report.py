@@ -188,8 +188,11 @@ def _table(
     more = ""
     if len(df) > max_rows:
         more = f'<p class="muted">Showing the first {max_rows:,} of {len(df):,} rows.</p>'
-    table = f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
-    return f'<div class="table-wrap">{table}</div>{more}'
+    rows = "".join(body)
+    return (
+        f'<div class="table-wrap"><table class="{cls}"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{rows}</tbody></table></div>{more}"
+    )
 
 
 def _isna(value: Any) -> bool:
@@ -395,6 +398,8 @@ class _Report:
             ("exports", "Exported files", self.section_exports),
             ("provenance", "Provenance", self.section_provenance),
         ]
+        if self.diablo_keys():  # shown only when the store holds a DIABLO fit
+            sections.insert(-2, ("diablo", "DIABLO: multi-omics signatures of the subtypes", self.section_diablo))
         import matplotlib.pyplot as plt
 
         parts = []
@@ -608,8 +613,8 @@ class _Report:
     def section_model(self) -> str:
         if not self.has_model:
             return _note(
-                f"No factor model under key {_code(self.key)}: run "
-                f"{_code(f'hm.tl.mofa(mdata, key_added={self.key!r})')} "
+                f"No factor model under key {_code(self.key)}: "
+                f"run {_code(f'hm.tl.mofa(mdata, key_added={self.key!r})')} "
                 "to fit one. The factor, subtype, immune and survival sections need it.",
                 "warn",
             )
@@ -1120,8 +1125,8 @@ class _Report:
         )
         parts = [
             "<h3>Purity against published estimates</h3>",
-            f"<p>Our ESTIMATE purity ({_slot('obsm', 'immune')}, column {_code('estimate_purity')}) against the "
-            "published "
+            f"<p>Our ESTIMATE purity ({_slot('obsm', 'immune')}, column {_code('estimate_purity')}) "
+            "against the published "
             "ESTIMATE, ABSOLUTE and CPE purity (Aran et al. 2015) where the store has them "
             f"({_code('hm.tl.compare_purity')}); samples with both values. ESTIMATE against ESTIMATE checks the "
             "implementation; ABSOLUTE (from copy number) and CPE (a consensus) are independent estimates. FDR: "
@@ -1275,6 +1280,179 @@ class _Report:
             parts.append(f'<div class="factor-card">{body}</div>')
         return "".join(parts)
 
+    # -- DIABLO
+    def diablo_keys(self) -> list[str]:
+        """The ``uns`` keys of DIABLO fits (dicts with ``"method": "diablo"``)."""
+        return [
+            str(k) for k, v in self.mdata.uns.items() if isinstance(v, Mapping) and str(v.get("method", "")) == "diablo"
+        ]
+
+    def section_diablo(self) -> str:
+        keys = self.diablo_keys()
+        parts = [
+            "<p>DIABLO (multiblock sparse PLS-DA, mixOmics) finds, per omic block, a few features whose "
+            "combination separates the classes and agrees across blocks. Below: the fit's parameters, the "
+            "features it selected, how much of each block the components explain, and the samples and "
+            "features in the component space.</p>"
+        ]
+        for key in keys:
+            if len(keys) > 1:
+                parts.append(f'<h3 id="diablo-{_slug(key)}">{_e(key)}</h3>')
+            parts.append(self._diablo_fit(key))
+        return "".join(parts)
+
+    def _diablo_fit(self, key: str) -> str:
+        from .pl import diablo_circle, diablo_heatmap, diablo_samples
+        from .tl import diablo_selected
+
+        m, info = self.mdata, self.mdata.uns[key]
+        blocks = [str(b) for b in np.asarray(info.get("blocks", []), dtype=object).ravel()]
+        classes = [str(c) for c in np.asarray(info.get("classes", []), dtype=object).ravel()]
+        facts = [
+            ("result key", key),
+            ("label", info.get("label", "")),
+            ("classes", ", ".join(classes)),
+            ("blocks", ", ".join(blocks)),
+            ("components", info.get("n_components", "")),
+            ("scaled", info.get("scale", "")),
+            ("seed", info.get("seed", "")),
+        ]
+        params = info.get("params")
+        if isinstance(params, Mapping):
+            facts += [(str(k), _param_text(v)) for k, v in params.items()]
+        facts = [(name, _param_text(value)) for name, value in facts]
+        parts = ["<h3>Parameters</h3>", _table(pd.DataFrame(facts, columns=["", "value"]), cls="kv")]
+        design = info.get("design")
+        if isinstance(design, pd.DataFrame):
+            parts.append(
+                "<details><summary>Design (weight of each pair of blocks)</summary>"
+                + _table(design.rename_axis("block"), index=True)
+                + "</details>"
+            )
+
+        selected = diablo_selected(m, key=key)
+        keep = info.get("keep")
+        rows = []
+        for (block, component), frame in selected.groupby(["block", "component"], sort=False):
+            kept = keep.get(block) if isinstance(keep, Mapping) else None
+            n_keep = np.asarray(kept).ravel()[component - 1] if kept is not None and np.size(kept) >= component else ""
+            rows.append(
+                {
+                    "block": block,
+                    "component": f"comp{component}",
+                    "keep": n_keep,
+                    "selected": len(frame),
+                    "features (largest |loading| first)": ", ".join(frame["feature"]),
+                }
+            )
+        parts.append("<h3>Selected features</h3>")
+        if rows:
+            parts.append(_table(pd.DataFrame(rows)))
+        else:
+            parts.append(_note("The fit selected no feature.", "warn"))
+        parts.append("<details><summary>Loadings of every selected feature</summary>" + _table(selected) + "</details>")
+
+        explained = info.get("explained_variance")
+        if isinstance(explained, pd.DataFrame) and explained.size:
+            shown = (explained.astype(float) * 100).round(1).rename_axis("block")
+            parts.append("<h3>Explained variance (% of each block)</h3>" + _table(shown, index=True))
+        outcome = info.get("outcome_correlation")
+        if isinstance(outcome, pd.DataFrame) and outcome.size:
+            parts.append(
+                "<details><summary>Correlation of each block's variate with the outcome's</summary>"
+                + _table(outcome.astype(float).round(3).rename_axis("block"), index=True)
+                + "</details>"
+            )
+        parts.append(self._diablo_errors(key, info))
+
+        n_components = int(info.get("n_components") or 1)
+        if n_components >= 2:
+            parts.append("<h3>Samples</h3>")
+            parts.append(
+                _figure(
+                    diablo_samples(m, key=key),
+                    "DIABLO sample plots",
+                    "Samples on components 1 and 2 of each block and of the consensus (mean of each sample's "
+                    "block variates), coloured by class.",
+                )
+            )
+            parts.append("<h3>Correlation circle</h3>")
+            parts.append(
+                _figure(
+                    diablo_circle(m, key=key, labels=len(selected) <= 80),
+                    "DIABLO correlation circle",
+                    "Each selected feature at its correlations with its block's components 1 and 2 "
+                    "(circles of radius 0.5 and 1).",
+                )
+            )
+        parts.append("<h3>Clustered heatmap</h3>")
+        parts.append(
+            _figure(
+                diablo_heatmap(m, key=key),
+                "DIABLO clustered heatmap",
+                "Selected features (rows, block on the left) × samples having every block (columns, class on "
+                "top), z-scored; rows and columns ordered by hierarchical clustering.",
+            )
+        )
+        return "".join(parts)
+
+    def _diablo_errors(self, key: str, info: Mapping[str, Any]) -> str:
+        """Balanced error of a ``predict_diablo`` result in this store, and the fit's tuning table."""
+        from .tl import balanced_error
+
+        m = self.mdata
+        parts = []
+        label = str(info.get("label", _keys.KEY_PAM50))
+        predictions = [
+            str(k)
+            for k, v in m.uns.items()
+            if isinstance(v, Mapping) and "per_block" in v and "vote" in v and str(k) in m.obs.columns
+        ]
+        for pkey in predictions:
+            if label not in m.obs.columns:
+                continue
+            truth = m.obs[label].astype(object)
+            known = truth.notna().to_numpy()
+            if not known.any():
+                continue
+            pred = m.obs[pkey].astype(object)
+            rows = [("all blocks (vote)", int(known.sum()), balanced_error(truth[known], pred[known]))]
+            per_block = m.uns[pkey].get("per_block")
+            if isinstance(per_block, pd.DataFrame):
+                per_block = per_block.reindex(m.obs_names)
+                for block in per_block.columns:
+                    has = known & per_block[block].notna().to_numpy()
+                    if has.any():
+                        rows.append((str(block), int(has.sum()), balanced_error(truth[has], per_block[block][has])))
+            table = pd.DataFrame(rows, columns=["prediction", "samples", "balanced error"])
+            parts.append(
+                f"<h3>Prediction ({_code(pkey)})</h3><p>Balanced error rate of "
+                f"{_code('hm.tl.predict_diablo')} against {_slot('obs', label)} (mean over classes of the "
+                f"fraction misclassified; distance {_e(m.uns[pkey].get('distance', ''))}, vote "
+                f"{_e(m.uns[pkey].get('vote', ''))}).</p>" + _table(table)
+            )
+        tuning = info.get("tuning")
+        if isinstance(tuning, pd.DataFrame) and not tuning.empty:
+            error_columns = [c for c in tuning.columns if "error" in str(c).lower()]
+            shown = tuning.sort_values(error_columns[0]) if error_columns else tuning
+            best = ""
+            if error_columns:
+                value = float(shown[error_columns[0]].iloc[0])
+                best = f"<p>Lowest cross-validated {_e(error_columns[0])}: <b>{_fmt(value)}</b>.</p>"
+            parts.append(
+                f"<h3>Tuning</h3>{best}<details><summary>Cross-validation grid "
+                f"({len(tuning):,} rows, best first)</summary>{_table(shown, max_rows=100)}</details>"
+            )
+        if not parts:
+            tune = _code('keep="tune"')
+            parts.append(
+                _note(
+                    f"No prediction error in the store: {_code('hm.tl.predict_diablo(new, mdata)')} on a held-out "
+                    f"cohort, or {tune} in {_code('hm.tl.diablo')}, gives one."
+                )
+            )
+        return "".join(parts)
+
     # -- exports
     def _export_items(self) -> list[tuple[str, Path]]:
         ex = self.exports
@@ -1367,6 +1545,15 @@ def _agreement(cox_fdr: float, logrank_fdr: float, cox_p: float, logrank_p: floa
         which = "Cox" if cox_p < _ALPHA else "log-rank"
         return f"neither after FDR; nominal {which} p < 0.05 only"
     return "neither"
+
+
+def _param_text(value: Any) -> str:
+    """A fit parameter as short text: numbers formatted, lists comma-joined, dicts as ``key: value`` pairs."""
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}: {_param_text(v)}" for k, v in value.items())
+    if isinstance(value, str) or np.ndim(value) == 0:
+        return _fmt(value)
+    return ", ".join(_param_text(v) for v in np.asarray(value, dtype=object).ravel())
 
 
 def _slug(text: str) -> str:

@@ -41,6 +41,8 @@ _TCGA_SAMPLE = re.compile(r"^(TCGA-[0-9A-Z]{2}-[0-9A-Z]{4})-\d{2}")
 __all__ = [
     "calls",
     "cbioportal",
+    "diablo_gmt",
+    "diablo_table",
     "export_all",
     "factor_scores",
     "gct",
@@ -253,8 +255,8 @@ def calls(
         columns = [c for c in CALL_COLUMNS if c in mdata.obs.columns]
         if not columns:
             raise MissingResultError(
-                f"no subtype or immune calls in obs (looked for {list(CALL_COLUMNS)}); run hm.tl.pam50 / "
-                "hm.tl.immune_status"
+                f"no subtype or immune calls in obs (looked for {list(CALL_COLUMNS)}); "
+                "run hm.tl.pam50 / hm.tl.immune_status"
             )
     else:
         columns = list(columns)
@@ -404,6 +406,110 @@ def gct(
 
 
 # ---------------------------------------------------------------------------------------------
+# DIABLO: the selected features as a table and as gene sets
+# ---------------------------------------------------------------------------------------------
+
+
+def _diablo_keys(mdata: MuData) -> list[str]:
+    """The ``uns`` keys that hold a DIABLO fit (a dict with ``"method": "diablo"``), in store order."""
+    return [str(k) for k, v in mdata.uns.items() if isinstance(v, Mapping) and str(v.get("method", "")) == "diablo"]
+
+
+def diablo_table(
+    mdata: MuData, path: str | os.PathLike, *, key: str = _keys.KEY_DIABLO, format: str | None = None
+) -> Path:
+    """Write the features a DIABLO fit selected as a table.
+
+    Columns: ``feature``, ``block``, ``component`` (1-based), ``loading``; one row per selected feature and
+    component, ordered by block, component and decreasing ``|loading|`` (``hm.tl.diablo_selected``).
+
+    Parameters
+    ----------
+    mdata
+        The store, with a fit of ``hm.tl.diablo`` under ``key``.
+    path
+        Output file (``.csv``, ``.tsv``/``.txt`` or ``.parquet``).
+    key
+        Result key of the fit.
+    format
+        Table format, overriding the suffix.
+
+    Returns
+    -------
+    The path written.
+    """
+    from .tl import diablo_selected
+
+    return write_table(diablo_selected(mdata, key=key), path, format=format)
+
+
+def diablo_gmt(
+    mdata: MuData,
+    path: str | os.PathLike,
+    *,
+    key: str = _keys.KEY_DIABLO,
+    blocks: Iterable[str] | None = None,
+) -> Path:
+    """Write the features a DIABLO fit selected as a GMT file: one gene set per block, component and sign.
+
+    Set names are ``<key>_comp<k>_<block>_up`` (features with a positive loading on component ``k`` of
+    ``block``) and ``<key>_comp<k>_<block>_down`` (negative loadings), e.g. ``diablo_comp1_rna_up``; members
+    are the store's feature IDs in decreasing ``|loading|``; the description names the fit, block, component
+    and side. A side without features writes no set.
+
+    The sets score a new cohort with ``hm.tl.score_signatures(new, path, mod=<block>)``: a GMT carries no
+    modality, so score each block's sets in that block's modality (``blocks=`` writes one block per file) —
+    sets of other blocks find no features there and get NaN scores. The ``up`` minus ``down`` score of a
+    component follows that block's variate.
+
+    Parameters
+    ----------
+    mdata
+        The store, with a fit of ``hm.tl.diablo`` under ``key``.
+    path
+        Output ``.gmt`` file.
+    key
+        Result key of the fit (also the prefix of the set names).
+    blocks
+        Only these blocks (default: every block of the fit).
+
+    Returns
+    -------
+    The path written.
+
+    Raises
+    ------
+    MissingResultError
+        No DIABLO fit under ``key``, or it selected no feature (in ``blocks``).
+    """
+    from ._gmt import write_gmt
+    from .tl import diablo_selected
+
+    table = diablo_selected(mdata, key=key)
+    if blocks is not None:
+        blocks = [blocks] if isinstance(blocks, str) else list(blocks)
+        fit_blocks = list(dict.fromkeys(np.asarray(mdata.uns[key]["blocks"], dtype=object).astype(str)))
+        unknown = [b for b in blocks if b not in fit_blocks]
+        if unknown:
+            raise ValueError(f"block(s) {unknown} are not blocks of the DIABLO fit {key!r}: {fit_blocks}")
+        table = table[table["block"].isin(blocks)]
+    sets: dict[str, list[str]] = {}
+    descriptions: dict[str, str] = {}
+    for (block, component), frame in table.groupby(["block", "component"], sort=False):
+        for side, members in (("up", frame[frame["loading"] > 0]), ("down", frame[frame["loading"] < 0])):
+            if members.empty:
+                continue
+            order = np.argsort(-members["loading"].abs().to_numpy(), kind="stable")
+            name = f"{key}_comp{component}_{block}_{side}"
+            sets[name] = members["feature"].iloc[order].tolist()
+            sign = "positive" if side == "up" else "negative"
+            descriptions[name] = f"harmonomics DIABLO {key} comp{component} {block}: {len(members)} {sign} loadings"
+    if not sets:
+        raise MissingResultError(f"the DIABLO fit {key!r} selected no feature to write as gene sets")
+    return write_gmt(sets, path, descriptions=descriptions)
+
+
+# ---------------------------------------------------------------------------------------------
 # cBioPortal
 # ---------------------------------------------------------------------------------------------
 
@@ -425,8 +531,8 @@ def _check_cbio_ids(ids: Iterable[str], what: str) -> None:
     for value in ids:
         if not _CBIO_ID.match(value):
             raise ValueError(
-                f"{what} {value!r} cannot be used in cBioPortal: only letters, digits, points, underscores and "
-                "hyphens are allowed"
+                f"{what} {value!r} cannot be used in cBioPortal: "
+                "only letters, digits, points, underscores and hyphens are allowed"
             )
 
 
@@ -651,8 +757,8 @@ def _model_groups(mdata: MuData, info: Mapping, samples: pd.Index) -> tuple[list
     if len(groups) > 1:
         if groups_key is None or groups_key not in mdata.obs.columns:
             raise MissingResultError(
-                f"the fit has groups {groups} but obs has no groups_key column {groups_key!r} saying which sample is "
-                "in which"
+                f"the fit has groups {groups} but obs has no groups_key column {groups_key!r} "
+                "saying which sample is in which"
             )
         assignment = mdata.obs[groups_key].astype(str).reindex(samples).to_numpy()
         unknown = sorted(set(assignment) - set(groups))
@@ -902,8 +1008,8 @@ def _write_variance_explained(
             per_group[groups[0]] = r2.loc[views, factors].to_numpy(float)
     if len(per_group) != len(groups):
         logger.warning(
-            "mofa_hdf5: uns[%r] has no variance-explained table covering every group, view and factor; variance "
-            "explained not written",
+            "mofa_hdf5: uns[%r] has no variance-explained table covering every group, view and factor; "
+            "variance explained not written",
             key,
         )
         return
@@ -961,6 +1067,9 @@ def export_all(
         immune scores, subtype/immune calls, in each table format asked for), ``"gmt"`` (factor
         signatures), ``"gct"`` (modality ``mod`` as GCT 1.2), ``"cbioportal"`` (clinical and
         generic-assay files with meta files, under ``cbioportal/``) and ``"hdf5"`` (MOFA model file).
+        Each DIABLO fit in the store (a ``uns`` dict with ``"method": "diablo"``) adds its selected features
+        (:func:`diablo_table`, ``<fit>_selected.<format>`` per table format) and gene sets (:func:`diablo_gmt`,
+        ``<fit>_signatures.gmt`` with ``"gmt"``).
     study_id
         cBioPortal ``cancer_study_identifier``.
     mod
@@ -1005,6 +1114,12 @@ def export_all(
             logger.info("export: no subtype or immune calls in obs; calls table not written")
     if "gmt" in formats:
         written[f"{key}_signatures.gmt"] = gmt(mdata, out_dir / f"{key}_signatures.gmt", key=key)
+    for fit in _diablo_keys(mdata):  # every DIABLO fit in the store: its selected features
+        for table_format in [f for f in formats if f in TABLE_FORMATS]:
+            name = f"{fit}_selected.{table_format}"
+            written[name] = diablo_table(mdata, out_dir / name, key=fit)
+        if "gmt" in formats:
+            written[f"{fit}_signatures.gmt"] = diablo_gmt(mdata, out_dir / f"{fit}_signatures.gmt", key=fit)
     if "gct" in formats:
         if mod in mdata.mod:
             written[f"{mod}.gct"] = gct(mdata, out_dir / f"{mod}.gct", mod=mod)

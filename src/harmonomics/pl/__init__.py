@@ -15,5 +15,10 @@ __getattr__, __dir__, __all__ = attach(
         "label_confusion": "._reference",
         "purity_comparison": "._reference",
         "status_markers": "._reference",
+        "diablo_samples": "._diablo",
+        "diablo_loadings": "._diablo",
+        "diablo_circle": "._diablo",
+        "diablo_network": "._diablo",
+        "diablo_heatmap": "._diablo",
     },
 )

@@ -56,5 +56,10 @@ __getattr__, __dir__, __all__ = attach(
         "purity_values": "._reference",
         "compare_status": "._reference",
         "status_values": "._reference",
+        # what a DIABLO fit shows (the figures, exports and report draw these)
+        "diablo_selected": "._diablo_summary",
+        "diablo_correlations": "._diablo_summary",
+        "diablo_contributions": "._diablo_summary",
+        "diablo_clustered": "._diablo_summary",
     },
 )
