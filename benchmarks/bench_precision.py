@@ -32,9 +32,9 @@ VARIANTS = {"combined": ("rna", "cnv"), "rna_only": ("rna",), "cn_only": ("cnv",
 def _variant(cohort, mods: tuple[str, ...]):
     import mudata as md
 
-    from harmonomics._compat import quiet_mudata
+    from harmonomics._compat import mudata_options
 
-    with quiet_mudata():  # rna and cnv share gene names; mudata warns about it
+    with mudata_options():  # rna and cnv share gene names; mudata warns about it
         store = md.MuData({m: cohort.mod[m].copy() for m in mods})
     for column in ("er_status", "her2_status", "pam50_xena"):
         store.obs[column] = cohort.obs[column].reindex(store.obs_names).to_numpy()

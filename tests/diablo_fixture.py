@@ -40,9 +40,6 @@ def make_diablo_store(n: int = 48, *, seed: int = 0, key: str = "diablo"):
     import anndata as ad
     import mudata as md
 
-    from harmonomics._compat import configure_mudata
-
-    configure_mudata()
     rng = np.random.default_rng(seed)
     samples = [f"TCGA-D{i // 100}-{i:04d}-01" for i in range(n)]
     labels = np.array(CLASSES)[np.arange(n) % 3]

@@ -918,8 +918,6 @@ def diablo_tune(
     Tidy table: ``component``, ``keep_<block>`` per block, ``distance``, ``vote``, ``predict_mods``, ``mean_ber``,
     ``sd_ber`` (over repeats), ``repeats``, ``folds``, ``best`` (the row chosen for that component).
     """
-    from sklearn.model_selection import StratifiedKFold
-
     _check_choice("distance", distance, DISTANCES)
     _check_choice("vote", vote, VOTES)
     blocks = _resolve_blocks(mdata, mods)
@@ -941,20 +939,7 @@ def diablo_tune(
     values = _grid_for(grid, blocks, n_features)
     combinations = list(pd.MultiIndex.from_product([values[b] for b in blocks]))
 
-    # one fold = (training standardisation, held-out blocks standardised with it, held-out presence, codes)
-    splits = []
-    for r in range(repeats):
-        splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed + r)
-        for train, test in splitter.split(np.zeros(prepared.codes.size), prepared.codes):
-            train_std = prepared.standardised(train)
-            test_x, test_present = {}, {}
-            for b in blocks:
-                info = train_std[b]
-                x = (prepared.values[b][test][:, info["usable"]] - info["mean"]) / info["scale"]
-                test_x[b] = np.nan_to_num(x, nan=0.0)
-                # held-out samples are predicted from `predict_mods` only (the blocks new samples will have)
-                test_present[b] = prepared.present[b][test] & (b in predict_blocks)
-            splits.append((r, train, test, train_std, test_x, test_present))
+    splits = _cv_splits(prepared, blocks, predict_blocks, n_folds=n_folds, repeats=repeats, seed=seed)
     fits: list[_Fit | None] = [None] * len(splits)
     chosen: dict[str, list[int]] = {b: [] for b in blocks}
     rows = []
@@ -1028,3 +1013,24 @@ def diablo_tune(
     finally:
         bar.close()
     return pd.DataFrame(rows)
+
+
+def _cv_splits(prepared, blocks: list[str], predict_blocks: list[str], *, n_folds: int, repeats: int, seed: int):
+    """Seeded repeated stratified folds, each ``(repeat, train, test, training standardisation, held-out blocks
+    standardised with it, held-out presence)``."""
+    from sklearn.model_selection import StratifiedKFold
+
+    splits = []
+    for r in range(repeats):
+        splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed + r)
+        for train, test in splitter.split(np.zeros(prepared.codes.size), prepared.codes):
+            train_std = prepared.standardised(train)
+            test_x, test_present = {}, {}
+            for b in blocks:
+                info = train_std[b]
+                x = (prepared.values[b][test][:, info["usable"]] - info["mean"]) / info["scale"]
+                test_x[b] = np.nan_to_num(x, nan=0.0)
+                # held-out samples are predicted from `predict_mods` only (the blocks new samples will have)
+                test_present[b] = prepared.present[b][test] & (b in predict_blocks)
+            splits.append((r, train, test, train_std, test_x, test_present))
+    return splits
