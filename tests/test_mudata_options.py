@@ -68,5 +68,20 @@ def test_a_store_sliced_under_mudata_defaults_goes_through_the_package(mudata_de
     assert back.n_obs == 150 and set(back.mod) == {"rna", "mirna", "prot"}
     np.testing.assert_array_equal(back.obs["pam50"].to_numpy(), train.obs["pam50"].to_numpy())
     np.testing.assert_allclose(np.asarray(back.obsm["mofa"]), np.asarray(train.obsm["mofa"]))
-    # the names were aligned for the write only; the user's object is as it was
-    assert train.mod["rna"].obs.index.name == "sample"
+    # the package gave the global index its modalities' name back, so that mudata can join them again
+    assert train.obs.index.name == "sample" and train.mod["rna"].obs.index.name == "sample"
+
+
+def test_projecting_onto_a_store_sliced_under_mudata_defaults(mudata_defaults):
+    """The subtypes notebook's path: the user slices train/test, fits on one and projects the other."""
+    full = hm.datasets.tcga_brca_mini()
+    with pytest.warns(FutureWarning):
+        train = full[full.obs["split"] == "train"].copy()
+        test = full[full.obs["split"] == "test"].copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hm.tl.mofa(train, n_factors=3, seed=0)
+        hm.tl.subtype_classifier(train, label="pam50")
+        hm.tl.predict_subtype(test, train)
+    assert test.obs["subtype_pred"].notna().all()
+    assert set(test.obs["subtype_pred"].astype(str)) <= set(train.obs["pam50"].astype(str))

@@ -42,12 +42,40 @@ def mudata_options() -> Iterator[None]:
             yield
 
 
+def align_index_names(mdata: Any) -> None:
+    """Give a store's modalities the global obs/var index names, so that mudata can join the tables again.
+
+    A store the user sliced or copied under mudata 0.3's default ``update()`` loses the global index's name while its
+    modalities keep theirs (``sample``); every later ``update()`` or ``copy()`` then fails in pandas ("cannot join
+    with no overlapping index names"). The names carry no data. When all modalities agree on a name and the global
+    index has none, the global index takes it; otherwise the modalities take the global one. Views are left alone.
+    """
+    if getattr(mdata, "is_view", False):
+        return
+    for axis in ("obs", "var"):
+        frame = getattr(mdata, axis)
+        names = {getattr(adata, axis).index.name for adata in mdata.mod.values()}
+        if names <= {frame.index.name}:
+            continue
+        if frame.index.name is None and len(names) == 1:
+            frame.index.name = names.pop()
+            continue
+        for adata in mdata.mod.values():
+            getattr(adata, axis).index.name = frame.index.name
+
+
 def uses_mudata(func: F) -> F:
-    """Decorate a public function so that its body runs inside :func:`mudata_options`."""
+    """Decorate a public function so that its body runs inside :func:`mudata_options`, on stores whose index
+    names mudata can join (:func:`align_index_names`)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         with mudata_options():
+            import mudata
+
+            for value in (*args, *kwargs.values()):
+                if isinstance(value, mudata.MuData):
+                    align_index_names(value)
             return func(*args, **kwargs)
 
     wrapper.__harmonomics_mudata__ = True  # type: ignore[attr-defined]

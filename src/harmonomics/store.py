@@ -372,7 +372,7 @@ def write(
         from ._errors import require
 
         require("zarr", extra="scale", purpose="writing a zarr store")
-    with _portable_columns(mdata), _matching_index_names(mdata):
+    with _portable_columns(mdata):
         if fmt == "h5mu":
             with atomic_path(path) as tmp:
                 mdata.write_h5mu(tmp, compression=compression)
@@ -611,26 +611,6 @@ def _frames_in(mapping: Mapping, prefix: str):
             yield f"{prefix}/{key}", value
         elif isinstance(value, Mapping):
             yield from _frames_in(value, f"{prefix}/{key}")
-
-
-@contextlib.contextmanager
-def _matching_index_names(mdata: md.MuData):
-    """Give every modality's obs/var index the global one's name while writing, then restore the names.
-
-    mudata joins the global and per-modality tables on their index when it reads a store, and pandas refuses the
-    join when the names differ (a store the user sliced under mudata 0.3's default ``update()`` has an unnamed
-    global index over modalities named ``sample``); the names carry no data.
-    """
-    saved = {name: (adata.obs.index.name, adata.var.index.name) for name, adata in mdata.mod.items()}
-    try:
-        for adata in mdata.mod.values():
-            adata.obs.index.name = mdata.obs.index.name
-            adata.var.index.name = mdata.var.index.name
-        yield
-    finally:
-        for name, (obs_name, var_name) in saved.items():
-            mdata.mod[name].obs.index.name = obs_name
-            mdata.mod[name].var.index.name = var_name
 
 
 @contextlib.contextmanager
