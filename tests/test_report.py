@@ -468,10 +468,11 @@ def test_report_groups_harmonization_reasons_and_ror_has_no_nan(tmp_path, store_
 
 
 def test_elbo_figure_shows_every_iteration():
-    from harmonomics._report import _Report
-
     elbo = -np.concatenate([[5e7, 2e6, 4e5], np.linspace(2e5, 1.5e5, 40)])
-    fig = _Report._elbo_figure(elbo, True, 43)
+    mdata = make_store(n=30, k=2)
+    mdata.uns["mofa"].update(elbo=elbo, converged=True, n_iterations=43)
+    mdata.uns["mofa"].pop("elbo_iterations", None)
+    fig = hm.pl.elbo(mdata)
     ax = fig.axes[0]
     line = ax.get_lines()[0]
     assert len(line.get_xdata()) == 43 and line.get_xdata()[0] == 1

@@ -64,19 +64,25 @@ def align_index_names(mdata: Any) -> None:
             getattr(adata, axis).index.name = frame.index.name
 
 
-def uses_mudata(func: F) -> F:
-    """Decorate a public function so that its body runs inside :func:`mudata_options`, on stores whose index
+@contextlib.contextmanager
+def package_call(args: tuple, kwargs: dict) -> Iterator[None]:
+    """The context of one public call: :func:`mudata_options`, with the stores among the arguments given index
     names mudata can join (:func:`align_index_names`)."""
+    with mudata_options():
+        import mudata
+
+        for value in (*args, *kwargs.values()):
+            if isinstance(value, mudata.MuData):
+                align_index_names(value)
+        yield
+
+
+def uses_mudata(func: F) -> F:
+    """Decorate a public function so that its body runs inside :func:`package_call`."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with mudata_options():
-            import mudata
-
-            for value in (*args, *kwargs.values()):
-                if isinstance(value, mudata.MuData):
-                    align_index_names(value)
+        with package_call(args, kwargs):
             return func(*args, **kwargs)
 
-    wrapper.__harmonomics_mudata__ = True  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]

@@ -10,12 +10,25 @@ package's mudata options, which are restored when it returns (the user's own mud
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._compat import uses_mudata
+from ._compat import package_call
+
+
+def _public_call(module: Any, name: str, func: Callable) -> Callable:
+    """``func`` run inside :func:`harmonomics._compat.package_call`; the module's attribute is looked up at each call,
+    so the public name always runs what the module defines now (patched in a test, reloaded in a notebook)."""
+
+    @functools.wraps(func)
+    def public(*args: Any, **kwargs: Any) -> Any:
+        with package_call(args, kwargs):
+            return getattr(module, name)(*args, **kwargs)
+
+    return public
 
 
 def attach(package: str, exports: Mapping[str, str]) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
@@ -38,7 +51,7 @@ def attach(package: str, exports: Mapping[str, str]) -> tuple[Callable[[str], An
             module = importlib.import_module(exports[name], package)
             value = getattr(module, name)
             if inspect.isfunction(value):
-                value = uses_mudata(value)
+                value = _public_call(module, name, value)
             wrapped[name] = value
             return value
         raise AttributeError(f"module {package!r} has no attribute {name!r}")

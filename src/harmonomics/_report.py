@@ -619,6 +619,7 @@ class _Report:
                 "warn",
             )
         from ._results import r2_table, r2_total
+        from .pl import elbo as pl_elbo
         from .pl import variance_explained
 
         m, info = self.mdata, self.mdata.uns[self.key]
@@ -674,10 +675,9 @@ class _Report:
         elbo = info.get("elbo")
         if elbo is not None and np.asarray(elbo).size > 1:
             parts.append("<h3>Convergence</h3>")
-            its = info.get("elbo_iterations")
             parts.append(
                 _figure(
-                    self._elbo_figure(np.asarray(elbo, dtype=float).ravel(), conv, n_iter, its),
+                    pl_elbo(m, key=self.key),
                     "ELBO per iteration",
                     "Evidence lower bound per training iteration.",
                 )
@@ -693,36 +693,6 @@ class _Report:
             )
             parts.append("<details><summary>Training options</summary>" + _table(flat) + "</details>")
         return "".join(parts)
-
-    @staticmethod
-    def _elbo_figure(elbo: np.ndarray, converged: Any, n_iter: Any = None, iterations: Any = None):
-        import matplotlib.pyplot as plt
-
-        from ._style import style_axes
-
-        fig, ax = plt.subplots(figsize=(6.0, 2.6), layout="constrained")
-        it = np.arange(1, elbo.size + 1, dtype=float)
-        if iterations is not None and np.asarray(iterations).size == elbo.size:
-            it = np.asarray(iterations, dtype=float).ravel()
-        ok = np.isfinite(elbo)
-        ax.plot(it[ok], elbo[ok], color="#3d5a80", linewidth=1.6, marker="." if ok.sum() < 60 else None)
-        ax.set_xlabel("iteration")
-        ax.set_ylabel("ELBO")
-        vals = elbo[ok]
-        # every iteration is shown; when the first ones sit orders of magnitude away from the last, a symmetric log
-        # axis keeps both the early climb and the final plateau readable
-        if vals.size > 1:
-            magnitude = np.abs(vals[vals != 0])
-            if magnitude.size and magnitude.max() / magnitude.min() > 10:
-                ax.set_yscale("symlog", linthresh=float(magnitude.min()))
-                ax.set_ylabel("ELBO (symmetric log scale)")
-        if converged is not None:
-            n = int(n_iter) if n_iter is not None else int(it[-1]) if it.size else 0
-            ax.set_title(
-                f"{'converged' if bool(converged) else 'not converged'} after {n} iterations", fontsize=10, loc="left"
-            )
-        style_axes(ax)
-        return fig
 
     # -- factors × covariates
     def section_factors(self) -> str:
@@ -863,7 +833,7 @@ class _Report:
         if column not in m.obs.columns or m.obs[column].notna().sum() == 0:
             return _note(missing_html + self._skipped(*steps))
         from ._style import category_colors, category_levels
-        from .pl import factor_scatter
+        from .pl import factor_scatter, factors_by_group
 
         values = m.obs[column]
         levels = category_levels(values)
@@ -901,49 +871,12 @@ class _Report:
             )
         parts.append(
             _figure(
-                self._boxes(column, levels, colors),
+                factors_by_group(m, column, key=self.key, palette=colors),
                 f"factor scores by {column}",
                 f"Factor scores per {_e(column)} group (every factor; box: quartiles, whiskers: 1.5 IQR).",
             )
         )
         return "".join(parts)
-
-    def _boxes(self, column: str, levels: list[str], colors: Mapping[str, str]):
-        import matplotlib.pyplot as plt
-
-        from ._style import style_axes
-
-        scores = self.scores()
-        groups = self.mdata.obs[column].astype(object)
-        names = list(scores.columns)
-        ncol = min(len(names), 5)
-        nrow = int(np.ceil(len(names) / ncol))
-        fig, axes = plt.subplots(
-            nrow, ncol, figsize=(2.3 * ncol, 2.1 * nrow + 0.2), layout="constrained", squeeze=False
-        )
-        rng = np.random.default_rng(0)  # jitter only; fixed so the report is reproducible
-        for ax, f in zip(axes.ravel(), names, strict=False):
-            data = [
-                scores.loc[(groups.astype(str) == lv).to_numpy() & groups.notna().to_numpy(), f].dropna().to_numpy()
-                for lv in levels
-            ]
-            parts = ax.boxplot(
-                data, patch_artist=True, widths=0.6, showfliers=False, medianprops={"color": "black", "linewidth": 1.2}
-            )
-            for patch, lv in zip(parts["boxes"], levels, strict=True):
-                patch.set_facecolor(colors[lv])
-                patch.set_alpha(0.55)
-                patch.set_edgecolor("#333333")
-            for i, d in enumerate(data):
-                ax.scatter(
-                    i + 1 + rng.uniform(-0.18, 0.18, d.size), d, s=4, color=colors[levels[i]], alpha=0.8, linewidths=0
-                )
-            ax.set_xticks(range(1, len(levels) + 1), levels, rotation=45, ha="right", fontsize=8)
-            ax.set_title(f, fontsize=9, loc="left")
-            style_axes(ax)
-        for ax in axes.ravel()[len(names) :]:
-            ax.set_visible(False)
-        return fig
 
     def section_subtypes(self) -> str:
         m = self.mdata

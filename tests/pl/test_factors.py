@@ -141,3 +141,44 @@ def test_top_weights_bad_input(store):
         del store.mod[m].varm["mofa"]
     with pytest.raises(MissingResultError, match="varm"):
         hm.pl.top_weights(store, 1)
+
+
+# ---------------------------------------------------------------- elbo, factors_by_group
+def test_elbo_draws_every_recorded_iteration(store):
+    trace = np.array([-5000.0, -1200.0, -1000.0, -990.0, -989.5])
+    store.uns["mofa"]["elbo"] = trace
+    store.uns["mofa"]["elbo_iterations"] = np.array([1, 2, 4, 8, 9])
+    store.uns["mofa"]["converged"] = True
+    store.uns["mofa"]["n_iterations"] = 9
+    fig = hm.pl.elbo(store)
+    (line,) = fig.axes[0].get_lines()
+    np.testing.assert_array_equal(line.get_xdata(), [1, 2, 4, 8, 9])
+    np.testing.assert_array_equal(line.get_ydata(), trace)
+    assert fig.axes[0].get_title(loc="left") == "converged after 9 iterations"
+    assert fig.axes[0].get_yscale() == "linear"  # within a factor of 10
+
+
+def test_elbo_without_a_trace_names_the_key(store):
+    store.uns["mofa"].pop("elbo", None)
+    with pytest.raises(MissingResultError, match="'mofa'"):
+        hm.pl.elbo(store)
+
+
+def test_factors_by_group_boxes_hold_each_groups_scores(store):
+    fig = hm.pl.factors_by_group(store, "pam50", factors=["Factor1", "Factor2"])
+    scores = hm.get.factor_scores(store).pivot(index="sample", columns="factor", values="score")
+    groups = store.obs["pam50"].reindex(scores.index).astype(str)
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title(loc="left") for ax in visible] == ["Factor1", "Factor2"]
+    levels = [t.get_text() for t in visible[0].get_xticklabels()]
+    assert set(levels) == set(groups.unique())
+    # each group's points are exactly that group's scores
+    offsets = visible[0].collections
+    for i, level in enumerate(levels):
+        ys = np.sort(offsets[i].get_offsets()[:, 1])
+        np.testing.assert_allclose(ys, np.sort(scores.loc[groups == level, "Factor1"].to_numpy()))
+
+
+def test_factors_by_group_unknown_factor(store):
+    with pytest.raises(KeyError, match="Factor99"):
+        hm.pl.factors_by_group(store, "pam50", factors=["Factor99"])

@@ -9,6 +9,8 @@ __getattr__, __dir__, __all__ = attach(
         "variance_explained": "._factors",
         "factor_scatter": "._factors",
         "top_weights": "._factors",
+        "elbo": "._factors",
+        "factors_by_group": "._factors",
         "associations": "._associations",
         "kaplan_meier": "._survival",
         "omics_overview": "._cohort",

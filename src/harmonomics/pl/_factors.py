@@ -342,3 +342,124 @@ def top_weights(
         panel.set_title(f"{fname} · {view}", fontsize=10, loc="left")
         _style.style_axes(panel)
     return u.finish(fig, result, save)
+
+
+def elbo(
+    mdata: Any,
+    *,
+    key: str = _keys.KEY_MOFA,
+    ax: Any = None,
+    save: str | PathLike | None = None,
+) -> Any:
+    """The evidence lower bound of a factor fit, per training iteration.
+
+    Every iteration is drawn; when the first values sit orders of magnitude away from the last, the axis is a
+    symmetric log so that both the early climb and the final plateau stay readable.
+
+    Parameters
+    ----------
+    mdata
+        A store with a fit under ``uns[key]`` that recorded its ELBO (``hm.tl.mofa``).
+    key
+        The fit's key.
+    ax
+        Draw into this Axes instead of a new figure.
+    save
+        Write the figure to this path.
+
+    Returns
+    -------
+    The new Figure, or ``ax`` when one was given.
+    """
+    u.check_ax(ax)
+    info = _results.model_info(mdata, key)
+    values = info.get("elbo")
+    if values is None or np.asarray(values).size < 2:
+        raise MissingResultError(f"fit {key!r} recorded no ELBO trace (uns[{key!r}]['elbo'])")
+    values = np.asarray(values, dtype=float).ravel()
+    iterations = np.arange(1, values.size + 1, dtype=float)
+    recorded = info.get("elbo_iterations")
+    if recorded is not None and np.asarray(recorded).size == values.size:
+        iterations = np.asarray(recorded, dtype=float).ravel()
+    fig, axes, result = u.panels(ax, 1, (6.0, 2.6))
+    ax = axes[0]
+    ok = np.isfinite(values)
+    ax.plot(iterations[ok], values[ok], color="#3d5a80", linewidth=1.6, marker="." if ok.sum() < 60 else None)
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("ELBO")
+    magnitude = np.abs(values[ok][values[ok] != 0])
+    if magnitude.size > 1 and magnitude.max() / magnitude.min() > 10:
+        ax.set_yscale("symlog", linthresh=float(magnitude.min()))
+        ax.set_ylabel("ELBO (symmetric log scale)")
+    converged = info.get("converged")
+    if converged is not None:
+        n_iter = info.get("n_iterations")
+        n = int(n_iter) if n_iter is not None else int(iterations[-1])
+        state = "converged" if bool(converged) else "not converged"
+        ax.set_title(f"{state} after {n} iterations", fontsize=10, loc="left")
+    _style.style_axes(ax)
+    return u.finish(fig, result, save)
+
+
+def factors_by_group(
+    mdata: Any,
+    groupby: str,
+    *,
+    key: str = _keys.KEY_MOFA,
+    factors: Sequence[str] | None = None,
+    palette: Mapping[str, str] | Sequence[str] | None = None,
+    save: str | PathLike | None = None,
+) -> Any:
+    """Every factor's scores per group of an obs column: box (quartiles, whiskers 1.5 IQR) and the samples.
+
+    Parameters
+    ----------
+    mdata
+        A store with a factor fit under ``key``.
+    groupby
+        A categorical obs column (e.g. ``"pam50"``, ``"immune_class"``).
+    key
+        The fit's key.
+    factors
+        Factors to draw (default: all), one panel each, five per row.
+    palette
+        Colours per level (mapping or sequence); default the PAM50 / immune colours, else a qualitative cycle.
+    save
+        Write the figure to this path.
+
+    Returns
+    -------
+    The Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    scores = _results.factor_scores(mdata, key)
+    names = _results.select(factors, list(scores.columns), "factor")
+    groups = u.obs_vector(mdata, groupby).reindex(scores.index).astype(object)
+    levels = _style.category_levels(groups)
+    if not levels:
+        raise ValueError(f"obs[{groupby!r}] has no value for any sample of fit {key!r}")
+    colors = _style.category_colors(levels, palette)
+    ncol = min(len(names), 5)
+    nrow = int(np.ceil(len(names) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(2.3 * ncol, 2.1 * nrow + 0.2), layout="constrained", squeeze=False)
+    rng = np.random.default_rng(0)  # jitter only; fixed so that the figure is reproducible
+    text = groups.astype(str).where(groups.notna(), None)
+    for ax, factor in zip(axes.ravel(), names, strict=False):
+        data = [scores.loc[(text == lv).to_numpy(), factor].dropna().to_numpy() for lv in levels]
+        parts = ax.boxplot(
+            data, patch_artist=True, widths=0.6, showfliers=False, medianprops={"color": "black", "linewidth": 1.2}
+        )
+        for patch, lv in zip(parts["boxes"], levels, strict=True):
+            patch.set_facecolor(colors[lv])
+            patch.set_alpha(0.55)
+            patch.set_edgecolor("#333333")
+        for i, d in enumerate(data):
+            jitter = rng.uniform(-0.18, 0.18, d.size)
+            ax.scatter(i + 1 + jitter, d, s=4, color=colors[levels[i]], alpha=0.8, linewidths=0)
+        ax.set_xticks(range(1, len(levels) + 1), levels, rotation=45, ha="right", fontsize=8)
+        ax.set_title(factor, fontsize=9, loc="left")
+        _style.style_axes(ax)
+    for ax in axes.ravel()[len(names) :]:
+        ax.set_visible(False)
+    return u.finish(fig, fig, save)
