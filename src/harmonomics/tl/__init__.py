@@ -41,5 +41,8 @@ __getattr__, __dir__, __all__ = attach(
         "purity_values": "._reference",
         "compare_status": "._reference",
         "status_values": "._reference",
+        # one patient against the cohort (the patient card)
+        "nearest_samples": "._neighbours",
+        "actionable_by_group": "._neighbours",
     },
 )
