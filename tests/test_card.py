@@ -128,6 +128,21 @@ def test_card_identifies_the_sample_and_its_omics(card, cohort):
         assert row[3] == cohort[mod].obs.at[SAMPLE, "aliquot"]
 
 
+def _tiles(fragment: str) -> dict[str, str]:
+    pairs = re.findall(r'<div class="card-label">(.*?)</div><div class="card-value">(.*?)</div>', fragment)
+    return {html.unescape(k): html.unescape(v) for k, v in pairs}
+
+
+def test_card_tiles_give_the_main_calls(card, cohort):
+    assert _tiles(_section(card["text"], "patient")) == {
+        "PAM50": "Basal",
+        "clinical group": "–",  # set missing for this sample by the fixture
+        "immune class": cohort.obs.at[SAMPLE, "immune_class"],
+        "TMB / Mb": "12.2",
+        "actionable alterations": "2",
+    }
+
+
 def test_card_shows_pam50_and_ror(card, cohort):
     facts = _facts(_section(card["text"], "subtype"))
     obs = cohort.obs.loc[SAMPLE]
@@ -233,6 +248,7 @@ MESSAGES = {
 def test_card_of_a_store_without_results_says_what_to_run(tmp_path):
     mdata = hm.datasets.tcga_brca_121()
     text = hm.report(mdata, tmp_path, patient="tcga.a1.a0sk").read_text(encoding="utf-8")
+    assert set(_tiles(_section(text, "patient")).values()) == {"not computed"}
     for sid, message in MESSAGES.items():
         assert message in _text(_section(text, sid)), sid
     immune = _text(_section(text, "immune"))

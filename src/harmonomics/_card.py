@@ -259,12 +259,40 @@ class _Card:
             )
         held = [r["omic"] for r in rows if r["held for this sample"] == "yes"]
         return (
-            _facts(facts)
+            self._glance()
+            + _facts(facts)
             + f"<h3>Omics in the store</h3><p>This sample has {len(held)} of the store's {len(rows)} omics"
             + (f" ({escape(', '.join(held))})" if held else "")
             + ".</p>"
             + html_table(pd.DataFrame(rows))
         )
+
+    def _glance(self) -> str:
+        """One line of tiles: the calls a reader looks for first ("not computed" where absent)."""
+        s, obs = self.sample, self.obs
+        actionable = self.mdata.uns.get(ACTIONABLE_KEY)
+        n_actionable = (
+            str(int((actionable["sample"].astype(str) == s).sum()))
+            if isinstance(actionable, pd.DataFrame) and "sample" in actionable.columns
+            else None
+        )
+        tmb = _value(obs, s, "tmb") if "tmb" in obs.columns else None
+        tiles = [
+            ("PAM50", _value(obs, s, _keys.KEY_PAM50), _keys.KEY_PAM50),
+            ("clinical group", _value(obs, s, "clinical_group"), "clinical_group"),
+            ("immune class", _value(obs, s, f"{_keys.KEY_IMMUNE}_class"), f"{_keys.KEY_IMMUNE}_class"),
+            ("TMB / Mb", None if tmb is None else format_value(tmb), "tmb"),
+            ("actionable alterations", n_actionable, None),
+        ]
+        html_tiles = []
+        for label, value, column in tiles:
+            computed = value is not None or (column is not None and column in obs.columns)
+            text = str(value) if value is not None else ("–" if computed else "not computed")
+            html_tiles.append(
+                f'<div class="card"><div class="card-label">{escape(label)}</div>'
+                f'<div class="card-value">{escape(text)}</div></div>'
+            )
+        return f'<div class="cards">{"".join(html_tiles)}</div>'
 
     # -- PAM50 and ROR
     def section_subtype(self) -> str:

@@ -28,7 +28,7 @@ def resolve_sample(mdata: Any, sample: str) -> str:
     ``TCGA-A8-A08X``); a barcode at sample level or deeper (``TCGA-A8-A08X-01A-11R``) matches the store's sample
     of the same 15-character barcode; a 12-character patient barcode matches the samples of that patient (the
     ``patient`` column of ``obs``, else the barcodes themselves) — when there are several, the one primary tumour
-    (sample type 01) is chosen.
+    (sample type 01) is chosen. A patient ID of another kind matches through the ``patient`` column alone.
 
     Parameters
     ----------
@@ -76,6 +76,8 @@ def resolve_sample(mdata: Any, sample: str) -> str:
                 return str(parsed["patient"])
         else:
             return _one_of_patient(sample, str(parsed["patient"]), table)
+    elif (table["patient"] == query).any():  # patient IDs of another kind, from the obs column
+        return _one_of_patient(sample, query, table)
     raise UnknownSampleError(
         _unknown_message(sample, ids, table), sample=sample, close_matches=_close(query, ids, table)
     )

@@ -138,6 +138,8 @@ def test_a_store_keyed_by_patient_or_by_other_ids():
     # IDs that are no barcodes: the patient column maps a patient barcode to them
     mdata = _tiny_store(["s1", "s2", "s3"], patients=["TCGA-AA-0001", "TCGA-AA-0002", "TCGA-AA-0003"])
     assert hm.tl.nearest_samples(mdata, "TCGA-AA-0002", n=1).attrs["query"] == "s2"
+    mdata = _tiny_store(["s1", "s2", "s3"], patients=["P1", "P2", "P2"], codes=["01", "01", "11"])
+    assert hm.tl.nearest_samples(mdata, "P2", n=1).attrs["query"] == "s2"
     with pytest.raises(UnknownSampleError, match="closest: s1"):
         hm.tl.nearest_samples(mdata, "s1x")
 
