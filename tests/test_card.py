@@ -279,10 +279,14 @@ def test_card_of_a_sample_without_mutation_data(cohort, tmp_path):
     sample = next(s for s in cohort.obs_names if s not in cohort["mut"].obs_names)
     mdata = cohort.copy()
     mdata.obs.loc[sample, "tmb"] = np.nan
+    immune = mdata.obsm["immune"].copy()
+    immune.loc[sample] = np.nan  # as for a sample without expression data
+    mdata.obsm["immune"] = immune
     text = hm.report(mdata, tmp_path / "c.html", patient=sample).read_text(encoding="utf-8")
     assert "No tumour mutational burden for this sample (the store has no mutation data for it)." in _text(text)
     omics = {r[0]: r[2] for r in _rows(_section(text, "patient")) if len(r) == 4}
     assert omics["mut"] == "no"
+    assert "This sample has no immune scores (no expression data for it)." in _text(_section(text, "immune"))
     assert "No alteration of this sample matches a biomarker of the table (3 matches in the whole store)." in _text(
         _section(text, "actionable")
     )

@@ -387,7 +387,7 @@ class _Card:
                 f"{html_code('hm.tl.immune_status')}). The PD-L1 call is on CD274 mRNA, not the "
                 "immunohistochemistry assay used to select treatment.</p>" + _facts(facts)
             )
-        if has_scores and s not in immune.index:
+        if has_scores and immune.reindex([s]).isna().all(axis=None):
             parts.append(html_note("This sample has no immune scores (no expression data for it)."))
         elif has_scores:
             every = immune.loc[[s]].T.reset_index()

@@ -184,8 +184,7 @@ def actionable_by_group(
     out["therapy_class"] = out["biomarker"].map(classes).fillna("")
     out["n_group"] = out[groupby].map(n_group).astype(int)
     out["n_samples"] = out["n_samples"].astype(int)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["percent"] = np.where(out["n_group"] > 0, 100.0 * out["n_samples"] / out["n_group"].clip(lower=1), np.nan)
+    out["percent"] = 100.0 * out["n_samples"] / out["n_group"]  # every group listed has at least one sample
     out[groupby] = pd.Categorical(out[groupby], categories=levels)
     return out[columns]
 
