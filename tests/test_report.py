@@ -31,6 +31,7 @@ SECTIONS = [
     "model",
     "factors",
     "subtypes",
+    "actionable",
     "immune",
     "survival",
     "factor-details",

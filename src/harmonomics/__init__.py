@@ -33,17 +33,17 @@ _LAZY_SUBMODULES = (
 
 if TYPE_CHECKING:  # pragma: no cover - for static analysers only
     from . import barcodes, datasets, export, get, io, models, pl, pp, store, tl  # noqa: F401
-    from ._report import report  # noqa: F401
+    from ._card import report  # noqa: F401
 
 __all__ = ["__version__", "settings", "report", *_LAZY_SUBMODULES]
 
 
 def __getattr__(name: str) -> Any:
     if name == "report":
-        # `hm.report(mdata, path)` is a function; it lives in the private module _report so that no submodule
-        # named `report` can shadow it on the package
+        # `hm.report(mdata, path)` is a function; it lives in a private module so that no submodule named `report`
+        # can shadow it on the package: _card, which writes the patient card and hands the cohort report to _report
+        from ._card import report
         from ._compat import uses_mudata
-        from ._report import report
 
         return uses_mudata(report)
     if name in _LAZY_SUBMODULES:

@@ -131,6 +131,32 @@ class MissingResultError(HarmonomicsError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class UnknownSampleError(HarmonomicsError, KeyError):
+    """A sample (ID or patient barcode) asked for is not in the store.
+
+    ``sample`` holds the ID as given, ``close_matches`` the store's IDs closest to it (possibly empty).
+    """
+
+    def __init__(self, *args: object, sample: str = "", close_matches: list[str] | None = None) -> None:
+        super().__init__(*args)
+        self.sample = sample
+        self.close_matches = list(close_matches or [])
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0]) if self.args else ""
+
+
+class AmbiguousSampleError(HarmonomicsError, ValueError):
+    """A patient barcode names several samples of the store and none of them is the one primary tumour.
+
+    ``candidates`` holds the sample IDs it could mean.
+    """
+
+    def __init__(self, *args: object, candidates: list[str] | None = None) -> None:
+        super().__init__(*args)
+        self.candidates = list(candidates or [])
+
+
 class InsufficientMemoryError(HarmonomicsError, MemoryError):
     """A computation would need more memory than is available."""
 

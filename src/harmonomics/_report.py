@@ -60,6 +60,7 @@ _SURVIVAL_COLUMNS = (
     "logrank_fdr",
 )
 _TEST_NAMES = {"kruskal": "Kruskal–Wallis", "spearman": "Spearman", "": "test"}
+_ACTIONABLE = _keys.KEY_ACTIONABLE  # uns key of hm.tl.actionable's table
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -392,6 +393,7 @@ class _Report:
             ("model", "Factor model", self.section_model),
             ("factors", "Factors and clinical variables", self.section_factors),
             ("subtypes", "Subtypes", self.section_subtypes),
+            ("actionable", "Actionable alterations by subtype", self.section_actionable),
             ("immune", "Immune status", self.section_immune),
             ("survival", "Survival", self.section_survival),
             ("factor-details", "Factor by factor", self.section_factor_details),
@@ -912,6 +914,42 @@ class _Report:
                 )
         body += self._published_labels() + self._receptor_status()
         return body
+
+    def section_actionable(self) -> str:
+        """Per PAM50 call, how many samples carry each actionable biomarker (hm.tl.actionable_by_group)."""
+        from . import tl
+
+        m = self.mdata
+        if not isinstance(m.uns.get(_ACTIONABLE), pd.DataFrame):
+            return _note(f"Actionable alterations: not computed — run {_code('hm.tl.actionable(mdata)')}.")
+        if _keys.KEY_PAM50 not in m.obs.columns or m.obs[_keys.KEY_PAM50].isna().all():
+            return _note(
+                f"The store has actionable alterations ({_slot('uns', _ACTIONABLE)}) but no PAM50 calls to group "
+                f"them by: not computed — run {_code('hm.tl.pam50(mdata)')}."
+            )
+        counts = tl.actionable_by_group(m, groupby=_keys.KEY_PAM50, key=_ACTIONABLE)
+        intro = (
+            f"<p>Samples carrying each biomarker of {_slot('uns', _ACTIONABLE)} ({_code('hm.tl.actionable')}), per "
+            f"PAM50 call ({_code('hm.tl.actionable_by_group')}): n with the biomarker / n samples with that call "
+            "(the denominator, in the column heading), and the percentage. A sample counts once per biomarker; "
+            "samples lacking the omic a biomarker is read from count as not carrying it.</p>"
+            + _note("<b>For research, not for treatment decisions.</b>", "warn")
+        )
+        if counts.empty:
+            return intro + _note("No sample with a PAM50 call carries an actionable biomarker.")
+        groups = counts[_keys.KEY_PAM50].cat.categories
+        denominators = counts.drop_duplicates(_keys.KEY_PAM50).set_index(_keys.KEY_PAM50)["n_group"]
+        wide = counts.pivot(index=["biomarker", "therapy_class"], columns=_keys.KEY_PAM50, values="n_samples")
+        percent = counts.pivot(index=["biomarker", "therapy_class"], columns=_keys.KEY_PAM50, values="percent")
+        rows = list(dict.fromkeys(zip(counts["biomarker"], counts["therapy_class"], strict=True)))
+        table = pd.DataFrame({"biomarker": [b for b, _ in rows], "therapy class": [t for _, t in rows]})
+        for g in groups:
+            table[f"{g} (n={int(denominators[g])})"] = [
+                f"{int(wide.at[row, g])} ({percent.at[row, g]:.0f}%)" for row in rows
+            ]
+        n_without = int(m.obs[_keys.KEY_PAM50].isna().sum())
+        without = f'<p class="muted">{n_without} samples without a PAM50 call are not counted.</p>' if n_without else ""
+        return intro + _table(table) + without
 
     def section_immune(self) -> str:
         m = self.mdata
@@ -1624,3 +1662,19 @@ def _short_item(item: Any) -> str:
     """A report item for an examples column: the file name of a path, the item itself otherwise."""
     text = str(item)
     return Path(text).name if ("/" in text or "\\" in text) else text
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the page toolkit under public names, for the other page of the report layer: the patient card (harmonomics._card)
+# --------------------------------------------------------------------------------------------------------------
+escape = _e
+format_value = _fmt
+format_p = _fmt_p
+format_percent = _pct
+html_table = _table
+html_note = _note
+html_code = _code
+html_figure = _figure
+CONTENT_SECURITY_POLICY = _CSP
+STYLE_SHEET = _CSS
+PAGE_TEMPLATE = _PAGE

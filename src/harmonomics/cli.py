@@ -227,13 +227,17 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    if args.patient and getattr(args, "config", None):
+        raise CLIError("report: --patient writes one patient's card from a STORE; it cannot be used with --config")
     if _from_config(args, "report"):
         return 0
     import harmonomics as hm
 
     store, out = _store_and_out(args, "report", out_is_store=False)
-    path = hm.report(hm.store.read(store), out, exports=args.exports, title=args.title, key=args.key)
-    print(f"report -> {path}")
+    path = hm.report(
+        hm.store.read(store), out, exports=args.exports, title=args.title, key=args.key, patient=args.patient
+    )
+    print(f"{'card' if args.patient else 'report'} -> {path}")
     return 0
 
 
@@ -507,13 +511,21 @@ def _add_report(subparsers) -> None:
         "report",
         _cmd_report,
         help="write a self-contained HTML report",
-        examples=["harmonomics report brca.annotated.h5mu --out report.html --exports exports/"],
+        examples=[
+            "harmonomics report brca.annotated.h5mu --out report.html --exports exports/",
+            "harmonomics report brca.annotated.h5mu --out card.html --patient TCGA-A1-A0SK",
+        ],
     )
     report.add_argument("store", nargs="?", help="input store")
     report.add_argument("--out", help="HTML file to write")
     report.add_argument("--exports", help="folder of exported files to link")
     report.add_argument("--title")
     report.add_argument("--key", default=KEY_MOFA)
+    report.add_argument(
+        "--patient",
+        metavar="SAMPLE",
+        help="write the one-patient card of this sample ID or TCGA patient barcode instead of the cohort report",
+    )
     _step_options(report)
 
 

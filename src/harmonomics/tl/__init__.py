@@ -61,5 +61,8 @@ __getattr__, __dir__, __all__ = attach(
         "diablo_correlations": "._diablo_summary",
         "diablo_contributions": "._diablo_summary",
         "diablo_clustered": "._diablo_summary",
+        # one patient against the cohort (the patient card)
+        "nearest_samples": "._neighbours",
+        "actionable_by_group": "._neighbours",
     },
 )

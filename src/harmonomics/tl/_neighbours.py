@@ -1,0 +1,201 @@
+"""One patient against the cohort: nearest samples in factor space, and actionable alterations per group.
+
+Both feed the patient card and the cohort report (``hm.report``), which only show what these return.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import _keys, _results
+from .._errors import InsufficientDataError, MissingResultError, StoreFormatError
+from .._lookup import resolve_sample
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["nearest_samples", "actionable_by_group"]
+
+#: Distances between two samples' factor scores, by name (``scipy.spatial.distance.cdist`` metrics).
+METRICS = {
+    "euclidean": "Euclidean distance between the factor-score vectors",
+    "correlation": "1 − Pearson correlation between the factor-score vectors (0: same profile, 2: opposite)",
+}
+#: Per-sample labels copied beside each neighbour when the store has them.
+NEIGHBOUR_LABELS = (_keys.KEY_PAM50, "clinical_group")
+#: The uns table written by hm.tl.actionable (contract B) and its columns used here.
+ACTIONABLE_KEY = _keys.KEY_ACTIONABLE
+ACTIONABLE_COLUMNS = ("sample", "biomarker", "therapy_class")
+
+
+def nearest_samples(
+    mdata: Any,
+    sample: str,
+    *,
+    key: str = _keys.KEY_MOFA,
+    n: int = 5,
+    metric: str = "euclidean",
+) -> pd.DataFrame:
+    """The ``n`` samples closest to one sample in factor space.
+
+    Distances are computed between the rows of the factor scores ``obsm[key]`` (read through the result layer),
+    over every factor; samples with a missing score are left out (logged).
+
+    Parameters
+    ----------
+    mdata
+        MuData with factor scores ``obsm[key]`` (e.g. from :func:`harmonomics.tl.mofa`).
+    sample
+        A sample ID of ``mdata.obs_names`` or a TCGA barcode of any level (a 12-character patient barcode means
+        that patient's sample, its primary tumour when it has several).
+    key
+        Result key of the factor model.
+    n
+        Number of neighbours (fewer when the store has fewer other samples with scores).
+    metric
+        ``"euclidean"`` or ``"correlation"`` (see :data:`METRICS`).
+
+    Returns
+    -------
+    Tidy DataFrame, one row per neighbour, nearest first: ``sample``, ``distance``, ``rank`` (1 = nearest; ties
+    broken by sample ID), then ``patient``, ``pam50`` and ``clinical_group`` where ``obs`` has them. ``attrs``
+    holds ``query`` (the resolved sample ID), ``key`` and ``metric``.
+
+    Raises
+    ------
+    UnknownSampleError
+        ``sample`` is not in the store (the message lists the closest IDs).
+    MissingResultError
+        No factor scores ``obsm[key]``.
+    InsufficientDataError
+        ``sample`` has no (or a missing) factor score, or no other sample has one.
+    """
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {sorted(METRICS)}, got {metric!r}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    from scipy.spatial.distance import cdist
+
+    query = resolve_sample(mdata, sample)
+    scores = _results.factor_scores(mdata, key)
+    complete = np.isfinite(scores.to_numpy()).all(axis=1)
+    if not complete[scores.index.get_loc(query)]:
+        raise InsufficientDataError(
+            f"sample {query!r} has no complete factor scores in obsm[{key!r}] (missing values); "
+            "no neighbours can be computed for it"
+        )
+    if (~complete).any():
+        logger.info("nearest_samples: %d samples without complete factor scores left out", int((~complete).sum()))
+    others = scores[complete & (scores.index != query)]
+    if others.empty:
+        raise InsufficientDataError(f"no sample other than {query!r} has factor scores in obsm[{key!r}]")
+    distance = cdist(scores.loc[[query]].to_numpy(), others.to_numpy(), metric=metric)[0]
+    table = pd.DataFrame({"sample": others.index.astype(str), "distance": distance})
+    table = table.sort_values(["distance", "sample"], kind="stable").head(int(n)).reset_index(drop=True)
+    table["rank"] = np.arange(1, len(table) + 1)
+    obs = mdata.obs
+    for column in (_keys.OBS_PATIENT, *NEIGHBOUR_LABELS):
+        if column in obs.columns:
+            values = obs[column].reindex(table["sample"]).to_numpy()
+            table[column] = pd.Series(values, dtype=obs[column].dtype)
+    table.attrs.update({"query": query, "key": key, "metric": metric})
+    return table
+
+
+def actionable_by_group(
+    mdata: Any,
+    *,
+    groupby: str = _keys.KEY_PAM50,
+    key: str = ACTIONABLE_KEY,
+) -> pd.DataFrame:
+    """How many samples of each group carry each actionable biomarker (counts and percentages).
+
+    A sample counts once per biomarker however many of its alterations point to it. The denominator of a group
+    is every sample of the store with that ``obs[groupby]`` value — samples lacking the omic a biomarker is
+    read from count as not carrying it; samples without a group value are not counted (logged).
+
+    Parameters
+    ----------
+    mdata
+        MuData with the table ``uns[key]`` of :func:`harmonomics.tl.actionable` and the column ``obs[groupby]``.
+    groupby
+        Column of ``obs`` that defines the groups (default: the PAM50 call).
+    key
+        Key of the actionable-alterations table in ``uns``.
+
+    Returns
+    -------
+    Tidy DataFrame, one row per biomarker and group (groups in their category order, biomarkers by the number
+    of samples carrying them, most first): ``biomarker``, ``therapy_class`` (the classes the table gives for
+    it, joined by "; "), ``groupby`` (named after the column), ``n_samples`` (with the biomarker), ``n_group``
+    (the denominator) and ``percent`` (100 · n_samples / n_group). Empty (same columns) when no sample of a
+    group carries any biomarker.
+
+    Raises
+    ------
+    MissingResultError
+        No ``uns[key]`` table or no ``obs[groupby]`` column.
+    StoreFormatError
+        The table lacks a needed column.
+    """
+    table = mdata.uns.get(key)
+    if not isinstance(table, pd.DataFrame):
+        raise MissingResultError(
+            f"no actionable-alterations table in mdata.uns[{key!r}]; run hm.tl.actionable(mdata, key_added={key!r})"
+        )
+    missing = [c for c in ACTIONABLE_COLUMNS if c not in table.columns]
+    if missing:
+        raise StoreFormatError(
+            f"mdata.uns[{key!r}] lacks the column(s) {missing}; it has {list(table.columns)} (see hm.tl.actionable)"
+        )
+    if groupby not in mdata.obs.columns:
+        hint = " run hm.tl.pam50(mdata) first;" if groupby == _keys.KEY_PAM50 else ""
+        raise MissingResultError(f"no column obs[{groupby!r}] to group by;{hint} obs has {list(mdata.obs.columns)}")
+    groups = mdata.obs[groupby]
+    levels = _levels(groups)
+    known = groups.notna().to_numpy()
+    if (~known).any():
+        logger.info("actionable_by_group: %d samples without %s are not counted", int((~known).sum()), groupby)
+    group_of = pd.Series(groups.astype(object).to_numpy(), index=mdata.obs_names.astype(str))[known].astype(str)
+    n_group = group_of.value_counts().reindex(levels, fill_value=0)
+
+    rows = table.loc[:, list(ACTIONABLE_COLUMNS)].astype({"sample": str})
+    unknown = sorted(set(rows["sample"]) - set(mdata.obs_names.astype(str)))
+    if unknown:
+        logger.warning(
+            "actionable_by_group: %d samples of uns[%r] are not in the store (e.g. %s); not counted",
+            len(unknown),
+            key,
+            unknown[0],
+        )
+    carriers = rows[rows["sample"].isin(group_of.index)].drop_duplicates(["sample", "biomarker"])
+    columns = ["biomarker", "therapy_class", groupby, "n_samples", "n_group", "percent"]
+    if carriers.empty:
+        return pd.DataFrame({c: pd.Series(dtype=float if c == "percent" else object) for c in columns})
+    counts = pd.crosstab(carriers["biomarker"], carriers["sample"].map(group_of)).reindex(columns=levels, fill_value=0)
+    order = counts.sum(axis=1).sort_values(ascending=False, kind="stable").index
+    counts = counts.loc[order]
+    classes = rows.groupby("biomarker")["therapy_class"].agg(lambda s: "; ".join(sorted({str(v) for v in s.dropna()})))
+    out = counts.stack().rename("n_samples").reset_index()
+    out.columns = ["biomarker", groupby, "n_samples"]
+    out["therapy_class"] = out["biomarker"].map(classes).fillna("")
+    out["n_group"] = out[groupby].map(n_group).astype(int)
+    out["n_samples"] = out["n_samples"].astype(int)
+    out["percent"] = 100.0 * out["n_samples"] / out["n_group"]  # every group listed has at least one sample
+    out[groupby] = pd.Categorical(out[groupby], categories=levels)
+    return out[columns]
+
+
+def _levels(values: pd.Series) -> list[str]:
+    """Group levels in category order (canonical PAM50 order for PAM50 calls), else sorted; only those present."""
+    present = {str(v) for v in values.dropna()}
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        ordered = [str(c) for c in values.cat.categories]
+    elif present <= set(_keys.PAM50_LABELS):
+        ordered = list(_keys.PAM50_LABELS)
+    else:
+        ordered = sorted(present)
+    return [level for level in ordered if level in present]
