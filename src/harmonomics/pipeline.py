@@ -75,6 +75,11 @@ SCHEMA: dict[str, Any] = {
         "survival": (bool, True, "Cox model per factor on os_time / os_event where present"),
         "signatures": (bool, True, "top features of each factor (uns mofa_signatures) and their per-sample scores"),
         "enrichment": (bool, True, "preranked enrichment of each factor's weights in the built-in gene sets"),
+        "precision": (
+            bool,
+            True,
+            "receptor status (ER/PR/HER2), tumour mutational burden and actionable alterations (research only)",
+        ),
     },
     "export": {
         "formats": (
@@ -330,7 +335,8 @@ def _add_streamed_omics(mdata, n_top: int) -> None:
 
 
 def annotate_step(mdata, annotate: Mapping[str, Any], *, expression=None) -> dict[str, str]:
-    """PAM50, immune scores/status, factor associations and survival, as far as the data allow.
+    """PAM50, immune scores/status, receptor status, TMB, actionable alterations, factor associations and survival,
+    as far as the data allow.
 
     Parameters
     ----------
@@ -383,6 +389,11 @@ def annotate_step(mdata, annotate: Mapping[str, Any], *, expression=None) -> dic
                 attempt("immune_status", lambda: hm.tl.immune_status(mdata))
         else:
             status["immune_scores"] = "skipped: the store has no rna omic"
+    if annotate.get("precision", True):
+        # on every gene of every omic (the fit keeps only the most variable ones); research only (docs/precision.md)
+        attempt("receptor_status", lambda: _transfer_results(mdata, expression, hm.tl.receptor_status))
+        attempt("tmb", lambda: _transfer_results(mdata, expression, hm.tl.tmb))
+        attempt("actionable", lambda: _transfer_results(mdata, expression, hm.tl.actionable))
     if _keys.KEY_MOFA in mdata.obsm:
         covariates = [c for c in annotate["covariates"] if c in mdata.obs.columns]
         absent = [c for c in annotate["covariates"] if c not in mdata.obs.columns]
