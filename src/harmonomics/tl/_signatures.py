@@ -519,12 +519,7 @@ def score_signatures(
         modality = None if (modality is None or (isinstance(modality, float) and np.isnan(modality))) else modality
         adata = target.mod[modality] if modality is not None else target
         finder = index_for(modality)
-        hits = {}
-        for feature, gene, weight in zip(frame["feature"], frame["gene"], frame["weight"], strict=True):
-            hit = finder.find(feature, gene)
-            if hit is not None and hit not in hits:
-                hits[hit] = float(weight)
-        hits = list(hits.items())
+        hits = _matched(finder, frame)
         n_found = len(hits)
         coverage.append(
             {
@@ -543,19 +538,7 @@ def score_signatures(
             too_few.append(f"{set_name} ({n_found}/{frame['gene'].nunique()})")
             scores[set_name] = pd.Series(np.nan, index=obs_names)
             continue
-        features = [h for h, _ in hits]
-        weights = np.array([w for _, w in hits])
-        z = _zscores(adata, features, layer)
-        present = np.isfinite(z.to_numpy())
-        if method == "mean_z":
-            with np.errstate(invalid="ignore", divide="ignore"):
-                values = np.nansum(z.to_numpy(), axis=1) / present.sum(axis=1)
-        else:
-            numerator = np.nansum(z.to_numpy() * weights, axis=1)
-            denominator = (present * np.abs(weights)).sum(axis=1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                values = np.where(denominator > 0, numerator / denominator, np.nan)
-        scores[set_name] = pd.Series(values, index=z.index).reindex(obs_names)
+        scores[set_name] = _set_score(adata, hits, layer, method, obs_names)
     if too_few:
         logger.warning(
             "%d signature(s) have fewer than min_genes=%d genes in the cohort; their scores are NaN: %s%s",
@@ -582,24 +565,40 @@ def score_signatures(
             sub = table[table["base"] == base]
             modality = sub["_mod"].iloc[0] if is_mudata else None
             adata = target.mod[modality] if is_mudata else target
-            finder = index_for(modality)
-            hits = {}
-            for f, g, w in zip(sub["feature"], sub["gene"], sub["weight"], strict=True):
-                hit = finder.find(f, g)
-                if hit is not None and hit not in hits:
-                    hits[hit] = float(w)
+            hits = _matched(index_for(modality), sub)
             if len(hits) < min_genes:
                 scores[base] = pd.Series(np.nan, index=obs_names)
                 continue
-            z = _zscores(adata, list(hits), layer)
-            w = np.array(list(hits.values()))
-            present = np.isfinite(z.to_numpy())
-            with np.errstate(invalid="ignore", divide="ignore"):
-                net = np.nansum(z.to_numpy() * w, axis=1) / (present * np.abs(w)).sum(axis=1)
-            scores[base] = pd.Series(net, index=z.index).reindex(obs_names)
+            scores[base] = _set_score(adata, hits, layer, "weighted", obs_names)
     result = pd.DataFrame(scores, index=obs_names)
     result.index = target.obs_names
     target.obsm[key_added] = result
     target.uns[key_added] = pd.DataFrame(coverage, columns=["signature", "mod", "n_genes", "n_found", "method"])
     logger.info("scored %d signatures into obsm[%r]", result.shape[1], key_added)
     return target if copy else None
+
+
+def _matched(finder: _FeatureIndex, frame: pd.DataFrame) -> dict[str, float]:
+    """``{matched feature: weight}`` of one signature's rows, the first weight of a feature matched twice."""
+    hits: dict[str, float] = {}
+    for feature, gene, weight in zip(frame["feature"], frame["gene"], frame["weight"], strict=True):
+        hit = finder.find(feature, gene)
+        if hit is not None and hit not in hits:
+            hits[hit] = float(weight)
+    return hits
+
+
+def _set_score(adata: Any, hits: dict[str, float], layer: str | None, method: str, obs_names: pd.Index) -> pd.Series:
+    """One signature's score per sample: the mean z-score of its features, or (``"weighted"``) their weighted mean
+    over the features measured in the sample; NaN where none is."""
+    frame = _zscores(adata, list(hits), layer)
+    z = frame.to_numpy()
+    weights = np.array(list(hits.values()))
+    present = np.isfinite(z)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if method == "mean_z":
+            values = np.nansum(z, axis=1) / present.sum(axis=1)
+        else:
+            denominator = (present * np.abs(weights)).sum(axis=1)
+            values = np.where(denominator > 0, np.nansum(z * weights, axis=1) / denominator, np.nan)
+    return pd.Series(values, index=frame.index).reindex(obs_names)
