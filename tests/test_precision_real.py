@@ -74,3 +74,18 @@ def test_cohort_report_has_the_actionable_table(cohort, tmp_path):
     assert "ERBB2" in section or "HER2" in section
     counts = hm.tl.actionable_by_group(cohort, groupby="pam50")
     assert np.all(counts["n_samples"] <= counts["n_group"])
+
+
+def test_calls_and_cbioportal_exports_carry_the_precision_calls(cohort, tmp_path):
+    table = pd.read_csv(hm.export.calls(cohort, tmp_path / "calls.tsv"), sep="\t", index_col="sample_id")
+    for column in ("er_call", "pr_call", "her2_call", "clinical_group"):
+        expected = cohort.obs[column].astype(object).where(cohort.obs[column].notna(), np.nan)
+        pd.testing.assert_series_equal(table[column], expected, check_names=False, check_index=False)
+    np.testing.assert_allclose(table["tmb"].to_numpy(), cohort.obs["tmb"].to_numpy(dtype=float), equal_nan=True)
+    fitted = cohort.copy()
+    hm.tl.mofa(fitted, n_factors=2, mods=["prot"], seed=0)  # the cBioPortal files carry factor scores beside calls
+    paths = hm.export.cbioportal(fitted, tmp_path / "cbio")
+    clinical = pd.read_csv(paths["clinical_data"], sep="\t", comment="#", index_col="SAMPLE_ID")
+    assert clinical.loc[cohort.obs_names, "HARMONOMICS_HER2_CALL"].fillna("NA").tolist() == [
+        "NA" if pd.isna(v) else str(v) for v in cohort.obs["her2_call"]
+    ]

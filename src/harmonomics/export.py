@@ -218,7 +218,19 @@ def immune_scores(mdata: MuData, path: str | os.PathLike, *, key: str = "immune"
     return write_table(_with_ids(mdata, _obsm_frame(mdata, key, "immune scores")), path, format=format)
 
 
-CALL_COLUMNS = ("pam50", "pam50_confidence", "pam50_predicted", "immune_class")
+# subtype, immune and receptor calls, clinical group and mutational burden (those a store holds)
+CALL_COLUMNS = (
+    "pam50",
+    "pam50_confidence",
+    "pam50_predicted",
+    "immune_class",
+    "er_call",
+    "pr_call",
+    "her2_call",
+    "clinical_group",
+    "tmb",
+    "hypermutated",
+)
 
 
 def calls(
@@ -228,7 +240,7 @@ def calls(
     columns: Iterable[str] | None = None,
     format: str | None = None,
 ) -> Path:
-    """Write subtype and immune calls (obs columns) as a table.
+    """Write subtype, immune and receptor calls and the mutational burden (obs columns) as a table.
 
     Parameters
     ----------
@@ -237,8 +249,9 @@ def calls(
     path
         Output file (``.csv``, ``.tsv``/``.txt`` or ``.parquet``).
     columns
-        obs columns to write; default: those of ``pam50``, ``pam50_confidence``,
-        ``pam50_predicted`` and ``immune_class`` that exist.
+        obs columns to write; default: those of :data:`CALL_COLUMNS` that exist (``pam50``, ``pam50_confidence``,
+        ``pam50_predicted``, ``immune_class``, ``er_call``, ``pr_call``, ``her2_call``, ``clinical_group``, ``tmb``,
+        ``hypermutated``).
     format
         Table format, overriding the suffix.
 
@@ -268,7 +281,13 @@ def calls(
 
 
 def _plain(series: pd.Series) -> np.ndarray:
-    if isinstance(series.dtype, pd.CategoricalDtype) or series.dtype == object or pd.api.types.is_string_dtype(series):
+    nullable_bool = isinstance(series.dtype, pd.BooleanDtype)
+    if (
+        nullable_bool
+        or isinstance(series.dtype, pd.CategoricalDtype)
+        or series.dtype == object
+        or pd.api.types.is_string_dtype(series)
+    ):
         return series.astype(object).where(series.notna(), None).to_numpy()
     return series.to_numpy()
 
@@ -702,7 +721,7 @@ def _cbio_attributes(
             )
         )
     if calls:
-        for column, label in (("pam50", "PAM50 subtype"), ("immune_class", "Immune class")):
+        for column, label, datatype in _CBIO_CALLS:
             if column in mdata.obs.columns:
                 values = mdata.obs[column].astype(object).where(mdata.obs[column].notna(), None).tolist()
                 attributes.append(
@@ -710,11 +729,23 @@ def _cbio_attributes(
                         f"HARMONOMICS_{column.upper()}",
                         f"{label} (harmonomics)",
                         f"{label} called by harmonomics",
-                        "STRING",
+                        datatype,
                         values,
                     )
                 )
     return attributes
+
+
+# obs columns written as cBioPortal clinical sample attributes: (column, display name, datatype)
+_CBIO_CALLS = (
+    ("pam50", "PAM50 subtype", "STRING"),
+    ("immune_class", "Immune class", "STRING"),
+    ("er_call", "ER status from the omics", "STRING"),
+    ("pr_call", "PR status from the omics", "STRING"),
+    ("her2_call", "HER2 status from the omics", "STRING"),
+    ("clinical_group", "Clinical group from the omics", "STRING"),
+    ("tmb", "Tumour mutational burden (mutations per Mb)", "NUMBER"),
+)
 
 
 def _cbio_entities(mdata: MuData, key: str, scores: pd.DataFrame, signatures: str | None) -> list[tuple]:
