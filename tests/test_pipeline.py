@@ -151,10 +151,24 @@ def test_real_cohort_runs_every_step_with_nothing_skipped(tmp_path, monkeypatch)
     status = back.uns["harmonomics_annotate"]
     assert status == {
         step: "done"
-        for step in ("pam50", "immune_scores", "immune_status", "associations", "survival", "signatures", "enrichment")
+        for step in (
+            "pam50",
+            "immune_scores",
+            "immune_status",
+            "receptor_status",
+            "tmb",
+            "actionable",
+            "associations",
+            "survival",
+            "signatures",
+            "enrichment",
+        )
     }
     assert {m: a.n_obs for m, a in back.mod.items()} == {"rna": 121, "cnv": 119, "mut": 110, "prot": 100}
     assert back.obsm["mofa"].shape == (121, 4)
+    # the precision layer ran on every gene of the loaded store, not only the fit's selected features
+    assert back.obs["er_call"].notna().sum() >= 110 and back.obs["tmb"].notna().sum() == 110
+    assert len(back.uns["actionable"]) > 0
     # our calls (obs["pam50"], with confidence and ROR) agree with the published Xena labels
     labelled = back.obs["pam50_xena"].notna()
     assert (back.obs.loc[labelled, "pam50"].astype(str) == back.obs.loc[labelled, "pam50_xena"].astype(str)).sum() >= 97
@@ -294,7 +308,7 @@ def _annotate_only_pam50(monkeypatch, error):
     samples, genes = pd.DataFrame(index=["s1", "s2", "s3"]), pd.DataFrame(index=["A", "B"])
     rna = ad.AnnData(np.ones((3, 2)), obs=samples, var=genes)
     mdata = hm.store.new_store({"rna": rna})
-    annotate = {"pam50": True, "immune": False, "covariates": [], "survival": False}
+    annotate = {"pam50": True, "immune": False, "covariates": [], "survival": False, "precision": False}
     return mdata, annotate_step(mdata, annotate)
 
 
