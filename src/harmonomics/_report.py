@@ -1253,10 +1253,8 @@ class _Report:
 
     # -- DIABLO
     def diablo_keys(self) -> list[str]:
-        """The ``uns`` keys of DIABLO fits (dicts with ``"method": "diablo"``)."""
-        return [
-            str(k) for k, v in self.mdata.uns.items() if isinstance(v, Mapping) and str(v.get("method", "")) == "diablo"
-        ]
+        """The ``uns`` keys of DIABLO fits."""
+        return _results.diablo_keys(self.mdata)
 
     def section_diablo(self) -> str:
         keys = self.diablo_keys()

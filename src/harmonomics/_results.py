@@ -199,3 +199,9 @@ def select(requested: Iterable[str] | str | None, available: Sequence[str], what
     if missing:
         raise KeyError(f"unknown {what} {missing}; available: {list(available)}")
     return requested
+
+
+def diablo_keys(mdata: Any) -> list[str]:
+    """The ``uns`` keys that hold a DIABLO fit (a dict with ``"method": "diablo"``), in store order."""
+    uns = getattr(mdata, "uns", {})
+    return [str(k) for k, v in uns.items() if isinstance(v, Mapping) and str(v.get("method", "")) == "diablo"]

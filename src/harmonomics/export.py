@@ -429,11 +429,6 @@ def gct(
 # ---------------------------------------------------------------------------------------------
 
 
-def _diablo_keys(mdata: MuData) -> list[str]:
-    """The ``uns`` keys that hold a DIABLO fit (a dict with ``"method": "diablo"``), in store order."""
-    return [str(k) for k, v in mdata.uns.items() if isinstance(v, Mapping) and str(v.get("method", "")) == "diablo"]
-
-
 def diablo_table(
     mdata: MuData, path: str | os.PathLike, *, key: str = _keys.KEY_DIABLO, format: str | None = None
 ) -> Path:
@@ -1145,7 +1140,7 @@ def export_all(
             logger.info("export: no subtype or immune calls in obs; calls table not written")
     if "gmt" in formats:
         written[f"{key}_signatures.gmt"] = gmt(mdata, out_dir / f"{key}_signatures.gmt", key=key)
-    for fit in _diablo_keys(mdata):  # every DIABLO fit in the store: its selected features
+    for fit in _results.diablo_keys(mdata):  # every DIABLO fit in the store: its selected features
         for table_format in [f for f in formats if f in TABLE_FORMATS]:
             name = f"{fit}_selected.{table_format}"
             written[name] = diablo_table(mdata, out_dir / name, key=fit)
