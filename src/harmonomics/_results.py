@@ -205,3 +205,46 @@ def diablo_keys(mdata: Any) -> list[str]:
     """The ``uns`` keys that hold a DIABLO fit (a dict with ``"method": "diablo"``), in store order."""
     uns = getattr(mdata, "uns", {})
     return [str(k) for k, v in uns.items() if isinstance(v, Mapping) and str(v.get("method", "")) == "diablo"]
+
+
+def sample_variable(mdata: Any, name: str) -> pd.Series:
+    """Values of a per-sample variable (a covariate, a colouring), indexed like ``mdata.obs``; used by ``tl`` and
+    ``pl`` alike.
+
+    ``name`` is looked up, in order, as: an ``obs`` column; ``"<obsm key>:<column>"`` for a
+    column of an obsm DataFrame (e.g. ``"immune:ESTIMATE_immune"``); a bare column name that
+    exactly one obsm DataFrame has.
+
+    Raises
+    ------
+    KeyError
+        The covariate is found nowhere, or a bare name is ambiguous between obsm DataFrames.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"per-sample variable names must be strings, got {name!r}")
+    obs_names = pd.Index(mdata.obs_names)
+    if name in mdata.obs.columns:
+        return mdata.obs[name]
+    frames = {k: v for k, v in mdata.obsm.items() if isinstance(v, pd.DataFrame)}
+    if ":" in name:
+        obsm_key, column = name.split(":", 1)
+        if obsm_key in frames:
+            if column not in frames[obsm_key].columns:
+                raise KeyError(
+                    f"per-sample variable {name!r}: obsm[{obsm_key!r}] has no column {column!r}; "
+                    f"columns: {list(frames[obsm_key].columns)}"
+                )
+            return frames[obsm_key][column].reindex(obs_names).rename(name)
+    holders = [k for k, frame in frames.items() if name in frame.columns]
+    if len(holders) == 1:
+        return frames[holders[0]][name].reindex(obs_names)
+    if len(holders) > 1:
+        raise KeyError(
+            f"per-sample variable {name!r} is a column of several obsm tables {holders}; "
+            f"name one as '<obsm key>:{name}', e.g. {holders[0] + ':' + name!r}"
+        )
+    raise KeyError(
+        f"no per-sample variable {name!r}: not an obs column ({list(mdata.obs.columns)}) nor a column of an "
+        f"obsm DataFrame ({ {k: list(v.columns)[:5] for k, v in frames.items()} }); "
+        "use '<obsm key>:<column>' for obsm tables"
+    )

@@ -138,7 +138,7 @@ def test_bad_inputs(planted):
     mdata = planted.copy()
     with pytest.raises(MissingResultError, match=r"no factor scores obsm\['nmf'\]"):
         hm.tl.associate(mdata, key="nmf")
-    with pytest.raises(KeyError, match="covariate 'grade' not found"):
+    with pytest.raises(KeyError, match="no per-sample variable 'grade'"):
         hm.tl.associate(mdata, covariates=("grade",))
     with pytest.raises(KeyError, match="has no column 'TIS'"):
         hm.tl.associate(mdata, covariates=("immune:TIS",))

@@ -16,6 +16,7 @@ import pandas as pd
 
 # the palettes and the axes style live in harmonomics._style, which the report shares; named here too so that
 # pl modules may keep writing u.style_axes, u.category_colors, ...
+from .. import _results
 from .._style import (
     IMMUNE_COLORS,
     NA_COLOR,
@@ -61,30 +62,9 @@ def resolve_factor(factor: str | int, names: Sequence[str]) -> str:
 
 
 def obs_vector(mdata: Any, column: str) -> pd.Series:
-    """A per-sample variable: a global ``obs`` column, or a column of a DataFrame in ``obsm``.
-
-    ``"immune:CYT"`` names column ``CYT`` of ``obsm["immune"]``; a bare name is looked up in ``obs``
-    first, then in every obsm DataFrame.
-    """
-    if column in mdata.obs.columns:
-        return mdata.obs[column]
-    if ":" in column:
-        slot, col = column.split(":", 1)
-        table = mdata.obsm.get(slot) if slot in mdata.obsm else None
-        if isinstance(table, pd.DataFrame) and col in table.columns:
-            s = table[col].copy()
-            s.index = mdata.obs_names
-            return s.rename(column)
-    for slot in mdata.obsm:
-        table = mdata.obsm[slot]
-        if isinstance(table, pd.DataFrame) and column in table.columns:
-            s = table[column].copy()
-            s.index = mdata.obs_names
-            return s
-    raise KeyError(
-        f"no per-sample variable {column!r}: not an obs column ({list(mdata.obs.columns)}) "
-        "nor a column of a DataFrame in obsm (use 'slot:column' to name one)"
-    )
+    """A per-sample variable (:func:`harmonomics._results.sample_variable`): an ``obs`` column, ``"slot:column"``
+    of an obsm DataFrame, or a bare column name that exactly one obsm DataFrame has."""
+    return _results.sample_variable(mdata, column)
 
 
 def is_categorical(values: pd.Series) -> bool:
