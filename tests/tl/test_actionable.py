@@ -173,7 +173,10 @@ def test_protein_change_forms_are_normalised():
 
 @pytest.fixture(scope="module")
 def es0(shared_data):
-    return hm.io.read_cbioportal(shared_data / "real_files" / "cbioportal" / "study_es_0")
+    store = hm.io.read_cbioportal(shared_data / "real_files" / "cbioportal" / "study_es_0")
+    with pytest.warns(UserWarning, match="gene-panel files"):  # the caveat itself: tests/tl/test_tmb.py
+        hm.tl.tmb(store)
+    return store
 
 
 def test_cbioportal_study_brca_rows_are_raw_truncating_lines(es0, shared_data):

@@ -75,7 +75,10 @@ def test_tmb_of_a_real_legacy_maf(shared_data):
 def test_tmb_of_a_cbioportal_study_gives_zero_to_sequenced_samples_without_variants(shared_data):
     study = shared_data / "real_files" / "cbioportal" / "study_es_0"
     mdata = hm.io.read_cbioportal(study)
-    hm.tl.tmb(mdata)
+    # the study has gene-panel files (TESTPANEL1/2), which the reader lists as not read: TMB says what that means
+    with pytest.warns(UserWarning, match="data_gene_panel_matrix.txt.*targeted panel"):
+        hm.tl.tmb(mdata)
+    assert "data_gene_panel_matrix.txt" in mdata.uns["tmb"]["caveat"]
     counts = raw_counts(study / "data_mutations_extended.maf")
     mut = mdata.mod["mut"]
     # the reader keeps primary tumours: the recurrence TCGA-A1-A0SB-02 is dropped (and reported)

@@ -9,6 +9,7 @@ and Splice_Region variants do not count. The denominator is the size of the capt
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -192,6 +193,15 @@ def tmb(
         "mod": mod,
         "repeated_rows_counted_once": int(n_repeated),
     }
+    panels = _unread_gene_panels(mdata)
+    if panels:
+        caveat = (
+            f"the source has gene-panel files that were not read ({', '.join(panels)}): samples sequenced with a "
+            f"targeted panel were divided by the exome size ({exome_size_mb:g} Mb), so their TMB is too low; "
+            "pass exome_size_mb= the panel's coding size for a panel-only cohort"
+        )
+        mdata.uns[key_added]["caveat"] = caveat
+        warnings.warn(f"TMB: {caveat}", UserWarning, stacklevel=2)
     logger.info(
         "TMB of %d samples: median %.2f mut/Mb, %d at or above %.1f",
         int(burden.notna().sum()),
@@ -200,3 +210,12 @@ def tmb(
         hypermutated,
     )
     return mdata if copy else None
+
+
+def _unread_gene_panels(mdata: MuData) -> list[str]:
+    """Gene-panel files the reader listed as not read (cBioPortal ``data_gene_panel*``), from the store's report."""
+    report = mdata.uns.get(_keys.UNS_REPORT)
+    if not isinstance(report, pd.DataFrame) or not {"item", "reason"} <= set(report.columns):
+        return []
+    rows = report[report["reason"].astype(str).str.contains("gene panel", case=False)]
+    return sorted({str(item) for item in rows["item"]})
