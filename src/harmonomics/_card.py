@@ -59,16 +59,7 @@ IMMUNE_SCORES = {
 }
 ACTIONABLE_KEY = _keys.KEY_ACTIONABLE
 TMB_KEY = _keys.KEY_TMB
-ACTIONABLE_SHOWN = (
-    "gene",
-    "alteration",
-    "alteration_type",
-    "evidence",
-    "biomarker",
-    "therapy_class",
-    "evidence_level",
-    "source",
-)
+ACTIONABLE_SHOWN = tuple(c for c in _keys.ACTIONABLE_COLUMNS if c != "sample")
 EVIDENCE_LEVELS = {
     "approved_breast": "a therapy approved for breast cancer with this biomarker",
     "guideline": "recommended by a clinical guideline",

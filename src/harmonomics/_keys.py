@@ -44,6 +44,19 @@ KEY_IMMUNE = "immune"
 KEY_RECEPTOR = "receptor"
 KEY_DIABLO = "diablo"
 
+# Columns of the actionable-alterations table (hm.tl.actionable, docs/precision.md), one row per sample x alteration.
+ACTIONABLE_COLUMNS = (
+    "sample",
+    "gene",
+    "alteration",
+    "alteration_type",
+    "evidence",
+    "biomarker",
+    "therapy_class",
+    "evidence_level",
+    "source",
+)
+
 # Canonical PAM50 labels.
 PAM50_LABELS = ("LumA", "LumB", "Her2", "Basal", "Normal")
 

@@ -28,17 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 logger = logging.getLogger(__name__)
 
-COLUMNS = (
-    "sample",
-    "gene",
-    "alteration",
-    "alteration_type",
-    "evidence",
-    "biomarker",
-    "therapy_class",
-    "evidence_level",
-    "source",
-)
+COLUMNS = _keys.ACTIONABLE_COLUMNS
 """Columns of the table :func:`actionable` returns (docs/precision.md)."""
 ALTERATION_TYPES = ("mutation", "amplification", "deletion", "high_expression", "tmb_high")
 EVIDENCE_LEVELS = ("approved_breast", "guideline", "investigational")
