@@ -89,3 +89,14 @@ def test_calls_and_cbioportal_exports_carry_the_precision_calls(cohort, tmp_path
     assert clinical.loc[cohort.obs_names, "HARMONOMICS_HER2_CALL"].fillna("NA").tolist() == [
         "NA" if pd.isna(v) else str(v) for v in cohort.obs["her2_call"]
     ]
+
+
+def test_cohort_report_scores_our_receptor_calls_against_the_clinic(cohort, tmp_path):
+    text = hm.report(cohort, tmp_path / "report.html").read_text()
+    start = text.index("Our receptor calls against the clinical status")
+    block = html.unescape(text[start : text.index("</table>", start)])
+    scores = hm.tl.compare_receptor_status(cohort).set_index("marker")
+    for marker in ("ER", "HER2"):
+        assert f"{scores.loc[marker, 'balanced_accuracy']:.3f}" in block
+    # ER: the benchmark's figure, Equivocal counted as wrong
+    assert scores.loc["ER", "balanced_accuracy"] >= 0.90

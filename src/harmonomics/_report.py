@@ -1024,12 +1024,49 @@ class _Report:
         )
 
     def _receptor_status(self) -> str:
-        from . import tl
-
         m = self.mdata
         statuses = [c for c in ("er_status", "her2_status") if c in m.obs.columns and m.obs[c].notna().any()]
         if not statuses:
             return ""
+        return self._receptor_calls() + self._receptor_markers(statuses)
+
+    def _receptor_calls(self) -> str:
+        """Our ER/PR/HER2 calls (hm.tl.receptor_status) against the clinical status, when both are in the store."""
+        from . import tl
+
+        m = self.mdata
+        if not {"er_call", "her2_call"} & set(m.obs.columns):
+            return ""
+        scores = tl.compare_receptor_status(m)
+        if scores.empty:
+            return ""
+        table = pd.DataFrame(
+            {
+                "call": scores["marker"],
+                "clinical status": scores["reference"],
+                "positive / negative": [
+                    f"{p} / {n}" for p, n in zip(scores["n_positive"], scores["n_negative"], strict=True)
+                ],
+                "called": [f"{c} ({_pct(v)})" for c, v in zip(scores["n_called"], scores["coverage"], strict=True)],
+                "sensitivity": [f"{v:.3f}" for v in scores["sensitivity"]],
+                "specificity": [f"{v:.3f}" for v in scores["specificity"]],
+                "balanced accuracy": [f"{v:.3f}" for v in scores["balanced_accuracy"]],
+                "balanced accuracy (called only)": [f"{v:.3f}" for v in scores["balanced_accuracy_called"]],
+            }
+        )
+        return (
+            "<h3>Our receptor calls against the clinical status</h3>"
+            f"<p>ER/HER2 calls of {_code('hm.tl.receptor_status')} (expression mixtures and ERBB2 copy number; no "
+            "threshold is fitted on these labels) against the clinical status "
+            f"({_code('hm.tl.compare_receptor_status')}). Our Equivocal and missing calls count as wrong in "
+            "sensitivity, specificity and balanced accuracy; the last column scores the called samples only. "
+            "docs/precision.md explains the method and its limits.</p>" + _table(table)
+        )
+
+    def _receptor_markers(self, statuses: list[str]) -> str:
+        from . import tl
+
+        m = self.mdata
         stats = tl.compare_status(m)
         if stats.empty:
             return (
