@@ -13,7 +13,6 @@ itself lives here.
 
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -23,20 +22,17 @@ from typing import Any
 import pandas as pd
 
 from . import _keys
-from ._errors import HarmonomicsError, InsufficientDataError, MissingResultError
+from ._errors import InsufficientDataError, MissingResultError
 from ._lookup import resolve_sample
 from ._report import (
-    CONTENT_SECURITY_POLICY,
-    PAGE_TEMPLATE,
-    STYLE_SHEET,
     escape,
     format_value,
     html_code,
     html_note,
     html_table,
+    render_page,
 )
 from ._report import report as cohort_report
-from ._version import __version__
 
 logger = logging.getLogger(__name__)
 
@@ -200,25 +196,7 @@ class _Card:
             ("actionable", "Actionable alterations", self.section_actionable),
             ("neighbours", "Nearest patients in factor space", self.section_neighbours),
         ]
-        parts = []
-        for sid, heading, build in sections:
-            try:
-                body = build()
-            except HarmonomicsError as err:  # this part cannot be shown for this store; the others still are
-                logger.warning("card: part %r could not be built: %s", sid, err)
-                body = html_note(f"This part could not be built: {escape(type(err).__name__)}: {escape(err)}", "error")
-            parts.append(f'<section id="{sid}"><h2>{escape(heading)}</h2>{body}</section>')
-        nav = "".join(f'<a href="#{sid}">{escape(h)}</a>' for sid, h, _ in sections)
-        now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-        subtitle = f"Generated {now} by harmonomics {__version__} · {RESEARCH_ONLY}"
-        return PAGE_TEMPLATE.format(
-            csp=CONTENT_SECURITY_POLICY,
-            title=escape(self.title),
-            css=STYLE_SHEET,
-            nav=nav,
-            subtitle=escape(subtitle),
-            body="".join(parts),
-        )
+        return render_page(self.title, sections, what="part", note=RESEARCH_ONLY)
 
     # -- identifiers and omics
     def section_patient(self) -> str:

@@ -402,30 +402,7 @@ class _Report:
         ]
         if self.diablo_keys():  # shown only when the store holds a DIABLO fit
             sections.insert(-2, ("diablo", "DIABLO: multi-omics signatures of the subtypes", self.section_diablo))
-        import matplotlib.pyplot as plt
-
-        parts = []
-        for sid, heading, build in sections:
-            open_before = set(plt.get_fignums())
-            try:
-                body = build()
-            except HarmonomicsError as err:  # the store's data cannot support this section; others still show
-                logger.warning("report: section %r could not be built: %s", sid, err, exc_info=True)
-                body = _note(f"This section could not be built: {_e(type(err).__name__)}: {_e(err)}", "error")
-            finally:  # figures left open by a failure must not pile up (or pop up in a notebook)
-                for num in set(plt.get_fignums()) - open_before:
-                    plt.close(num)
-            parts.append(f'<section id="{sid}"><h2>{_e(heading)}</h2>{body}</section>')
-        nav = "".join(f'<a href="#{sid}">{_e(h)}</a>' for sid, h, _ in sections)
-        now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-        return _PAGE.format(
-            csp=_CSP,
-            title=_e(self.title),
-            css=_CSS,
-            nav=nav,
-            subtitle=_e(f"Generated {now} by harmonomics {__version__}"),
-            body="".join(parts),
-        )
+        return render_page(self.title, sections, what="section")
 
     def section_summary(self) -> str:
         m = self.mdata
@@ -1700,16 +1677,36 @@ def _short_item(item: Any) -> str:
 
 
 # --------------------------------------------------------------------------------------------------------------
+def render_page(title: str, sections: Sequence[tuple[str, str, Any]], *, what: str, note: str = "") -> str:
+    """One self-contained page: every ``(id, heading, build)`` section in order, with the navigation bar.
+
+    A section whose data cannot support it (a :class:`HarmonomicsError`) becomes a note saying why, and the others
+    are still shown; figures a failed section left open are closed. ``note`` follows the "Generated ..." line.
+    """
+    import matplotlib.pyplot as plt
+
+    parts = []
+    for sid, heading, build in sections:
+        open_before = set(plt.get_fignums())
+        try:
+            body = build()
+        except HarmonomicsError as err:  # the store's data cannot support this part; the others still show
+            logger.warning("%s %r could not be built: %s", what, sid, err, exc_info=True)
+            body = _note(f"This {what} could not be built: {_e(type(err).__name__)}: {_e(err)}", "error")
+        finally:  # figures left open by a failure must not pile up (or pop up in a notebook)
+            for num in set(plt.get_fignums()) - open_before:
+                plt.close(num)
+        parts.append(f'<section id="{sid}"><h2>{_e(heading)}</h2>{body}</section>')
+    nav = "".join(f'<a href="#{sid}">{_e(h)}</a>' for sid, h, _ in sections)
+    now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    subtitle = f"Generated {now} by harmonomics {__version__}" + (f" · {note}" if note else "")
+    return _PAGE.format(csp=_CSP, title=_e(title), css=_CSS, nav=nav, subtitle=_e(subtitle), body="".join(parts))
+
+
 # the page toolkit under public names, for the other page of the report layer: the patient card (harmonomics._card)
 # --------------------------------------------------------------------------------------------------------------
 escape = _e
 format_value = _fmt
-format_p = _fmt_p
-format_percent = _pct
 html_table = _table
 html_note = _note
 html_code = _code
-html_figure = _figure
-CONTENT_SECURITY_POLICY = _CSP
-STYLE_SHEET = _CSS
-PAGE_TEMPLATE = _PAGE
