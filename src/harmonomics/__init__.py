@@ -43,9 +43,8 @@ def __getattr__(name: str) -> Any:
         # `hm.report(mdata, path)` is a function; it lives in a private module so that no submodule named `report`
         # can shadow it on the package: _card, which writes the patient card and hands the cohort report to _report
         from ._card import report
-        from ._compat import uses_mudata
 
-        return uses_mudata(report)
+        return report
     if name in _LAZY_SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'harmonomics' has no attribute {name!r}")

@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from . import _keys
+from ._compat import uses_mudata
 from ._errors import InsufficientDataError, MissingResultError
 from ._lookup import resolve_sample
 from ._report import (
@@ -63,6 +64,7 @@ EVIDENCE_LEVELS = {
 }
 
 
+@uses_mudata
 def report(
     mdata: Any,
     path: str | os.PathLike,
