@@ -31,10 +31,12 @@ OBS_SAMPLE_TYPE_CODE = "sample_type_code"  # two digits, e.g. "01"
 # Per-modality obs columns.
 MOD_OBS_ALIQUOT = "aliquot"
 MOD_OBS_SOURCE_FILE = "source_file"
+OBS_GENE_PANEL = "gene_panel"  # mut: the targeted panel a sample was sequenced on (NaN: exome/genome-wide)
 
 # uns keys.
 UNS_PROVENANCE = "harmonomics"  # provenance: files, reader, versions, parameters, time
 UNS_REPORT = "harmonomics_report"  # harmonization report (tidy table of kept/dropped items)
+UNS_GENE_PANELS = "gene_panels"  # cBioPortal gene panels: {"panels", "genes", "samples", "profiles"} tables
 UNS_FORMAT_VERSION = "format_version"  # inside uns[UNS_PROVENANCE]
 
 # Default result keys.

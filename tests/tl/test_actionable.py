@@ -174,7 +174,7 @@ def test_protein_change_forms_are_normalised():
 @pytest.fixture(scope="module")
 def es0(shared_data):
     store = hm.io.read_cbioportal(shared_data / "real_files" / "cbioportal" / "study_es_0")
-    with pytest.warns(UserWarning, match="gene-panel files"):  # the caveat itself: tests/tl/test_tmb.py
+    with pytest.warns(UserWarning, match="no coding size for gene panel"):  # the refusal: tests/tl/test_tmb.py
         hm.tl.tmb(store)
     return store
 

@@ -72,23 +72,85 @@ def test_tmb_of_a_real_legacy_maf(shared_data):
     assert all(mdata.obs.at[s, "tmb"] == 0 for s in only_noncoding)
 
 
-def test_tmb_of_a_cbioportal_study_gives_zero_to_sequenced_samples_without_variants(shared_data):
+def _raw_panel_matrix(study):
+    return pd.read_csv(study / "data_gene_panel_matrix.txt", sep="\t", dtype=str, keep_default_na=False).set_index(
+        "SAMPLE_ID"
+    )
+
+
+def test_tmb_of_a_cbioportal_study_divides_panel_samples_by_their_panel(shared_data):
     study = shared_data / "real_files" / "cbioportal" / "study_es_0"
     mdata = hm.io.read_cbioportal(study)
-    # the study has gene-panel files (TESTPANEL1/2), which the reader lists as not read: TMB says what that means
-    with pytest.warns(UserWarning, match="data_gene_panel_matrix.txt.*targeted panel"):
+    # TESTPANEL1/2 are cBioPortal's test panels: no published size, so TMB refuses to guess for their samples
+    with pytest.warns(UserWarning, match="no coding size for gene panel.*TESTPANEL1, TESTPANEL2"):
         hm.tl.tmb(mdata)
-    assert "data_gene_panel_matrix.txt" in mdata.uns["tmb"]["caveat"]
+    panels = _raw_panel_matrix(study)["mutations"]
+    on_panel = set(panels.index[panels != "NA"])
     counts = raw_counts(study / "data_mutations_extended.maf")
     mut = mdata.mod["mut"]
     # the reader keeps primary tumours: the recurrence TCGA-A1-A0SB-02 is dropped (and reported)
     assert set(counts.index) - set(mut.obs_names) == {"TCGA-A1-A0SB-02"}
-    counts = counts[counts.index.isin(mut.obs_names)]
-    assert counts["TCGA-A1-A0SB-01"] == 12  # 6 missense, 3 frame shifts, 2 nonsense, 1 splice site
-    np.testing.assert_array_equal(mdata.obs.loc[counts.index, "tmb_mutations"].astype(int), counts.to_numpy())
-    without = [s for s in mut.obs_names if s not in counts.index]
-    assert without and (mdata.obs.loc[without, "tmb"] == 0).all()
-    assert mdata.obs.loc[~mdata.obs_names.isin(mut.obs_names), "tmb"].isna().all()
+    exome = [s for s in mut.obs_names if s not in on_panel]
+    assert len(exome) == 19 and mdata.obs.loc[exome, "tmb_size_mb"].eq(38.0).all()
+    for sample in exome:  # whole-exome samples: the raw count over 38 Mb (0 for a sequenced sample without variant)
+        assert mdata.obs.at[sample, "tmb_mutations"] == counts.get(sample, 0)
+        assert mdata.obs.at[sample, "tmb"] == pytest.approx(counts.get(sample, 0) / 38.0)
+    panel_samples = [s for s in mut.obs_names if s in on_panel]
+    assert len(panel_samples) == 11 and mdata.obs.loc[panel_samples, "tmb"].isna().all()
+    assert mdata.obs.loc[panel_samples, "tmb_size_mb"].isna().all()
+    table = mdata.uns["tmb"]["panels"].set_index("panel")
+    assert table.loc["TESTPANEL1", "n_samples"] == 9 and np.isnan(table.loc["TESTPANEL1", "size_mb"])
+    report = mdata.uns["harmonomics_report"]
+    refused = report[report["reason"].str.contains("no known coding size")]
+    assert set(refused["sample"]) == set(panel_samples)
+    assert "caveat" not in mdata.uns["tmb"]  # the panels were read: nothing is left unsaid
+
+
+def test_panel_sizes_given_by_the_user_are_used_and_off_panel_variants_not_counted(shared_data):
+    study = shared_data / "real_files" / "cbioportal" / "study_es_0"
+    mdata = hm.io.read_cbioportal(study)
+    hm.tl.tmb(mdata, panel_size_mb={"TESTPANEL1": 0.05, "TESTPANEL2": 0.04})
+    raw = pd.read_csv(study / "data_mutations_extended.maf", sep="\t", dtype=str, keep_default_na=False, comment="#")
+    raw = raw[raw["Variant_Classification"].isin(NON_SYNONYMOUS)]
+    panel_genes = {}
+    for name in ("testpanel1", "testpanel2"):
+        lines = (study / f"data_gene_panel_{name}.txt").read_text().splitlines()
+        fields = dict(line.split(":", 1) for line in lines if ":" in line)
+        panel_genes[fields["stable_id"].strip()] = set(fields["gene_list"].split())
+    panels = _raw_panel_matrix(study)["mutations"]
+    for sample in ("TCGA-A1-A0SB-01", "TEST_SAMPLE_15", "TEST_SAMPLE_14"):
+        panel = panels[sample]
+        rows = raw[(raw["Tumor_Sample_Barcode"] == sample) & raw["Hugo_Symbol"].isin(panel_genes[panel])]
+        n = len(rows.drop_duplicates(["Chromosome", "Start_Position", "Reference_Allele", "Tumor_Seq_Allele2"]))
+        size = {"TESTPANEL1": 0.05, "TESTPANEL2": 0.04}[panel]
+        assert mdata.obs.at[sample, "tmb_mutations"] == n
+        assert mdata.obs.at[sample, "tmb"] == pytest.approx(n / size)
+        assert mdata.obs.at[sample, "tmb_size_mb"] == size
+    assert mdata.obs.at["TCGA-A1-A0SB-01", "tmb_mutations"] == 12  # 6 missense, 3 frame shifts, 2 nonsense, 1 splice
+    table = mdata.uns["tmb"]["panels"].set_index("panel")
+    assert table.loc["TESTPANEL2", "source"] == "given (panel_size_mb)"
+    with pytest.raises(ValueError, match="panel_size_mb\\['X'\\]"):
+        hm.tl.tmb(mdata, panel_size_mb={"X": 0})
+
+
+def test_shipped_panel_sizes_cite_a_source():
+    sizes = hm.tl.panel_sizes()
+    assert {"IMPACT341", "IMPACT410", "IMPACT468"} <= set(sizes["panel"])
+    assert sizes["source"].str.contains("Samstein et al. 2019").all()
+    assert sizes.set_index("panel").loc["IMPACT468", "size_mb"] == 1.22
+    assert hm.tl.panel_sizes({"IMPACT468": 1.3}).set_index("panel").loc["IMPACT468", "size_mb"] == 1.3
+
+
+def test_an_impact_panel_sample_is_divided_by_the_published_size(shared_data):
+    study = shared_data / "real_files" / "cbioportal" / "study_es_0"
+    mdata = hm.io.read_cbioportal(study)
+    mut = mdata.mod["mut"]
+    sample = "TEST_SAMPLE_4"
+    mut.obs["gene_panel"] = pd.Categorical(np.where(mut.obs_names == sample, "IMPACT468", None))
+    del mdata.uns["gene_panels"]  # no gene list for IMPACT468 here: every coding variant of the sample counts
+    hm.tl.tmb(mdata)
+    n = raw_counts(study / "data_mutations_extended.maf")[sample]
+    assert mdata.obs.at[sample, "tmb"] == pytest.approx(n / 1.22)
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ from .. import _keys
 from .._clinical import pam50_column, survival_from_months
 from .._errors import EmptyInputError, FormatError, MixedProjectsError, UnknownFormatError
 from .._text import arrow_table, locate_row, open_text, require_columns
+from . import _cbioportal_panels as _panels
 from . import _parsers as P
 from ._build import Block, Report, assemble, feature_names, md5_and_bytes, read_input, uns_table
 from ._detect import FORMATS, detect_bytes
@@ -91,7 +92,7 @@ META_KINDS: dict[tuple[str, str], Kind] = {
     ("STRUCTURAL_VARIANT", "SV"): _not_read("structural variants"),
     ("STRUCTURAL_VARIANT", "FUSION"): _not_read("structural variants (fusions)"),
     ("FUSION", "FUSION"): _not_read("fusions"),
-    ("GENE_PANEL_MATRIX", "GENE_PANEL_MATRIX"): _not_read("gene panel matrix"),
+    ("GENE_PANEL_MATRIX", "GENE_PANEL_MATRIX"): Kind("gene_panel_matrix", "gene panel matrix"),
     ("GENESET_SCORE", "GSVA-SCORE"): _not_read("GSVA scores"),
     ("GENESET_SCORE", "P-VALUE"): _not_read("GSVA p-values"),
     ("GISTIC_GENES_AMP", "Q-VALUE"): _not_read("GISTIC genes (amplified peaks)"),
@@ -143,6 +144,11 @@ class _Study:
     cnv_parts: list[tuple[str, str, Block]] = field(default_factory=list)  # (role, file, block)
     patient_clinical: pd.DataFrame | None = None
     sample_clinical: pd.DataFrame | None = None
+    panel_matrix: pd.DataFrame | None = None
+    panel_matrix_file: str = ""
+    panel_definitions: dict[str, _panels.PanelDefinition] = field(default_factory=dict)
+    meta_panels: dict[str, str] = field(default_factory=dict)  # profile stable_id → gene_panel: of its meta file
+    mutation_profile: str = "mutations"
 
     def record(self, path: Path, md5: str, size: int, fmt: str, build: str = "") -> None:
         self.records.append({"path": str(path), "md5": md5, "size": int(size), "format": fmt, "build": build})
@@ -227,6 +233,7 @@ def read_cbioportal(
         state.record(folder / tags, md5, size, "cbioportal_study_tags")
         report.add("file", tags, "", "", "dropped", "not read: study tags (YAML named by meta_study.txt tags_file)")
     _report_unlisted(folder, named, report, state)
+    _apply_gene_panels(state, {m.get("stable_id", "").strip() for _, m in parsed_meta} - {""})
 
     _combine_cnv(state, cnv)
     if not state.blocks:
@@ -250,12 +257,20 @@ def read_cbioportal(
         sample_clinical=state.sample_clinical,
     )
     _patients_of_other_ids(mdata, state.patient_clinical)
+    if state.panel_definitions or state.panel_matrix is not None or state.meta_panels:
+        mdata.uns[_keys.UNS_GENE_PANELS] = _panels.panel_tables(
+            state.panel_definitions, state.panel_matrix, state.meta_panels
+        )
     if _keys.MUT in mdata.mod:
         mut = mdata.mod[_keys.MUT]
         maf = mut.uns["maf"]
         maf = maf[maf["Tumor_Sample_Barcode"].isin(mut.obs_names)].reset_index(drop=True)
         maf.insert(0, "sample", maf["Tumor_Sample_Barcode"].to_numpy())
         mut.uns["maf"] = uns_table(maf)
+        if "n_mutated" in mut.var:  # over the samples kept (the block counted those the policy then dropped)
+            mut.var["n_mutated"] = np.nansum(np.asarray(mut.X, dtype=float), axis=0)
+        if _keys.OBS_GENE_PANEL in mut.obs:  # categorical: "no panel" stays NaN through h5mu, not None
+            mut.obs[_keys.OBS_GENE_PANEL] = pd.Categorical(mut.obs[_keys.OBS_GENE_PANEL].astype(object))
     return mdata
 
 
@@ -307,6 +322,8 @@ def _read_data_files(state: _Study, parsed_meta, study_meta: dict[str, str], wan
     folder, report = state.folder, state.report
     named = {study_meta.get("tags_file", "")} - {""}
     for mpath, meta in parsed_meta:
+        if meta.get("stable_id") and meta.get("gene_panel"):
+            state.meta_panels[meta["stable_id"].strip()] = meta["gene_panel"].strip()
         fname = meta.get("data_filename")
         if not fname:
             if meta is not study_meta:
@@ -415,10 +432,19 @@ def _report_unlisted(folder: Path, named: set[str], report: Report, state: _Stud
         state.record(path, md5, size, fmt)
         what = FORMATS[fmt][2] if fmt in FORMATS else "unrecognised content"
         if fmt == "cbioportal_gene_panel":
-            reason = f"not read: {what} (gene panels have no meta file)"
-        else:
-            reason = f"not read: no meta file names this file; its content looks like: {what}"
-            logger.warning("%s: no meta file names this file (content: %s); not read", path, what)
+            definition = _panels.parse_panel_definition(path)
+            state.panel_definitions[definition.stable_id] = definition
+            report.add(
+                "file",
+                path.name,
+                "",
+                "",
+                "kept",
+                f"gene panel {definition.stable_id}: {len(definition.genes)} genes",
+            )
+            continue
+        logger.warning("%s: no meta file names this file (content: %s); not read", path, what)
+        reason = f"not read: no meta file names this file; its content looks like: {what}"
         report.add("file", path.name, "", "", "dropped", reason)
 
 
@@ -498,8 +524,64 @@ def _read_maf(state: _Study, dpath: Path, data: bytes, fmt: str, meta: dict, mpa
     builds = sorted(pd.unique(maf["NCBI_Build"].dropna().astype(str))) if "NCBI_Build" in maf else []
     if builds:
         state.records[-1]["build"] = ",".join(builds)
+    state.mutation_profile = meta.get("stable_id", "mutations").strip() or "mutations"
     state.blocks[_keys.MUT] = _mut_block(maf, universe, dpath.name, state.report)
     state.report.add("file", dpath.name, _keys.MUT, "", "kept", f"mutations, {len(maf)} variants")
+
+
+def _read_gene_panel_matrix(
+    state: _Study, dpath: Path, data: bytes, fmt: str, meta: dict, mpath: Path, kind: Kind
+) -> None:
+    if fmt != "cbioportal_gene_panel_matrix":
+        raise FormatError(
+            f"{mpath.name} says GENE_PANEL_MATRIX but the content looks like {fmt}; expected SAMPLE_ID then one "
+            "column of panel IDs per profile",
+            path=dpath,
+        )
+    state.panel_matrix = _panels.parse_panel_matrix(dpath, data)
+    state.panel_matrix_file = dpath.name
+    state.report.add(
+        "file",
+        dpath.name,
+        "",
+        "",
+        "kept",
+        f"gene panel matrix: {len(state.panel_matrix)} samples × profiles {list(state.panel_matrix.columns)}",
+    )
+
+
+def _apply_gene_panels(state: _Study, profiles: set[str]) -> None:
+    """Panels of the mutation profile onto the mut block (untested genes NaN); report rows for the rest."""
+    matrix, report = state.panel_matrix, state.report
+    if matrix is not None:
+        for profile in matrix.columns:
+            if profile not in profiles:
+                report.add(
+                    "file",
+                    state.panel_matrix_file,
+                    "",
+                    "",
+                    "kept",
+                    f"column {profile!r} names no profile of this study (no meta file has that stable_id)",
+                )
+            elif profile != state.mutation_profile and matrix[profile].notna().any():
+                report.add(
+                    "file",
+                    state.panel_matrix_file,
+                    "",
+                    "",
+                    "kept",
+                    f"gene panels of profile {profile!r} are recorded in uns[{_keys.UNS_GENE_PANELS!r}]; only the "
+                    "mutation profile's untested genes are marked missing",
+                )
+    block = state.blocks.get(_keys.MUT)
+    meta_panel = state.meta_panels.get(state.mutation_profile, "")
+    if block is None or (not meta_panel and (matrix is None or state.mutation_profile not in matrix.columns)):
+        return
+    panels = _panels.mutation_panels(
+        matrix, state.mutation_profile, meta_panel, block, report, state.panel_matrix_file or "meta gene_panel"
+    )
+    state.blocks[_keys.MUT] = _panels.apply_mutation_panels(block, panels, state.panel_definitions, report)
 
 
 def _read_matrix(state: _Study, dpath: Path, data: bytes, fmt: str, meta: dict, mpath: Path, kind: Kind) -> None:
@@ -665,6 +747,7 @@ def _read_segments(state: _Study, dpath: Path, data: bytes, fmt: str, meta: dict
 
 
 _HANDLERS = {
+    "gene_panel_matrix": _read_gene_panel_matrix,
     "clinical": _read_clinical,
     "maf": _read_maf,
     "matrix": _read_matrix,

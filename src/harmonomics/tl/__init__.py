@@ -46,6 +46,7 @@ __getattr__, __dir__, __all__ = attach(
         "add_clinical_survival": "._survival",
         # precision medicine
         "tmb": "._tmb",
+        "panel_sizes": "._tmb",
         "actionable": "._actionable",
         "therapy_table": "._actionable",
         # our calls against published ones

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -76,16 +77,47 @@ def maf_table(mdata, mod: str = _keys.MUT) -> tuple[pd.DataFrame, str]:
     return maf, sample_column
 
 
+def panel_sizes(panel_size_mb: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Coding size (Mb) of targeted panels: the shipped table (``data/precision/gene_panel_sizes.tsv``, one
+    citation per row) updated with ``panel_size_mb``.
+
+    Parameters
+    ----------
+    panel_size_mb
+        ``{panel ID: coding size in Mb}``: added to the table, replacing a shipped row of the same panel.
+
+    Returns
+    -------
+    DataFrame with columns ``panel``, ``size_mb`` and ``source`` (the citation, or "given (panel_size_mb)").
+
+    Raises
+    ------
+    ValueError
+        A size in ``panel_size_mb`` is not a positive number.
+    """
+    from .. import data
+
+    table = pd.read_csv(data.path("precision", "gene_panel_sizes.tsv"), sep="\t", comment="#", dtype={"panel": str})
+    for panel, size in (panel_size_mb or {}).items():
+        if not isinstance(size, int | float) or not np.isfinite(size) or size <= 0:
+            raise ValueError(f"panel_size_mb[{panel!r}] must be a positive number of megabases, got {size!r}")
+        table = table[table["panel"] != str(panel)]
+        row = pd.DataFrame({"panel": [str(panel)], "size_mb": [float(size)], "source": ["given (panel_size_mb)"]})
+        table = pd.concat([table, row], ignore_index=True)
+    return table.reset_index(drop=True)
+
+
 def tmb(
     mdata: MuData,
     *,
     mod: str = _keys.MUT,
     exome_size_mb: float = EXOME_SIZE_MB,
+    panel_size_mb: Mapping[str, float] | None = None,
     hypermutated: float = TMB_HIGH,
     key_added: str = _keys.KEY_TMB,
     copy: bool = False,
 ) -> MuData | None:
-    """Tumour mutational burden: non-synonymous coding mutations per megabase of exome.
+    """Tumour mutational burden: non-synonymous coding mutations per megabase of exome (or of the gene panel).
 
     Counts, per sample, the rows of the long MAF table (``mdata.mod[mod].uns["maf"]``) whose
     ``Variant_Classification`` is protein-altering — Missense_Mutation, Nonsense_Mutation, Frame_Shift_Del,
@@ -93,6 +125,13 @@ def tmb(
     divides by ``exome_size_mb``. Silent, UTR, Intron, Flank, IGR, RNA and Splice_Region variants do not count.
     A variant written on several rows for one sample (same ``Chromosome``, ``Start_Position``,
     ``Reference_Allele`` and ``Tumor_Seq_Allele2``, where the MAF has them) counts once.
+
+    **Gene panels.** A sample sequenced on a targeted panel (``mdata.mod[mod].obs["gene_panel"]``, which
+    :func:`harmonomics.io.read_cbioportal` fills from the study's gene panel matrix) is divided by its panel's
+    coding size instead: ``panel_size_mb`` first, then the shipped table (:func:`panel_sizes`: MSK-IMPACT
+    341/410/468). Only its variants in the panel's genes count when the panel's gene list is in the store
+    (``mdata.uns["gene_panels"]``). A panel of unknown size gives its samples NaN, a warning and a report row —
+    never a number divided by the exome size.
 
     Parameters
     ----------
@@ -102,8 +141,11 @@ def tmb(
     mod
         The mutation modality.
     exome_size_mb
-        Denominator in Mb. Default 38 Mb, the exome size of Chalmers et al. 2017 (*Genome Med* 9:34); use the
-        targeted size of your capture (e.g. ~30 Mb of coding sequence, or a gene panel's size) when it is known.
+        Denominator in Mb of samples not on a panel. Default 38 Mb, the exome size of Chalmers et al. 2017
+        (*Genome Med* 9:34); use the targeted size of your capture (e.g. ~30 Mb of coding sequence) when known.
+    panel_size_mb
+        ``{panel ID: coding size in Mb}`` for the gene panels of ``obs["gene_panel"]``; overrides the shipped
+        sizes.
     hypermutated
         TMB (mutations/Mb) at or above which ``obs["hypermutated"]`` is True. Default 10, the TMB-high cut-off of
         the FDA tumour-agnostic pembrolizumab approval (2020).
@@ -123,9 +165,12 @@ def tmb(
         the count used (pandas nullable ``Int64``; NA without mutation data).
     ``obs["hypermutated"]``
         pandas ``boolean``: TMB ≥ ``hypermutated``; NA without mutation data.
+    ``obs[f"{key_added}_size_mb"]``
+        the denominator used: the exome size, or the sample's panel size (NaN when unknown).
     ``uns[key_added]``
         ``exome_size_mb``, ``threshold``, ``variant_classes`` (list), ``source`` (the convention and citations),
-        ``n_samples`` (with mutation data), ``mod``, ``repeated_rows_counted_once``.
+        ``n_samples`` (with a TMB), ``mod``, ``repeated_rows_counted_once``, ``off_panel_rows_not_counted`` and
+        ``panels`` (one row per panel of the store: ``panel``, ``size_mb``, ``source``, ``n_samples``).
 
     Raises
     ------
@@ -134,10 +179,11 @@ def tmb(
     FormatError
         The MAF lacks ``Variant_Classification`` or a sample column, or names a sample not in ``mod``.
     ValueError
-        ``exome_size_mb`` is not positive.
+        ``exome_size_mb`` or a ``panel_size_mb`` value is not positive.
     """
     if not np.isfinite(exome_size_mb) or exome_size_mb <= 0:
         raise ValueError(f"exome_size_mb must be a positive number of megabases, got {exome_size_mb!r}")
+    sizes = panel_sizes(panel_size_mb)
     from ..store import add_report_rows, store_to_modify
 
     mdata = store_to_modify(mdata, copy)
@@ -167,21 +213,27 @@ def tmb(
                 for sample, n in repeats[repeats > 0].items()
             ],
         )
-    counted = unique[sample_column].astype(str)
-    unknown = sorted(set(counted) - set(sequenced))
+    unknown = sorted(set(unique[sample_column].astype(str)) - set(sequenced))
     if unknown:
         raise FormatError(
             f"MAF sample {unknown[0]!r} (and {len(unknown) - 1} more) is not a sample of mdata.mod[{mod!r}]",
             path=f"mdata.mod[{mod!r}].uns['maf']",
             column=sample_column,
         )
+    panel_of = sample_panels(mdata, mod)
+    unique, n_off_panel = _panel_gene_rows(mdata, unique, sample_column, panel_of, mod)
+    counted = unique[sample_column].astype(str)
     counts = counted.value_counts().reindex(sequenced, fill_value=0)
+    size, panels = _denominators(mdata, panel_of, exome_size_mb, sizes, mod)
     # the store's samples: a sample of mod without variants is 0; one missing from mod has no data (NaN)
-    per_sample = counts.reindex(pd.Index(mdata.obs_names.astype(str)))
+    store_index = pd.Index(mdata.obs_names.astype(str))
+    per_sample = counts.reindex(store_index)
     per_sample.index = mdata.obs_names
-    burden = per_sample.astype(float) / float(exome_size_mb)
+    size_mb = size.reindex(store_index).to_numpy(dtype=float)
+    burden = per_sample.astype(float) / size_mb
     mdata.obs[key_added] = burden.to_numpy()
     mdata.obs[f"{key_added}_mutations"] = pd.array(per_sample.to_numpy(), dtype="Int64")
+    mdata.obs[f"{key_added}_size_mb"] = size_mb
     high = pd.array(np.where(burden.isna(), None, burden.to_numpy() >= hypermutated), dtype="boolean")
     mdata.obs["hypermutated"] = high
     mdata.uns[key_added] = {
@@ -192,11 +244,13 @@ def tmb(
         "n_samples": int(burden.notna().sum()),
         "mod": mod,
         "repeated_rows_counted_once": int(n_repeated),
+        "off_panel_rows_not_counted": int(n_off_panel),
+        "panels": panels,
     }
-    panels = _unread_gene_panels(mdata)
-    if panels:
+    unread = _unread_gene_panels(mdata)
+    if unread:
         caveat = (
-            f"the source has gene-panel files that were not read ({', '.join(panels)}): samples sequenced with a "
+            f"the source has gene-panel files that were not read ({', '.join(unread)}): samples sequenced with a "
             f"targeted panel were divided by the exome size ({exome_size_mb:g} Mb), so their TMB is too low; "
             "pass exome_size_mb= the panel's coding size for a panel-only cohort"
         )
@@ -213,9 +267,101 @@ def tmb(
 
 
 def _unread_gene_panels(mdata: MuData) -> list[str]:
-    """Gene-panel files the reader listed as not read (cBioPortal ``data_gene_panel*``), from the store's report."""
+    """Gene-panel files a reader listed as not read (stores written before gene panels were read)."""
     report = mdata.uns.get(_keys.UNS_REPORT)
     if not isinstance(report, pd.DataFrame) or not {"item", "reason"} <= set(report.columns):
         return []
-    rows = report[report["reason"].astype(str).str.contains("gene panel", case=False)]
+    reason = report["reason"].astype(str)
+    rows = report[reason.str.startswith("not read") & reason.str.contains("gene panel", case=False)]
     return sorted({str(item) for item in rows["item"]})
+
+
+def sample_panels(mdata: MuData, mod: str = _keys.MUT) -> pd.Series:
+    """The gene panel of each sample of ``mod`` (``obs["gene_panel"]``; NaN: not on a panel), by sample name."""
+    obs = mdata.mod[mod].obs
+    index = pd.Index(obs.index.astype(str))
+    if _keys.OBS_GENE_PANEL not in obs:
+        return pd.Series(np.nan, index=index, dtype=object)
+    values = obs[_keys.OBS_GENE_PANEL].astype(object).to_numpy()
+    return pd.Series(values, index=index, dtype=object).where(pd.notna(values), np.nan)
+
+
+def _panel_gene_rows(
+    mdata: MuData, rows: pd.DataFrame, sample_column: str, panel_of: pd.Series, mod: str
+) -> tuple[pd.DataFrame, int]:
+    """Drop the variants of panel-sequenced samples in genes off their (defined) panel; how many were dropped."""
+    tables = mdata.uns.get(_keys.UNS_GENE_PANELS)
+    genes = tables.get("genes") if isinstance(tables, Mapping) else None
+    if not isinstance(genes, pd.DataFrame) or genes.empty or panel_of.isna().all() or "Hugo_Symbol" not in rows:
+        return rows, 0
+    defined = set(genes["panel"].astype(str))
+    panel = rows[sample_column].astype(str).map(panel_of)
+    on_defined = panel.isin(defined).to_numpy()
+    listed = set(zip(genes["panel"].astype(str), genes["gene"].astype(str), strict=True))
+    pairs = zip(panel.astype(str), rows["Hugo_Symbol"].astype(str), strict=True)
+    off = on_defined & ~np.fromiter((p in listed for p in pairs), dtype=bool, count=len(rows))
+    if off.any():
+        from ..store import add_report_rows
+
+        logger.info("TMB: %d variants in genes off the sample's gene panel not counted", int(off.sum()))
+        per_sample = rows.loc[off, sample_column].astype(str).value_counts()
+        add_report_rows(
+            mdata,
+            [
+                {
+                    "level": "sample",
+                    "item": sample,
+                    "omic": mod,
+                    "sample": sample,
+                    "action": "dropped",
+                    "reason": f"TMB: {int(n)} variants in genes not on the sample's gene panel {panel_of[sample]} "
+                    "not counted",
+                }
+                for sample, n in per_sample.items()
+            ],
+        )
+    return rows.loc[~off], int(off.sum())
+
+
+def _denominators(
+    mdata: MuData, panel_of: pd.Series, exome_size_mb: float, sizes: pd.DataFrame, mod: str
+) -> tuple[pd.Series, pd.DataFrame]:
+    """Per-sample TMB denominator (Mb; NaN for a panel of unknown size) and the table of the store's panels."""
+    from ..store import add_report_rows
+
+    known = dict(zip(sizes["panel"], sizes["size_mb"], strict=True))
+    source = dict(zip(sizes["panel"], sizes["source"], strict=True))
+    size = pd.Series(float(exome_size_mb), index=panel_of.index)
+    on_panel = panel_of.notna()
+    size[on_panel] = panel_of[on_panel].map(lambda p: known.get(str(p), np.nan)).astype(float)
+    used = panel_of[on_panel].astype(str).value_counts().sort_index()
+    panels = pd.DataFrame(
+        {
+            "panel": used.index.astype(str),
+            "size_mb": [float(known.get(p, np.nan)) for p in used.index],
+            "source": [str(source.get(p, "unknown: pass panel_size_mb")) for p in used.index],
+            "n_samples": used.to_numpy(dtype=int),
+        }
+    )
+    unknown = [p for p in used.index if p not in known]
+    if unknown:
+        message = (
+            f"TMB: no coding size for gene panel(s) {', '.join(unknown)} ({int(used[unknown].sum())} samples): their "
+            "TMB is NaN; pass panel_size_mb={panel: Mb}"
+        )
+        warnings.warn(message, UserWarning, stacklevel=3)
+        add_report_rows(
+            mdata,
+            [
+                {
+                    "level": "sample",
+                    "item": sample,
+                    "omic": mod,
+                    "sample": sample,
+                    "action": "dropped",
+                    "reason": f"TMB: gene panel {panel_of[sample]} has no known coding size; TMB not computed",
+                }
+                for sample in panel_of.index[panel_of.isin(unknown)]
+            ],
+        )
+    return size, panels
