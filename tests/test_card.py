@@ -292,6 +292,21 @@ def test_card_of_a_sample_without_mutation_data(cohort, tmp_path):
     )
 
 
+def test_card_of_a_panel_sequenced_sample_says_its_panel(shared_data, tmp_path):
+    study = shared_data / "real_files" / "cbioportal" / "study_es_0"
+    mdata = hm.io.read_cbioportal(study)
+    with pytest.warns(UserWarning, match="no coding size for gene panel"):
+        hm.tl.tmb(mdata)
+    text = hm.report(mdata, tmp_path / "p.html", patient="TEST_SAMPLE_4").read_text(encoding="utf-8")
+    assert "sequenced on gene panel TESTPANEL1, whose coding size is unknown" in _text(_section(text, "tmb"))
+    hm.tl.tmb(mdata, panel_size_mb={"TESTPANEL1": 0.05, "TESTPANEL2": 0.05})
+    text = hm.report(mdata, tmp_path / "q.html", patient="TEST_SAMPLE_4").read_text(encoding="utf-8")
+    facts = _facts(_section(text, "tmb"))
+    # TEST_SAMPLE_4 has one coding variant in the raw MAF (ACP3 missense), on its panel
+    assert facts["mutations counted"] == "1" and facts["TMB (mutations per Mb)"] == "20"
+    assert facts["gene panel TESTPANEL1: coding size used (Mb)"] == "0.05"
+
+
 def test_card_unknown_patient_writes_nothing(cohort, tmp_path):
     with pytest.raises(UnknownSampleError, match=r"'TCGA-A1-A0SX' is not in the store.*closest: TCGA-A1-A0SK"):
         hm.report(cohort, tmp_path / "card.html", patient="TCGA-A1-A0SX")

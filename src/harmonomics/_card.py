@@ -374,9 +374,12 @@ class _Card:
         info = self.mdata.uns.get(TMB_KEY)
         info = info if isinstance(info, Mapping) else {}
         tmb = _value(obs, s, "tmb")
+        panel = self._gene_panel()
         if tmb is None:
             held = _keys.MUT in self.mdata.mod and s in self.mdata.mod[_keys.MUT].obs_names
             why = "" if held else " (the store has no mutation data for it)"
+            if held and panel:
+                why = f" (sequenced on gene panel {panel}, whose coding size is unknown: pass panel_size_mb=)"
             return html_note(f"No tumour mutational burden for this sample{escape(why)}.")
         threshold = info.get("threshold")
         facts = [
@@ -387,9 +390,20 @@ class _Card:
                 _value(obs, s, "hypermutated"),
             ),
         ]
-        if info.get("exome_size_mb") is not None:
-            facts.append(("exome size used (Mb)", info["exome_size_mb"]))
+        size = _value(obs, s, "tmb_size_mb") if "tmb_size_mb" in obs.columns else info.get("exome_size_mb")
+        if panel:
+            facts.append((f"gene panel {panel}: coding size used (Mb)", size))
+        elif size is not None:
+            facts.append(("exome size used (Mb)", size))
         return f"<p>From the sample's somatic mutations ({html_code('hm.tl.tmb')}).</p>" + _facts(facts)
+
+    def _gene_panel(self) -> str:
+        """The targeted panel the sample's mutations were sequenced on ("" when exome/genome-wide or unknown)."""
+        mut = self.mdata.mod.get(_keys.MUT) if hasattr(self.mdata, "mod") else None
+        if mut is None or _keys.OBS_GENE_PANEL not in mut.obs or self.sample not in mut.obs_names:
+            return ""
+        value = mut.obs.at[self.sample, _keys.OBS_GENE_PANEL]
+        return "" if pd.isna(value) else str(value)
 
     # -- actionable alterations
     def section_actionable(self) -> str:
