@@ -169,6 +169,17 @@ def test_tmb_of_a_gdc_download(gdc_store, shared_data):
     assert gdc_store.obs["hypermutated"].tolist() == [False]
 
 
+def test_patient_card_of_a_gdc_download(gdc_store, tmp_path):
+    store = gdc_store.copy()
+    hm.tl.tmb(store)
+    hm.tl.actionable(store)
+    path = hm.report(store, tmp_path / "card.html", patient="TCGA-A8-A08B")
+    text = path.read_text(encoding="utf-8")
+    assert "TCGA-A8-A08B" in text and 'class="note error"' not in text
+    # 31 coding variants in the raw MAF over the 38 Mb exome
+    assert f"{31 / 38.0:.3g}" in text and "exome size used (Mb)" in text
+
+
 def test_missing_mutation_data_names_what_is_missing(cohort):
     no_mut = md.MuData({"rna": cohort.mod["rna"].copy()})
     with pytest.raises(MissingResultError, match=r"no 'mut' modality.*hm\.io\.read_maf"):
