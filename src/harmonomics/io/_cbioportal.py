@@ -167,9 +167,12 @@ def read_cbioportal(
 
     The ``meta_*.txt`` files say which data file holds what (``genetic_alteration_type``, ``datatype``,
     ``generic_assay_type``, ``stable_id``, ``data_filename``); each data file's content is checked against its
-    meta file. Files of a type harmonomics does not read (cancer type, gene panels, resources, generic assays,
-    treatments, GSVA, structural variants, mutational signatures, timelines, z-scores, GISTIC genes) and files
-    without a meta file are listed in the report as not read, with their type; none of them stops the read.
+    meta file. Gene panels (the gene panel matrix, panel definitions and ``gene_panel:`` meta properties) say
+    which samples were sequenced on which targeted panel: genes off a sample's panel are missing in ``mut``, not
+    0 (docs/readers.md, "Gene panels"). Files of a type harmonomics does not read (cancer type, resources,
+    generic assays, treatments, GSVA, structural variants, mutational signatures, timelines, z-scores, GISTIC
+    genes) and files without a meta file are listed in the report as not read, with their type; none of them
+    stops the read.
 
     Parameters
     ----------
@@ -188,13 +191,15 @@ def read_cbioportal(
 
     Returns
     -------
-    MuData: rna (as written), mirna, meth (betas), cnv (log2 and GISTIC: discrete matrix or long format),
-    mut (0/1 protein-altering; samples of ``case_lists/cases_sequenced.txt`` without variants are all-zero rows;
-    ``uns["maf"]``), prot. A ``.seg`` file becomes gene-level copy number through the shipped gene coordinates
-    of its own build: modality ``cnv`` when the study has no gene-level copy-number file, else
-    ``cnv_segments``. Global obs: patient, sample_type, sample_type_code, ``pam50`` (from ``SUBTYPE``),
-    ``os_time`` (days = OS_MONTHS × 30.4375), ``os_event``, ``age``, ``stage`` and the other clinical columns.
-    ``uns["harmonomics"]`` (each file with its genome build) and ``uns["harmonomics_report"]``.
+    MuData: rna (as written), mirna, meth (betas), cnv (log2 and GISTIC: discrete matrix or long format), mut (0/1
+    protein-altering; samples of ``case_lists/cases_sequenced.txt`` without variants are all-zero rows; NaN for
+    genes not on a sample's gene panel; ``obs["gene_panel"]``; ``uns["maf"]``), prot. A ``.seg`` file becomes
+    gene-level copy number through the shipped gene coordinates of its own build: modality ``cnv`` when the study
+    has no gene-level copy-number file, else ``cnv_segments``. Global obs: patient, sample_type, sample_type_code,
+    ``pam50`` (from ``SUBTYPE``), ``os_time`` (days = OS_MONTHS × 30.4375), ``os_event``, ``age``, ``stage`` and the
+    other clinical columns. ``uns["harmonomics"]`` (each file with its genome build), ``uns["harmonomics_report"]``
+    and, when the study has gene panels, ``uns["gene_panels"]`` (``panels``, ``genes``, ``samples``, ``profiles``
+    tables).
 
     Raises
     ------
