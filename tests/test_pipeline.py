@@ -62,6 +62,14 @@ def test_example_config_is_valid():
             {"cohorts": {"a": {"source": "tcga_brca_mini"}}, "fit": {"engine": "gpu"}},
             "'fit.engine' is 'gpu'; allowed: fast, mofapy2",
         ),
+        (
+            {"cohorts": {"a": {"source": "tcga_brca_mini"}}, "annotate": {"panel_size_mb": {"IMPACT505": 0}}},
+            "'annotate.panel_size_mb.IMPACT505' must be a positive number of megabases, got 0",
+        ),
+        (
+            {"cohorts": {"a": {"source": "tcga_brca_mini"}}, "annotate": {"exome_size_mb": "38"}},
+            "'annotate.exome_size_mb' must be Real, got str '38'",
+        ),
     ],
 )
 def test_bad_config_names_the_key(config, message):
@@ -310,6 +318,29 @@ def _annotate_only_pam50(monkeypatch, error):
     mdata = hm.store.new_store({"rna": rna})
     annotate = {"pam50": True, "immune": False, "covariates": [], "survival": False, "precision": False}
     return mdata, annotate_step(mdata, annotate)
+
+
+def test_tmb_sizes_reach_tl_tmb_from_the_config_and_the_cli(shared_data, tmp_path, capsys):
+    config = pipeline.load_config(
+        {"cohorts": {"a": {"source": "tcga_brca_mini"}}, "annotate": {"exome_size_mb": 30, "panel_size_mb": None}}
+    )
+    assert config["annotate"]["exome_size_mb"] == 30 and config["annotate"]["panel_size_mb"] is None
+    study = shared_data / "real_files" / "cbioportal" / "study_es_0"
+    loaded = tmp_path / "es0.h5mu"
+    assert cli.main(["-q", "load", "cbioportal", str(study), "--out", str(loaded)]) == 0
+    out = tmp_path / "annotated.h5mu"
+    argv = ["-q", "annotate", str(loaded), "--out", str(out), "--no-pam50", "--no-immune", "--no-survival"]
+    argv += ["--exome-size-mb", "30", "--panel-size", "TESTPANEL1=0.05", "--panel-size", "TESTPANEL2=0.04"]
+    assert cli.main(argv) == 0
+    annotated = hm.store.read(out)
+    obs = annotated.obs
+    # TEST_SAMPLE_4 (TESTPANEL1) has one coding variant, TEST_SAMPLE_1 (exome) one, in the raw MAF
+    assert obs.at["TEST_SAMPLE_4", "tmb"] == pytest.approx(1 / 0.05)
+    assert obs.at["TEST_SAMPLE_1", "tmb"] == pytest.approx(1 / 30)
+    assert annotated.uns["harmonomics_annotate"]["tmb"] == "done"
+    capsys.readouterr()
+    assert cli.main(["-q", "annotate", str(loaded), "--out", str(out), "--panel-size", "IMPACT505"]) == 2
+    assert "expected PANEL=MB (e.g. IMPACT505=1.3), got 'IMPACT505'" in capsys.readouterr().err
 
 
 def test_annotate_records_a_package_error_by_its_reason(monkeypatch):

@@ -203,6 +203,8 @@ def _cmd_annotate(args: argparse.Namespace) -> int:
             "immune": not args.no_immune,
             "covariates": args.covariates,
             "survival": not args.no_survival,
+            "exome_size_mb": args.exome_size_mb,
+            "panel_size_mb": dict(args.panel_size or []) or None,
         },
         expression=expression,
     )
@@ -477,7 +479,34 @@ def _add_annotate(subparsers) -> None:
     annotate.add_argument("--no-pam50", action="store_true")
     annotate.add_argument("--no-immune", action="store_true")
     annotate.add_argument("--no-survival", action="store_true")
+    annotate.add_argument(
+        "--exome-size-mb", type=_positive_float, default=38.0, help="TMB denominator of exome-sequenced samples"
+    )
+    annotate.add_argument(
+        "--panel-size",
+        type=_panel_size,
+        action="append",
+        metavar="PANEL=MB",
+        help="coding size of a gene panel for the TMB of its samples (repeatable), e.g. --panel-size IMPACT505=1.3",
+    )
     _step_options(annotate)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of megabases, got {text!r}")
+    return value
+
+
+def _panel_size(text: str) -> tuple[str, float]:
+    panel, sep, size = text.partition("=")
+    if not sep or not panel.strip():
+        raise argparse.ArgumentTypeError(f"expected PANEL=MB (e.g. IMPACT505=1.3), got {text!r}")
+    return panel.strip(), _positive_float(size)
 
 
 def _add_export(subparsers) -> None:

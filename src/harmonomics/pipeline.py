@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import numbers
 import os
 import time
 from collections.abc import Mapping
@@ -80,6 +81,12 @@ SCHEMA: dict[str, Any] = {
             True,
             "receptor status (ER/PR/HER2), tumour mutational burden and actionable alterations (research only)",
         ),
+        "exome_size_mb": (numbers.Real, 38.0, "TMB denominator (Mb) of samples sequenced exome-wide"),
+        "panel_size_mb": (
+            dict,
+            None,
+            "{gene panel ID: coding size in Mb} for panel-sequenced samples (beyond the shipped MSK-IMPACT sizes)",
+        ),
     },
     "export": {
         "formats": (
@@ -95,6 +102,15 @@ SCHEMA: dict[str, Any] = {
         "scheduler": (str, None, "address of a dask.distributed scheduler (tcp://host:8786) or 'local'"),
     },
 }
+
+
+def _check_tmb_sizes(annotate: Mapping[str, Any]) -> None:
+    """``annotate.exome_size_mb`` and every ``annotate.panel_size_mb`` value must be positive numbers of Mb."""
+    sizes = {"annotate.exome_size_mb": annotate["exome_size_mb"]}
+    sizes.update({f"annotate.panel_size_mb.{k}": v for k, v in (annotate["panel_size_mb"] or {}).items()})
+    for key, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+            raise ConfigError(f"config key {key!r} must be a positive number of megabases, got {value!r}")
 
 
 def _validate_section(values: Mapping[str, Any], schema: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -172,6 +188,7 @@ def load_config(config: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any]
     validated["out"] = str((base / validated["out"]).resolve())
     if validated["fit"]["engine"] not in ("fast", "mofapy2"):
         raise ConfigError(f"config key 'fit.engine' is {validated['fit']['engine']!r}; allowed: fast, mofapy2")
+    _check_tmb_sizes(validated["annotate"])
     allowed_convergence = ("auto", "fast", "medium", "slow", "window")
     if validated["fit"]["convergence"] not in allowed_convergence:
         raise ConfigError(
@@ -392,7 +409,11 @@ def annotate_step(mdata, annotate: Mapping[str, Any], *, expression=None) -> dic
     if annotate.get("precision", True):
         # on every gene of every omic (the fit keeps only the most variable ones); research only (docs/precision.md)
         attempt("receptor_status", lambda: _transfer_results(mdata, expression, hm.tl.receptor_status))
-        attempt("tmb", lambda: _transfer_results(mdata, expression, hm.tl.tmb))
+        sizes = {
+            "exome_size_mb": float(annotate.get("exome_size_mb", 38.0)),
+            "panel_size_mb": annotate.get("panel_size_mb"),
+        }
+        attempt("tmb", lambda: _transfer_results(mdata, expression, lambda m: hm.tl.tmb(m, **sizes)))
         attempt("actionable", lambda: _transfer_results(mdata, expression, hm.tl.actionable))
     if _keys.KEY_MOFA in mdata.obsm:
         covariates = [c for c in annotate["covariates"] if c in mdata.obs.columns]
