@@ -213,6 +213,42 @@ def test_cbioportal_gistic_layer_drives_copy_number_rules(es0):
     assert (result.loc[result["alteration_type"] == "amplification", "evidence"] == "cnv GISTIC 2").all()
 
 
+def test_assessed_samples_follow_the_omics_of_the_shipped_cohort(cohort, table, raw_maf):
+    assessed = cohort.obsm["actionable_assessed"]
+    assert list(assessed.index) == list(cohort.obs_names)
+    with_maf = set(raw_maf["sample"])
+    assert len(with_maf) == 110
+    for biomarker in ("PIK3CA_hotspot", "BRCA_truncating", "AKT1_E17K", "ESR1_LBD_mutation", "TMB_high"):
+        assert set(assessed.index[assessed[biomarker]]) == with_maf, biomarker
+    # HER2 from copy number (119 samples) or expression (121); PTEN loss from the MAF (110) or copy number (119)
+    assert assessed["HER2_positive"].all()
+    cnv = set(cohort.mod["cnv"].obs_names)
+    assert set(assessed.index[assessed["PTEN_loss"]]) == with_maf | cnv
+    # every carrier was assessed for its biomarker
+    for sample, biomarker in zip(table["sample"], table["biomarker"], strict=True):
+        assert assessed.at[sample, biomarker], (sample, biomarker)
+
+
+def test_samples_on_a_panel_without_the_gene_are_not_assessed(es0, shared_data):
+    study = shared_data / "real_files" / "cbioportal" / "study_es_0"
+    hm.tl.actionable(es0)
+    assessed = es0.obsm["actionable_assessed"]
+    matrix = pd.read_csv(study / "data_gene_panel_matrix.txt", sep="\t", dtype=str, keep_default_na=False)
+    panel_of = matrix.set_index("SAMPLE_ID")["mutations"]
+    genes = {}
+    for name in ("testpanel1", "testpanel2"):
+        lines = (study / f"data_gene_panel_{name}.txt").read_text().splitlines()
+        fields = dict(line.split(":", 1) for line in lines if ":" in line)
+        genes[fields["stable_id"].strip()] = set(fields["gene_list"].split())
+    mut = es0.mod["mut"].obs_names
+    for biomarker, needed in (("BRCA_truncating", {"BRCA1", "BRCA2"}), ("AKT1_E17K", {"AKT1"})):
+        expected = {
+            s for s in mut if panel_of.get(s, "NA") == "NA" or needed <= genes[panel_of[s]]
+        }  # exome samples, and panel samples whose panel holds every gene of the rule
+        assert set(assessed.index[assessed[biomarker]]) == expected, biomarker
+    assert assessed["BRCA_truncating"].sum() == 28 and assessed["AKT1_E17K"].sum() == 19
+
+
 def test_gdc_download_store(shared_data, tmp_path):
     maf = (shared_data / "real_files" / "maf" / "brca.maf.gz").read_bytes()
     store = hm.io.read_gdc(gdc_maf_download(tmp_path / "download", maf, "TCGA-A8-A08B-01A-11D-A019-09"))

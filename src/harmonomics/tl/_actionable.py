@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -132,6 +132,7 @@ class _Cohort:
 
     mdata: MuData
     maf: pd.DataFrame | None = None
+    _burden: tuple[pd.Series, float] | None = None
 
     def mutations(self, gene: str, classes=None) -> pd.DataFrame:
         rows = self.maf[self.maf["gene"] == gene]
@@ -171,6 +172,52 @@ class _Cohort:
         if len(values) < MIN_COHORT or values.std(ddof=1) == 0:
             return None
         return (values - values.mean()) / values.std(ddof=1)
+
+    # -- which samples a rule could have found its alteration in (the denominators of hm.tl.actionable_by_group)
+    def sequenced_for(self, gene: str) -> pd.Index:
+        """Samples of mut whose sequencing covered ``gene``: all but those on a defined gene panel without it."""
+        mut = self.mdata.mod.get(_keys.MUT)
+        if mut is None or self.maf is None:
+            return pd.Index([], dtype=object)
+        samples = pd.Index(mut.obs_names.astype(str))
+        tables = self.mdata.uns.get(_keys.UNS_GENE_PANELS)
+        genes = tables.get("genes") if isinstance(tables, Mapping) else None
+        if _keys.OBS_GENE_PANEL not in mut.obs or not isinstance(genes, pd.DataFrame) or genes.empty:
+            return samples
+        panel = mut.obs[_keys.OBS_GENE_PANEL].astype(object).to_numpy()
+        defined = set(genes["panel"].astype(str))
+        with_gene = set(genes.loc[genes["gene"].astype(str) == gene, "panel"].astype(str))
+        untested = np.array([pd.notna(p) and str(p) in defined and str(p) not in with_gene for p in panel], dtype=bool)
+        return samples[~untested]
+
+    def assessed(self, need: str, gene: str) -> pd.Index:
+        """Samples with the input ``need`` (mut, cnv, rna, tmb) for ``gene``."""
+        if need == "mut":
+            return self.sequenced_for(gene)
+        if need == "cnv":
+            calls = self.copy_number(gene)
+            return pd.Index([]) if calls is None else calls[0].index[(calls[0].notna() | calls[1].notna()).to_numpy()]
+        if need == "rna":
+            status = f"{_keys.KEY_IMMUNE}_pdl1_status"
+            if gene == "CD274" and status in self.mdata.obs:
+                return self.mdata.obs_names[self.mdata.obs[status].notna().to_numpy()]
+            z = self.expression_z(gene)
+            return pd.Index([]) if z is None else z.index
+        burden, _ = self.burden()  # tmb
+        return burden.index[burden.notna().to_numpy()]
+
+    def burden(self) -> tuple[pd.Series, float]:
+        """TMB per sample and the TMB-high threshold: the store's ``obs["tmb"]``, else computed once on a copy."""
+        if self._burden is None:
+            from ._tmb import TMB_HIGH, tmb
+
+            obs = self.mdata.obs
+            if _keys.KEY_TMB in obs:
+                threshold = float(self.mdata.uns.get(_keys.KEY_TMB, {}).get("threshold", TMB_HIGH))
+                self._burden = (obs[_keys.KEY_TMB].astype(float), threshold)
+            else:
+                self._burden = (tmb(self.mdata, copy=True).obs[_keys.KEY_TMB].astype(float), TMB_HIGH)
+        return self._burden
 
 
 def _gene_index(adata: AnnData, gene: str) -> int | None:
@@ -220,14 +267,15 @@ class Rule:
     needs: tuple[str, ...]
     find: Callable[[_Cohort], pd.DataFrame]
     description: str
+    genes: tuple[str, ...] = ()  # what a sample must have been assessed for (every one of them)
 
 
 RULES: dict[str, Rule] = {}
 
 
-def _rule(name: str, biomarker: str, needs: tuple[str, ...], description: str):
+def _rule(name: str, biomarker: str, needs: tuple[str, ...], description: str, genes: tuple[str, ...] = ()):
     def register(function: Callable[[_Cohort], pd.DataFrame]):
-        RULES[name] = Rule(biomarker, needs, function, description)
+        RULES[name] = Rule(biomarker, needs, function, description, genes)
         return function
 
     return register
@@ -259,7 +307,7 @@ def _codon(change: pd.Series) -> pd.Series:
     return pd.to_numeric(change.astype("string").str.extract(r"^[A-Z*](\d+)", expand=False), errors="coerce")
 
 
-@_rule("erbb2_amplification", "HER2_positive", ("cnv",), "ERBB2 GISTIC 2, else log2(CN/2) >= 1.0")
+@_rule("erbb2_amplification", "HER2_positive", ("cnv",), "ERBB2 GISTIC 2, else log2(CN/2) >= 1.0", ("ERBB2",))
 def _erbb2_amplification(cohort: _Cohort) -> pd.DataFrame:
     return _amplified(cohort, "ERBB2")
 
@@ -284,6 +332,7 @@ def _amplified(cohort: _Cohort, gene: str) -> pd.DataFrame:
     "HER2_positive",
     ("rna",),
     f"ERBB2 cohort z >= {HIGH_EXPRESSION_Z} where the sample has no ERBB2 copy number",
+    ("ERBB2",),
 )
 def _erbb2_high_expression(cohort: _Cohort) -> pd.DataFrame:
     calls = cohort.copy_number("ERBB2")
@@ -304,7 +353,13 @@ def _high_expression(cohort: _Cohort, gene: str) -> pd.DataFrame:
     return _rows(high.index, gene, ["high expression"] * len(high), "high_expression", evidence)
 
 
-@_rule("erbb2_activating_mutation", "ERBB2_activating_mutation", ("mut",), "ERBB2 activating hotspots, exon 20 ins")
+@_rule(
+    "erbb2_activating_mutation",
+    "ERBB2_activating_mutation",
+    ("mut",),
+    "ERBB2 activating hotspots, exon 20 ins",
+    ("ERBB2",),
+)
 def _erbb2_mutation(cohort: _Cohort) -> pd.DataFrame:
     found = cohort.mutations("ERBB2")
     change = found["change"].astype("string")
@@ -314,29 +369,37 @@ def _erbb2_mutation(cohort: _Cohort) -> pd.DataFrame:
     return _mutation_rows(found[hotspot | exon20_ins.to_numpy(dtype=bool)], "ERBB2")
 
 
-@_rule("brca_truncating", "BRCA_truncating", ("mut",), "BRCA1/BRCA2 Nonsense, Frame_Shift_Del/Ins, Splice_Site")
+@_rule(
+    "brca_truncating",
+    "BRCA_truncating",
+    ("mut",),
+    "BRCA1/BRCA2 Nonsense, Frame_Shift_Del/Ins, Splice_Site",
+    ("BRCA1", "BRCA2"),
+)
 def _brca_truncating(cohort: _Cohort) -> pd.DataFrame:
     return pd.concat([_mutation_rows(cohort.mutations(g, TRUNCATING), g) for g in ("BRCA1", "BRCA2")])
 
 
-@_rule("pik3ca_hotspot", "PIK3CA_hotspot", ("mut",), "PIK3CA therascreen hotspots (exons 7, 9, 20)")
+@_rule("pik3ca_hotspot", "PIK3CA_hotspot", ("mut",), "PIK3CA therascreen hotspots (exons 7, 9, 20)", ("PIK3CA",))
 def _pik3ca_hotspot(cohort: _Cohort) -> pd.DataFrame:
     found = cohort.mutations("PIK3CA", ("Missense_Mutation",))
     return _mutation_rows(found[found["change"].isin(PIK3CA_HOTSPOTS).fillna(False).to_numpy(bool)], "PIK3CA")
 
 
-@_rule("akt1_e17k", "AKT1_E17K", ("mut",), "AKT1 p.E17K")
+@_rule("akt1_e17k", "AKT1_E17K", ("mut",), "AKT1 p.E17K", ("AKT1",))
 def _akt1_e17k(cohort: _Cohort) -> pd.DataFrame:
     found = cohort.mutations("AKT1", ("Missense_Mutation",))
     return _mutation_rows(found[(found["change"] == "E17K").fillna(False).to_numpy(bool)], "AKT1")
 
 
-@_rule("pten_truncating", "PTEN_loss", ("mut",), "PTEN Nonsense, Frame_Shift_Del/Ins, Splice_Site")
+@_rule("pten_truncating", "PTEN_loss", ("mut",), "PTEN Nonsense, Frame_Shift_Del/Ins, Splice_Site", ("PTEN",))
 def _pten_truncating(cohort: _Cohort) -> pd.DataFrame:
     return _mutation_rows(cohort.mutations("PTEN", TRUNCATING), "PTEN")
 
 
-@_rule("pten_deep_deletion", "PTEN_loss", ("cnv",), f"PTEN GISTIC -2, else log2(CN/2) <= {DEEP_DELETION_LOG2}")
+@_rule(
+    "pten_deep_deletion", "PTEN_loss", ("cnv",), f"PTEN GISTIC -2, else log2(CN/2) <= {DEEP_DELETION_LOG2}", ("PTEN",)
+)
 def _pten_deletion(cohort: _Cohort) -> pd.DataFrame:
     calls = cohort.copy_number("PTEN")
     if calls is None:
@@ -351,7 +414,7 @@ def _pten_deletion(cohort: _Cohort) -> pd.DataFrame:
     return _rows(gistic.index[hit.to_numpy()], "PTEN", ["deep deletion"] * int(hit.sum()), "deletion", evidence)
 
 
-@_rule("esr1_lbd", "ESR1_LBD_mutation", ("mut",), "ESR1 missense in codons 310-547 (ligand-binding domain)")
+@_rule("esr1_lbd", "ESR1_LBD_mutation", ("mut",), "ESR1 missense in codons 310-547 (ligand-binding domain)", ("ESR1",))
 def _esr1_lbd(cohort: _Cohort) -> pd.DataFrame:
     found = cohort.mutations("ESR1", ("Missense_Mutation",))
     in_lbd = _codon(found["change"]).between(*ESR1_LBD_CODONS).to_numpy(dtype=bool)
@@ -359,7 +422,11 @@ def _esr1_lbd(cohort: _Cohort) -> pd.DataFrame:
 
 
 @_rule(
-    "pdl1_high", "PDL1_high", ("rna",), f"obs['immune_pdl1_status'] high, else CD274 cohort z >= {HIGH_EXPRESSION_Z}"
+    "pdl1_high",
+    "PDL1_high",
+    ("rna",),
+    f"obs['immune_pdl1_status'] high, else CD274 cohort z >= {HIGH_EXPRESSION_Z}",
+    ("CD274",),
 )
 def _pdl1_high(cohort: _Cohort) -> pd.DataFrame:
     status = f"{_keys.KEY_IMMUNE}_pdl1_status"
@@ -372,15 +439,8 @@ def _pdl1_high(cohort: _Cohort) -> pd.DataFrame:
 
 @_rule("tmb_high", "TMB_high", ("tmb",), "obs['tmb'] >= 10 mut/Mb (computed by hm.tl.tmb when absent)")
 def _tmb_high(cohort: _Cohort) -> pd.DataFrame:
-    from ._tmb import TMB_HIGH, tmb
 
-    obs = cohort.mdata.obs
-    if _keys.KEY_TMB in obs:
-        burden = obs[_keys.KEY_TMB].astype(float)
-        threshold = float(cohort.mdata.uns.get(_keys.KEY_TMB, {}).get("threshold", TMB_HIGH))
-    else:
-        burden = tmb(cohort.mdata, copy=True).obs[_keys.KEY_TMB].astype(float)
-        threshold = TMB_HIGH
+    burden, threshold = cohort.burden()
     high = burden[burden >= threshold]
     evidence = [f"TMB {v:.1f} mut/Mb >= {threshold:g}" for v in high]
     return _rows(high.index, "", [f"TMB {v:.1f} mut/Mb" for v in high], "tmb_high", evidence)
@@ -437,7 +497,11 @@ def actionable(mdata: MuData, *, key_added: str = _keys.KEY_ACTIONABLE, copy: bo
     evidence_level, source``: one row per sample, alteration and therapy-table row. Also stored in
     ``uns[key_added]``; ``obs["n_actionable"]`` (int) counts each sample's distinct actionable alterations;
     ``uns[f"{key_added}_rules"]`` lists every rule with its status (``applied`` / ``skipped: <why>``) and the
-    number of samples it found.
+    number of samples it found. ``obsm[f"{key_added}_assessed"]`` (samples × biomarkers, bool) says which
+    samples were assessed for each biomarker: those with the rule's input for its genes — mutation data whose
+    sequencing covered the gene (a sample on a gene panel without it was not tested), copy number or expression
+    of the gene, a TMB — by any rule of the biomarker. These are the denominators of
+    :func:`actionable_by_group`.
 
     Raises
     ------
@@ -456,6 +520,7 @@ def actionable(mdata: MuData, *, key_added: str = _keys.KEY_ACTIONABLE, copy: bo
     cohort = _Cohort(target, maf)
     available = _available(target, maf)
     found, status = [], []
+    assessed = _Assessed(target.obs_names.astype(str))
     for name, rule in RULES.items():
         missing = [available[n] for n in rule.needs if available[n] is not None]
         if missing:
@@ -463,6 +528,7 @@ def actionable(mdata: MuData, *, key_added: str = _keys.KEY_ACTIONABLE, copy: bo
             logger.info("actionable: rule %s skipped (%s)", name, missing[0])
             continue
         rows = rule.find(cohort).assign(biomarker=rule.biomarker)
+        assessed = assessed.union(_assessed_by(cohort, rule).assign(biomarker=rule.biomarker))
         found.append(rows)
         status.append({"rule": name, "biomarker": rule.biomarker, "status": "applied"})
         status[-1]["n_samples"] = int(rows["sample"].nunique())
@@ -474,6 +540,7 @@ def actionable(mdata: MuData, *, key_added: str = _keys.KEY_ACTIONABLE, copy: bo
     rules["n_samples"] = rules.get("n_samples", pd.Series(dtype=float)).fillna(0).astype(int)
     rules["description"] = [RULES[r].description for r in rules["rule"]]
     target.uns[f"{key_added}_rules"] = rules
+    target.obsm[f"{key_added}_assessed"] = assessed.frame(sorted({r.biomarker for r in RULES.values()}))
     per_sample = alterations.drop_duplicates(["sample", "gene", "alteration"])["sample"].value_counts()
     target.obs["n_actionable"] = per_sample.reindex(target.obs_names.astype(str), fill_value=0).to_numpy(dtype=int)
     logger.info(
@@ -483,6 +550,35 @@ def actionable(mdata: MuData, *, key_added: str = _keys.KEY_ACTIONABLE, copy: bo
         RESEARCH_ONLY,
     )
     return table
+
+
+def _assessed_by(cohort: _Cohort, rule: Rule) -> pd.DataFrame:
+    """The samples a rule assessed: those with its input for every one of its genes (``sample`` column)."""
+    samples = None
+    for need in rule.needs:
+        for gene in rule.genes or ("",):
+            have = cohort.assessed(need, gene)
+            samples = have if samples is None else samples.intersection(have)
+    return pd.DataFrame({"sample": (samples if samples is not None else pd.Index([])).astype(str)})
+
+
+@dataclass
+class _Assessed:
+    """Which samples were assessed for each biomarker: a sample counts when any rule of the biomarker assessed it."""
+
+    samples: pd.Index
+    pairs: set[tuple[str, str]] = field(default_factory=set)
+
+    def union(self, frame: pd.DataFrame) -> _Assessed:
+        self.pairs |= set(zip(frame["sample"].astype(str), frame["biomarker"].astype(str), strict=True))
+        return self
+
+    def frame(self, biomarkers: list[str]) -> pd.DataFrame:
+        out = pd.DataFrame(False, index=self.samples, columns=biomarkers)
+        for sample, biomarker in self.pairs:
+            if sample in out.index:
+                out.at[sample, biomarker] = True
+        return out
 
 
 def _join_therapies(alterations: pd.DataFrame) -> pd.DataFrame:
