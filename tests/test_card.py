@@ -342,6 +342,27 @@ def test_cohort_report_counts_actionable_biomarkers_per_subtype(cohort, tmp_path
     assert "Actionable alterations: not computed — run hm.tl.actionable(mdata)." in _text(_section(text, "actionable"))
 
 
+def test_cohort_report_states_tmb_and_its_one_test_by_subtype(cohort, tmp_path):
+    from scipy.stats import kruskal
+
+    mdata = lean(cohort)
+    mdata.obs["pam50"] = pd.Categorical(mdata.obs["pam50"], categories=["LumA", "LumB", "Her2", "Basal", "Normal"])
+    hm.tl.tmb(mdata)  # the real burden from the cohort's MAF (the fixture's contract values are made up)
+    text = hm.report(mdata, tmp_path / "t.html").read_text(encoding="utf-8")
+    section = _section(text, "tmb")
+    tmb = mdata.obs["tmb"].astype(float)
+    facts = _facts(section)
+    assert facts["samples with a TMB"] == f"{int(tmb.notna().sum())} of {mdata.n_obs}"
+    by_group = {r[0]: r for r in _rows(section) if len(r) == 4}
+    groups = {g: tmb[(mdata.obs["pam50"] == g).to_numpy() & tmb.notna().to_numpy()] for g in by_group}
+    for g, row in by_group.items():
+        assert int(row[1]) == len(groups[g])
+    h, p = kruskal(*[v for v in groups.values() if len(v) >= 2])
+    sentence = _text(section)
+    assert f"Kruskal–Wallis H = {h:.2f}" in sentence and "needs no multiple-testing correction" in sentence
+    assert ("differs between" if p < 0.05 else "does not differ detectably") in sentence
+
+
 # ------------------------------------------------------------------ command line
 def test_cli_writes_a_card(cohort, tmp_path, capsys):
     from harmonomics import cli

@@ -394,6 +394,7 @@ class _Report:
             ("factors", "Factors and clinical variables", self.section_factors),
             ("subtypes", "Subtypes", self.section_subtypes),
             ("actionable", "Actionable alterations by subtype", self.section_actionable),
+            ("tmb", "Tumour mutational burden", self.section_tmb),
             ("immune", "Immune status", self.section_immune),
             ("survival", "Survival", self.section_survival),
             ("factor-details", "Factor by factor", self.section_factor_details),
@@ -927,6 +928,74 @@ class _Report:
         n_without = int(m.obs[_keys.KEY_PAM50].isna().sum())
         without = f'<p class="muted">{n_without} samples without a PAM50 call are not counted.</p>' if n_without else ""
         return intro + _table(table) + without
+
+    def section_tmb(self) -> str:
+        """TMB across the cohort (hm.tl.tmb) and per PAM50 call with one Kruskal–Wallis test (hm.tl.tmb_by_group)."""
+        from . import tl
+
+        m = self.mdata
+        if _keys.KEY_TMB not in m.obs.columns:
+            return _note(f"Tumour mutational burden: not computed — run {_code('hm.tl.tmb(mdata)')}.")
+        info = m.uns.get(_keys.KEY_TMB)
+        info = info if isinstance(info, Mapping) else {}
+        burden = pd.to_numeric(m.obs[_keys.KEY_TMB], errors="coerce")
+        known = burden.dropna()
+        threshold = info.get("threshold", 10.0)
+        hyper = int((known >= threshold).sum())
+        facts = [
+            ("samples with a TMB", f"{len(known):,} of {m.n_obs:,}"),
+            (
+                "median (IQR), mutations/Mb",
+                f"{_fmt(known.median())} ({_fmt(known.quantile(0.25))}–{_fmt(known.quantile(0.75))})"
+                if len(known)
+                else "–",
+            ),
+            (
+                f"hypermutated (≥ {_fmt(float(threshold))}/Mb)",
+                f"{hyper} ({_pct(hyper / len(known)) if len(known) else '–'})",
+            ),
+            ("exome size (Mb)", _fmt(info.get("exome_size_mb"))),
+        ]
+        body = (
+            f"<p>Non-synonymous coding mutations per Mb ({_code('hm.tl.tmb')}; docs/precision.md). Samples "
+            "without mutation data, and panel-sequenced samples whose panel size is unknown, have no TMB.</p>"
+            + _table(pd.DataFrame(facts, columns=["", "value"]))
+        )
+        panels = info.get("panels")
+        if isinstance(panels, pd.DataFrame) and len(panels):
+            body += "<p>Samples sequenced on gene panels are divided by their panel's coding size:</p>" + _table(
+                panels.rename(columns={"size_mb": "size (Mb)", "n_samples": "samples"})
+            )
+        if info.get("caveat"):
+            body += _note(_e(info["caveat"]), "warn")
+        if _keys.KEY_PAM50 not in m.obs.columns or m.obs[_keys.KEY_PAM50].isna().all():
+            return body + _note(f"No PAM50 calls to group by: run {_code('hm.tl.pam50(mdata)')}.")
+        table = tl.tmb_by_group(m, groupby=_keys.KEY_PAM50)
+        if table.empty:
+            return body
+        test = table.attrs
+        shown = pd.DataFrame(
+            {
+                "PAM50": table[_keys.KEY_PAM50],
+                "samples": table["n"],
+                "median TMB (IQR)": [
+                    f"{_fmt(md)} ({_fmt(a)}–{_fmt(b)})"
+                    for md, a, b in zip(table["median"], table["q1"], table["q3"], strict=True)
+                ],
+                "hypermutated": table["n_hypermutated"],
+            }
+        )
+        if np.isfinite(test["p"]):
+            verdict = "differs between" if test["p"] < 0.05 else "does not differ detectably between"
+            sentence = (
+                f"TMB {verdict} the PAM50 subtypes: Kruskal–Wallis H = {test['statistic']:.2f} over "
+                f"{test['n_groups']} subtypes with at least 2 samples (n = {test['n']}), effect size ε² = "
+                f"{test['epsilon_squared']:.3f}, p = {_fmt_p(test['p'])}. This is the section's one test, so "
+                "its p-value needs no multiple-testing correction."
+            )
+        else:
+            sentence = "Too few subtypes with at least 2 samples, or no spread in TMB, for a test across subtypes."
+        return body + "<h3>By PAM50 call</h3>" + _table(shown) + f"<p>{sentence}</p>"
 
     def section_immune(self) -> str:
         m = self.mdata

@@ -180,6 +180,31 @@ def test_patient_card_of_a_gdc_download(gdc_store, tmp_path):
     assert f"{31 / 38.0:.3g}" in text and "exome size used (Mb)" in text
 
 
+def test_tmb_by_subtype_from_raw_counts_and_published_labels(cohort, shared_data):
+    from scipy.stats import kruskal
+
+    counts = raw_counts(data.path("tcga_brca_121", "mutations.maf.gz"), lambda s: s[:12])
+    clinical = pd.read_csv(shared_data / "tcga_brca_121" / "clinical.tsv", sep="\t", dtype=str).set_index("patient")
+    labelled = clinical["pam50_xena"].dropna()
+    # a sequenced patient without a coding variant has TMB 0: the MAF's patients, counts or not
+    maf = pd.read_csv(data.path("tcga_brca_121", "mutations.maf.gz"), sep="\t", dtype=str, usecols=[15])
+    sequenced = set(maf.iloc[:, 0].str[:12])
+    per_patient = pd.Series({p: counts.get(p, 0) / 38.0 for p in sequenced if p in labelled.index})
+    table = hm.tl.tmb_by_group(cohort, groupby="pam50_xena").set_index("pam50_xena")
+    for group, values in per_patient.groupby(labelled.reindex(per_patient.index)):
+        assert table.at[group, "n"] == len(values)
+        assert table.at[group, "median"] == pytest.approx(values.median())
+    h, p = kruskal(*[v.to_numpy() for _, v in per_patient.groupby(labelled.reindex(per_patient.index)) if len(v) >= 2])
+    attrs = table.attrs
+    assert attrs["statistic"] == pytest.approx(h) and attrs["p"] == pytest.approx(p) and attrs["n_tests"] == 1
+    k, n = attrs["n_groups"], attrs["n"]
+    assert attrs["epsilon_squared"] == pytest.approx((h - k + 1) / (n - k))
+    # published: basal-like and HER2-enriched tumours carry more mutations than luminal A (TCGA 2012, Nature 490:61)
+    assert table.at["Basal", "median"] > table.at["LumA", "median"] and p < 0.05
+    with pytest.raises(MissingResultError, match="obs\\['nope'\\]"):
+        hm.tl.tmb_by_group(cohort, groupby="nope")
+
+
 def test_missing_mutation_data_names_what_is_missing(cohort):
     no_mut = md.MuData({"rna": cohort.mod["rna"].copy()})
     with pytest.raises(MissingResultError, match=r"no 'mut' modality.*hm\.io\.read_maf"):

@@ -47,6 +47,7 @@ __getattr__, __dir__, __all__ = attach(
         # precision medicine
         "tmb": "._tmb",
         "panel_sizes": "._tmb",
+        "tmb_by_group": "._tmb",
         "actionable": "._actionable",
         "therapy_table": "._actionable",
         # our calls against published ones

@@ -365,3 +365,82 @@ def _denominators(
             ],
         )
     return size, panels
+
+
+def tmb_by_group(
+    mdata: MuData,
+    *,
+    groupby: str = _keys.KEY_PAM50,
+    key: str = _keys.KEY_TMB,
+) -> pd.DataFrame:
+    """TMB per group (e.g. PAM50 subtype), with a Kruskal–Wallis test of whether it differs between groups.
+
+    Parameters
+    ----------
+    mdata
+        Store with ``obs[key]`` (run :func:`tmb`) and ``obs[groupby]``.
+    groupby
+        Column of ``obs`` that defines the groups.
+    key
+        The TMB column of ``obs``.
+
+    Returns
+    -------
+    One row per group with a TMB (groups in category order): ``groupby`` (named after the column), ``n``,
+    ``median``, ``q1``, ``q3`` (mutations/Mb) and ``n_hypermutated`` (``obs["hypermutated"]`` True, when the
+    column exists). ``attrs`` holds the test across groups of at least 2 samples: ``test`` ("Kruskal-Wallis H"),
+    ``statistic``, ``p`` (``scipy.stats.kruskal``; NaN with fewer than 2 such groups or no spread), the effect size
+    ``epsilon_squared`` ((H − k + 1)/(n − k), Tomczak & Tomczak 2014), ``n_groups``, ``n`` and ``n_tests`` (1:
+    one omnibus test, so its p needs no multiple-testing correction).
+
+    Raises
+    ------
+    MissingResultError
+        No ``obs[key]`` or no ``obs[groupby]``.
+    """
+    from scipy.stats import kruskal
+
+    from .._style import category_levels
+
+    for column, hint in ((key, "hm.tl.tmb(mdata)"), (groupby, "hm.tl.pam50(mdata)")):
+        if column not in mdata.obs.columns:
+            raise MissingResultError(f"no column obs[{column!r}]; run {hint} first")
+    obs = mdata.obs
+    burden = pd.to_numeric(obs[key], errors="coerce")
+    both = burden.notna() & obs[groupby].notna()
+    groups = obs.loc[both, groupby].astype(str)
+    values = burden[both]
+    hyper = obs.loc[both, "hypermutated"].astype("boolean") if "hypermutated" in obs else None
+    rows = []
+    for level in [lv for lv in category_levels(obs[groupby]) if (groups == lv).any()]:
+        v = values[groups == level]
+        rows.append(
+            {
+                groupby: level,
+                "n": len(v),
+                "median": float(v.median()),
+                "q1": float(v.quantile(0.25)),
+                "q3": float(v.quantile(0.75)),
+                "n_hypermutated": int(hyper[groups == level].fillna(False).sum()) if hyper is not None else -1,
+            }
+        )
+    table = pd.DataFrame(rows, columns=[groupby, "n", "median", "q1", "q3", "n_hypermutated"])
+    tested = [values[groups == g].to_numpy() for g in table[groupby] if (groups == g).sum() >= 2]
+    n = int(sum(len(t) for t in tested))
+    statistic = p = epsilon = np.nan
+    if len(tested) >= 2 and np.ptp(np.concatenate(tested)) > 0:
+        statistic, p = (float(x) for x in kruskal(*tested))
+        epsilon = (statistic - len(tested) + 1) / (n - len(tested)) if n > len(tested) else np.nan
+    table.attrs.update(
+        {
+            "test": "Kruskal-Wallis H",
+            "statistic": statistic,
+            "p": p,
+            "epsilon_squared": epsilon,
+            "n_groups": len(tested),
+            "n": n,
+            "n_tests": 1,
+            "groupby": groupby,
+        }
+    )
+    return table
