@@ -69,16 +69,10 @@ def _ceiling(values: pd.Series, truth: pd.Series) -> dict:
     return {"balanced_accuracy": best[0], "threshold": best[1], "n": int(values.size)}
 
 
-def _bootstrap_ba(store, prefix: str, reference: str, *, n_boot: int = 2000, seed: int = 0) -> list[float]:
-    """95 % percentile interval of the balanced accuracy (Equivocal = wrong), resampling within each clinical class."""
-    truth = store.obs[reference].astype(object).to_numpy()
-    right = store.obs[f"{prefix}_call"].astype(object).to_numpy() == truth
-    rng = np.random.default_rng(seed)
-    groups = [right[truth == label] for label in LABELS]
-    if any(g.size == 0 for g in groups):
-        return [np.nan, np.nan]
-    draws = [np.mean([rng.choice(g, g.size).mean() for g in groups]) for _ in range(n_boot)]
-    return [float(np.quantile(draws, 0.025)), float(np.quantile(draws, 0.975))]
+def _ba_interval(table: pd.DataFrame, marker: str) -> list[float]:
+    """95% stratified-bootstrap interval of the balanced accuracy (Equivocal = wrong), from compare_receptor_status."""
+    row = table.set_index("marker").loc[marker]
+    return [float(row["balanced_accuracy_low"]), float(row["balanced_accuracy_high"])]
 
 
 def _full_covariance_ba(values: pd.Series, truth: pd.Series) -> float:
@@ -116,8 +110,8 @@ def receptor_accuracy() -> dict:
                 "HER2": _confusion(store, "her2", "her2_status"),
             },
             "balanced_accuracy_95ci": {
-                "ER": _bootstrap_ba(store, "er", "er_status") if "rna" in mods else [np.nan, np.nan],
-                "HER2": _bootstrap_ba(store, "her2", "her2_status"),
+                "ER": _ba_interval(table, "ER") if "rna" in mods else [np.nan, np.nan],
+                "HER2": _ba_interval(table, "HER2"),
             },
             "pr_calls": {k: int(v) for k, v in store.obs["pr_call"].value_counts(dropna=False).items() if k == k},
         }

@@ -74,6 +74,25 @@ def test_cohort_report_has_the_actionable_table(cohort, tmp_path):
     assert "ERBB2" in section or "HER2" in section
     counts = hm.tl.actionable_by_group(cohort, groupby="pam50")
     assert np.all(counts["n_samples"] <= counts["n_group"])
+    # the enrichment table: every row with BH FDR < 0.25, by p, with its counts, odds ratio (CI), p and FDR
+    section = html.unescape(section)
+    n_tests = int(np.isfinite(counts["p"]).sum())
+    assert f"Benjamini–Hochberg over the {n_tests} tests of this table" in section
+    assert "two-sided Fisher exact test" in section
+    enrichment = section[section.index("Enrichment by PAM50 call") :]
+    passed = counts[counts["fdr"] < 0.25].sort_values("p")
+    assert len(passed) > 0  # HER2-positive tumours are enriched among the Her2 calls (TCGA 2012)
+    assert enrichment.count("<tr>") == len(passed) + 1  # header + one row per passing test
+    positions = []
+    for row in passed.itertuples():
+        cell = f"{row.n_samples} / {row.n_group}"
+        line = f"<td>{row.biomarker}</td><td>{row.pam50}</td><td>{cell}</td>"
+        assert line in enrichment, line
+        positions.append(enrichment.index(line))
+    assert positions == sorted(positions)
+    her2 = counts.set_index(["biomarker", "pam50"]).loc[("HER2_positive", "Her2")]
+    assert her2["fdr"] < 0.05 and her2["odds_ratio_low"] > 1
+    assert f"{her2['odds_ratio']:.3g} ({her2['odds_ratio_low']:.3g}–{her2['odds_ratio_high']:.3g})" in enrichment
 
 
 def test_calls_and_cbioportal_exports_carry_the_precision_calls(cohort, tmp_path):
@@ -97,6 +116,12 @@ def test_cohort_report_scores_our_receptor_calls_against_the_clinic(cohort, tmp_
     block = html.unescape(text[start : text.index("</table>", start)])
     scores = hm.tl.compare_receptor_status(cohort).set_index("marker")
     for marker in ("ER", "HER2"):
-        assert f"{scores.loc[marker, 'balanced_accuracy']:.3f}" in block
+        row = scores.loc[marker]
+        for column in ("sensitivity", "specificity", "balanced_accuracy"):
+            low, high = row[f"{column}_low"], row[f"{column}_high"]
+            assert f"{row[column]:.3f} ({low:.3f}–{high:.3f})" in block
+    assert "Wilson score intervals" in block and "bootstrap resamples drawn within each clinical class" in block
+    # the benchmark's figure (benchmarks/results/precision.md): ER 0.918 (0.864–0.964)
+    assert "0.918 (0.864–0.964)" in block
     # ER: the benchmark's figure, Equivocal counted as wrong
     assert scores.loc["ER", "balanced_accuracy"] >= 0.90

@@ -483,3 +483,16 @@ def test_elbo_figure_shows_every_iteration():
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def test_report_says_when_no_biomarker_is_enriched(tmp_path):
+    mdata = make_store(n=30, k=2)
+    # one carrier in each of the five PAM50 calls (the store's first five samples, one per call): no contrast
+    first = [str(s) for s in mdata.obs_names[:5]]
+    mdata.uns["actionable"] = pd.DataFrame({"sample": first, "biomarker": "X_marker", "therapy_class": "drug"})
+    counts = hm.tl.actionable_by_group(mdata)
+    assert counts.attrs["n_tests"] == 5 and (counts["fdr"] >= 0.25).all()
+    section = html.unescape(_section(hm.report(mdata, tmp_path / "r.html").read_text(), "actionable"))
+    assert "No biomarker is enriched in a subtype at FDR < 0.25 (5 tests)." in section
+    assert "Benjamini–Hochberg over the 5 tests" in section
+    assert "X_marker" in section and "Fisher p" not in section

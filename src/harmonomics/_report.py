@@ -61,6 +61,9 @@ _SURVIVAL_COLUMNS = (
 )
 _TEST_NAMES = {"kruskal": "Kruskal–Wallis", "spearman": "Spearman", "": "test"}
 _ACTIONABLE = _keys.KEY_ACTIONABLE  # uns key of hm.tl.actionable's table
+#: Biomarker enrichment in a PAM50 call is listed when its Benjamini–Hochberg FDR is below this (exploratory: a
+#: small cohort has little power, and the table says how many tests the correction covered).
+_ENRICHMENT_FDR = 0.25
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -159,6 +162,19 @@ def _fmt_p(p: float) -> str:
 
 def _pct(x: float) -> str:
     return "–" if x is None or not np.isfinite(x) else f"{100 * x:.1f}%"
+
+
+def _with_interval(value: float, low: float, high: float, digits: int = 3) -> str:
+    """``0.918 (0.864–0.964)``; "–" for a missing estimate, the estimate alone when the interval is missing."""
+    if value is None or not np.isfinite(value):
+        return "–"
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return f"{value:.{digits}f}"
+    return f"{value:.{digits}f} ({low:.{digits}f}–{high:.{digits}f})"
+
+
+def _odds(x: float) -> str:
+    return "∞" if np.isposinf(x) else f"{x:.3g}"
 
 
 def _table(
@@ -927,7 +943,56 @@ class _Report:
             ]
         n_without = int(m.obs[_keys.KEY_PAM50].isna().sum())
         without = f'<p class="muted">{n_without} samples without a PAM50 call are not counted.</p>' if n_without else ""
-        return intro + _table(table) + without
+        return intro + _table(table) + without + self._actionable_enrichment(counts)
+
+    @staticmethod
+    def _actionable_enrichment(counts: pd.DataFrame) -> str:
+        """The enrichment tests of hm.tl.actionable_by_group that pass the FDR cut, or a sentence saying none does."""
+        tested = counts[np.isfinite(counts["p"].to_numpy(dtype=float))]
+        n_tests, n_untested = len(tested), len(counts) - len(tested)
+        method = (
+            "<p>Enrichment: each biomarker in each PAM50 call against all other samples with a call, by a two-sided "
+            "Fisher exact test of carriers / non-carriers; the odds ratio is the conditional maximum-likelihood "
+            "estimate with its exact 95% confidence interval (above 1: more frequent in that call). p-values are "
+            f"adjusted by Benjamini–Hochberg over the {n_tests} tests of this table; rows with FDR &lt; "
+            f"{_ENRICHMENT_FDR:g} are listed, by p. An unadjusted p alone is not a finding.</p>"
+        )
+        if n_untested:
+            method += (
+                f'<p class="muted">{n_untested} biomarker × call rows have no contrast to test (a single PAM50 call, '
+                "or a biomarker every sample carries) and are not counted among the tests.</p>"
+            )
+        passed = tested[tested["fdr"] < _ENRICHMENT_FDR].sort_values(["p", "biomarker"], kind="stable")
+        if passed.empty:
+            if not n_tests:
+                return "<h3>Enrichment by PAM50 call</h3>" + method + _note("No enrichment test could be run.")
+            return (
+                "<h3>Enrichment by PAM50 call</h3>"
+                + method
+                + _note(f"No biomarker is enriched in a subtype at FDR &lt; {_ENRICHMENT_FDR:g} ({n_tests} tests).")
+            )
+        n_all = int(counts.drop_duplicates(_keys.KEY_PAM50)["n_group"].sum())
+        carriers = counts.groupby("biomarker")["n_samples"].sum()
+        rest_carriers = passed["biomarker"].map(carriers).to_numpy() - passed["n_samples"].to_numpy()
+        table = pd.DataFrame(
+            {
+                "biomarker": passed["biomarker"].to_numpy(),
+                "PAM50 call": passed[_keys.KEY_PAM50].astype(str).to_numpy(),
+                "in the call": [f"{a} / {n}" for a, n in zip(passed["n_samples"], passed["n_group"], strict=True)],
+                "in the other calls": [
+                    f"{c} / {n_all - n}" for c, n in zip(rest_carriers, passed["n_group"], strict=True)
+                ],
+                "odds ratio (95% CI)": [
+                    f"{_odds(o)} ({_odds(lo)}–{_odds(hi)})"
+                    for o, lo, hi in zip(
+                        passed["odds_ratio"], passed["odds_ratio_low"], passed["odds_ratio_high"], strict=True
+                    )
+                ],
+                "Fisher p": [_fmt_p(v) for v in passed["p"]],
+                "BH FDR": [_fmt_p(v) for v in passed["fdr"]],
+            }
+        )
+        return "<h3>Enrichment by PAM50 call</h3>" + method + _table(table)
 
     def section_tmb(self) -> str:
         """TMB across the cohort (hm.tl.tmb) and per PAM50 call with one Kruskal–Wallis test (hm.tl.tmb_by_group)."""
@@ -1083,7 +1148,8 @@ class _Report:
         m = self.mdata
         if not {"er_call", "her2_call"} & set(m.obs.columns):
             return ""
-        scores = tl.compare_receptor_status(m)
+        seed, n_boot = 0, 2000
+        scores = tl.compare_receptor_status(m, seed=seed, n_boot=n_boot)
         if scores.empty:
             return ""
         table = pd.DataFrame(
@@ -1094,10 +1160,18 @@ class _Report:
                     f"{p} / {n}" for p, n in zip(scores["n_positive"], scores["n_negative"], strict=True)
                 ],
                 "called": [f"{c} ({_pct(v)})" for c, v in zip(scores["n_called"], scores["coverage"], strict=True)],
-                "sensitivity": [f"{v:.3f}" for v in scores["sensitivity"]],
-                "specificity": [f"{v:.3f}" for v in scores["specificity"]],
-                "balanced accuracy": [f"{v:.3f}" for v in scores["balanced_accuracy"]],
-                "balanced accuracy (called only)": [f"{v:.3f}" for v in scores["balanced_accuracy_called"]],
+                **{
+                    f"{column.replace('_', ' ')} (95% CI)": [
+                        _with_interval(v, lo, hi)
+                        for v, lo, hi in zip(
+                            scores[column], scores[f"{column}_low"], scores[f"{column}_high"], strict=True
+                        )
+                    ]
+                    for column in ("sensitivity", "specificity", "balanced_accuracy")
+                },
+                "balanced accuracy (called only)": [
+                    _with_interval(v, np.nan, np.nan) for v in scores["balanced_accuracy_called"]
+                ],
             }
         )
         return (
@@ -1106,7 +1180,9 @@ class _Report:
             "threshold is fitted on these labels) against the clinical status "
             f"({_code('hm.tl.compare_receptor_status')}). Our Equivocal and missing calls count as wrong in "
             "sensitivity, specificity and balanced accuracy; the last column scores the called samples only. "
-            "docs/precision.md explains the method and its limits.</p>" + _table(table)
+            "95% confidence intervals: Wilson score intervals for sensitivity and specificity; for the balanced "
+            f"accuracy, the 2.5th–97.5th percentiles of {n_boot:,} bootstrap resamples drawn within each clinical "
+            f"class (seed {seed}). docs/precision.md explains the method and its limits.</p>" + _table(table)
         )
 
     def _receptor_markers(self, statuses: list[str]) -> str:

@@ -205,7 +205,8 @@ def test_actionable_by_group_equals_a_crosstab(cohort, caplog):
     known = table[table["sample"].isin(mdata.obs_names)].drop_duplicates(["sample", "biomarker"])
     expected = pd.crosstab(known["biomarker"], pam50.loc[known["sample"]].to_numpy())
     sizes = pam50.value_counts()
-    assert list(counts.columns) == ["biomarker", "therapy_class", "pam50", "n_samples", "n_group", "percent"]
+    assert list(counts.columns[:6]) == ["biomarker", "therapy_class", "pam50", "n_samples", "n_group", "percent"]
+    assert list(counts.columns[6:]) == ["odds_ratio", "odds_ratio_low", "odds_ratio_high", "p", "fdr"]
     assert list(counts["pam50"].cat.categories) == ["LumA", "LumB", "Her2", "Basal", "Normal"]
     for row in counts.itertuples():
         want = int(expected.at[row.biomarker, row.pam50]) if row.pam50 in expected.columns else 0

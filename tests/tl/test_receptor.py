@@ -11,6 +11,7 @@ which caps any ERBB2-based call, see test_her2_labels_cap_any_erbb2_rule).
 from __future__ import annotations
 
 import logging
+import warnings
 
 import anndata as ad
 import mudata as md
@@ -358,3 +359,89 @@ def test_copy_number_on_an_unknown_scale_raises():
     mdata.mod["cnv"].uns["scale"] = "beta"
     with pytest.raises(MissingResultError, match="scale 'beta'"):
         hm.tl.receptor_status(mdata)
+
+
+# ------------------------------------------------------------------------------------------ confidence intervals
+Z95 = 1.959963984540054  # the 97.5th percentile of the standard normal
+
+
+def _wilson_closed_form(k: int, n: int) -> tuple[float, float]:
+    """Wilson (1927) score interval: (p + z²/2n ± z·sqrt(p(1−p)/n + z²/4n²)) / (1 + z²/n)."""
+    p = k / n
+    centre = (p + Z95**2 / (2 * n)) / (1 + Z95**2 / n)
+    half = Z95 * np.sqrt(p * (1 - p) / n + Z95**2 / (4 * n**2)) / (1 + Z95**2 / n)
+    return centre - half, centre + half
+
+
+def test_wilson_intervals_from_the_raw_clinical_file(cohort, shared_data):
+    clinical = pd.read_csv(shared_data / "tcga_brca_121" / "clinical.tsv", sep="\t", dtype=str).set_index("patient")
+    patient_call = cohort.obs.set_index("patient")
+    table = hm.tl.compare_receptor_status(cohort).set_index("marker")
+    for marker, status, call in (("ER", "er_status", "er_call"), ("HER2", "her2_status", "her2_call")):
+        truth = clinical[status]
+        ours = patient_call[call].astype(object).reindex(truth.index)  # Equivocal / missing: never equal, wrong
+        for label, column in (("Positive", "sensitivity"), ("Negative", "specificity")):
+            k, n = int(((truth == label) & (ours == label)).sum()), int((truth == label).sum())
+            low, high = _wilson_closed_form(k, n)
+            row = table.loc[marker]
+            assert row[column] == pytest.approx(k / n)
+            assert row[f"{column}_low"] == pytest.approx(low, abs=1e-12)
+            assert row[f"{column}_high"] == pytest.approx(high, abs=1e-12)
+    er = table.loc["ER"]
+    assert (er["sensitivity"], er["specificity"]) == (62 / 68, 49 / 53)
+    assert table.loc["HER2", "specificity_high"] == pytest.approx(1.0)  # 82/82: the Wilson bound stays inside [0, 1]
+    # bootstrap of the balanced accuracy: covers the point estimate, the same for the same seed
+    for marker in ("ER", "HER2"):
+        assert table.loc[marker, "balanced_accuracy_low"] < table.loc[marker, "balanced_accuracy"]
+        assert table.loc[marker, "balanced_accuracy"] < table.loc[marker, "balanced_accuracy_high"]
+    again = hm.tl.compare_receptor_status(cohort, seed=0).set_index("marker")
+    pd.testing.assert_frame_equal(table, again)
+    other = hm.tl.compare_receptor_status(cohort, seed=1).set_index("marker")
+    assert other.loc["ER", "balanced_accuracy_low"] != table.loc["ER", "balanced_accuracy_low"]
+    assert list(table.columns[-6:]) == [
+        "sensitivity_low",
+        "sensitivity_high",
+        "specificity_low",
+        "specificity_high",
+        "balanced_accuracy_low",
+        "balanced_accuracy_high",
+    ]
+
+
+def _synthetic(n_per_class: int, right: float = 0.8) -> md.MuData:
+    """n Positives and n Negatives, the first ``right`` share of each called correctly, the rest Equivocal/wrong."""
+    k = round(right * n_per_class)
+    truth = ["Positive"] * n_per_class + ["Negative"] * n_per_class
+    calls = ["Positive"] * k + ["Equivocal"] * (n_per_class - k) + ["Negative"] * k + ["Positive"] * (n_per_class - k)
+    names = [f"S{i:04d}" for i in range(2 * n_per_class)]
+    mdata = md.MuData({"rna": ad.AnnData(np.zeros((len(names), 1)), obs=pd.DataFrame(index=names))})
+    mdata.obs["er_status"] = truth
+    mdata.obs["er_call"] = pd.Categorical(calls, categories=["Positive", "Equivocal", "Negative"])
+    return mdata
+
+
+def test_bootstrap_interval_narrows_with_more_samples():
+    widths = {}
+    for n in (25, 400):
+        row = hm.tl.compare_receptor_status(_synthetic(n), references={"ER": "er_status"}, seed=3).iloc[0]
+        assert row["balanced_accuracy"] == pytest.approx(0.8)
+        assert row["balanced_accuracy_low"] < 0.8 < row["balanced_accuracy_high"]
+        widths[n] = row["balanced_accuracy_high"] - row["balanced_accuracy_low"]
+    # the balanced accuracy's sd is sqrt(0.8 · 0.2 / n / 2); its 95% interval is about 2 · 1.96 sd wide
+    for n, width in widths.items():
+        assert width == pytest.approx(2 * Z95 * np.sqrt(0.16 / n / 2), rel=0.2)
+    assert widths[400] < widths[25] / 3
+
+
+def test_no_clinical_positive_gives_missing_intervals_without_warnings():
+    mdata = _synthetic(10)
+    mdata.obs["er_status"] = "Negative"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        row = hm.tl.compare_receptor_status(mdata, references={"ER": "er_status"}).iloc[0]
+    assert row["n_positive"] == 0
+    for column in ("sensitivity", "balanced_accuracy"):
+        assert np.isnan(row[column]) and np.isnan(row[f"{column}_low"]) and np.isnan(row[f"{column}_high"])
+    # all 20 are now clinical Negatives; 8 of them are called Negative
+    assert row["specificity"] == pytest.approx(8 / 20)
+    assert (row["specificity_low"], row["specificity_high"]) == pytest.approx(_wilson_closed_form(8, 20))

@@ -29,6 +29,13 @@ NEIGHBOUR_LABELS = (_keys.KEY_PAM50, "clinical_group")
 #: The uns table written by hm.tl.actionable (contract B) and its columns used here.
 ACTIONABLE_KEY = _keys.KEY_ACTIONABLE
 ACTIONABLE_COLUMNS = ("sample", "biomarker", "therapy_class")
+#: Columns of the enrichment test that :func:`actionable_by_group` appends to the counts.
+ENRICHMENT_COLUMNS = ("odds_ratio", "odds_ratio_low", "odds_ratio_high", "p", "fdr")
+#: The test behind them, as recorded in the table's ``attrs["test"]``.
+ENRICHMENT_TEST = (
+    "two-sided Fisher exact test of each group against all other grouped samples (carriers / non-carriers); "
+    "conditional maximum-likelihood odds ratio with exact 95% CI; Benjamini-Hochberg FDR over the tested rows"
+)
 
 
 def nearest_samples(
@@ -111,11 +118,20 @@ def actionable_by_group(
     groupby: str = _keys.KEY_PAM50,
     key: str = ACTIONABLE_KEY,
 ) -> pd.DataFrame:
-    """How many samples of each group carry each actionable biomarker (counts and percentages).
+    """How many samples of each group carry each actionable biomarker, and whether the group is enriched for it.
 
     A sample counts once per biomarker however many of its alterations point to it. The denominator of a group
     is every sample of the store with that ``obs[groupby]`` value — samples lacking the omic a biomarker is
     read from count as not carrying it; samples without a group value are not counted (logged).
+
+    Each row is tested with a two-sided Fisher exact test (:data:`ENRICHMENT_TEST`) of the 2×2 table carriers /
+    non-carriers in the group against carriers / non-carriers in all other grouped samples (the same
+    denominators as the counts). The effect size is the conditional maximum-likelihood odds ratio with its exact
+    95% confidence interval (:func:`scipy.stats.contingency.odds_ratio`, ``kind="conditional"``): above 1, the
+    biomarker is more frequent in the group than in the rest. ``fdr`` is the Benjamini–Hochberg adjustment over
+    every tested row of the returned table (one family). A row has no testable contrast, and gets NaN ``p``,
+    ``fdr`` and odds ratio (not counted in the family), when the rest is empty (a single group holds every
+    grouped sample) or when every grouped sample carries the biomarker (only one 2×2 table is then possible).
 
     Parameters
     ----------
@@ -131,8 +147,12 @@ def actionable_by_group(
     Tidy DataFrame, one row per biomarker and group (groups in their category order, biomarkers by the number
     of samples carrying them, most first): ``biomarker``, ``therapy_class`` (the classes the table gives for
     it, joined by "; "), ``groupby`` (named after the column), ``n_samples`` (with the biomarker), ``n_group``
-    (the denominator) and ``percent`` (100 · n_samples / n_group). Empty (same columns) when no sample of a
-    group carries any biomarker.
+    (the denominator), ``percent`` (100 · n_samples / n_group), then the enrichment test of the group against
+    the other grouped samples: ``odds_ratio`` (conditional MLE; ``inf`` when no sample of the rest carries it,
+    0 when none of the group does), ``odds_ratio_low`` and ``odds_ratio_high`` (exact 95% CI), ``p`` (two-sided
+    Fisher exact test) and ``fdr`` (Benjamini–Hochberg over the tested rows); NaN where the contrast is
+    untestable (see above). ``attrs["test"]`` names the test and the correction, ``attrs["n_tests"]`` counts the
+    tested rows. Empty (same columns) when no sample of a group carries any biomarker.
 
     Raises
     ------
@@ -172,9 +192,12 @@ def actionable_by_group(
             unknown[0],
         )
     carriers = rows[rows["sample"].isin(group_of.index)].drop_duplicates(["sample", "biomarker"])
-    columns = ["biomarker", "therapy_class", groupby, "n_samples", "n_group", "percent"]
+    columns = ["biomarker", "therapy_class", groupby, "n_samples", "n_group", "percent", *ENRICHMENT_COLUMNS]
     if carriers.empty:
-        return pd.DataFrame({c: pd.Series(dtype=float if c == "percent" else object) for c in columns})
+        floats = {"percent", *ENRICHMENT_COLUMNS}
+        empty = pd.DataFrame({c: pd.Series(dtype=float if c in floats else object) for c in columns})
+        empty.attrs.update({"test": ENRICHMENT_TEST, "n_tests": 0})
+        return empty
     counts = pd.crosstab(carriers["biomarker"], carriers["sample"].map(group_of)).reindex(columns=levels, fill_value=0)
     order = counts.sum(axis=1).sort_values(ascending=False, kind="stable").index
     counts = counts.loc[order]
@@ -186,7 +209,35 @@ def actionable_by_group(
     out["n_samples"] = out["n_samples"].astype(int)
     out["percent"] = 100.0 * out["n_samples"] / out["n_group"]  # every group listed has at least one sample
     out[groupby] = pd.Categorical(out[groupby], categories=levels)
-    return out[columns]
+    n_carriers = out["biomarker"].map(counts.sum(axis=1)).astype(int)
+    enrichment = _enrichment(out["n_samples"], out["n_group"], n_carriers, int(n_group.sum()))
+    for column in ENRICHMENT_COLUMNS:
+        out[column] = enrichment[column]
+    out = out[columns]
+    out.attrs.update({"test": ENRICHMENT_TEST, "n_tests": int(np.isfinite(out["p"]).sum())})
+    return out
+
+
+def _enrichment(in_group: pd.Series, n_group: pd.Series, n_carriers: pd.Series, n_total: int) -> pd.DataFrame:
+    """Fisher exact test and conditional odds ratio of each group against the rest; BH over the tested rows."""
+    from scipy.stats import fisher_exact
+    from scipy.stats.contingency import odds_ratio
+
+    from ._multitest import bh_fdr
+
+    rows = []
+    for a, size, carriers in zip(in_group, n_group, n_carriers, strict=True):
+        rest_carriers, rest = carriers - a, n_total - size
+        if rest == 0 or carriers == n_total:  # one group only, or carried by all: a single possible table
+            rows.append((np.nan, np.nan, np.nan, np.nan))
+            continue
+        table = [[a, size - a], [rest_carriers, rest - rest_carriers]]
+        estimate = odds_ratio(table, kind="conditional")
+        interval = estimate.confidence_interval(0.95)
+        rows.append((estimate.statistic, interval.low, interval.high, fisher_exact(table).pvalue))
+    result = pd.DataFrame(rows, columns=list(ENRICHMENT_COLUMNS[:-1]), index=in_group.index, dtype=float)
+    result["fdr"] = bh_fdr(result["p"].to_numpy())
+    return result
 
 
 def _levels(values: pd.Series) -> list[str]:
