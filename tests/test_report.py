@@ -32,6 +32,7 @@ SECTIONS = [
     "factors",
     "subtypes",
     "actionable",
+    "tmb",
     "immune",
     "survival",
     "factor-details",

@@ -924,22 +924,28 @@ class _Report:
         counts = tl.actionable_by_group(m, groupby=_keys.KEY_PAM50, key=_ACTIONABLE)
         intro = (
             f"<p>Samples carrying each biomarker of {_slot('uns', _ACTIONABLE)} ({_code('hm.tl.actionable')}), per "
-            f"PAM50 call ({_code('hm.tl.actionable_by_group')}): n with the biomarker / n samples with that call "
-            "(the denominator, in the column heading), and the percentage. A sample counts once per biomarker; "
-            "samples lacking the omic a biomarker is read from count as not carrying it.</p>"
+            f"PAM50 call ({_code('hm.tl.actionable_by_group')}): n with the biomarker / n samples of that call "
+            "assessed for it, and the percentage; the column heading gives every sample with that call. A sample "
+            "counts once per biomarker. A sample is assessed when it has the omic the biomarker is read from and, "
+            "for a mutation, when its sequencing covered the gene (a gene panel without it: not assessed); the "
+            "others are unknown, not non-carriers.</p>"
             + _note("<b>For research, not for treatment decisions.</b>", "warn")
         )
         if counts.empty:
             return intro + _note("No sample with a PAM50 call carries an actionable biomarker.")
         groups = counts[_keys.KEY_PAM50].cat.categories
-        denominators = counts.drop_duplicates(_keys.KEY_PAM50).set_index(_keys.KEY_PAM50)["n_group"]
-        wide = counts.pivot(index=["biomarker", "therapy_class"], columns=_keys.KEY_PAM50, values="n_samples")
-        percent = counts.pivot(index=["biomarker", "therapy_class"], columns=_keys.KEY_PAM50, values="percent")
+        sizes = m.obs[_keys.KEY_PAM50].astype(str)[m.obs[_keys.KEY_PAM50].notna()].value_counts()
+        index = ["biomarker", "therapy_class"]
+        wide = counts.pivot(index=index, columns=_keys.KEY_PAM50, values="n_samples")
+        assessed = counts.pivot(index=index, columns=_keys.KEY_PAM50, values="n_group")
+        percent = counts.pivot(index=index, columns=_keys.KEY_PAM50, values="percent")
         rows = list(dict.fromkeys(zip(counts["biomarker"], counts["therapy_class"], strict=True)))
         table = pd.DataFrame({"biomarker": [b for b, _ in rows], "therapy class": [t for _, t in rows]})
         for g in groups:
-            table[f"{g} (n={int(denominators[g])})"] = [
-                f"{int(wide.at[row, g])} ({percent.at[row, g]:.0f}%)" for row in rows
+            table[f"{g} (n={int(sizes.get(g, 0))})"] = [
+                f"{int(wide.at[row, g])} / {int(assessed.at[row, g])}"
+                + (f" ({percent.at[row, g]:.0f}%)" if np.isfinite(percent.at[row, g]) else "")
+                for row in rows
             ]
         n_without = int(m.obs[_keys.KEY_PAM50].isna().sum())
         without = f'<p class="muted">{n_without} samples without a PAM50 call are not counted.</p>' if n_without else ""
@@ -971,7 +977,7 @@ class _Report:
                 + method
                 + _note(f"No biomarker is enriched in a subtype at FDR &lt; {_ENRICHMENT_FDR:g} ({n_tests} tests).")
             )
-        n_all = int(counts.drop_duplicates(_keys.KEY_PAM50)["n_group"].sum())
+        n_all = passed["biomarker"].map(counts.groupby("biomarker")["n_group"].sum()).to_numpy()
         carriers = counts.groupby("biomarker")["n_samples"].sum()
         rest_carriers = passed["biomarker"].map(carriers).to_numpy() - passed["n_samples"].to_numpy()
         table = pd.DataFrame(
@@ -980,7 +986,7 @@ class _Report:
                 "PAM50 call": passed[_keys.KEY_PAM50].astype(str).to_numpy(),
                 "in the call": [f"{a} / {n}" for a, n in zip(passed["n_samples"], passed["n_group"], strict=True)],
                 "in the other calls": [
-                    f"{c} / {n_all - n}" for c, n in zip(rest_carriers, passed["n_group"], strict=True)
+                    f"{c} / {total - n}" for c, total, n in zip(rest_carriers, n_all, passed["n_group"], strict=True)
                 ],
                 "odds ratio (95% CI)": [
                     f"{_odds(o)} ({_odds(lo)}–{_odds(hi)})"

@@ -247,6 +247,12 @@ def test_samples_on_a_panel_without_the_gene_are_not_assessed(es0, shared_data):
         }  # exome samples, and panel samples whose panel holds every gene of the rule
         assert set(assessed.index[assessed[biomarker]]) == expected, biomarker
     assert assessed["BRCA_truncating"].sum() == 28 and assessed["AKT1_E17K"].sum() == 19
+    # the by-group denominators are the assessed samples of each group, never the untested ones
+    es0.obs["arm"] = np.where(np.arange(es0.n_obs) % 2 == 0, "A", "B")
+    by_group = hm.tl.actionable_by_group(es0, groupby="arm").set_index(["biomarker", "arm"])
+    for (biomarker, arm), row in by_group.iterrows():
+        in_arm = es0.obs_names[(es0.obs["arm"] == arm).to_numpy()]
+        assert row["n_group"] == int(assessed.loc[in_arm, biomarker].sum()), (biomarker, arm)
 
 
 def test_gdc_download_store(shared_data, tmp_path):

@@ -120,9 +120,12 @@ def actionable_by_group(
 ) -> pd.DataFrame:
     """How many samples of each group carry each actionable biomarker, and whether the group is enriched for it.
 
-    A sample counts once per biomarker however many of its alterations point to it. The denominator of a group
-    is every sample of the store with that ``obs[groupby]`` value — samples lacking the omic a biomarker is
-    read from count as not carrying it; samples without a group value are not counted (logged).
+    A sample counts once per biomarker however many of its alterations point to it. The denominator of a
+    biomarker in a group is the samples of that ``obs[groupby]`` value that were **assessed** for it
+    (``obsm[f"{key}_assessed"]`` of :func:`harmonomics.tl.actionable`: the omic present, the gene on the
+    sample's gene panel); a sample not assessed is unknown, not a non-carrier. A store without that table
+    (written before it existed) uses every sample of the group. Samples without a group value are not counted
+    (logged).
 
     Each row is tested with a two-sided Fisher exact test (:data:`ENRICHMENT_TEST`) of the 2×2 table carriers /
     non-carriers in the group against carriers / non-carriers in all other grouped samples (the same
@@ -147,7 +150,8 @@ def actionable_by_group(
     Tidy DataFrame, one row per biomarker and group (groups in their category order, biomarkers by the number
     of samples carrying them, most first): ``biomarker``, ``therapy_class`` (the classes the table gives for
     it, joined by "; "), ``groupby`` (named after the column), ``n_samples`` (with the biomarker), ``n_group``
-    (the denominator), ``percent`` (100 · n_samples / n_group), then the enrichment test of the group against
+    (the denominator: samples of the group assessed for the biomarker), ``percent`` (100 · n_samples /
+    n_group; NaN when none was assessed), then the enrichment test of the group against
     the other grouped samples: ``odds_ratio`` (conditional MLE; ``inf`` when no sample of the rest carries it,
     0 when none of the group does), ``odds_ratio_low`` and ``odds_ratio_high`` (exact 95% CI), ``p`` (two-sided
     Fisher exact test) and ``fdr`` (Benjamini–Hochberg over the tested rows); NaN where the contrast is
@@ -201,16 +205,18 @@ def actionable_by_group(
     counts = pd.crosstab(carriers["biomarker"], carriers["sample"].map(group_of)).reindex(columns=levels, fill_value=0)
     order = counts.sum(axis=1).sort_values(ascending=False, kind="stable").index
     counts = counts.loc[order]
+    denominators = _denominators(mdata, key, group_of, levels, list(order), n_group)
     classes = rows.groupby("biomarker")["therapy_class"].agg(lambda s: "; ".join(sorted({str(v) for v in s.dropna()})))
     out = counts.stack().rename("n_samples").reset_index()
     out.columns = ["biomarker", groupby, "n_samples"]
     out["therapy_class"] = out["biomarker"].map(classes).fillna("")
-    out["n_group"] = out[groupby].map(n_group).astype(int)
+    out["n_group"] = [int(denominators.at[b, g]) for b, g in zip(out["biomarker"], out[groupby], strict=True)]
     out["n_samples"] = out["n_samples"].astype(int)
-    out["percent"] = 100.0 * out["n_samples"] / out["n_group"]  # every group listed has at least one sample
+    out["percent"] = 100.0 * out["n_samples"] / out["n_group"].where(out["n_group"] > 0)
     out[groupby] = pd.Categorical(out[groupby], categories=levels)
     n_carriers = out["biomarker"].map(counts.sum(axis=1)).astype(int)
-    enrichment = _enrichment(out["n_samples"], out["n_group"], n_carriers, int(n_group.sum()))
+    n_total = out["biomarker"].map(denominators.sum(axis=1)).astype(int)
+    enrichment = _enrichment(out["n_samples"], out["n_group"], n_carriers, n_total)
     for column in ENRICHMENT_COLUMNS:
         out[column] = enrichment[column]
     out = out[columns]
@@ -218,7 +224,24 @@ def actionable_by_group(
     return out
 
 
-def _enrichment(in_group: pd.Series, n_group: pd.Series, n_carriers: pd.Series, n_total: int) -> pd.DataFrame:
+def _denominators(
+    mdata: Any, key: str, group_of: pd.Series, levels: list[str], biomarkers: list[str], n_group: pd.Series
+) -> pd.DataFrame:
+    """Biomarkers × groups: how many samples of each group were assessed for each biomarker (``obsm`` table of
+    hm.tl.actionable), else every sample of the group."""
+    out = pd.DataFrame({g: int(n_group[g]) for g in levels}, index=pd.Index(biomarkers, dtype=object))
+    assessed = mdata.obsm.get(f"{key}_assessed") if f"{key}_assessed" in mdata.obsm else None
+    if not isinstance(assessed, pd.DataFrame):
+        return out
+    assessed = assessed.set_axis(assessed.index.astype(str)).reindex(group_of.index)
+    for biomarker in biomarkers:
+        if biomarker in assessed.columns:
+            flags = assessed[biomarker].fillna(False).astype(bool)
+            out.loc[biomarker] = group_of[flags.to_numpy()].value_counts().reindex(levels, fill_value=0).to_numpy()
+    return out
+
+
+def _enrichment(in_group: pd.Series, n_group: pd.Series, n_carriers: pd.Series, n_total: pd.Series) -> pd.DataFrame:
     """Fisher exact test and conditional odds ratio of each group against the rest; BH over the tested rows."""
     from scipy.stats import fisher_exact
     from scipy.stats.contingency import odds_ratio
@@ -226,9 +249,9 @@ def _enrichment(in_group: pd.Series, n_group: pd.Series, n_carriers: pd.Series, 
     from ._multitest import bh_fdr
 
     rows = []
-    for a, size, carriers in zip(in_group, n_group, n_carriers, strict=True):
-        rest_carriers, rest = carriers - a, n_total - size
-        if rest == 0 or carriers == n_total:  # one group only, or carried by all: a single possible table
+    for a, size, carriers, total in zip(in_group, n_group, n_carriers, n_total, strict=True):
+        rest_carriers, rest = carriers - a, total - size
+        if size == 0 or rest == 0 or carriers == total:  # no sample assessed, one group only, or carried by all
             rows.append((np.nan, np.nan, np.nan, np.nan))
             continue
         table = [[a, size - a], [rest_carriers, rest - rest_carriers]]
