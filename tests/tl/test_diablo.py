@@ -57,13 +57,16 @@ def _standardise(x: np.ndarray) -> np.ndarray:
     return (x - x.mean(axis=0)) / x.std(axis=0, ddof=1)
 
 
-def test_one_block_all_features_is_the_leading_singular_pair_of_xty():
+@pytest.mark.parametrize("scheme", ["horst", "centroid", "factorial"])
+def test_one_block_all_features_is_the_leading_singular_pair_of_xty(scheme):
+    # with one block and the outcome, every scheme maximises the one covariance: the leading singular pair
     rng = np.random.default_rng(1)
     n = 60
     labels = _labels(n, rng)
     x = rng.normal(size=(n, 15)) + np.outer(labels == "Basal", rng.normal(size=15))
     mdata = _store({"rna": x}, labels)
-    hm.tl.diablo(mdata, n_components=1, keep=None, tol=1e-13, max_iter=10_000)
+    hm.tl.diablo(mdata, n_components=1, keep=None, tol=1e-13, max_iter=10_000, scheme=scheme)
+    assert mdata.uns["diablo"]["params"]["scheme"] == scheme
 
     y = _standardise(np.column_stack([(labels == c).astype(float) for c in CLASSES]))
     u, _, vt = np.linalg.svd(_standardise(x).T @ y)
@@ -74,6 +77,38 @@ def test_one_block_all_features_is_the_leading_singular_pair_of_xty():
     # the block variate is the standardised block times its weights
     variates = mdata.mod["rna"].obsm["diablo"]["comp1"].to_numpy()
     np.testing.assert_allclose(variates, _standardise(x) @ weights, atol=1e-10)
+
+
+def _criteria(mdata, blocks, design: float) -> dict[str, float]:
+    """The three sGCCA criteria of a one-component fit, from its stored variates and numpy covariances."""
+    y = _standardise(np.column_stack([(mdata.obs["pam50"] == c).to_numpy(float) for c in CLASSES]))
+    y_weights = np.asarray(mdata.uns["diablo"]["model"]["y_weights"])[:, 0]
+    variates = [mdata.mod[b].obsm["diablo"]["comp1"].to_numpy() for b in blocks] + [y @ y_weights]
+    links = [(j, k, design) for j in range(len(blocks)) for k in range(j + 1, len(blocks))]
+    links += [(j, len(blocks), 1.0) for j in range(len(blocks))]
+    cov = [(c, float(variates[j] @ variates[k]) / len(y)) for j, k, c in links]
+    return {
+        "horst": sum(c * v for c, v in cov),
+        "centroid": sum(c * abs(v) for c, v in cov),
+        "factorial": sum(c * v * v for c, v in cov),
+    }
+
+
+def test_each_scheme_reaches_the_best_value_of_its_own_criterion():
+    # the real training split: mRNA, miRNA and protein of 150 tumours, no sparsity, blocks fully linked
+    mdata = hm.datasets.tcga_brca_mini()
+    train = mdata[mdata.obs["split"] == "train"].copy()
+    blocks = ["rna", "mirna", "prot"]
+    values = {}
+    for scheme in ("horst", "centroid", "factorial"):
+        hm.tl.diablo(train, mods=blocks, n_components=1, design=1.0, scheme=scheme, tol=1e-12, max_iter=5000)
+        assert train.uns["diablo"]["params"]["converged"] == [True]
+        values[scheme] = _criteria(train, blocks, 1.0)
+    for criterion in values:
+        best = max(v[criterion] for v in values.values())
+        assert values[criterion][criterion] >= best - 1e-9, (criterion, values)
+    with pytest.raises(ValueError, match="scheme='mode_b' is not known"):
+        hm.tl.diablo(train, mods=blocks, scheme="mode_b")
 
 
 def test_successive_variates_are_orthogonal_per_block():

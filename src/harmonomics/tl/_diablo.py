@@ -2,8 +2,9 @@
 
 DIABLO (Singh et al. 2019, *Bioinformatics* 35:3055) finds, per component, one sparse weight vector per omic
 block and one for the outcome (the dummy-coded classes) that maximise the design-weighted sum of covariances
-between the block variates (sparse generalised CCA, Tenenhaus et al. 2014, "horst" scheme, the mixOmics
-default for ``block.splsda``)::
+between the block variates (sparse generalised CCA, Tenenhaus et al. 2014; the "horst" scheme, the mixOmics
+default for ``block.splsda``; "centroid" and "factorial" replace each covariance by its absolute value or its
+square, :data:`SCHEMES`)::
 
     maximise  sum_{j<k} c_jk cov(X_j a_j, X_k a_k)   subject to  ||a_j|| = 1,  ||a_j||_0 = keep_j
 
@@ -15,7 +16,8 @@ The algorithm, written here from the published method:
    samples that have it; the outcome ``Y`` is the class indicator matrix, centred and scaled the same way.
 2. Per component, the weights start at the leading left singular vector of ``X_jᵀY`` (the outcome's at the
    leading right singular vector of ``[X_1 … X_J]ᵀY``) and are updated block after block:
-   ``a_j ← soft(X_jᵀ Σ_k c_jk X_k a_k, λ_j)``, normalised to unit length, where ``λ_j`` is the
+   ``a_j ← soft(X_jᵀ Σ_k c_jk g(cov(X_j a_j, X_k a_k)) X_k a_k, λ_j)`` (``g`` = 1 for horst, the sign of the
+   covariance for centroid, the covariance for factorial), normalised to unit length, where ``λ_j`` is the
    ``(keep_j + 1)``-th largest absolute entry, so exactly ``keep_j`` weights are non-zero. Iterations stop
    when no weight moves by more than ``tol`` (or after ``max_iter``).
 3. Each omic block is deflated on its own variate ``t_j = X_j a_j``: ``X_j ← X_j − t_j p_jᵀ`` with
@@ -99,10 +101,47 @@ def _leading_singular(matrix: np.ndarray, side: str) -> np.ndarray:
     return u[:, 0] if side == "left" else vt[0]
 
 
+#: sGCCA schemes (Tenenhaus et al. 2014; mixOmics' ``scheme``): the factor by which a block's update weighs a
+#: linked block's variate, from the covariance of the two variates. "horst" maximises the sum of covariances,
+#: "centroid" the sum of their absolute values, "factorial" the sum of their squares.
+SCHEMES: dict[str, Callable[[float], float]] = {}
+
+
+def _scheme(name: str):
+    def register(function: Callable[[float], float]):
+        SCHEMES[name] = function
+        return function
+
+    return register
+
+
+@_scheme("horst")
+def _horst(covariance: float) -> float:
+    return 1.0
+
+
+@_scheme("centroid")
+def _centroid(covariance: float) -> float:
+    return float(np.sign(covariance))
+
+
+@_scheme("factorial")
+def _factorial(covariance: float) -> float:
+    return covariance
+
+
 def _fit_component(
-    blocks: list[np.ndarray], design: np.ndarray, keep: Sequence[int], *, max_iter: int, tol: float
+    blocks: list[np.ndarray],
+    design: np.ndarray,
+    keep: Sequence[int],
+    *,
+    max_iter: int,
+    tol: float,
+    scheme: str = "horst",
 ) -> tuple[list[np.ndarray], int, bool]:
-    """One sGCCA component (horst scheme) over ``blocks`` (the outcome last). Returns weights, iterations, converged."""
+    """One sGCCA component over ``blocks`` (the outcome last). Returns weights, iterations, converged."""
+    weigh = SCHEMES[scheme]
+    n = blocks[0].shape[0]
     outcome = blocks[-1]
     weights = [
         _unit(_soft_threshold_keep(_leading_singular(x.T @ outcome, "left"), k))
@@ -116,7 +155,11 @@ def _fit_component(
         iteration += 1
         shift = 0.0
         for j, x in enumerate(blocks):
-            inner = sum(design[j, k] * variates[k] for k in range(len(blocks)) if design[j, k] != 0)
+            inner = sum(
+                design[j, k] * weigh(float(variates[j] @ variates[k]) / n) * variates[k]
+                for k in range(len(blocks))
+                if design[j, k] != 0
+            )
             new = _unit(_soft_threshold_keep(x.T @ inner, keep[j]))
             if not np.any(new):  # nothing left to explain (a fully deflated block): keep the start
                 new = weights[j]
@@ -153,9 +196,18 @@ class _Fit:
         self.converged: list[bool] = []
 
     def add_component(
-        self, design: np.ndarray, keep: Sequence[int], *, max_iter: int, tol: float, outcome_deflation: str
+        self,
+        design: np.ndarray,
+        keep: Sequence[int],
+        *,
+        max_iter: int,
+        tol: float,
+        outcome_deflation: str,
+        scheme: str = "horst",
     ) -> None:
-        weights, iterations, converged = _fit_component(self.residuals, design, keep, max_iter=max_iter, tol=tol)
+        weights, iterations, converged = _fit_component(
+            self.residuals, design, keep, max_iter=max_iter, tol=tol, scheme=scheme
+        )
         variates = [r @ a for r, a in zip(self.residuals, weights, strict=True)]
         outcome = self.residuals[-1]
         for j, (a, t) in enumerate(zip(weights, variates, strict=True)):
@@ -452,6 +504,7 @@ def _fit_arrays(
     max_iter: int,
     tol: float,
     start: _Fit | None = None,
+    scheme: str = "horst",
 ) -> _Fit:
     blocks = list(standardised)
     if start is None:
@@ -465,6 +518,7 @@ def _fit_arrays(
             max_iter=max_iter,
             tol=tol,
             outcome_deflation=OUTCOME_DEFLATION,
+            scheme=scheme,
         )
     return fit
 
@@ -530,6 +584,7 @@ def diablo(
     keep: int | Mapping[str, int | Sequence[int]] | str | pd.DataFrame | None = None,
     design: float | pd.DataFrame | np.ndarray = 0.1,
     scale: bool = True,
+    scheme: str = "horst",
     max_iter: int = 100,
     tol: float = 1e-6,
     seed: int = 0,
@@ -559,6 +614,10 @@ def diablo(
         the blocks. Every block is linked to the outcome with 1.
     scale
         Scale each feature to unit variance (else only centre).
+    scheme
+        How linked variates' covariances are combined (:data:`SCHEMES`, mixOmics' ``scheme``): ``"horst"`` (the
+        sum of covariances; mixOmics' default), ``"centroid"`` (the sum of their absolute values) or
+        ``"factorial"`` (the sum of their squares).
     max_iter, tol
         Iteration limit and convergence tolerance (largest change of a weight) per component.
     seed
@@ -581,6 +640,7 @@ def diablo(
     InsufficientDataError
         Fewer than two classes, or ``keep`` above a block's number of usable features.
     """
+    _check_choice("scheme", scheme, SCHEMES)
     mdata = store_to_modify(mdata, copy)
     if n_components < 1:
         raise ValueError(f"diablo: n_components={n_components}; expected at least 1")
@@ -592,7 +652,14 @@ def diablo(
         if keep != "tune":
             raise ValueError(f"diablo: keep={keep!r}; expected None, an int, a dict, 'tune' or a tuning table")
         keep = diablo_tune(
-            mdata, label=label, mods=blocks, n_components=n_components, design=design, seed=seed, scale=scale
+            mdata,
+            label=label,
+            mods=blocks,
+            n_components=n_components,
+            design=design,
+            seed=seed,
+            scale=scale,
+            scheme=scheme,
         )
     if isinstance(keep, pd.DataFrame):
         tuning = keep
@@ -602,7 +669,15 @@ def diablo(
     keep = _resolve_keep(keep, blocks, n_features, n_components)
     n_classes = len(prepared.classes)
     fit = _fit_arrays(
-        standardised, prepared.codes, n_classes, design_matrix, keep, n_comp=n_components, max_iter=max_iter, tol=tol
+        standardised,
+        prepared.codes,
+        n_classes,
+        design_matrix,
+        keep,
+        n_comp=n_components,
+        max_iter=max_iter,
+        tol=tol,
+        scheme=scheme,
     )
     if not all(fit.converged):
         logger.warning(
@@ -706,7 +781,7 @@ def _write_fit(mdata, prepared, standardised, fit, models, keep, design_matrix, 
         "params": {
             "max_iter": int(args["max_iter"]),
             "tol": float(args["tol"]),
-            "scheme": "horst",
+            "scheme": str(args["scheme"]),
             "deflation": "each omic block on its own variate; the outcome on the blocks' variates (mean)",
             "outcome_design": 1.0,
             "n_samples": int(prepared.samples.size),
@@ -881,6 +956,7 @@ def diablo_tune(
     scale: bool = True,
     vote: str = "weighted",
     predict_mods: Sequence[str] | None = None,
+    scheme: str = "horst",
     max_iter: int = 100,
     tol: float = 1e-6,
 ) -> pd.DataFrame:
@@ -894,7 +970,7 @@ def diablo_tune(
 
     Parameters
     ----------
-    mdata, label, mods, design, scale, max_iter, tol
+    mdata, label, mods, design, scale, scheme, max_iter, tol
         As in :func:`diablo`.
     n_components
         Number of components to tune.
@@ -920,6 +996,7 @@ def diablo_tune(
     """
     _check_choice("distance", distance, DISTANCES)
     _check_choice("vote", vote, VOTES)
+    _check_choice("scheme", scheme, SCHEMES)
     blocks = _resolve_blocks(mdata, mods)
     predict_blocks = blocks if predict_mods is None else _resolve_blocks(mdata, predict_mods)
     outside = [b for b in predict_blocks if b not in blocks]
@@ -961,6 +1038,7 @@ def diablo_tune(
                         max_iter=max_iter,
                         tol=tol,
                         start=start,
+                        scheme=scheme,
                     )
                     present = {b: prepared.present[b][train] for b in blocks}
                     models = _block_models(fit, train_std, present, prepared.codes[train], n_classes, h + 1)
@@ -1001,6 +1079,7 @@ def diablo_tune(
                     max_iter=max_iter,
                     tol=tol,
                     start=fits[s].copy() if fits[s] is not None else None,
+                    scheme=scheme,
                 )
                 for s, (_, train, _, train_std, _, _) in enumerate(splits)
             ]
