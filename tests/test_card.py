@@ -305,6 +305,13 @@ def test_card_of_a_panel_sequenced_sample_says_its_panel(shared_data, tmp_path):
     # TEST_SAMPLE_4 has one coding variant in the raw MAF (ACP3 missense), on its panel
     assert facts["mutations counted"] == "1" and facts["TMB (mutations per Mb)"] == "20"
     assert facts["gene panel TESTPANEL1: coding size used (Mb)"] == "0.05"
+    # TESTPANEL1 holds BRCA1/BRCA2 but not PIK3CA, AKT1, ESR1, ERBB2 or PTEN: those are unknown, not absent
+    hm.tl.actionable(mdata)
+    text = hm.report(mdata, tmp_path / "r.html", patient="TEST_SAMPLE_4").read_text(encoding="utf-8")
+    note = _text(_section(text, "actionable"))
+    assert "Not assessed for this sample (no data for it, or the gene is not on its gene panel TESTPANEL1)" in note
+    listed = note.split("unknown rather than absent:")[1].split(".")[0]
+    assert "PIK3CA_hotspot" in listed and "AKT1_E17K" in listed and "BRCA_truncating" not in listed
 
 
 def test_card_unknown_patient_writes_nothing(cohort, tmp_path):

@@ -419,6 +419,7 @@ class _Card:
             f"({html_code('hm.tl.actionable')}), with the therapy class, the level of evidence and its source. "
             "Levels: " + "; ".join(f"{html_code(k)} {escape(v)}" for k, v in EVIDENCE_LEVELS.items()) + ".</p>"
         )
+        unassessed = self._not_assessed()
         if mine.empty:
             return (
                 intro
@@ -426,10 +427,28 @@ class _Card:
                     "No alteration of this sample matches a biomarker of the table "
                     f"({len(table):,} matches in the whole store)."
                 )
+                + unassessed
                 + warning
             )
         shown = [c for c in ACTIONABLE_SHOWN if c in mine.columns]
-        return intro + html_table(mine[shown].reset_index(drop=True)) + warning
+        return intro + html_table(mine[shown].reset_index(drop=True)) + unassessed + warning
+
+    def _not_assessed(self) -> str:
+        """The biomarkers this sample could not be assessed for (obsm of hm.tl.actionable): unknown, not absent."""
+        assessed = self.mdata.obsm.get(f"{ACTIONABLE_KEY}_assessed") if hasattr(self.mdata, "obsm") else None
+        if not isinstance(assessed, pd.DataFrame) or self.sample not in assessed.index.astype(str):
+            return ""
+        row = assessed.set_axis(assessed.index.astype(str)).loc[self.sample]
+        missing = [str(b) for b, flag in row.items() if not bool(flag)]
+        if not missing:
+            return ""
+        panel = self._gene_panel()
+        why = f"no data for it, or the gene is not on its gene panel {panel}" if panel else "no data for it"
+        return html_note(
+            f"Not assessed for this sample ({escape(why)}), so unknown rather than absent: "
+            + ", ".join(escape(b) for b in missing)
+            + "."
+        )
 
     # -- nearest patients
     def section_neighbours(self) -> str:
