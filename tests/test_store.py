@@ -346,6 +346,10 @@ def awkward():
     m.obsm["clinical"] = pd.DataFrame(
         {"grade": [None, "G2", None, 3], "age": [50.0, np.nan, 61.0, 70.0]}, index=m.obs_names
     )
+    # plain bools in a global obsm table (hm.tl.actionable's assessed samples): mudata's read-time alignment
+    # used to turn them into objects
+    m.obsm["assessed"] = pd.DataFrame({"PIK3CA": [True, False, True, True]}, index=m.obs_names)
+    m.obs["sequenced"] = np.array([True, False, True, True])
     m.uns["extra"] = {"table": pd.DataFrame({"none": [None, None], "mixed": [1, "a"], "ids": ["MB-0001", None]})}
     return m
 
@@ -383,6 +387,9 @@ def test_any_sample_id_and_awkward_columns_round_trip(awkward, tmp_path, suffix)
     assert back["rna"].var["chromosome"].astype(str).tolist() == ["6", "17", "6"]
     assert back["mut"].var["entrez"].tolist() == [None, None]
     assert np.isnan(back["mut"].var["score"].to_numpy(dtype=float)).all()
+    assert back.obsm["assessed"]["PIK3CA"].dtype == bool
+    assert back.obsm["assessed"]["PIK3CA"].tolist() == [True, False, True, True]
+    assert back.obs["sequenced"].dtype == bool and back.obs["sequenced"].tolist() == [True, False, True, True]
     clinical = back.obsm["clinical"]
     assert clinical["grade"].tolist() == [None, "G2", None, "3"]
     np.testing.assert_array_equal(clinical["age"].to_numpy(dtype=float), [50.0, np.nan, 61.0, 70.0])

@@ -439,7 +439,7 @@ class _Card:
         if not isinstance(assessed, pd.DataFrame) or self.sample not in assessed.index.astype(str):
             return ""
         row = assessed.set_axis(assessed.index.astype(str)).loc[self.sample]
-        missing = [str(b) for b, flag in row.items() if not bool(flag)]
+        missing = [str(b) for b, flag in row.items() if not (pd.notna(flag) and bool(flag))]
         if not missing:
             return ""
         panel = self._gene_panel()

@@ -549,12 +549,15 @@ _KINDS = {
 def _portable_column(series: pd.Series) -> tuple[pd.Series, str] | None:
     """``series`` in a form h5mu, zarr and netCDF all write, and its kind; None when it is writable as it is.
 
-    Only object and pandas string columns are touched: object columns holding nothing but strings are written as
-    they are; others are sorted by the types of their present values: none (all missing) -> float NaN,
-    strings -> categorical with missing values, bools -> nullable boolean, ints -> nullable Int64, ints and
-    floats -> float64; any other mix -> the values' text, as categorical.
+    Only bool, object and pandas string columns are touched: bools are written as nullable booleans (and read back
+    as bools); object columns holding nothing but strings are written as they are; others are sorted by the types of
+    their present values: none (all missing) -> float NaN, strings -> categorical with missing values, bools ->
+    nullable boolean, ints -> nullable Int64, ints and floats -> float64; any other mix -> the values' text, as
+    categorical.
     """
     string_dtype = isinstance(series.dtype, pd.StringDtype)
+    if series.dtype == bool:  # mudata's alignment on read writes NA into plain bools (object): use nullable ones
+        return pd.Series(pd.array(series.to_numpy(), dtype="boolean"), index=series.index), "bool"
     if series.dtype != object and not string_dtype:
         return None
     values = series.to_numpy(dtype=object)

@@ -236,7 +236,7 @@ def _denominators(
     assessed = assessed.set_axis(assessed.index.astype(str)).reindex(group_of.index)
     for biomarker in biomarkers:
         if biomarker in assessed.columns:
-            flags = assessed[biomarker].fillna(False).astype(bool)
+            flags = assessed[biomarker].eq(True)  # samples absent from the table (NaN) were not assessed
             out.loc[biomarker] = group_of[flags.to_numpy()].value_counts().reindex(levels, fill_value=0).to_numpy()
     return out
 
