@@ -1,0 +1,81 @@
+"""Timing and peak-memory helpers shared by the benchmark scripts (``from _measure import measure, compare``).
+
+Peak memory is the process's resident set size sampled every 5 ms from a background thread (psutil), reported
+above its level when the call starts: far cheaper than tracemalloc, so the time of the same call stays usable.
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from collections.abc import Callable
+
+MIB = 2**20
+SAMPLE_INTERVAL_S = 0.005
+
+
+def measure(fn, *args, **kwargs):
+    """Run ``fn``; return (result, seconds, peak resident memory above the level at the start, in MiB)."""
+    import psutil
+
+    process = psutil.Process()
+    start_rss = process.memory_info().rss
+    peak = [start_rss]
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], process.memory_info().rss)
+            done.wait(SAMPLE_INTERVAL_S)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    start = time.perf_counter()
+    try:
+        result = fn(*args, **kwargs)
+    finally:
+        seconds = time.perf_counter() - start
+        done.set()
+        thread.join()
+    peak[0] = max(peak[0], process.memory_info().rss)
+    return result, seconds, (peak[0] - start_rss) / MIB
+
+
+def compare(
+    ours: Callable,
+    baseline: Callable,
+    *,
+    repeats: int = 3,
+    setup: Callable | None = None,
+) -> tuple[dict, object, object]:
+    """Time ``ours`` against ``baseline`` in this process, alternating the two ``repeats`` times.
+
+    ``setup`` (untimed), when given, is called before each run of ``ours`` and its return value passed to it (a
+    fresh store for a function that writes into its input); ``baseline`` takes no argument. Returns the summary
+    ``{"ours": {...}, "baseline": {...}, "ratio": ours / baseline, "ratio_fastest", "repeats": n}`` (each side:
+    ``seconds`` = the median, ``seconds_all``, ``peak_mib`` = the largest peak above the start of a run;
+    ``ratio_fastest`` = ours' fastest run / the baseline's fastest) and the two functions' last results.
+    Alternating spreads the machine's load drift over both sides.
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats must be at least 1, got {repeats}")
+    runs: dict[str, list[tuple[float, float]]] = {"ours": [], "baseline": []}
+    ours_result = baseline_result = None
+    for _ in range(repeats):
+        argument = () if setup is None else (setup(),)
+        ours_result, seconds, peak = measure(ours, *argument)
+        runs["ours"].append((seconds, peak))
+        baseline_result, seconds, peak = measure(baseline)
+        runs["baseline"].append((seconds, peak))
+    summary: dict = {"repeats": repeats}
+    for side, values in runs.items():
+        summary[side] = {
+            "seconds": statistics.median(s for s, _ in values),
+            "seconds_all": [s for s, _ in values],
+            "peak_mib": max(p for _, p in values),
+        }
+    summary["ratio"] = summary["ours"]["seconds"] / summary["baseline"]["seconds"]
+    # the fastest runs are the least disturbed by other jobs on a shared machine
+    summary["ratio_fastest"] = min(summary["ours"]["seconds_all"]) / min(summary["baseline"]["seconds_all"])
+    return summary, ours_result, baseline_result
