@@ -48,27 +48,33 @@ def compare(
     *,
     repeats: int = 3,
     setup: Callable | None = None,
+    threads: int | None = 1,
 ) -> tuple[dict, object, object]:
     """Time ``ours`` against ``baseline`` in this process, alternating the two ``repeats`` times.
 
     ``setup`` (untimed), when given, is called before each run of ``ours`` and its return value passed to it (a
     fresh store for a function that writes into its input); ``baseline`` takes no argument. Returns the summary
-    ``{"ours": {...}, "baseline": {...}, "ratio": ours / baseline, "ratio_fastest", "repeats": n}`` (each side:
+    ``{"ours": {...}, "baseline": {...}, "ratio": ours / baseline, "ratio_fastest", "repeats", "threads"}`` (each side:
     ``seconds`` = the median, ``seconds_all``, ``peak_mib`` = the largest peak above the start of a run;
     ``ratio_fastest`` = ours' fastest run / the baseline's fastest) and the two functions' last results.
-    Alternating spreads the machine's load drift over both sides.
+    Alternating spreads the machine's load drift over both sides. ``threads`` caps the BLAS/OpenMP thread pools
+    of both sides (threadpoolctl; ``None``: as configured): on a small shared machine, oversubscribed pools make
+    small fits several times slower and their times erratic.
     """
+    from threadpoolctl import threadpool_limits
+
     if repeats < 1:
         raise ValueError(f"repeats must be at least 1, got {repeats}")
     runs: dict[str, list[tuple[float, float]]] = {"ours": [], "baseline": []}
     ours_result = baseline_result = None
     for _ in range(repeats):
         argument = () if setup is None else (setup(),)
-        ours_result, seconds, peak = measure(ours, *argument)
-        runs["ours"].append((seconds, peak))
-        baseline_result, seconds, peak = measure(baseline)
-        runs["baseline"].append((seconds, peak))
-    summary: dict = {"repeats": repeats}
+        with threadpool_limits(limits=threads):
+            ours_result, seconds, peak = measure(ours, *argument)
+            runs["ours"].append((seconds, peak))
+            baseline_result, seconds, peak = measure(baseline)
+            runs["baseline"].append((seconds, peak))
+    summary: dict = {"repeats": repeats, "threads": threads}
     for side, values in runs.items():
         summary[side] = {
             "seconds": statistics.median(s for s, _ in values),

@@ -48,6 +48,7 @@ def test_compare_alternates_and_reports_medians(measure_module):
     summary, ours_result, baseline_result = measure_module.compare(ours, baseline, repeats=3, setup=lambda: next(fresh))
     assert calls == [("ours", 0), ("baseline", None), ("ours", 1), ("baseline", None), ("ours", 2), ("baseline", None)]
     assert (ours_result, baseline_result) == ("ours", "baseline")
+    assert summary["threads"] == 1  # BLAS pools capped by default
     for side in ("ours", "baseline"):
         assert len(summary[side]["seconds_all"]) == 3
         assert summary[side]["seconds"] == sorted(summary[side]["seconds_all"])[1]
