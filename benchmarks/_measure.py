@@ -1,11 +1,14 @@
 """Timing and peak-memory helpers shared by the benchmark scripts (``from _measure import measure, compare``).
 
 Peak memory is the process's resident set size sampled every 5 ms from a background thread (psutil), reported
-above its level when the call starts: far cheaper than tracemalloc, so the time of the same call stays usable.
+above its level when the call starts: far cheaper than tracemalloc, so the time of the same call stays usable. It
+is a lower bound in a process that has run earlier steps: memory those steps freed but the allocator kept (the
+heap, pools) is reused without growing the resident size.
 """
 
 from __future__ import annotations
 
+import gc
 import statistics
 import threading
 import time
@@ -16,9 +19,14 @@ SAMPLE_INTERVAL_S = 0.005
 
 
 def measure(fn, *args, **kwargs):
-    """Run ``fn``; return (result, seconds, peak resident memory above the level at the start, in MiB)."""
+    """Run ``fn``; return (result, seconds, peak resident memory above the level at the start, in MiB).
+
+    Garbage left by earlier steps is collected first (untimed): freed during the call, it would hide the call's own
+    growth.
+    """
     import psutil
 
+    gc.collect()
     process = psutil.Process()
     start_rss = process.memory_info().rss
     peak = [start_rss]

@@ -260,7 +260,8 @@ def speed_markdown(s: dict) -> list[str]:
         f"features), median of {s['repeats']} runs, ours and the baseline alternating, BLAS/OpenMP pools capped "
         f"at {s['threads']} thread(s) for both; ratio = ours / baseline "
         "(above 1: ours slower); peak = resident memory above the start of the call (psutil, sampled every 5 ms; "
-        "the largest of the runs). R is not available, so the baseline is scikit-learn's `PLSRegression` (2 "
+        "the largest of the runs; a lower bound: memory that earlier steps freed is reused without growing it). "
+        "R is not available, so the baseline is scikit-learn's `PLSRegression` (2 "
         "components) on the concatenated blocks, each standardised, against one-hot labels: a single-block "
         "PLS-DA, the closest method in Python.",
         "",

@@ -289,7 +289,8 @@ def _speed_markdown(s: dict) -> str:
         f"The frequency table above from the raw MAF (`{s['maf']}`): median of {s['repeats']} runs, ours and the "
         f"baseline alternating, after one untimed warm-up of each, BLAS/OpenMP pools capped at {s['threads']} "
         "thread(s) for both; ratio = ours / baseline (above 1: ours slower); "
-        "peak = resident memory above the start of the call (psutil, sampled every 5 ms; the largest of the runs).",
+        "peak = resident memory above the start of the call (psutil, sampled every 5 ms; the largest of the runs; "
+        "a lower bound: memory that earlier steps freed is reused without growing it).",
         "",
         "| run | time (s) | ratio | ratio, fastest runs | peak (MiB) |",
         "|---|---|---|---|---|",

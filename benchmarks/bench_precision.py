@@ -437,7 +437,8 @@ def speed_markdown(s: dict) -> list[str]:
         "",
         f"Median of {s['repeats']} runs, ours and the baseline alternating, BLAS/OpenMP pools capped at "
         f"{s['receptor_status']['threads']} thread(s) for both; ratio = ours / baseline (above 1: ours slower). "
-        "Peak: resident memory above the start of the call (psutil, sampled every 5 ms; the largest of the runs).",
+        "Peak: resident memory above the start of the call (psutil, sampled every 5 ms; the largest of the runs; "
+        "a lower bound: memory that earlier steps freed is reused without growing it).",
         "",
         "| task | baseline | ours (s) | baseline (s) | ratio | ratio, fastest runs | ours peak (MiB) "
         "| baseline peak (MiB) | check |",
