@@ -26,37 +26,8 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 DIABLO_BER = 0.0254
 
-
-def measure(fn, *args, **kwargs):
-    """Run ``fn``; return (result, seconds, peak resident memory above the level at the start, in MiB).
-
-    Memory is sampled every 5 ms from a background thread (psutil), which costs far less than tracemalloc.
-    """
-    import threading
-
-    import psutil
-
-    process = psutil.Process()
-    start_rss = process.memory_info().rss
-    peak = [start_rss]
-    done = threading.Event()
-
-    def sample():
-        while not done.is_set():
-            peak[0] = max(peak[0], process.memory_info().rss)
-            done.wait(0.005)
-
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
-    start = time.perf_counter()
-    try:
-        result = fn(*args, **kwargs)
-    finally:
-        seconds = time.perf_counter() - start
-        done.set()
-        thread.join()
-    peak[0] = max(peak[0], process.memory_info().rss)
-    return result, seconds, (peak[0] - start_rss) / 2**20
+sys.path.insert(0, str(HERE))  # the shared helpers, also when this file is imported from elsewhere
+from _measure import measure
 
 
 # ---------------------------------------------------------------------------------------------- PAM50 caller

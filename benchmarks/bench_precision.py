@@ -7,6 +7,18 @@ the 121 patients, from expression only, copy number only and both. Our Equivocal
 wrong in accuracy, sensitivity, specificity and balanced accuracy; coverage (the share with a Positive/Negative
 call) and the balanced accuracy among called samples are reported beside them. No threshold sees the labels; the
 "label-fitted ceiling" rows are the best single threshold on ERBB2 chosen ON the labels, for reference only.
+
+Speed (:func:`speed`), each against a baseline in this process (median of 3 alternating runs; peak resident memory
+above the start of the call, sampled by ``_measure.py``):
+
+- ``hm.tl.receptor_status`` on the cohort (rna + cnv) against the irreducible work done directly: log2(CPM + 1) of
+  ESR1, PGR and ERBB2 from the raw counts with numpy, the same three scikit-learn ``GaussianMixture`` fits (2
+  components, tied covariance, 10 starts, seed 0) and the ERBB2 log2(CN/2) >= 1 amplification rule with pandas;
+  the baseline's calls are checked against ours.
+- ``hm.tl.tmb`` against pandas on the same in-memory MAF (protein-altering rows, duplicate variants dropped,
+  count per sample / 38 Mb); the per-sample values are checked equal.
+- ``hm.tl.actionable`` (every rule, the therapy join) against a pandas selection of the PIK3CA hotspot rows and
+  the BRCA1/2 truncating rows only; the PIK3CA-hotspot samples are checked equal.
 """
 
 from __future__ import annotations
@@ -26,6 +38,29 @@ RESULTS = HERE / "results"
 CALL_ROWS = ["Positive", "Equivocal", "Negative", "no call"]
 LABELS = ["Positive", "Negative"]
 VARIANTS = {"combined": ("rna", "cnv"), "rna_only": ("rna",), "cn_only": ("cnv",)}
+REPEATS = 3
+
+sys.path.insert(0, str(HERE))  # the shared helpers, also when this file is imported from elsewhere
+from _measure import compare
+
+# The baselines' own copies of the rules (facts, not code): checked against the package's constants in speed().
+#: Protein-altering variant classes (FORMATS.md; harmonomics._mutations.PROTEIN_ALTERING).
+PROTEIN_ALTERING = (
+    "Missense_Mutation",
+    "Nonsense_Mutation",
+    "Frame_Shift_Del",
+    "Frame_Shift_Ins",
+    "In_Frame_Del",
+    "In_Frame_Ins",
+    "Splice_Site",
+    "Translation_Start_Site",
+    "Nonstop_Mutation",
+)
+#: The 11 PIK3CA mutations of the therascreen companion diagnostic (src/harmonomics/tl/_actionable.py).
+PIK3CA_HOTSPOTS = ("C420R", "E542K", "E545A", "E545D", "E545G", "E545K", "Q546E", "Q546R", "H1047L", "H1047R", "H1047Y")
+TRUNCATING = ("Nonsense_Mutation", "Frame_Shift_Del", "Frame_Shift_Ins", "Splice_Site")
+MARKER_GENES = {"er": "ESR1", "pr": "PGR", "her2": "ERBB2"}
+VARIANT_KEY = ["sample", "Chromosome", "Start_Position", "Reference_Allele", "Tumor_Seq_Allele2"]
 
 
 # ------------------------------------------------------------------------------------------- receptor status
@@ -239,6 +274,188 @@ def receptor_markdown(r: dict) -> list[str]:
     return lines
 
 
+# ------------------------------------------------------------------------------------------- speed
+def baseline_receptor_calls(
+    counts: np.ndarray, genes: pd.Index, samples: pd.Index, copy_number: pd.DataFrame
+) -> pd.DataFrame:
+    """ER/PR/HER2 calls done directly: numpy log2(CPM + 1), three GaussianMixture fits, pandas ERBB2 amplification."""
+    from sklearn.mixture import GaussianMixture
+
+    library = counts.sum(axis=1)
+    scores = {}
+    for prefix, gene in MARKER_GENES.items():
+        x = np.log2(counts[:, genes.get_loc(gene)] / library * 1e6 + 1.0).reshape(-1, 1)
+        model = GaussianMixture(n_components=2, covariance_type="tied", n_init=10, random_state=0).fit(x)
+        scores[prefix] = model.predict_proba(x)[:, int(np.argmax(model.means_.ravel()))]
+    scores = pd.DataFrame(scores, index=samples)
+    erbb2 = copy_number["ERBB2"].reindex(samples)
+    scores["her2"] = scores["her2"].mask(erbb2 >= 1.0, 1.0)
+    calls = np.select([scores > 0.9, scores < 0.1], ["Positive", "Negative"], "Equivocal")
+    return pd.DataFrame(calls, index=samples, columns=scores.columns)
+
+
+def baseline_tmb(maf: pd.DataFrame) -> pd.Series:
+    """Protein-altering rows, each variant of a sample once, counted per sample and divided by 38 Mb."""
+    coding = maf[maf["Variant_Classification"].isin(PROTEIN_ALTERING)]
+    return coding.drop_duplicates(VARIANT_KEY).groupby("sample").size() / 38.0
+
+
+def baseline_actionable(maf: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Samples with a PIK3CA therascreen hotspot and with a BRCA1/2 truncating variant (boolean selection)."""
+    change = maf["protein_change"].str.removeprefix("p.")
+    pik3ca = (
+        (maf["Hugo_Symbol"] == "PIK3CA")
+        & (maf["Variant_Classification"] == "Missense_Mutation")
+        & change.isin(PIK3CA_HOTSPOTS)
+    )
+    brca = maf["Hugo_Symbol"].isin(["BRCA1", "BRCA2"]) & maf["Variant_Classification"].isin(TRUNCATING)
+    return {"PIK3CA_hotspot": maf.loc[pik3ca, "sample"].unique(), "BRCA_truncating": maf.loc[brca, "sample"].unique()}
+
+
+def _sample_sets_equal(ours: pd.Series, theirs) -> bool:
+    return set(ours.astype(str)) == {str(s) for s in theirs}
+
+
+def speed(cohort=None) -> dict:
+    """receptor_status, tmb and actionable against direct numpy/scikit-learn/pandas baselines, same process."""
+    import harmonomics as hm
+    from harmonomics._compat import mudata_options
+    from harmonomics._mutations import PROTEIN_ALTERING as PACKAGE_PROTEIN_ALTERING
+    from harmonomics.tl import _actionable
+
+    # the baselines apply the same rules as the package (a drift here would make the comparison meaningless)
+    if (PROTEIN_ALTERING, PIK3CA_HOTSPOTS, TRUNCATING) != (
+        PACKAGE_PROTEIN_ALTERING,
+        _actionable.PIK3CA_HOTSPOTS,
+        _actionable.TRUNCATING,
+    ):
+        raise RuntimeError("the baselines' variant classes or hotspots differ from the package's: update them")
+    import sklearn.mixture  # noqa: F401  (imported before timing: the import is neither side's cost)
+
+    cohort = hm.datasets.tcga_brca_121() if cohort is None else cohort
+    out: dict = {"repeats": REPEATS}
+
+    def fresh_cohort():
+        with mudata_options():  # rna and cnv share gene names; mudata warns about it on copy
+            return cohort.copy()
+
+    # receptor status: ours reads the stored log2(CPM + 1); the baseline computes it from the raw counts
+    rna, cnv = cohort.mod["rna"], cohort.mod["cnv"]
+    counts = np.asarray(rna.layers["counts"], dtype=float)
+    genes, samples = pd.Index(rna.var_names.astype(str)), pd.Index(rna.obs_names.astype(str))
+    copy_number = pd.DataFrame(np.asarray(cnv.X), index=cnv.obs_names.astype(str), columns=cnv.var_names.astype(str))
+
+    def ours_receptor(store):
+        hm.tl.receptor_status(store)
+        return store
+
+    summary, store, base = compare(
+        ours_receptor,
+        lambda: baseline_receptor_calls(counts, genes, samples, copy_number),
+        repeats=REPEATS,
+        setup=lambda: _variant(cohort, VARIANTS["combined"]),
+    )
+    agree = {
+        prefix: float(
+            (
+                store.obs[f"{prefix}_call"].astype(object).set_axis(store.obs_names.astype(str)).reindex(samples)
+                == base[prefix]
+            ).mean()
+        )
+        for prefix in MARKER_GENES
+    }
+    out["receptor_status"] = {**summary, "calls_agree": agree, "n_samples": int(samples.size)}
+
+    # TMB and actionable on the same in-memory MAF table
+    maf = cohort.mod["mut"].uns["maf"]
+    sequenced = pd.Index(cohort.mod["mut"].obs_names.astype(str))
+
+    def ours_tmb(store):
+        hm.tl.tmb(store)
+        return store
+
+    summary, store, base = compare(ours_tmb, lambda: baseline_tmb(maf), repeats=REPEATS, setup=fresh_cohort)
+    ours_values = store.obs["tmb"].set_axis(store.obs_names.astype(str)).reindex(sequenced).to_numpy(dtype=float)
+    base_values = base.reindex(sequenced, fill_value=0).to_numpy(dtype=float)
+    out["tmb"] = {
+        **summary,
+        "n_samples": int(sequenced.size),
+        "values_equal": bool(np.array_equal(ours_values, base_values)),
+        "max_abs_difference": float(np.max(np.abs(ours_values - base_values))),
+    }
+
+    summary, table, base = compare(
+        hm.tl.actionable, lambda: baseline_actionable(maf), repeats=REPEATS, setup=fresh_cohort
+    )
+    found = {b: table.loc[table["biomarker"] == b, "sample"].unique() for b in base}
+    out["actionable"] = {
+        **summary,
+        "samples": {b: {"ours": len(found[b]), "baseline": len(base[b])} for b in base},
+        "samples_equal": {b: _sample_sets_equal(pd.Series(found[b]), base[b]) for b in base},
+        "n_rules": int(len(_actionable.RULES)),
+    }
+    return out
+
+
+def speed_markdown(s: dict) -> list[str]:
+    r, t, a = s["receptor_status"], s["tmb"], s["actionable"]
+    agree = ", ".join(f"{p.upper()} {v:.3f}" for p, v in r["calls_agree"].items())
+    rows = [
+        (
+            "`hm.tl.receptor_status` (rna + cnv, 121 patients)",
+            "numpy log2(CPM + 1) of ESR1/PGR/ERBB2 from the raw counts, the same 3 `GaussianMixture` fits (tied, "
+            "10 starts, seed 0), pandas ERBB2 log2(CN/2) ≥ 1",
+            r,
+            f"calls equal: {agree}",
+        ),
+        (
+            "`hm.tl.tmb`",
+            "pandas: protein-altering rows, duplicate variants dropped, `groupby` count / 38",
+            t,
+            f"per-sample TMB equal ({t['n_samples']} samples): {'yes' if t['values_equal'] else 'no'} "
+            f"(max difference {t['max_abs_difference']:.2g})",
+        ),
+        (
+            f"`hm.tl.actionable` (all {a['n_rules']} rules, therapy join, evidence text; does more)",
+            "pandas boolean selection of PIK3CA hotspot and BRCA1/2 truncating rows only",
+            a,
+            "; ".join(
+                f"{b} samples equal: {'yes' if a['samples_equal'][b] else 'no'} "
+                f"({a['samples'][b]['ours']} / {a['samples'][b]['baseline']})"
+                for b in a["samples"]
+            ),
+        ),
+    ]
+    lines = [
+        "## Speed against a baseline in the same process",
+        "",
+        f"Median of {s['repeats']} runs, ours and the baseline alternating, BLAS/OpenMP pools capped at "
+        f"{s['receptor_status']['threads']} thread(s) for both; ratio = ours / baseline (above 1: ours slower). "
+        "Peak: resident memory above the start of the call (psutil, sampled every 5 ms; the largest of the runs; "
+        "a lower bound: memory that earlier steps freed is reused without growing it).",
+        "",
+        "| task | baseline | ours (s) | baseline (s) | ratio | ratio, fastest runs | ours peak (MiB) "
+        "| baseline peak (MiB) | check |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for task, baseline, m, check in rows:
+        lines.append(
+            f"| {task} | {baseline} | {m['ours']['seconds']:.3f} | {m['baseline']['seconds']:.3f} | "
+            f"{m['ratio']:.2f} | {m['ratio_fastest']:.2f} | {m['ours']['peak_mib']:.0f} | "
+            f"{m['baseline']['peak_mib']:.0f} | {check} |"
+        )
+    lines += [
+        "",
+        "`receptor_status` also finds each marker's column, checks the expression scale and the mixtures' "
+        "separation, derives the posterior cut points, writes the evidence table, thresholds and report rows; "
+        "it reads the stored log2(CPM + 1) where the baseline computes it. `tmb` also records repeated rows in the "
+        "harmonization report and checks every MAF sample is in the store. `actionable` runs every rule of its "
+        "registry (copy number, expression, TMB, ESR1, AKT1, PTEN, ERBB2 included), normalises protein changes "
+        "and joins the therapy table: its ratio measures that extra work, not the same task.",
+    ]
+    return lines
+
+
 # ------------------------------------------------------------------------------------------- main
 def write_markdown(results: dict, path: Path) -> None:
     lines = [
@@ -249,6 +466,8 @@ def write_markdown(results: dict, path: Path) -> None:
     ]
     if "receptor" in results:
         lines += receptor_markdown(results["receptor"])
+    if "speed" in results:
+        lines += [""] + speed_markdown(results["speed"])
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -265,6 +484,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     print("receptor status on tcga_brca_121 ...", flush=True)
     results["receptor"] = receptor_accuracy()
+    print("speed against same-process baselines ...", flush=True)
+    results["speed"] = speed()
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "precision.json").write_text(json.dumps(results, indent=2, default=float) + "\n")
     write_markdown(results, RESULTS / "precision.md")
