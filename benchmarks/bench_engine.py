@@ -412,14 +412,18 @@ def run(args):
     }
     result["full_fit"] = fits
     # --- scaling ------------------------------------------------------------------------------------------
-    if not args.no_scaling:
-        rows, slopes = scaling(quick, K)
-        result["scaling"] = {"rows": rows, "loglog_slopes": slopes}
-    result["machine"]["loadavg_end"] = list(os.getloadavg())
-    args.out.mkdir(parents=True, exist_ok=True)
     stem = "engine" if args.threads == 1 else f"engine.threads{args.threads}"
     if args.quick:  # never overwrite the full results with a quick run
         stem += ".quick"
+    if not args.no_scaling:
+        rows, slopes = scaling(quick, K)
+        result["scaling"] = {"rows": rows, "loglog_slopes": slopes, "time_utc": result["time_utc"]}
+    else:  # keep the last sweep, with its date, so that the README stitched from results/ loses nothing
+        previous = args.out / f"{stem}.json"
+        if previous.exists() and "scaling" in (old := json.loads(previous.read_text())):
+            result["scaling"] = {"time_utc": old.get("time_utc", "an earlier run"), **old["scaling"]}
+    result["machine"]["loadavg_end"] = list(os.getloadavg())
+    args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{stem}.json").write_text(json.dumps(result, indent=1))
     (args.out / f"{stem}.md").write_text(render_md(result))
     print((args.out / f"{stem}.md").read_text())
@@ -535,7 +539,8 @@ def render_md(r) -> str:
     if "scaling" in r:
         sl = r["scaling"]["loglog_slopes"]
         lines += [
-            "## Scaling (fast float64, time per iteration: minimum over the timed iterations; floor: minimum of 5)",
+            f"## Scaling ({r['scaling'].get('time_utc', r['time_utc'])[:10]}; fast float64, time per iteration: "
+            "minimum over the timed iterations; floor: minimum of 5)",
             "",
             f"log-log slopes: N {sl['N']:.2f}, D {sl['D']:.2f}, K {sl['K']:.2f}",
             "",
@@ -545,7 +550,7 @@ def render_md(r) -> str:
         for row in r["scaling"]["rows"]:
             lines.append(
                 f"| {row['sweep']} | {row['N']} | {row['D']} | {row['K']} | {row['per_iter_ms']:.1f} | "
-                f"{row['floor_ms']:.1f} | {row['per_iter_ms'] / row['floor_ms']:.2f} |"
+                f"{row['floor_ms']:.1f} | {row.get('x_floor', row['per_iter_ms'] / row['floor_ms']):.2f} |"
             )
         lines.append("")
     return "\n".join(lines)

@@ -76,7 +76,7 @@ def assemble(summary: dict, quick: bool) -> str:
         "measured in the same run; peak memory is the resident set size of the benchmark's process unless stated._",
         "",
     ]
-    for name, title in [*BENCHMARKS, *RESULTS_ONLY]:
+    for name, title in _sections():
         md = RESULTS / f"{name}.md"
         parts.append(f"### {title}")
         parts.append("")
@@ -92,6 +92,12 @@ def assemble(summary: dict, quick: bool) -> str:
             parts.append(f"\n_last run: {status['status']}_")
         parts.append("")
     return "\n".join(parts)
+
+
+def _sections() -> list[tuple[str, str]]:
+    """Every section of the results block in the data flow's order: the results-only ones follow the engine's."""
+    at = next(i for i, (name, _) in enumerate(BENCHMARKS) if name == "engine") + 1
+    return [*BENCHMARKS[:at], *RESULTS_ONLY, *BENCHMARKS[at:]]
 
 
 def _cpus() -> int:
