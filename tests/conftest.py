@@ -83,3 +83,11 @@ def shared_data() -> Path:
             pytest.fail(message + " (CI must run with ../shared/data beside the clone)")
         pytest.skip(message)
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def brca121_base():
+    """The bundled tcga_brca_121 store, read once for the session. Never modify it: take ``.copy()``."""
+    import harmonomics as hm
+
+    return hm.datasets.tcga_brca_121()

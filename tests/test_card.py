@@ -70,8 +70,8 @@ def add_contract_results(mdata) -> None:
 
 
 @pytest.fixture(scope="module")
-def cohort():
-    mdata = hm.datasets.tcga_brca_121()
+def cohort(brca121_base):
+    mdata = brca121_base.copy()
     hm.tl.pam50(mdata)
     hm.tl.immune_scores(mdata)
     hm.tl.immune_status(mdata, factors_key=None)
@@ -260,8 +260,8 @@ MESSAGES = {
 }
 
 
-def test_card_of_a_store_without_results_says_what_to_run(tmp_path):
-    mdata = hm.datasets.tcga_brca_121()
+def test_card_of_a_store_without_results_says_what_to_run(brca121_base, tmp_path):
+    mdata = brca121_base.copy()
     text = hm.report(mdata, tmp_path, patient="tcga.a1.a0sk").read_text(encoding="utf-8")
     assert set(_tiles(_section(text, "patient")).values()) == {"not computed"}
     for sid, message in MESSAGES.items():

@@ -18,8 +18,8 @@ from harmonomics import data
 
 
 @pytest.fixture(scope="module")
-def cohort():
-    mdata = hm.datasets.tcga_brca_121()
+def cohort(brca121_base):
+    mdata = brca121_base.copy()
     hm.tl.receptor_status(mdata)
     hm.tl.tmb(mdata)
     hm.tl.actionable(mdata)

@@ -35,8 +35,8 @@ def raw(path) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def cohort():
-    return hm.datasets.tcga_brca_121()
+def cohort(brca121_base):
+    return brca121_base.copy()
 
 
 @pytest.fixture(scope="module")

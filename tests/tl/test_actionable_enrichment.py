@@ -27,8 +27,8 @@ ENRICHMENT = ["odds_ratio", "odds_ratio_low", "odds_ratio_high", "p", "fdr"]
 
 
 @pytest.fixture(scope="module")
-def cohort():
-    mdata = hm.datasets.tcga_brca_121()
+def cohort(brca121_base):
+    mdata = brca121_base.copy()
     hm.tl.actionable(mdata)
     return mdata
 

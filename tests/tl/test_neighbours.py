@@ -41,8 +41,8 @@ def principal_components(mdata, k: int = 6, n_genes: int = 2000) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def cohort():
-    mdata = hm.datasets.tcga_brca_121()
+def cohort(brca121_base):
+    mdata = brca121_base.copy()
     hm.tl.pam50(mdata)
     mdata.obsm["mofa"] = principal_components(mdata)  # a bare array: names from uns, as a fit writes them
     mdata.uns["mofa"] = {"factor_names": [f"Factor{i + 1}" for i in range(6)]}

@@ -33,8 +33,8 @@ def _balanced_accuracy(truth: pd.Series, calls: pd.Series) -> float:
 
 
 @pytest.fixture(scope="module")
-def cohort():
-    mdata = hm.datasets.tcga_brca_121()
+def cohort(brca121_base):
+    mdata = brca121_base.copy()
     hm.tl.receptor_status(mdata)
     return mdata
 

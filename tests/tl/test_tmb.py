@@ -14,8 +14,8 @@ from harmonomics._errors import MissingResultError
 
 
 @pytest.fixture(scope="module")
-def cohort():
-    mdata = hm.datasets.tcga_brca_121()
+def cohort(brca121_base):
+    mdata = brca121_base.copy()
     hm.tl.tmb(mdata)
     return mdata
 

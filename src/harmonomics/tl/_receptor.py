@@ -155,9 +155,12 @@ class _Mixture:
 def _fit_mixture(values: pd.Series) -> _Mixture:
     """Tied-variance two-component mixture on one marker's log2 values; posterior of the higher component."""
     from sklearn.mixture import GaussianMixture
+    from threadpoolctl import threadpool_limits
 
     x = values.to_numpy(dtype=float).reshape(-1, 1)
-    model = GaussianMixture(n_components=2, covariance_type="tied", n_init=N_INIT, random_state=SEED).fit(x)
+    # one value per sample: BLAS threads only add overhead here (10x slower with the default pools on 2 cores)
+    with threadpool_limits(limits=1):
+        model = GaussianMixture(n_components=2, covariance_type="tied", n_init=N_INIT, random_state=SEED).fit(x)
     means = model.means_.ravel()
     high = int(np.argmax(means))
     sd = float(np.sqrt(np.ravel(model.covariances_)[0]))
