@@ -1017,9 +1017,7 @@ class _Report:
             ("samples with a TMB", f"{len(known):,} of {m.n_obs:,}"),
             (
                 "median (IQR), mutations/Mb",
-                f"{_fmt(known.median())} ({_fmt(known.quantile(0.25))}–{_fmt(known.quantile(0.75))})"
-                if len(known)
-                else "–",
+                f"{known.median():.2f} ({known.quantile(0.25):.2f}–{known.quantile(0.75):.2f})" if len(known) else "–",
             ),
             (
                 f"hypermutated (≥ {_fmt(float(threshold))}/Mb)",
@@ -1050,7 +1048,7 @@ class _Report:
                 "PAM50": table[_keys.KEY_PAM50],
                 "samples": table["n"],
                 "median TMB (IQR)": [
-                    f"{_fmt(md)} ({_fmt(a)}–{_fmt(b)})"
+                    f"{md:.2f} ({a:.2f}–{b:.2f})"
                     for md, a, b in zip(table["median"], table["q1"], table["q3"], strict=True)
                 ],
                 "hypermutated": table["n_hypermutated"],
