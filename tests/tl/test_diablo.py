@@ -111,6 +111,30 @@ def test_each_scheme_reaches_the_best_value_of_its_own_criterion():
         hm.tl.diablo(train, mods=blocks, scheme="mode_b")
 
 
+def test_centroid_allows_blocks_linked_against_the_classes_horst_does_not():
+    # block b holds y - 2e (strongly class-linked, but anti-correlated with block a's y + e through e) and 0.6y + n:
+    # horst needs cov(t_a, t_b) > 0 and takes the second; centroid (|cov|) and factorial (cov²) take the first
+    rng = np.random.default_rng(5)
+    n = 120
+    labels = _labels(n, rng)
+    y = np.select([labels == "LumA", labels == "Basal"], [-1.0, 1.0], 0.0)
+    e = 1.5 * rng.normal(size=n)
+    a = np.column_stack([y + e, rng.normal(size=(n, 3))])
+    b = np.column_stack([y - 2 * e, 0.6 * y + rng.normal(size=n), rng.normal(size=(n, 3))])
+    mdata = _store({"a": a, "b": b}, labels)
+    values, link = {}, {}
+    for scheme in ("horst", "centroid", "factorial"):
+        hm.tl.diablo(mdata, mods=["a", "b"], n_components=1, design=1.0, scheme=scheme, tol=1e-12, max_iter=5000)
+        values[scheme] = _criteria(mdata, ["a", "b"], 1.0)
+        t = [mdata.mod[m].obsm["diablo"]["comp1"].to_numpy() for m in ("a", "b")]
+        link[scheme] = float(t[0] @ t[1])
+        weights = mdata.mod["b"].varm["diablo"]["comp1"].abs()
+        assert weights.idxmax() == ("b_f1" if scheme == "horst" else "b_f0"), scheme
+    assert link["horst"] > 0 and link["centroid"] < 0 and link["factorial"] < 0
+    for criterion in values:
+        assert values[criterion][criterion] >= max(v[criterion] for v in values.values()) - 1e-9, (criterion, values)
+
+
 def test_successive_variates_are_orthogonal_per_block():
     mdata, _ = _planted(seed=2)
     hm.tl.diablo(mdata, n_components=3, keep={"rna": [5, 10, 8], "prot": [4, 6, 12]})
