@@ -207,8 +207,11 @@ class _Cohort:
         return burden.index[burden.notna().to_numpy()]
 
     def burden(self) -> tuple[pd.Series, float]:
-        """TMB per sample and the TMB-high threshold: the store's ``obs["tmb"]``, else computed once on a copy."""
+        """TMB per sample and the TMB-high threshold: the store's ``obs["tmb"]``, else computed once on a store of
+        the mutations alone (copying the whole store would cost more than the TMB)."""
         if self._burden is None:
+            import mudata as md
+
             from ._tmb import TMB_HIGH, tmb
 
             obs = self.mdata.obs
@@ -216,7 +219,13 @@ class _Cohort:
                 threshold = float(self.mdata.uns.get(_keys.KEY_TMB, {}).get("threshold", TMB_HIGH))
                 self._burden = (obs[_keys.KEY_TMB].astype(float), threshold)
             else:
-                self._burden = (tmb(self.mdata, copy=True).obs[_keys.KEY_TMB].astype(float), TMB_HIGH)
+                alone = md.MuData({_keys.MUT: self.mdata.mod[_keys.MUT].copy()})
+                for key in (_keys.UNS_GENE_PANELS, _keys.UNS_REPORT):
+                    if key in self.mdata.uns:
+                        alone.uns[key] = self.mdata.uns[key]
+                tmb(alone)
+                burden = alone.obs[_keys.KEY_TMB].astype(float).reindex(self.mdata.obs_names)
+                self._burden = (burden, TMB_HIGH)
         return self._burden
 
 
