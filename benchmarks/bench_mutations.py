@@ -38,20 +38,8 @@ REPEATS = 3
 LABEL_COLUMNS = ["pam50_tcga2012", "pam50_xena", "er_status", "her2_status"]
 
 sys.path.insert(0, str(HERE))  # the shared helpers, also when this file is imported from elsewhere
+from _facts import PROTEIN_ALTERING
 from _measure import compare
-
-#: Protein-altering variant classes (FORMATS.md), the baseline's own copy; checked against the package's in speed().
-PROTEIN_ALTERING = (
-    "Missense_Mutation",
-    "Nonsense_Mutation",
-    "Frame_Shift_Del",
-    "Frame_Shift_Ins",
-    "In_Frame_Del",
-    "In_Frame_Ins",
-    "Splice_Site",
-    "Translation_Start_Site",
-    "Nonstop_Mutation",
-)
 
 TCGA_2012 = "TCGA Network, Nature 490:61 (2012), Fig. 6"
 PUBLISHED = {

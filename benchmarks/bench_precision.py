@@ -41,21 +41,10 @@ VARIANTS = {"combined": ("rna", "cnv"), "rna_only": ("rna",), "cn_only": ("cnv",
 REPEATS = 3
 
 sys.path.insert(0, str(HERE))  # the shared helpers, also when this file is imported from elsewhere
+from _facts import PROTEIN_ALTERING
 from _measure import compare
 
 # The baselines' own copies of the rules (facts, not code): checked against the package's constants in speed().
-#: Protein-altering variant classes (FORMATS.md; harmonomics._mutations.PROTEIN_ALTERING).
-PROTEIN_ALTERING = (
-    "Missense_Mutation",
-    "Nonsense_Mutation",
-    "Frame_Shift_Del",
-    "Frame_Shift_Ins",
-    "In_Frame_Del",
-    "In_Frame_Ins",
-    "Splice_Site",
-    "Translation_Start_Site",
-    "Nonstop_Mutation",
-)
 #: The 11 PIK3CA mutations of the therascreen companion diagnostic (src/harmonomics/tl/_actionable.py).
 PIK3CA_HOTSPOTS = ("C420R", "E542K", "E545A", "E545D", "E545G", "E545K", "Q546E", "Q546R", "H1047L", "H1047R", "H1047Y")
 TRUNCATING = ("Nonsense_Mutation", "Frame_Shift_Del", "Frame_Shift_Ins", "Splice_Site")

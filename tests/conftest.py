@@ -91,3 +91,40 @@ def brca121_base():
     import harmonomics as hm
 
     return hm.datasets.tcga_brca_121()
+
+
+#: Protein-altering (non-synonymous coding) MAF classes, written out from FORMATS.md, not imported from the package.
+PROTEIN_ALTERING = (
+    "Missense_Mutation",
+    "Nonsense_Mutation",
+    "Frame_Shift_Del",
+    "Frame_Shift_Ins",
+    "In_Frame_Del",
+    "In_Frame_Ins",
+    "Splice_Site",
+    "Translation_Start_Site",
+    "Nonstop_Mutation",
+)
+
+
+@pytest.fixture(scope="session")
+def study_es0_raw(shared_data):
+    """cBioPortal's reference study as written, read with pandas: its folder, gene panel matrix (SAMPLE_ID index,
+    "NA" as written), the genes of each panel file, and the protein-altering lines of its MAF."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    folder = shared_data / "real_files" / "cbioportal" / "study_es_0"
+    matrix = pd.read_csv(folder / "data_gene_panel_matrix.txt", sep="\t", dtype=str, keep_default_na=False)
+    genes = {}
+    for path in sorted(folder.glob("data_gene_panel_testpanel*.txt")):
+        fields = dict(line.split(":", 1) for line in path.read_text().splitlines() if ":" in line)
+        genes[fields["stable_id"].strip()] = set(fields["gene_list"].split())
+    maf = pd.read_csv(folder / "data_mutations_extended.maf", sep="\t", dtype=str, keep_default_na=False, comment="#")
+    return SimpleNamespace(
+        folder=folder,
+        panel_matrix=matrix.set_index("SAMPLE_ID"),
+        panel_genes=genes,
+        coding_maf=maf[maf["Variant_Classification"].isin(PROTEIN_ALTERING)],
+    )

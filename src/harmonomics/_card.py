@@ -32,6 +32,7 @@ from ._report import (
     html_note,
     html_table,
     render_page,
+    store_argument,
 )
 from ._report import report as cohort_report
 
@@ -127,14 +128,7 @@ def patient_card(
 
     Parameters are those of :func:`report`.
     """
-    if isinstance(mdata, (str, os.PathLike)):
-        from .store import read
-
-        mdata = read(mdata)
-    if not hasattr(mdata, "mod") or not hasattr(mdata, "obs"):
-        raise TypeError(f"mdata must be a MuData or the path of a store, got {type(mdata).__name__}")
-    if not isinstance(key, str) or not key:
-        raise ValueError(f"key must be a non-empty string, got {key!r}")
+    mdata = store_argument(mdata, key)
     sample = resolve_sample(mdata, patient)
     out = Path(path)
     if out.is_dir():

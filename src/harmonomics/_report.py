@@ -69,6 +69,19 @@ _ENRICHMENT_FDR = 0.25
 # --------------------------------------------------------------------------------------------------------------
 # public entry point
 # --------------------------------------------------------------------------------------------------------------
+def store_argument(mdata: Any, key: str) -> Any:
+    """The store a report or card is written from: a MuData, or read from its path; ``key`` checked."""
+    if isinstance(mdata, (str, os.PathLike)):
+        from .store import read
+
+        mdata = read(mdata)
+    if not hasattr(mdata, "mod") or not hasattr(mdata, "obs"):
+        raise TypeError(f"mdata must be a MuData or the path of a store, got {type(mdata).__name__}")
+    if not isinstance(key, str) or not key:
+        raise ValueError(f"key must be a non-empty string, got {key!r}")
+    return mdata
+
+
 def report(
     mdata: Any,
     path: str | os.PathLike,
@@ -101,14 +114,7 @@ def report(
     -------
     The path of the written HTML file.
     """
-    if isinstance(mdata, (str, os.PathLike)):
-        from .store import read
-
-        mdata = read(mdata)
-    if not hasattr(mdata, "mod") or not hasattr(mdata, "obs"):
-        raise TypeError(f"mdata must be a MuData or the path of a store, got {type(mdata).__name__}")
-    if not isinstance(key, str) or not key:
-        raise ValueError(f"key must be a non-empty string, got {key!r}")
+    mdata = store_argument(mdata, key)
     out = Path(path)
     if out.is_dir():
         out = out / "harmonomics_report.html"

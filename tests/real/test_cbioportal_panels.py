@@ -13,22 +13,10 @@ import harmonomics as hm
 from harmonomics import store
 from harmonomics._errors import FormatError
 
-NON_SYNONYMOUS = {
-    "Missense_Mutation",
-    "Nonsense_Mutation",
-    "Frame_Shift_Del",
-    "Frame_Shift_Ins",
-    "In_Frame_Del",
-    "In_Frame_Ins",
-    "Splice_Site",
-    "Translation_Start_Site",
-    "Nonstop_Mutation",
-}
-
 
 @pytest.fixture(scope="module")
-def study(shared_data) -> Path:
-    return shared_data / "real_files" / "cbioportal" / "study_es_0"
+def study(study_es0_raw) -> Path:
+    return study_es0_raw.folder
 
 
 @pytest.fixture(scope="module")
@@ -36,19 +24,8 @@ def es0(study):
     return hm.io.read_cbioportal(study)
 
 
-def raw_panel_matrix(study: Path) -> pd.DataFrame:
-    return pd.read_csv(study / "data_gene_panel_matrix.txt", sep="\t", dtype=str, keep_default_na=False).set_index(
-        "SAMPLE_ID"
-    )
-
-
-def raw_panel_genes(path: Path) -> tuple[str, set[str]]:
-    fields = dict(line.split(":", 1) for line in path.read_text().splitlines() if ":" in line)
-    return fields["stable_id"].strip(), set(fields["gene_list"].split())
-
-
-def test_each_mutation_sample_carries_its_panel_from_the_matrix(es0, study):
-    raw = raw_panel_matrix(study)["mutations"]
+def test_each_mutation_sample_carries_its_panel_from_the_matrix(es0, study_es0_raw):
+    raw = study_es0_raw.panel_matrix["mutations"]
     mut = es0.mod["mut"]
     panel = mut.obs["gene_panel"]
     assert isinstance(panel.dtype, pd.CategoricalDtype)
@@ -59,11 +36,10 @@ def test_each_mutation_sample_carries_its_panel_from_the_matrix(es0, study):
     assert not {"TEST_SAMPLE_7", "TEST_SAMPLE_8", "TEST_SAMPLE_9"} & set(mut.obs_names)
 
 
-def test_genes_off_a_samples_panel_are_missing_not_wild_type(es0, study):
-    panels = dict(raw_panel_genes(study / f"data_gene_panel_testpanel{i}.txt") for i in (1, 2))
-    raw = raw_panel_matrix(study)["mutations"]
-    maf = pd.read_csv(study / "data_mutations_extended.maf", sep="\t", dtype=str, keep_default_na=False, comment="#")
-    maf = maf[maf["Variant_Classification"].isin(NON_SYNONYMOUS)]
+def test_genes_off_a_samples_panel_are_missing_not_wild_type(es0, study_es0_raw):
+    panels = study_es0_raw.panel_genes
+    raw = study_es0_raw.panel_matrix["mutations"]
+    maf = study_es0_raw.coding_maf
     mut = es0.mod["mut"]
     genes = list(mut.var_names)
     checked = 0
@@ -84,14 +60,14 @@ def test_genes_off_a_samples_panel_are_missing_not_wild_type(es0, study):
     np.testing.assert_array_equal(mut.var["n_mutated"], np.nansum(mut.X, axis=0))
 
 
-def test_panel_tables_are_in_the_store_and_survive_h5mu(es0, study, tmp_path):
+def test_panel_tables_are_in_the_store_and_survive_h5mu(es0, study, study_es0_raw, tmp_path):
     tables = es0.uns["gene_panels"]
     panels = tables["panels"].set_index("panel")
-    for i in (1, 2):
-        stable_id, genes = raw_panel_genes(study / f"data_gene_panel_testpanel{i}.txt")
+    assert set(study_es0_raw.panel_genes) == {"TESTPANEL1", "TESTPANEL2"}
+    for stable_id, genes in study_es0_raw.panel_genes.items():
         assert panels.loc[stable_id, "n_genes"] == len(genes)
         assert set(tables["genes"].loc[tables["genes"]["panel"] == stable_id, "gene"]) == genes
-    raw = raw_panel_matrix(study)
+    raw = study_es0_raw.panel_matrix
     samples = tables["samples"].set_index("sample")
     assert list(samples.columns) == list(raw.columns)
     assert (samples.replace("", "NA") == raw.loc[samples.index]).all().all()
@@ -123,7 +99,7 @@ def _copy_study(study: Path, tmp_path: Path) -> Path:
     return target
 
 
-def test_a_sample_only_the_panel_matrix_names_is_added_as_profiled(study, tmp_path):
+def test_a_sample_only_the_panel_matrix_names_is_added_as_profiled(study, study_es0_raw, tmp_path):
     folder = _copy_study(study, tmp_path)
     matrix = folder / "data_gene_panel_matrix.txt"
     matrix.write_text(matrix.read_text() + "TEST_SAMPLE_NEW\tTESTPANEL1\tNA\n")
@@ -131,7 +107,7 @@ def test_a_sample_only_the_panel_matrix_names_is_added_as_profiled(study, tmp_pa
     mut = mdata.mod["mut"]
     assert mut.obs.at["TEST_SAMPLE_NEW", "gene_panel"] == "TESTPANEL1"
     row = mut["TEST_SAMPLE_NEW"].X.ravel()
-    on_panel = np.asarray(mut.var_names.isin(raw_panel_genes(folder / "data_gene_panel_testpanel1.txt")[1]))
+    on_panel = np.asarray(mut.var_names.isin(study_es0_raw.panel_genes["TESTPANEL1"]))
     assert (row[on_panel] == 0).all() and np.isnan(row[~on_panel]).all()
     rep = mdata.uns["harmonomics_report"]
     assert rep.loc[rep["item"] == "TEST_SAMPLE_NEW", "reason"].str.contains("not in cases_sequenced; added").any()

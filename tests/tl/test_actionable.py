@@ -229,17 +229,10 @@ def test_assessed_samples_follow_the_omics_of_the_shipped_cohort(cohort, table, 
         assert assessed.at[sample, biomarker], (sample, biomarker)
 
 
-def test_samples_on_a_panel_without_the_gene_are_not_assessed(es0, shared_data):
-    study = shared_data / "real_files" / "cbioportal" / "study_es_0"
+def test_samples_on_a_panel_without_the_gene_are_not_assessed(es0, study_es0_raw):
     hm.tl.actionable(es0)
     assessed = es0.obsm["actionable_assessed"]
-    matrix = pd.read_csv(study / "data_gene_panel_matrix.txt", sep="\t", dtype=str, keep_default_na=False)
-    panel_of = matrix.set_index("SAMPLE_ID")["mutations"]
-    genes = {}
-    for name in ("testpanel1", "testpanel2"):
-        lines = (study / f"data_gene_panel_{name}.txt").read_text().splitlines()
-        fields = dict(line.split(":", 1) for line in lines if ":" in line)
-        genes[fields["stable_id"].strip()] = set(fields["gene_list"].split())
+    panel_of, genes = study_es0_raw.panel_matrix["mutations"], study_es0_raw.panel_genes
     mut = es0.mod["mut"].obs_names
     for biomarker, needed in (("BRCA_truncating", {"BRCA1", "BRCA2"}), ("AKT1_E17K", {"AKT1"})):
         expected = {

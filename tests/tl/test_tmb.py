@@ -72,19 +72,13 @@ def test_tmb_of_a_real_legacy_maf(shared_data):
     assert all(mdata.obs.at[s, "tmb"] == 0 for s in only_noncoding)
 
 
-def _raw_panel_matrix(study):
-    return pd.read_csv(study / "data_gene_panel_matrix.txt", sep="\t", dtype=str, keep_default_na=False).set_index(
-        "SAMPLE_ID"
-    )
-
-
-def test_tmb_of_a_cbioportal_study_divides_panel_samples_by_their_panel(shared_data):
-    study = shared_data / "real_files" / "cbioportal" / "study_es_0"
+def test_tmb_of_a_cbioportal_study_divides_panel_samples_by_their_panel(study_es0_raw):
+    study = study_es0_raw.folder
     mdata = hm.io.read_cbioportal(study)
     # TESTPANEL1/2 are cBioPortal's test panels: no published size, so TMB refuses to guess for their samples
     with pytest.warns(UserWarning, match="no coding size for gene panel.*TESTPANEL1, TESTPANEL2"):
         hm.tl.tmb(mdata)
-    panels = _raw_panel_matrix(study)["mutations"]
+    panels = study_es0_raw.panel_matrix["mutations"]
     on_panel = set(panels.index[panels != "NA"])
     counts = raw_counts(study / "data_mutations_extended.maf")
     mut = mdata.mod["mut"]
@@ -106,18 +100,11 @@ def test_tmb_of_a_cbioportal_study_divides_panel_samples_by_their_panel(shared_d
     assert "caveat" not in mdata.uns["tmb"]  # the panels were read: nothing is left unsaid
 
 
-def test_panel_sizes_given_by_the_user_are_used_and_off_panel_variants_not_counted(shared_data):
-    study = shared_data / "real_files" / "cbioportal" / "study_es_0"
-    mdata = hm.io.read_cbioportal(study)
+def test_panel_sizes_given_by_the_user_are_used_and_off_panel_variants_not_counted(study_es0_raw):
+    mdata = hm.io.read_cbioportal(study_es0_raw.folder)
     hm.tl.tmb(mdata, panel_size_mb={"TESTPANEL1": 0.05, "TESTPANEL2": 0.04})
-    raw = pd.read_csv(study / "data_mutations_extended.maf", sep="\t", dtype=str, keep_default_na=False, comment="#")
-    raw = raw[raw["Variant_Classification"].isin(NON_SYNONYMOUS)]
-    panel_genes = {}
-    for name in ("testpanel1", "testpanel2"):
-        lines = (study / f"data_gene_panel_{name}.txt").read_text().splitlines()
-        fields = dict(line.split(":", 1) for line in lines if ":" in line)
-        panel_genes[fields["stable_id"].strip()] = set(fields["gene_list"].split())
-    panels = _raw_panel_matrix(study)["mutations"]
+    raw, panel_genes = study_es0_raw.coding_maf, study_es0_raw.panel_genes
+    panels = study_es0_raw.panel_matrix["mutations"]
     for sample in ("TCGA-A1-A0SB-01", "TEST_SAMPLE_15", "TEST_SAMPLE_14"):
         panel = panels[sample]
         rows = raw[(raw["Tumor_Sample_Barcode"] == sample) & raw["Hugo_Symbol"].isin(panel_genes[panel])]

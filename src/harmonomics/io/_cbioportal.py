@@ -558,27 +558,17 @@ def _read_gene_panel_matrix(
 def _apply_gene_panels(state: _Study, profiles: set[str]) -> None:
     """Panels of the mutation profile onto the mut block (untested genes NaN); report rows for the rest."""
     matrix, report = state.panel_matrix, state.report
-    if matrix is not None:
-        for profile in matrix.columns:
-            if profile not in profiles:
-                report.add(
-                    "file",
-                    state.panel_matrix_file,
-                    "",
-                    "",
-                    "kept",
-                    f"column {profile!r} names no profile of this study (no meta file has that stable_id)",
-                )
-            elif profile != state.mutation_profile and matrix[profile].notna().any():
-                report.add(
-                    "file",
-                    state.panel_matrix_file,
-                    "",
-                    "",
-                    "kept",
-                    f"gene panels of profile {profile!r} are recorded in uns[{_keys.UNS_GENE_PANELS!r}]; only the "
-                    "mutation profile's untested genes are marked missing",
-                )
+    for profile in [] if matrix is None else matrix.columns:
+        if profile not in profiles:
+            reason = f"column {profile!r} names no profile of this study (no meta file has that stable_id)"
+        elif profile != state.mutation_profile and matrix[profile].notna().any():
+            reason = (
+                f"gene panels of profile {profile!r} are recorded in uns[{_keys.UNS_GENE_PANELS!r}]; only the "
+                "mutation profile's untested genes are marked missing"
+            )
+        else:
+            continue
+        report.add("file", state.panel_matrix_file, "", "", "kept", reason)
     block = state.blocks.get(_keys.MUT)
     meta_panel = state.meta_panels.get(state.mutation_profile, "")
     if block is None or (not meta_panel and (matrix is None or state.mutation_profile not in matrix.columns)):

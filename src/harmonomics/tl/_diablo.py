@@ -1018,6 +1018,24 @@ def diablo_tune(
 
     splits = _cv_splits(prepared, blocks, predict_blocks, n_folds=n_folds, repeats=repeats, seed=seed)
     fits: list[_Fit | None] = [None] * len(splits)
+
+    def extend(s: int, keep: dict[str, list[int]], n_comp: int) -> _Fit:
+        """Fold ``s``'s fit of the components chosen so far, extended to ``n_comp`` (its start is copied)."""
+        _, train, _, train_std, _, _ = splits[s]
+        start = fits[s].copy() if fits[s] is not None else None
+        return _fit_arrays(
+            train_std,
+            prepared.codes[train],
+            n_classes,
+            design_matrix,
+            keep,
+            n_comp=n_comp,
+            max_iter=max_iter,
+            tol=tol,
+            start=start,
+            scheme=scheme,
+        )
+
     chosen: dict[str, list[int]] = {b: [] for b in blocks}
     rows = []
     bar = progress_bar(desc="diablo_tune", total=n_components * len(combinations) * len(splits), unit="fit")
@@ -1027,19 +1045,7 @@ def diablo_tune(
             for s, (r, train, test, train_std, test_x, test_present) in enumerate(splits):
                 for c, combination in enumerate(combinations):
                     keep = {b: [*chosen[b], int(v)] for b, v in zip(blocks, combination, strict=True)}
-                    start = fits[s].copy() if fits[s] is not None else None
-                    fit = _fit_arrays(
-                        train_std,
-                        prepared.codes[train],
-                        n_classes,
-                        design_matrix,
-                        keep,
-                        n_comp=h + 1,
-                        max_iter=max_iter,
-                        tol=tol,
-                        start=start,
-                        scheme=scheme,
-                    )
+                    fit = extend(s, keep, h + 1)
                     present = {b: prepared.present[b][train] for b in blocks}
                     models = _block_models(fit, train_std, present, prepared.codes[train], n_classes, h + 1)
                     _, _, winner = _predict_arrays(test_x, test_present, models, distance, vote)
@@ -1068,21 +1074,7 @@ def diablo_tune(
             for b, v in zip(blocks, combinations[best], strict=True):
                 chosen[b].append(int(v))
             keep = {b: list(chosen[b]) for b in blocks}
-            fits = [
-                _fit_arrays(
-                    train_std,
-                    prepared.codes[train],
-                    n_classes,
-                    design_matrix,
-                    keep,
-                    n_comp=h + 1,
-                    max_iter=max_iter,
-                    tol=tol,
-                    start=fits[s].copy() if fits[s] is not None else None,
-                    scheme=scheme,
-                )
-                for s, (_, train, _, train_std, _, _) in enumerate(splits)
-            ]
+            fits = [extend(s, keep, h + 1) for s in range(len(splits))]
             logger.info(
                 "diablo_tune: component %d: keep %s, mean BER %.4f",
                 h + 1,

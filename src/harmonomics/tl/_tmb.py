@@ -184,7 +184,7 @@ def tmb(
     if not np.isfinite(exome_size_mb) or exome_size_mb <= 0:
         raise ValueError(f"exome_size_mb must be a positive number of megabases, got {exome_size_mb!r}")
     sizes = panel_sizes(panel_size_mb)
-    from ..store import add_report_rows, store_to_modify
+    from ..store import store_to_modify
 
     mdata = store_to_modify(mdata, copy)
     maf, sample_column = maf_table(mdata, mod)
@@ -199,19 +199,12 @@ def tmb(
         repeats = (
             qualifying[sample_column].astype(str).value_counts() - unique[sample_column].astype(str).value_counts()
         )
-        add_report_rows(
+        same = ", ".join(variant[1:])
+        _report_samples(
             mdata,
-            [
-                {
-                    "level": "sample",
-                    "item": sample,
-                    "omic": mod,
-                    "sample": sample,
-                    "action": "merged",
-                    "reason": f"TMB: {int(n)} repeated MAF rows (same {', '.join(variant[1:])}) counted once",
-                }
-                for sample, n in repeats[repeats > 0].items()
-            ],
+            mod,
+            "merged",
+            {s: f"TMB: {int(n)} repeated MAF rows (same {same}) counted once" for s, n in repeats[repeats > 0].items()},
         )
     unknown = sorted(set(unique[sample_column].astype(str)) - set(sequenced))
     if unknown:
@@ -266,6 +259,20 @@ def tmb(
     return mdata if copy else None
 
 
+def _report_samples(mdata: MuData, mod: str, action: str, reasons: Mapping[str, str]) -> None:
+    """One harmonization-report row per sample of ``reasons`` (sample → reason)."""
+    from ..store import add_report_rows
+
+    if reasons:
+        add_report_rows(
+            mdata,
+            [
+                {"level": "sample", "item": s, "omic": mod, "sample": s, "action": action, "reason": reason}
+                for s, reason in reasons.items()
+            ],
+        )
+
+
 def _unread_gene_panels(mdata: MuData) -> list[str]:
     """Gene-panel files a reader listed as not read (stores written before gene panels were read)."""
     report = mdata.uns.get(_keys.UNS_REPORT)
@@ -301,24 +308,16 @@ def _panel_gene_rows(
     pairs = zip(panel.astype(str), rows["Hugo_Symbol"].astype(str), strict=True)
     off = on_defined & ~np.fromiter((p in listed for p in pairs), dtype=bool, count=len(rows))
     if off.any():
-        from ..store import add_report_rows
-
         logger.info("TMB: %d variants in genes off the sample's gene panel not counted", int(off.sum()))
         per_sample = rows.loc[off, sample_column].astype(str).value_counts()
-        add_report_rows(
+        _report_samples(
             mdata,
-            [
-                {
-                    "level": "sample",
-                    "item": sample,
-                    "omic": mod,
-                    "sample": sample,
-                    "action": "dropped",
-                    "reason": f"TMB: {int(n)} variants in genes not on the sample's gene panel {panel_of[sample]} "
-                    "not counted",
-                }
-                for sample, n in per_sample.items()
-            ],
+            mod,
+            "dropped",
+            {
+                s: f"TMB: {int(n)} variants in genes not on the sample's gene panel {panel_of[s]} not counted"
+                for s, n in per_sample.items()
+            },
         )
     return rows.loc[~off], int(off.sum())
 
@@ -327,8 +326,6 @@ def _denominators(
     mdata: MuData, panel_of: pd.Series, exome_size_mb: float, sizes: pd.DataFrame, mod: str
 ) -> tuple[pd.Series, pd.DataFrame]:
     """Per-sample TMB denominator (Mb; NaN for a panel of unknown size) and the table of the store's panels."""
-    from ..store import add_report_rows
-
     known = dict(zip(sizes["panel"], sizes["size_mb"], strict=True))
     source = dict(zip(sizes["panel"], sizes["source"], strict=True))
     size = pd.Series(float(exome_size_mb), index=panel_of.index)
@@ -350,19 +347,14 @@ def _denominators(
             "TMB is NaN; pass panel_size_mb={panel: Mb}"
         )
         warnings.warn(message, UserWarning, stacklevel=3)
-        add_report_rows(
+        _report_samples(
             mdata,
-            [
-                {
-                    "level": "sample",
-                    "item": sample,
-                    "omic": mod,
-                    "sample": sample,
-                    "action": "dropped",
-                    "reason": f"TMB: gene panel {panel_of[sample]} has no known coding size; TMB not computed",
-                }
-                for sample in panel_of.index[panel_of.isin(unknown)]
-            ],
+            mod,
+            "dropped",
+            {
+                s: f"TMB: gene panel {panel_of[s]} has no known coding size; TMB not computed"
+                for s in panel_of.index[panel_of.isin(unknown)]
+            },
         )
     return size, panels
 
